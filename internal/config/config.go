@@ -1,0 +1,287 @@
+// Package config reads Ibiki's configuration from flags and IBIKI_* environment variables (a
+// secret may come from the file named by its _FILE variant), applies defaults and validates.
+// Every setting is declared once, in the table below, which also feeds -help and the redacted
+// dump, so the documentation cannot drift from the code.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/webhook"
+)
+
+// Source is the optional protection of one inbound webhook source (see hooks.Guard).
+type Source struct {
+	Token       string
+	TokenHeader string
+	HMACSecret  string
+	HMACHeader  string
+	AllowIPs    []netip.Prefix
+}
+
+// Config is everything `ibiki serve` needs.
+type Config struct {
+	Addr                 string
+	DatabaseURL          string
+	AdminToken           string
+	AllowPrivateWebhooks bool
+	WebhookRetrySchedule []time.Duration
+	WebhookTimeout       time.Duration
+	WebhookConcurrency   int
+	WebhookPerClient     int
+	RouteConcurrency     int
+	DefaultRegion        string
+	MaxBodyBytes         int64
+	JobLease             time.Duration
+	JobPoll              time.Duration
+	ShutdownTimeout      time.Duration
+	TrustedProxies       []netip.Prefix
+	LogLevel             slog.Level
+	LogFormat            string
+	AccessLog            bool
+	Sources              map[string]Source
+}
+
+// SourceNames are the inbound webhook sources that take protection settings.
+var SourceNames = []string{"extremesms", "generic"}
+
+type setting struct {
+	env, def, usage string
+	secret          bool
+	apply           func(c *Config, v string) error
+}
+
+func settings() []setting {
+	s := []setting{
+		{"ADDR", "127.0.0.1:8080", "address the HTTP server listens on", false,
+			func(c *Config, v string) error { c.Addr = v; return nil }},
+		{"DATABASE_URL", "ibiki.db", "SQLite file path, or a postgres:// URL to use PostgreSQL", true,
+			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+		{"ADMIN_TOKEN", "", "bearer token of the admin API; when unset, one is generated on first start, stored hashed and printed once", true,
+			func(c *Config, v string) error { c.AdminToken = v; return nil }},
+		{"ALLOW_PRIVATE_WEBHOOKS", "false", "let client webhook URLs point at private, loopback and link-local addresses (tests, local setups)", false,
+			boolVar(func(c *Config) *bool { return &c.AllowPrivateWebhooks })},
+		{"WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,14h,20h,24h", "waits between client webhook attempts (with ±10% jitter); after the last, the delivery is dead-lettered", false,
+			func(c *Config, v string) (err error) {
+				c.WebhookRetrySchedule, err = webhook.ParseSchedule(v)
+				return err
+			}},
+		{"WEBHOOK_TIMEOUT", "15s", "time limit of one client webhook attempt", false,
+			durationVar(func(c *Config) *time.Duration { return &c.WebhookTimeout })},
+		{"WEBHOOK_CONCURRENCY", "256", "client webhook attempts in flight at once (per instance)", false,
+			intVar(func(c *Config) *int { return &c.WebhookConcurrency })},
+		{"WEBHOOK_CLIENT_CONCURRENCY", "32", "client webhook attempts in flight at once for one client (per instance), so a slow client cannot take every slot", false,
+			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
+		{"ROUTE_CONCURRENCY", "256", "inbound messages routed at once (per instance)", false,
+			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
+		{"DEFAULT_REGION", "US", "ISO country code for phone numbers written without a country code", false,
+			func(c *Config, v string) error {
+				v = strings.ToUpper(strings.TrimSpace(v))
+				if !sms.ValidRegion(v) {
+					return fmt.Errorf("%q is not a two-letter region code with a calling code", v)
+				}
+				c.DefaultRegion = v
+				return nil
+			}},
+		{"MAX_BODY_BYTES", "65536", "largest request body accepted; larger ones get 413", false,
+			func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 1024 {
+					return fmt.Errorf("%q is not a byte count of at least 1024", v)
+				}
+				c.MaxBodyBytes = n
+				return nil
+			}},
+		{"JOB_LEASE", "60s", "how long a claimed job stays claimed; work of a crashed instance is taken over after this", false,
+			durationVar(func(c *Config) *time.Duration { return &c.JobLease })},
+		{"JOB_POLL", "250ms", "longest wait between looks at the job queue (how fast work queued by other instances is seen)", false,
+			durationVar(func(c *Config) *time.Duration { return &c.JobPoll })},
+		{"SHUTDOWN_TIMEOUT", "20s", "how long a graceful shutdown waits for requests and running jobs", false,
+			durationVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{"TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed", false,
+			func(c *Config, v string) (err error) { c.TrustedProxies, err = ParsePrefixes(v); return err }},
+		{"LOG_LEVEL", "info", "debug, info, warn or error", false,
+			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"LOG_FORMAT", "text", "text or json", false,
+			func(c *Config, v string) error {
+				if v != "text" && v != "json" {
+					return fmt.Errorf("%q is not text or json", v)
+				}
+				c.LogFormat = v
+				return nil
+			}},
+		{"ACCESS_LOG", "false", "log every HTTP request at info level (errors are always logged)", false,
+			boolVar(func(c *Config) *bool { return &c.AccessLog })},
+	}
+	for _, name := range SourceNames {
+		up := strings.ToUpper(name)
+		src := func(c *Config) *Source {
+			s := c.Sources[name]
+			return &s
+		}
+		set := func(f func(s *Source, v string)) func(c *Config, v string) error {
+			return func(c *Config, v string) error {
+				s := src(c)
+				f(s, v)
+				c.Sources[name] = *s
+				return nil
+			}
+		}
+		s = append(s,
+			setting{"SOURCE_" + up + "_TOKEN", "", "shared secret " + name + " webhooks must carry (header or ?token=)", true,
+				set(func(s *Source, v string) { s.Token = v })},
+			setting{"SOURCE_" + up + "_TOKEN_HEADER", "X-Webhook-Token", "header carrying the " + name + " shared secret", false,
+				set(func(s *Source, v string) { s.TokenHeader = v })},
+			setting{"SOURCE_" + up + "_HMAC_SECRET", "", "key of the HMAC-SHA256 body signature " + name + " webhooks must carry", true,
+				set(func(s *Source, v string) { s.HMACSecret = v })},
+			setting{"SOURCE_" + up + "_HMAC_HEADER", "X-Signature", "header carrying the " + name + " body signature (hex or base64)", false,
+				set(func(s *Source, v string) { s.HMACHeader = v })},
+			setting{"SOURCE_" + up + "_ALLOW_IPS", "", "comma-separated IPs/CIDRs allowed to post " + name + " webhooks (empty: any)", false,
+				func(c *Config, v string) error {
+					nets, err := ParsePrefixes(v)
+					s := src(c)
+					s.AllowIPs = nets
+					c.Sources[name] = *s
+					return err
+				}},
+		)
+	}
+	return s
+}
+
+// flagName turns an env suffix into a flag name: WEBHOOK_TIMEOUT → webhook-timeout.
+func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
+
+// Load reads the configuration: flags win over IBIKI_* variables, which win over defaults. For
+// a secret, IBIKI_X_FILE names a file holding the value.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	c := Config{Sources: map[string]Source{}}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	table := settings()
+	vals := make([]*string, len(table))
+	for i, s := range table {
+		help := s.usage + " (env IBIKI_" + s.env
+		if s.secret {
+			help += " or IBIKI_" + s.env + "_FILE"
+		}
+		help += ")"
+		vals[i] = fs.String(flagName(s.env), "", help+"; default "+strconv.Quote(s.def))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	for i, s := range table {
+		v, err := value(s, *vals[i], set[flagName(s.env)], getenv)
+		if err == nil {
+			err = s.apply(&c, v)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("IBIKI_%s: %w", s.env, err))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func value(s setting, flagVal string, flagSet bool, getenv func(string) string) (string, error) {
+	if flagSet {
+		return flagVal, nil
+	}
+	if v := getenv("IBIKI_" + s.env); v != "" {
+		return v, nil
+	}
+	if s.secret {
+		if path := getenv("IBIKI_" + s.env + "_FILE"); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", fmt.Errorf("read secret file: %w", err)
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+	}
+	return s.def, nil
+}
+
+// Dump writes the effective configuration, one IBIKI_ variable per line, secrets redacted.
+func Dump(w io.Writer, getenv func(string) string) error {
+	table := settings()
+	sort.Slice(table, func(i, j int) bool { return table[i].env < table[j].env })
+	for _, s := range table {
+		v, err := value(s, "", false, getenv)
+		if err != nil {
+			return err
+		}
+		if s.secret && v != "" {
+			v = "[redacted]"
+		}
+		fmt.Fprintf(w, "IBIKI_%s=%s\n", s.env, v)
+	}
+	return nil
+}
+
+// Markdown writes the settings as a Markdown table (docs/configuration.md is made from it).
+func Markdown(w io.Writer) {
+	fmt.Fprintln(w, "| variable | flag | default | meaning |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, s := range settings() {
+		env := "`IBIKI_" + s.env + "`"
+		if s.secret {
+			env += " (or `_FILE`)"
+		}
+		def := "`" + s.def + "`"
+		if s.def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(w, "| %s | `--%s` | %s | %s |\n", env, flagName(s.env), def, s.usage)
+	}
+}
+
+func boolVar(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func intVar(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive whole number", v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func durationVar(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration like 15s", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}

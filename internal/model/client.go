@@ -1,0 +1,51 @@
+package model
+
+import (
+	"errors"
+	"time"
+)
+
+// Client is a tenant: a business that receives its contacts' replies and sends through Ibiki.
+type Client struct {
+	ID         string
+	Name       string
+	WebhookURL string
+	Active     bool
+	// WebhookSecret signs deliveries (Standard Webhooks "whsec_..."). PreviousSecret, while
+	// PreviousSecretUntil is in the future, signs too, so a rotation does not break receivers
+	// that have not yet switched.
+	WebhookSecret       string
+	PreviousSecret      string
+	PreviousSecretUntil time.Time
+	// WebhookDisabledAt is set when the endpoint answered 410 Gone; saving a URL clears it.
+	WebhookDisabledAt time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// ErrInvalidClientID is returned for client ids outside 2–32 characters of a-z 0-9 _ -.
+var ErrInvalidClientID = errors.New("client id must be 2-32 characters of a-z, 0-9, _ and -")
+
+// ValidClientID reports whether id is a well-formed client id. Ids travel in the ExtremeSMS
+// Business field, so they are kept short and free of spaces and capitals.
+func ValidClientID(id string) bool {
+	if len(id) < 2 || len(id) > 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// APIKey is a client's machine credential. Only its SHA-256 hash is stored; Prefix is kept to
+// let people tell keys apart.
+type APIKey struct {
+	ID        string
+	ClientID  string
+	Prefix    string
+	CreatedAt time.Time
+}

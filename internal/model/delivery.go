@@ -1,0 +1,53 @@
+package model
+
+import "time"
+
+// EventType is the dotted name of a client webhook event.
+type EventType string
+
+// Event types.
+const (
+	EventMessageReceived EventType = "message.received"
+	EventTest            EventType = "webhook.test"
+)
+
+// DeliveryStatus is where one event stands in its delivery to the client's webhook.
+type DeliveryStatus string
+
+// Delivery statuses.
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliverySucceeded DeliveryStatus = "succeeded"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// Delivery is one event bound for one client's webhook. Its ID is the webhook-id header, the
+// same on every attempt, so receivers can de-duplicate. Payload is the exact body sent.
+type Delivery struct {
+	ID             string
+	ClientID       string
+	ConversationID string
+	MessageID      string
+	Type           EventType
+	Payload        []byte
+	Status         DeliveryStatus
+	Attempts       int
+	LastStatusCode int
+	LastError      string
+	NextAttemptAt  time.Time
+	CreatedAt      time.Time
+	CompletedAt    time.Time
+}
+
+// Attempt is one HTTP try of a delivery.
+type Attempt struct {
+	ID         string
+	DeliveryID string
+	ClientID   string
+	At         time.Time
+	URL        string
+	StatusCode int
+	Latency    time.Duration
+	Error      string
+	Response   string
+}

@@ -1,0 +1,81 @@
+package model
+
+import "time"
+
+// Direction tells whether a message came from a contact or went to one.
+type Direction string
+
+// Directions.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// Channel is the medium a message travels on. It is part of every message and conversation
+// from the start so that WhatsApp, MMS and voice can join without a migration of meaning.
+type Channel string
+
+// Channels.
+const (
+	ChannelSMS      Channel = "sms"
+	ChannelWhatsApp Channel = "whatsapp"
+)
+
+// MessageStatus is the life-cycle state of a message. Inbound messages are "received" or
+// "blocked" (the provider matched an opt-out word); outbound ones move from "queued" on.
+type MessageStatus string
+
+// Message statuses.
+const (
+	StatusReceived  MessageStatus = "received"
+	StatusBlocked   MessageStatus = "blocked"
+	StatusQueued    MessageStatus = "queued"
+	StatusSent      MessageStatus = "sent"
+	StatusDelivered MessageStatus = "delivered"
+	StatusFailed    MessageStatus = "failed"
+)
+
+// RoutedBy names the routing rule that gave an inbound message its client.
+type RoutedBy string
+
+// Routing rules, in the order they are tried, plus the operator's manual assignment.
+const (
+	RoutedByNumber       RoutedBy = "number"
+	RoutedByBusiness     RoutedBy = "business"
+	RoutedByContact      RoutedBy = "contact"
+	RoutedByLastSender   RoutedBy = "last_sender"
+	RoutedByUnrouted     RoutedBy = "unrouted"
+	RoutedByAssigned     RoutedBy = "assigned"
+	RoutedByNotYetRouted RoutedBy = ""
+)
+
+// ContactInfo is what a provider (or our contact book) knows about the person behind a phone.
+type ContactInfo struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Business  string `json:"business"`
+}
+
+// Message is one SMS (or other channel message) in either direction. ClientID is empty while an
+// inbound message is not yet routed or stays unrouted.
+type Message struct {
+	ID                string
+	ClientID          string
+	ConversationID    string
+	Direction         Direction
+	Channel           Channel
+	From              string
+	To                string
+	Body              string
+	Status            MessageStatus
+	MatchedBlockWord  string
+	Contact           ContactInfo
+	Provider          string
+	ProviderMessageID string
+	RoutedBy          RoutedBy
+	// Meta holds provider-specific extras as a JSON object (ExtremeSMS modem and port, the
+	// provider's own timestamp...): kept for the operator, never interpreted.
+	Meta       string
+	ReceivedAt time.Time
+	CreatedAt  time.Time
+}

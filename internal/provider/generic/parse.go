@@ -1,0 +1,181 @@
+// Package generic is the adapter for any aggregator without an adapter of its own: it accepts
+// one documented, neutral JSON shape that a small relay (or the aggregator's own templating)
+// can produce. POST it to /webhooks/generic:
+//
+//	{
+//	  "message_id": "abc123",               // optional, ≤ 128 characters; string or whole number
+//	  "from": "+15551234567",               // required; E.164, or national for the configured region
+//	  "to": "+15557654321",                 // optional; E.164, national, or a 3–8 digit short code
+//	  "body": "hello",                      // required, may be ""; ≤ 5000 characters
+//	  "timestamp": "2025-09-23T23:23:20Z",  // optional; RFC 3339, fractional seconds optional
+//	  "channel": "sms",                     // optional; only "sms" for now
+//	  "status": "received",                 // optional; "received" (default) or "blocked"
+//	  "matched_block_word": "",             // optional, ≤ 64 characters: the opt-out word the aggregator matched
+//	  "business": "",                       // optional, ≤ 256 characters
+//	  "first_name": "",                     // optional, ≤ 256 characters
+//	  "last_name": "",                      // optional, ≤ 256 characters
+//	  "meta": {"k": "v"}                    // optional; ≤ 20 string values, keys ≤ 64, values ≤ 512 characters
+//	}
+//
+// Any optional field may also be null or left out, and unknown fields are ignored. Strings must
+// not contain NUL bytes. When message_id is missing but timestamp is given, Ibiki derives a
+// stable id from from, to, timestamp and body, so a retried webhook is not stored twice.
+package generic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+)
+
+// Name is the adapter's name in URLs (/webhooks/generic), configuration and stored rows.
+const Name = "generic"
+
+// Limits on the optional fields; see the package documentation.
+const (
+	maxNameRunes      = 256
+	maxBlockWordRunes = 64
+	maxIDRunes        = 128
+	maxMetaKeys       = 20
+	maxMetaKeyRunes   = 64
+	maxMetaValueRunes = 512
+)
+
+// Parse reads one message in the generic shape (see the package documentation). region is the
+// country assumed for numbers written without a country code. Errors are provider.ErrMalformed
+// (not a JSON object) or a *provider.FieldError naming the JSON field.
+func Parse(body []byte, region string) (provider.Inbound, error) {
+	f, err := provider.DecodeFields(body)
+	if err != nil {
+		return provider.Inbound{}, err
+	}
+	in := provider.Inbound{Provider: Name}
+	if in.From, err = f.Phone("from", region); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.Body, err = f.Body("body"); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.To, err = f.Address("to", region); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.Channel, err = channel(f); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.Status, err = f.Status("status"); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.MatchedBlockWord, err = f.Text("matched_block_word", maxBlockWordRunes); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.Contact, err = contact(f); err != nil {
+		return provider.Inbound{}, err
+	}
+	in.Business = in.Contact.Business
+	var stamp string
+	if in.ProviderTime, stamp, err = f.Time("timestamp"); err != nil {
+		return provider.Inbound{}, err
+	}
+	if in.ProviderMessageID, err = f.TextOrInt("message_id", maxIDRunes); err != nil {
+		return provider.Inbound{}, err
+	}
+	// Without a timestamp no id can be derived safely (see provider.DeriveMessageID), so such
+	// messages stay "" and are not de-duplicated: a rare double beats a lost message.
+	if in.ProviderMessageID == "" && stamp != "" {
+		in.ProviderMessageID = provider.DeriveMessageID(in.From, in.To, in.ProviderTime, in.Body)
+	}
+	if in.Meta, err = meta(f); err != nil {
+		return provider.Inbound{}, err
+	}
+	return in, nil
+}
+
+// channel accepts only SMS for now; the field exists from the start so that relays can send it
+// and keep working when WhatsApp arrives, instead of "whatsapp:" prefixes on numbers.
+func channel(f provider.Fields) (model.Channel, error) {
+	s, err := f.Text("channel", 32)
+	if err != nil {
+		return "", err
+	}
+	if s == "" || strings.EqualFold(s, string(model.ChannelSMS)) {
+		return model.ChannelSMS, nil
+	}
+	return "", &provider.FieldError{Field: "channel", Reason: "supported: sms"}
+}
+
+// contact reads what the aggregator knows about the sender.
+func contact(f provider.Fields) (c model.ContactInfo, err error) {
+	if c.FirstName, err = f.Text("first_name", maxNameRunes); err != nil {
+		return c, err
+	}
+	if c.LastName, err = f.Text("last_name", maxNameRunes); err != nil {
+		return c, err
+	}
+	c.Business, err = f.Text("business", maxNameRunes)
+	return c, err
+}
+
+// meta reads the free-form extras. They are stored and shown, never interpreted, so they are
+// bounded in count and size rather than validated; nil when there are none.
+func meta(f provider.Fields) (map[string]string, error) {
+	raw := f["meta"]
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, metaErr("must be an object of strings")
+	}
+	var vals map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &vals); err != nil {
+		return nil, metaErr("must be an object of strings")
+	}
+	if len(vals) > maxMetaKeys {
+		return nil, metaErr(fmt.Sprintf("must have at most %d keys", maxMetaKeys))
+	}
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(vals))
+	// Sorted, so that of several bad entries the same one is reported every time.
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		s, err := metaValue(k, vals[k])
+		if err != nil {
+			return nil, err
+		}
+		m[k] = s
+	}
+	return m, nil
+}
+
+// metaValue checks one meta entry; the key is quoted in the reason so the sender can find it.
+func metaValue(key string, raw json.RawMessage) (string, error) {
+	switch {
+	case key == "" || utf8.RuneCountInString(key) > maxMetaKeyRunes:
+		return "", metaErr(fmt.Sprintf("keys must be 1 to %d characters", maxMetaKeyRunes))
+	case strings.IndexByte(key, 0) >= 0:
+		return "", metaErr("a key contains a NUL byte")
+	}
+	// Reuse the field reader so values follow the same string and NUL rules as top-level fields.
+	s, ok, err := provider.Fields{key: raw}.String(key)
+	var fe *provider.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return "", metaErr(fmt.Sprintf("value of %q %s", key, fe.Reason))
+	case err != nil || !ok:
+		return "", metaErr(fmt.Sprintf("value of %q must be a string", key))
+	case utf8.RuneCountInString(s) > maxMetaValueRunes:
+		return "", metaErr(fmt.Sprintf("value of %q must be at most %d characters", key, maxMetaValueRunes))
+	}
+	return s, nil
+}
+
+func metaErr(reason string) error {
+	return &provider.FieldError{Field: "meta", Reason: reason}
+}

@@ -1,0 +1,182 @@
+package provider
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/sms"
+)
+
+// MaxBodyRunes bounds an inbound message body. Concatenated SMS rarely pass 10 parts (~1,600
+// characters); the margin leaves room for other channels while keeping one row small.
+const MaxBodyRunes = 5000
+
+// Fields is one JSON object from a provider with its values still undecoded. Adapters read the
+// fields one by one, so every type or format error names the field (as FieldError) instead of
+// surfacing as one opaque json.Unmarshal error, and unknown fields are ignored for free.
+type Fields map[string]json.RawMessage
+
+// DecodeFields decodes body as a JSON object. Anything else (an array, a bare value, null,
+// invalid JSON) is ErrMalformed: the sender is not speaking the expected protocol at all.
+func DecodeFields(body []byte) (Fields, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
+	}
+	var f Fields
+	if err := json.Unmarshal(trimmed, &f); err != nil {
+		return nil, fmt.Errorf("%w: body is not valid JSON", ErrMalformed)
+	}
+	return f, nil
+}
+
+// String returns the named field when it is a JSON string; ok is false when the field is
+// missing or null, which the providers use interchangeably. Strings with a NUL byte are refused
+// because PostgreSQL TEXT cannot store them.
+func (f Fields) String(name string) (s string, ok bool, err error) {
+	raw, present := f[name]
+	if !present || string(raw) == "null" {
+		return "", false, nil
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false, &FieldError{Field: name, Reason: "must be a string"}
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, &FieldError{Field: name, Reason: "must be a string"}
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", false, &FieldError{Field: name, Reason: "contains a NUL byte"}
+	}
+	return s, true, nil
+}
+
+// StringOrInt is String that also takes a JSON whole number and returns its decimal text as
+// written. Providers send phone numbers and ids as numbers; reading the literal text instead of
+// a float64 keeps every digit of a 15-digit number.
+func (f Fields) StringOrInt(name string) (s string, ok bool, err error) {
+	raw := f[name]
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return f.String(name)
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return "", false, &FieldError{Field: name, Reason: "must be a string or a non-negative whole number"}
+		}
+	}
+	return string(raw), true, nil
+}
+
+// Text returns an optional string field trimmed of surrounding space, "" when missing or null,
+// and refuses more than maxRunes characters so one field cannot bloat a stored row.
+func (f Fields) Text(name string, maxRunes int) (string, error) {
+	s, _, err := f.String(name)
+	if err != nil {
+		return "", err
+	}
+	return limit(name, strings.TrimSpace(s), maxRunes)
+}
+
+// TextOrInt is Text for fields that providers may also send as a JSON whole number.
+func (f Fields) TextOrInt(name string, maxRunes int) (string, error) {
+	s, _, err := f.StringOrInt(name)
+	if err != nil {
+		return "", err
+	}
+	return limit(name, strings.TrimSpace(s), maxRunes)
+}
+
+// Phone returns a required sender number in E.164.
+func (f Fields) Phone(name, region string) (string, error) {
+	s, _, err := f.StringOrInt(name)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", &FieldError{Field: name, Reason: "is required"}
+	}
+	e164, err := sms.NormalizeE164(s, region)
+	if err != nil {
+		return "", &FieldError{Field: name, Reason: err.Error()}
+	}
+	return e164, nil
+}
+
+// Address returns an optional receiving number: E.164 or a short code, "" when absent.
+func (f Fields) Address(name, region string) (string, error) {
+	s, _, err := f.StringOrInt(name)
+	if err != nil || strings.TrimSpace(s) == "" {
+		return "", err
+	}
+	addr, err := sms.NormalizeAddress(s, region)
+	if err != nil {
+		return "", &FieldError{Field: name, Reason: err.Error()}
+	}
+	return addr, nil
+}
+
+// Body returns a required message text, kept exactly as sent (spaces can matter to the reader).
+// An empty string is accepted: an MMS without text or a blank SMS is still a message.
+func (f Fields) Body(name string) (string, error) {
+	s, ok, err := f.String(name)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", &FieldError{Field: name, Reason: "is required"}
+	}
+	return limit(name, s, MaxBodyRunes)
+}
+
+// Status returns an inbound status, received when absent: providers that know nothing of
+// blocking send no status at all.
+func (f Fields) Status(name string) (model.MessageStatus, error) {
+	s, err := f.Text(name, 32)
+	if err != nil {
+		return "", err
+	}
+	switch strings.ToLower(s) {
+	case "", string(model.StatusReceived):
+		return model.StatusReceived, nil
+	case string(model.StatusBlocked):
+		return model.StatusBlocked, nil
+	}
+	return "", &FieldError{Field: name, Reason: "must be one of: received, blocked"}
+}
+
+// Time returns an optional RFC 3339 timestamp (fractional seconds optional) in UTC, and the text
+// as sent so that it can be kept for the operator; both are zero when absent.
+func (f Fields) Time(name string) (t time.Time, raw string, err error) {
+	raw, err = f.Text(name, 64)
+	if err != nil || raw == "" {
+		return time.Time{}, "", err
+	}
+	t, err = time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return time.Time{}, "", &FieldError{Field: name, Reason: "must be an RFC 3339 timestamp"}
+	}
+	return t.UTC(), raw, nil
+}
+
+// DeriveMessageID returns a stable id for a provider message that came without one, so that a
+// retried webhook still hits the unique (provider, provider_message_id) constraint. It needs the
+// provider's timestamp: without it two genuine identical texts ("ok") from one phone would
+// collapse into one, so callers leave the id empty instead. from, to and at cannot contain "|",
+// and body comes last, so the joined input is unambiguous.
+func DeriveMessageID(from, to string, at time.Time, body string) string {
+	sum := sha256.Sum256([]byte(from + "|" + to + "|" + at.UTC().Format(time.RFC3339Nano) + "|" + body))
+	return "sha256:" + hex.EncodeToString(sum[:])[:32]
+}
+
+func limit(name, s string, maxRunes int) (string, error) {
+	if utf8.RuneCountInString(s) > maxRunes {
+		return "", &FieldError{Field: name, Reason: fmt.Sprintf("must be at most %d characters", maxRunes)}
+	}
+	return s, nil
+}

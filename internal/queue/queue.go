@@ -1,0 +1,68 @@
+// Package queue runs Ibiki's durable jobs: it claims them from the store in batches, one lane
+// per client so that no client can hold up another, runs them with bounded concurrency, and
+// records each outcome (done, retry with back-off, dead) in the same transaction as the
+// handler's own writes. It owns no SQL.
+package queue
+
+import (
+	"context"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// Handler runs one job. It must be idempotent: a lapsed lease makes a job run again.
+type Handler interface {
+	Handle(ctx context.Context, job model.Job) Result
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, job model.Job) Result
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, job model.Job) Result { return f(ctx, job) }
+
+// Result is what a handler decided. The zero Result finishes the job.
+type Result struct {
+	// RetryAt, when set, runs the job again at that time (it keeps its place at the head of
+	// its order key).
+	RetryAt time.Time
+	// Err explains a retry or a failure. An Err without RetryAt retries with the kind's
+	// back-off until MaxAttempts, then the job is dead.
+	Err error
+	// Dead moves the job to the dead state at once (Err says why).
+	Dead bool
+	// Write runs in the transaction that records the outcome, so the handler's writes and the
+	// job's completion commit together or not at all.
+	Write func(ctx context.Context, tx *store.Tx) error
+	// After runs once that transaction has committed (metrics, live updates).
+	After func()
+}
+
+// Done finishes a job with writes committed atomically with its completion.
+func Done(write func(ctx context.Context, tx *store.Tx) error) Result { return Result{Write: write} }
+
+// Fail reports an unexpected error: the job retries with back-off, then dies.
+func Fail(err error) Result { return Result{Err: err} }
+
+// Kind configures how one kind of job runs.
+type Kind struct {
+	Kind    model.JobKind
+	Handler Handler
+	// Concurrency is how many jobs of this kind run at once in this process.
+	Concurrency int
+	// PerClient caps the jobs of one client running at once (0 = Concurrency), so that a slow
+	// client uses its share and no more.
+	PerClient int
+	// MaxAttempts buries a job after this many failed runs (0 = 10). Handlers that schedule
+	// their own retries (RetryAt) are not limited by it.
+	MaxAttempts int
+	// Backoff gives the wait after the n-th failure (default: 1s doubling, at most 5 min).
+	Backoff func(n int) time.Duration
+}
+
+func defaultBackoff(n int) time.Duration {
+	d := time.Second << min(n-1, 9)
+	return min(d, 5*time.Minute)
+}

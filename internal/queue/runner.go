@@ -1,0 +1,335 @@
+package queue
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// Options tunes a Runner. Zero values pick defaults.
+type Options struct {
+	// Owner names this process in job leases (default: a random id).
+	Owner string
+	// Lease is how long a claimed job stays claimed; a worker that dies holds it that long
+	// (default 60 s). It must exceed the longest handler run.
+	Lease time.Duration
+	// Poll is the longest wait between looks at the queue when nothing announced work
+	// (default 500 ms): it is how fast other instances' jobs and due retries are seen.
+	Poll time.Duration
+	// Grace is how long shutdown waits for running jobs (default 10 s).
+	Grace time.Duration
+	Clock func() time.Time
+	Log   *slog.Logger
+}
+
+// Runner claims and runs jobs.
+type Runner struct {
+	store *store.Store
+	opt   Options
+	kinds map[model.JobKind]*kindRunner
+}
+
+// New returns a runner over the store. Register kinds, then Run.
+func New(s *store.Store, opt Options) *Runner {
+	if opt.Owner == "" {
+		opt.Owner = model.NewID("run")
+	}
+	opt.Lease = cmp.Or(opt.Lease, 60*time.Second)
+	opt.Poll = cmp.Or(opt.Poll, 500*time.Millisecond)
+	opt.Grace = cmp.Or(opt.Grace, 10*time.Second)
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	r := &Runner{store: s, opt: opt, kinds: map[model.JobKind]*kindRunner{}}
+	s.OnWrite(r.wake)
+	return r
+}
+
+// Register adds a kind of job. Call it before Run.
+func (r *Runner) Register(k Kind) {
+	k.Concurrency = cmp.Or(k.Concurrency, 16)
+	k.PerClient = cmp.Or(k.PerClient, k.Concurrency)
+	k.MaxAttempts = cmp.Or(k.MaxAttempts, 10)
+	if k.Backoff == nil {
+		k.Backoff = defaultBackoff
+	}
+	r.kinds[k.Kind] = &kindRunner{r: r, cfg: k, wakeCh: make(chan struct{}, 1), perClient: map[string]int{}}
+}
+
+// wake is called after every commit that made jobs runnable.
+func (r *Runner) wake(kinds []string) {
+	for _, k := range kinds {
+		if k == "*" {
+			for _, kr := range r.kinds {
+				kr.signal()
+			}
+			continue
+		}
+		if kr := r.kinds[model.JobKind(k)]; kr != nil {
+			kr.signal()
+		}
+	}
+}
+
+// Run runs jobs until ctx ends, then lets running jobs finish (up to Grace) and returns.
+// Jobs it had claimed but not started go back to the queue.
+func (r *Runner) Run(ctx context.Context) error {
+	// Handlers get their own context: shutdown must let an in-flight delivery finish and be
+	// recorded, not cut it off and send it again after the restart.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	for _, kr := range r.kinds {
+		wg.Add(1)
+		go func() { defer wg.Done(); kr.loop(ctx, work) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); r.sweep(ctx) }()
+	<-ctx.Done()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(r.opt.Grace):
+		cancelWork()
+		<-done
+	}
+	return nil
+}
+
+// sweep returns jobs whose lease lapsed (their worker died) to the queue.
+func (r *Runner) sweep(ctx context.Context) {
+	t := time.NewTicker(max(r.opt.Lease/4, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var n int64
+		err := r.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			n, err = tx.ReleaseExpired(ctx, r.opt.Clock())
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			r.opt.Log.Error("queue: release expired leases", "error", err)
+		} else if n > 0 {
+			r.opt.Log.Warn("queue: released jobs whose lease expired", "jobs", n)
+		}
+	}
+}
+
+// kindRunner claims and runs the jobs of one kind.
+type kindRunner struct {
+	r      *Runner
+	cfg    Kind
+	wakeCh chan struct{}
+
+	mu        sync.Mutex
+	running   int
+	perClient map[string]int
+	jobs      sync.WaitGroup
+}
+
+func (k *kindRunner) signal() {
+	select {
+	case k.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (k *kindRunner) loop(ctx, work context.Context) {
+	defer k.jobs.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-k.wakeCh:
+		case <-timer.C:
+		}
+		next, more, err := k.claim(ctx, work)
+		if err != nil && ctx.Err() == nil {
+			k.r.opt.Log.Error("queue: claim", "kind", k.cfg.Kind, "error", err)
+		}
+		if more {
+			k.signal()
+		}
+		// Sleep until the earliest future job is due, or the poll interval.
+		wait := k.r.opt.Poll
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(k.r.opt.Clock()), time.Millisecond))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// claim leases as many ready jobs as there are free slots, lane by lane, and starts them. It
+// returns the earliest run time among lanes not yet due, and whether more may be ready.
+func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool, err error) {
+	k.mu.Lock()
+	free := k.cfg.Concurrency - k.running
+	budget := map[string]int{}
+	k.mu.Unlock()
+	if free <= 0 {
+		return time.Time{}, false, nil
+	}
+	lanes, err := k.r.store.Lanes(ctx, k.cfg.Kind)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	now := k.r.opt.Clock()
+	var due []store.Lane
+	for _, l := range lanes {
+		if l.MinRunAt.After(now) {
+			if next.IsZero() || l.MinRunAt.Before(next) {
+				next = l.MinRunAt
+			}
+			continue
+		}
+		due = append(due, l)
+	}
+	if len(due) == 0 {
+		return next, false, nil
+	}
+	// Interactive work first, then the lanes that have waited longest.
+	slices.SortFunc(due, func(a, b store.Lane) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.MinRunAt.Compare(b.MinRunAt))
+	})
+	k.mu.Lock()
+	for _, l := range due {
+		if _, ok := budget[l.ClientID]; !ok {
+			budget[l.ClientID] = k.cfg.PerClient - k.perClient[l.ClientID]
+		}
+	}
+	k.mu.Unlock()
+	// Share the free slots fairly: each due lane gets an equal part first.
+	share := max(free/len(due), 1)
+	var claimed []model.Job
+	err = k.r.store.InTx(ctx, func(tx *store.Tx) error {
+		claimed, more = claimed[:0], false
+		left := free
+		used := map[string]int{}
+		for _, l := range due {
+			n := min(share, left, budget[l.ClientID]-used[l.ClientID])
+			if n <= 0 {
+				continue
+			}
+			jobs, err := tx.Claim(ctx, k.cfg.Kind, l, now, now.Add(k.r.opt.Lease), k.r.opt.Owner, n)
+			if err != nil {
+				return err
+			}
+			claimed = append(claimed, jobs...)
+			left -= len(jobs)
+			used[l.ClientID] += len(jobs)
+			if len(jobs) == n {
+				more = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return next, false, err
+	}
+	k.mu.Lock()
+	k.running += len(claimed)
+	for _, j := range claimed {
+		k.perClient[j.ClientID]++
+	}
+	k.mu.Unlock()
+	for _, j := range claimed {
+		k.jobs.Add(1)
+		go k.run(work, j)
+	}
+	return next, more, nil
+}
+
+func (k *kindRunner) run(ctx context.Context, j model.Job) {
+	defer k.jobs.Done()
+	res := k.safeHandle(ctx, j)
+	k.record(j, res)
+	k.mu.Lock()
+	k.running--
+	if k.perClient[j.ClientID]--; k.perClient[j.ClientID] <= 0 {
+		delete(k.perClient, j.ClientID)
+	}
+	k.mu.Unlock()
+	k.signal()
+}
+
+func (k *kindRunner) safeHandle(ctx context.Context, j model.Job) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = Fail(fmt.Errorf("panic: %v", p))
+		}
+	}()
+	return k.cfg.Handler.Handle(ctx, j)
+}
+
+// record commits the outcome with the handler's writes. If the writes fail, the job is retried
+// with back-off instead, without them.
+func (k *kindRunner) record(j model.Job, res Result) {
+	ctx := context.Background()
+	log := k.r.opt.Log
+	err := k.r.store.InTx(ctx, func(tx *store.Tx) error {
+		if res.Write != nil {
+			if err := res.Write(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return k.outcome(ctx, tx, j, res)
+	})
+	if err == nil {
+		if res.After != nil {
+			res.After()
+		}
+		return
+	}
+	log.Error("queue: job failed to record", "kind", j.Kind, "job", j.ID, "error", err)
+	err = k.r.store.InTx(ctx, func(tx *store.Tx) error {
+		return k.outcome(ctx, tx, j, Fail(err))
+	})
+	if err != nil {
+		log.Error("queue: job left to its lease", "kind", j.Kind, "job", j.ID, "error", err)
+	}
+}
+
+func (k *kindRunner) outcome(ctx context.Context, tx *store.Tx, j model.Job, res Result) error {
+	var err error
+	switch {
+	case res.Dead || (res.Err != nil && res.RetryAt.IsZero() && j.Attempts >= k.cfg.MaxAttempts):
+		k.r.opt.Log.Error("queue: job dead", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
+		_, err = tx.BuryJob(ctx, j, errText(res.Err))
+	case !res.RetryAt.IsZero():
+		_, err = tx.RetryJob(ctx, j, res.RetryAt, errText(res.Err))
+	case res.Err != nil:
+		k.r.opt.Log.Warn("queue: job failed, will retry", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
+		_, err = tx.RetryJob(ctx, j, k.r.opt.Clock().Add(k.cfg.Backoff(j.Attempts)), errText(res.Err))
+	default:
+		_, err = tx.FinishJob(ctx, j)
+	}
+	return err
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return s
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+const conversationColumns = `id, client_id, phone, channel, last_inbound_to, last_message_at, last_inbound_at,
+	last_outbound_at, last_preview, message_count, unread_count, created_at`
+
+func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
+	var (
+		c                      model.Conversation
+		last, in, out, created int64
+	)
+	err := row.Scan(&c.ID, &c.ClientID, &c.Phone, &c.Channel, &c.LastInboundTo, &last, &in, &out,
+		&c.LastPreview, &c.MessageCount, &c.UnreadCount, &created)
+	c.LastMessageAt, c.LastInboundAt, c.LastOutboundAt = fromMS(last), fromMS(in), fromMS(out)
+	c.CreatedAt = fromMS(created)
+	return c, err
+}
+
+// Conversation returns a client's conversation with a phone on a channel.
+func (r reader) Conversation(ctx context.Context, clientID, phone string, ch model.Channel) (model.Conversation, error) {
+	c, err := scanConversation(r.queryRow(ctx, `SELECT `+conversationColumns+` FROM conversations
+		WHERE client_id = ? AND phone = ? AND channel = ?`, clientID, phone, ch))
+	return c, notFound(err, "conversation")
+}
+
+// ConversationCursor is a position in the newest-first list of conversations.
+type ConversationCursor struct {
+	LastMessageAt time.Time
+	ID            string
+}
+
+// Conversations lists a client's conversations, most recently active first, after the cursor
+// (nil = from the top). A conversation that gets a message while someone pages moves to the top.
+func (r reader) Conversations(ctx context.Context, clientID string, after *ConversationCursor, limit int) ([]model.Conversation, error) {
+	q, args := `SELECT `+conversationColumns+` FROM conversations WHERE client_id = ?`, []any{clientID}
+	if after != nil {
+		at := ms(after.LastMessageAt)
+		q += ` AND (last_message_at < ? OR (last_message_at = ? AND id < ?))`
+		args = append(args, at, at, after.ID)
+	}
+	q += ` ORDER BY last_message_at DESC, id DESC LIMIT ?`
+	rows, err := r.query(ctx, q, append(args, limit)...)
+	if err != nil {
+		return nil, notFound(err, "conversations")
+	}
+	defer rows.Close()
+	var out []model.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, notFound(err, "conversations")
+		}
+		out = append(out, c)
+	}
+	return out, notFound(rows.Err(), "conversations")
+}
+
+// LastSender returns the active client that most recently sent to this phone.
+func (r reader) LastSender(ctx context.Context, phone string) (string, error) {
+	var id string
+	err := r.queryRow(ctx, `SELECT cv.client_id FROM conversations cv JOIN clients c ON c.id = cv.client_id
+		WHERE cv.phone = ? AND cv.last_outbound_at > 0 AND c.active
+		ORDER BY cv.last_outbound_at DESC LIMIT 1`, phone).Scan(&id)
+	return id, notFound(err, "last sender")
+}
+
+// TouchInbound creates or updates the conversation an inbound message belongs to and returns
+// its id: the message count and unread count go up, and the number the contact wrote to is
+// remembered for sticky replies.
+func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
+	greatest := "max"
+	if tx.engine == Postgres {
+		greatest = "GREATEST"
+	}
+	var id string
+	at := ms(m.ReceivedAt)
+	err := tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
+		last_message_at, last_inbound_at, last_preview, message_count, unread_count, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?)
+		ON CONFLICT (client_id, phone, channel) DO UPDATE SET
+			last_inbound_to = CASE WHEN excluded.last_inbound_to <> '' THEN excluded.last_inbound_to
+				ELSE conversations.last_inbound_to END,
+			last_message_at = `+greatest+`(conversations.last_message_at, excluded.last_message_at),
+			last_inbound_at = `+greatest+`(conversations.last_inbound_at, excluded.last_inbound_at),
+			last_preview = excluded.last_preview,
+			message_count = conversations.message_count + 1,
+			unread_count = conversations.unread_count + 1
+		RETURNING id`,
+		newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at).Scan(&id)
+	return id, notFound(err, "touch conversation")
+}
+
+// preview is the start of a message shown in conversation lists.
+func preview(body string) string {
+	const max = 140
+	n := 0
+	for i := range body {
+		if n == max {
+			return body[:i]
+		}
+		n++
+	}
+	return body
+}

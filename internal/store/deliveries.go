@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+const deliveryColumns = `id, client_id, conversation_id, message_id, type, payload, status, attempts,
+	last_status_code, last_error, next_attempt_at, created_at, completed_at`
+
+func scanDelivery(row interface{ Scan(...any) error }) (model.Delivery, error) {
+	var (
+		d                        model.Delivery
+		payload                  string
+		next, created, completed int64
+	)
+	err := row.Scan(&d.ID, &d.ClientID, &d.ConversationID, &d.MessageID, &d.Type, &payload, &d.Status,
+		&d.Attempts, &d.LastStatusCode, &d.LastError, &next, &created, &completed)
+	d.Payload = []byte(payload)
+	d.NextAttemptAt, d.CreatedAt, d.CompletedAt = fromMS(next), fromMS(created), fromMS(completed)
+	return d, err
+}
+
+func (r reader) deliveries(ctx context.Context, q string, args ...any) ([]model.Delivery, error) {
+	rows, err := r.query(ctx, q, args...)
+	if err != nil {
+		return nil, notFound(err, "deliveries")
+	}
+	defer rows.Close()
+	var out []model.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, notFound(err, "deliveries")
+		}
+		out = append(out, d)
+	}
+	return out, notFound(rows.Err(), "deliveries")
+}
+
+// Delivery returns one of a client's webhook deliveries.
+func (r reader) Delivery(ctx context.Context, clientID, id string) (model.Delivery, error) {
+	d, err := scanDelivery(r.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE client_id = ? AND id = ?`, clientID, id))
+	return d, notFound(err, "delivery "+id)
+}
+
+// DeliveryByID returns a delivery whoever owns it (jobs and the operator only).
+func (r reader) DeliveryByID(ctx context.Context, id string) (model.Delivery, error) {
+	d, err := scanDelivery(r.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))
+	return d, notFound(err, "delivery "+id)
+}
+
+// Deliveries lists a client's deliveries newest first, optionally of one status.
+func (r reader) Deliveries(ctx context.Context, clientID string, status model.DeliveryStatus, before string, limit int) ([]model.Delivery, error) {
+	q, args := `SELECT `+deliveryColumns+` FROM deliveries WHERE client_id = ?`, []any{clientID}
+	if status != "" {
+		q, args = q+` AND status = ?`, append(args, status)
+	}
+	q, args = newestFirst(q, args, before, limit)
+	return r.deliveries(ctx, q, args...)
+}
+
+// AllDeliveries lists every client's deliveries newest first, optionally of one status and one
+// client (operator view).
+func (r reader) AllDeliveries(ctx context.Context, clientID string, status model.DeliveryStatus, before string, limit int) ([]model.Delivery, error) {
+	q, args := `SELECT `+deliveryColumns+` FROM deliveries WHERE 1 = 1`, []any(nil)
+	if status != "" {
+		q, args = q+` AND status = ?`, append(args, status)
+	}
+	if clientID != "" {
+		q, args = q+` AND client_id = ?`, append(args, clientID)
+	}
+	q, args = newestFirst(q, args, before, limit)
+	return r.deliveries(ctx, q, args...)
+}
+
+// Attempts lists the attempts of a delivery, oldest first.
+func (r reader) Attempts(ctx context.Context, deliveryID string) ([]model.Attempt, error) {
+	rows, err := r.query(ctx, `SELECT id, delivery_id, client_id, attempted_at, url, status_code, latency_ms,
+		error, response FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`, deliveryID)
+	if err != nil {
+		return nil, notFound(err, "attempts")
+	}
+	defer rows.Close()
+	var out []model.Attempt
+	for rows.Next() {
+		var (
+			a       model.Attempt
+			id      int64
+			at, lat int64
+		)
+		if err := rows.Scan(&id, &a.DeliveryID, &a.ClientID, &at, &a.URL, &a.StatusCode, &lat, &a.Error, &a.Response); err != nil {
+			return nil, notFound(err, "attempts")
+		}
+		a.ID, a.At, a.Latency = formatAttemptID(id), fromMS(at), time.Duration(lat)*time.Millisecond
+		out = append(out, a)
+	}
+	return out, notFound(rows.Err(), "attempts")
+}
+
+// InsertDelivery stores a new pending delivery.
+func (tx *Tx) InsertDelivery(ctx context.Context, d model.Delivery) error {
+	_, err := tx.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
+		d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CreatedAt), ms(d.CompletedAt))
+	return notFound(err, "insert delivery")
+}
+
+// RecordAttempt stores an attempt and the delivery's new state together.
+func (tx *Tx) RecordAttempt(ctx context.Context, a model.Attempt, d model.Delivery) error {
+	if _, err := tx.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, client_id, attempted_at, url,
+		status_code, latency_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.DeliveryID, a.ClientID, ms(a.At), a.URL, a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response); err != nil {
+		return notFound(err, "insert attempt")
+	}
+	return tx.UpdateDelivery(ctx, d)
+}
+
+// UpdateDelivery saves a delivery's state.
+func (tx *Tx) UpdateDelivery(ctx context.Context, d model.Delivery) error {
+	return affected(tx.exec(ctx, `UPDATE deliveries SET status = ?, attempts = ?, last_status_code = ?,
+		last_error = ?, next_attempt_at = ?, completed_at = ? WHERE id = ?`,
+		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt), d.ID))
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqlitePragmas make every connection durable and strict: WAL so readers never block the
+// writer, synchronous=FULL so a committed transaction survives power loss, foreign keys on.
+var sqlitePragmas = []string{
+	"busy_timeout(10000)",
+	"journal_mode(WAL)",
+	"synchronous(FULL)",
+	"foreign_keys(ON)",
+}
+
+// sqlitePath accepts "path", "sqlite://path", "sqlite:path" and "file:path".
+func sqlitePath(raw string) string {
+	for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
+		if after, ok := strings.CutPrefix(raw, p); ok {
+			raw = after
+			break
+		}
+	}
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	return raw
+}
+
+func sqliteDSN(path string, extra ...string) string {
+	q := url.Values{}
+	for _, p := range append(append([]string{}, sqlitePragmas...), extra...) {
+		q.Add("_pragma", p)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// openSQLite opens one writer connection (SQLite has a single writer; group commit makes it
+// fast) and a pool of read-only connections.
+func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
+	path := sqlitePath(raw)
+	if path == "" || path == ":memory:" {
+		return nil, errors.New("store: SQLite needs a file path (an in-memory database cannot be shared by the pools)")
+	}
+	w, err := sql.Open("sqlite", sqliteDSN(path)+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", sqliteDSN(path, "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	n := opt.ReadConns
+	if n <= 0 {
+		n = 2*runtime.GOMAXPROCS(0) + 2
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	opt.Writers = 1
+	return &Store{engine: SQLite, read: r, write: w}, nil
+}
+
+// openPostgres opens one pool shared by readers and writers.
+func openPostgres(ctx context.Context, raw string, opt *Options) (*Store, error) {
+	db, err := sql.Open("pgx", raw)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	if opt.Writers <= 0 {
+		opt.Writers = 4
+	}
+	n := opt.ReadConns
+	if n <= 0 {
+		n = 16
+	}
+	db.SetMaxOpenConns(n + opt.Writers)
+	db.SetMaxIdleConns(n + opt.Writers)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	return &Store{engine: Postgres, read: db, write: db}, nil
+}
+
+// mapErr turns unique-constraint violations of either engine into ErrConflict.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
+
+// retryable reports errors after which the same transaction may simply be run again:
+// PostgreSQL deadlocks and serialization failures between concurrent writers.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}

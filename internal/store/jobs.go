@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+const jobColumns = `id, kind, client_id, ref, order_key, priority, run_at, attempts, lease_until, last_error, created_at`
+
+func scanJob(row interface{ Scan(...any) error }) (model.Job, error) {
+	var (
+		j                     model.Job
+		runAt, lease, created int64
+	)
+	err := row.Scan(&j.ID, &j.Kind, &j.ClientID, &j.Ref, &j.OrderKey, &j.Priority, &runAt, &j.Attempts,
+		&lease, &j.LastError, &created)
+	j.RunAt, j.LeaseUntil, j.CreatedAt = fromMS(runAt), fromMS(lease), fromMS(created)
+	return j, err
+}
+
+// lockKey serialises, on PostgreSQL, everything that decides whether a job with this order key
+// waits: enqueueing one and finishing one. SQLite has one writer, so it needs nothing.
+func (tx *Tx) lockKey(ctx context.Context, key string) error {
+	if tx.engine != Postgres || key == "" {
+		return nil
+	}
+	_, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+	return err
+}
+
+// Enqueue adds a job. A job whose OrderKey is shared with an unfinished job waits behind it.
+// The job's kind is announced to OnWrite listeners once the transaction commits.
+func (tx *Tx) Enqueue(ctx context.Context, j model.Job) (int64, error) {
+	state := model.JobQueued
+	if j.OrderKey != "" {
+		if err := tx.lockKey(ctx, j.OrderKey); err != nil {
+			return 0, err
+		}
+		var one int
+		err := tx.queryRow(ctx, `SELECT 1 FROM jobs WHERE order_key = ? AND state IN ('queued', 'running', 'waiting')
+			LIMIT 1`, j.OrderKey).Scan(&one)
+		switch {
+		case err == nil:
+			state = model.JobWaiting
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, fmt.Errorf("store: enqueue: %w", err)
+		}
+	}
+	var id int64
+	err := tx.queryRow(ctx, `INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		j.Kind, state, j.ClientID, j.Ref, j.OrderKey, j.Priority, ms(j.RunAt), ms(j.CreatedAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: enqueue: %w", err)
+	}
+	tx.kinds = append(tx.kinds, string(j.Kind))
+	return id, nil
+}
+
+// Lane is one client's queue of ready jobs at one priority.
+type Lane struct {
+	ClientID string
+	Priority int
+	MinRunAt time.Time
+}
+
+// Lanes returns the clients with queued jobs of a kind, each with the earliest run time at
+// each priority. It walks the distinct clients through the index (a loose index scan), so a
+// client with a long backlog costs no more than one with a single job.
+func (r reader) Lanes(ctx context.Context, kind model.JobKind) ([]Lane, error) {
+	const minAt = `(SELECT MIN(run_at) FROM jobs j WHERE j.kind = ? AND j.state = 'queued'
+		AND j.client_id = lanes.client_id AND j.priority = %d)`
+	q := `WITH RECURSIVE lanes(client_id) AS (
+			SELECT MIN(client_id) FROM jobs WHERE kind = ? AND state = 'queued'
+			UNION ALL
+			SELECT (SELECT MIN(j.client_id) FROM jobs j WHERE j.kind = ? AND j.state = 'queued'
+				AND j.client_id > lanes.client_id)
+			FROM lanes WHERE lanes.client_id IS NOT NULL
+		)
+		SELECT client_id, ` + fmt.Sprintf(minAt, model.PriorityInteractive) + `, ` +
+		fmt.Sprintf(minAt, model.PriorityNormal) + `, ` + fmt.Sprintf(minAt, model.PriorityBulk) + `
+		FROM lanes WHERE client_id IS NOT NULL`
+	rows, err := r.query(ctx, q, kind, kind, kind, kind, kind)
+	if err != nil {
+		return nil, notFound(err, "lanes")
+	}
+	defer rows.Close()
+	var out []Lane
+	for rows.Next() {
+		var (
+			client string
+			at     [3]sql.NullInt64
+		)
+		if err := rows.Scan(&client, &at[0], &at[1], &at[2]); err != nil {
+			return nil, notFound(err, "lanes")
+		}
+		for p, v := range at {
+			if v.Valid {
+				out = append(out, Lane{ClientID: client, Priority: p, MinRunAt: fromMS(v.Int64)})
+			}
+		}
+	}
+	return out, notFound(rows.Err(), "lanes")
+}
+
+// Claim leases up to limit ready jobs of one lane to owner until leaseUntil, oldest first.
+// On PostgreSQL, rows another instance is claiming are skipped rather than waited for.
+func (tx *Tx) Claim(ctx context.Context, kind model.JobKind, lane Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
+	skip := ""
+	if tx.engine == Postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := tx.query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?
+		WHERE id IN (SELECT id FROM jobs WHERE kind = ? AND state = 'queued' AND client_id = ? AND priority = ?
+			AND run_at <= ? ORDER BY run_at LIMIT ?`+skip+`)
+		RETURNING `+jobColumns,
+		ms(leaseUntil), owner, kind, lane.ClientID, lane.Priority, ms(now), limit)
+	if err != nil {
+		return nil, notFound(err, "claim")
+	}
+	defer rows.Close()
+	var out []model.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, notFound(err, "claim")
+		}
+		out = append(out, j)
+	}
+	return out, notFound(rows.Err(), "claim")
+}
+
+// FinishJob deletes a job that ran to its end and lets the next job with its order key run.
+// It matches the claim (id and attempt number), so a worker whose lease lapsed and whose job
+// was claimed again cannot finish the newer run; it reports false then.
+func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
+	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
+		return false, err
+	}
+	res, err := tx.exec(ctx, `DELETE FROM jobs WHERE id = ? AND attempts = ? AND state = 'running'`, j.ID, j.Attempts)
+	return tx.afterFinish(ctx, j, res, err)
+}
+
+// BuryJob moves a job that cannot succeed to the dead state, kept for the operator, and lets
+// the next job with its order key run.
+func (tx *Tx) BuryJob(ctx context.Context, j model.Job, reason string) (bool, error) {
+	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
+		return false, err
+	}
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'dead', last_error = ?, lease_until = 0
+		WHERE id = ? AND attempts = ? AND state = 'running'`, reason, j.ID, j.Attempts)
+	return tx.afterFinish(ctx, j, res, err)
+}
+
+func (tx *Tx) afterFinish(ctx context.Context, j model.Job, res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, fmt.Errorf("store: finish job %d: %w", j.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if j.OrderKey == "" {
+		return true, nil
+	}
+	res, err = tx.exec(ctx, `UPDATE jobs SET state = 'queued' WHERE id = (
+		SELECT MIN(id) FROM jobs WHERE order_key = ? AND state = 'waiting')`, j.OrderKey)
+	if err != nil {
+		return false, fmt.Errorf("store: promote after job %d: %w", j.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		tx.kinds = append(tx.kinds, string(j.Kind))
+	}
+	return true, nil
+}
+
+// RetryJob puts a claimed job back in the queue to run again at runAt. The job stays the head
+// of its order key, so later jobs with the same key keep waiting.
+func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_until = 0
+		WHERE id = ? AND attempts = ? AND state = 'running'`, ms(runAt), reason, j.ID, j.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("store: retry job %d: %w", j.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if n > 0 {
+		tx.kinds = append(tx.kinds, string(j.Kind))
+	}
+	return n > 0, err
+}
+
+// ReleaseExpired returns to the queue the jobs whose lease lapsed: their worker died or hung.
+// It returns how many.
+func (tx *Tx) ReleaseExpired(ctx context.Context, now time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
+		WHERE state = 'running' AND lease_until < ?`, ms(now))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if n > 0 {
+		tx.kinds = append(tx.kinds, "*")
+	}
+	return n, err
+}
+
+// QueueStat is the count and age of the jobs of one kind in one state.
+type QueueStat struct {
+	Kind     model.JobKind
+	State    model.JobState
+	Count    int64
+	OldestAt time.Time
+}
+
+// QueueStats summarises the job table for metrics.
+func (r reader) QueueStats(ctx context.Context) ([]QueueStat, error) {
+	rows, err := r.query(ctx, `SELECT kind, state, COUNT(*), MIN(created_at) FROM jobs GROUP BY kind, state`)
+	if err != nil {
+		return nil, notFound(err, "queue stats")
+	}
+	defer rows.Close()
+	var out []QueueStat
+	for rows.Next() {
+		var (
+			s      QueueStat
+			oldest int64
+		)
+		if err := rows.Scan(&s.Kind, &s.State, &s.Count, &oldest); err != nil {
+			return nil, notFound(err, "queue stats")
+		}
+		s.OldestAt = fromMS(oldest)
+		out = append(out, s)
+	}
+	return out, notFound(rows.Err(), "queue stats")
+}
+
+// Job returns a job by id (tests and the operator).
+func (r reader) Job(ctx context.Context, id int64) (model.Job, error) {
+	j, err := scanJob(r.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	return j, notFound(err, "job")
+}

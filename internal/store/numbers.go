@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+func scanNumber(row interface{ Scan(...any) error }) (model.Number, error) {
+	var (
+		n       model.Number
+		client  sql.NullString
+		created int64
+	)
+	err := row.Scan(&n.Number, &client, &n.Provider, &created)
+	n.ClientID, n.CreatedAt = client.String, fromMS(created)
+	return n, err
+}
+
+// Number returns one receiving number.
+func (r reader) Number(ctx context.Context, number string) (model.Number, error) {
+	n, err := scanNumber(r.queryRow(ctx, `SELECT number, client_id, provider, created_at FROM numbers
+		WHERE number = ?`, number))
+	return n, notFound(err, "number "+number)
+}
+
+// Numbers lists receiving numbers in order, after the cursor `after`.
+func (r reader) Numbers(ctx context.Context, after string, limit int) ([]model.Number, error) {
+	rows, err := r.query(ctx, `SELECT number, client_id, provider, created_at FROM numbers
+		WHERE number > ? ORDER BY number LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, notFound(err, "numbers")
+	}
+	defer rows.Close()
+	var out []model.Number
+	for rows.Next() {
+		n, err := scanNumber(rows)
+		if err != nil {
+			return nil, notFound(err, "numbers")
+		}
+		out = append(out, n)
+	}
+	return out, notFound(rows.Err(), "numbers")
+}
+
+// InsertNumber stores a receiving number; an existing number is ErrConflict.
+func (tx *Tx) InsertNumber(ctx context.Context, n model.Number) error {
+	_, err := tx.exec(ctx, `INSERT INTO numbers (number, client_id, provider, created_at) VALUES (?, ?, ?, ?)`,
+		n.Number, nullable(n.ClientID), n.Provider, ms(n.CreatedAt))
+	return notFound(err, "insert number")
+}
+
+// UpdateNumber changes the client a number is dedicated to ("" returns it to the pool).
+func (tx *Tx) UpdateNumber(ctx context.Context, n model.Number) error {
+	return affected(tx.exec(ctx, `UPDATE numbers SET client_id = ?, provider = ? WHERE number = ?`,
+		nullable(n.ClientID), n.Provider, n.Number))
+}
+
+// DeleteNumber removes a receiving number.
+func (tx *Tx) DeleteNumber(ctx context.Context, number string) error {
+	return affected(tx.exec(ctx, `DELETE FROM numbers WHERE number = ?`, number))
+}

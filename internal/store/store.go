@@ -1,0 +1,267 @@
+// Package store holds all of Ibiki's SQL, for SQLite and PostgreSQL. Reads run on a pool;
+// every write runs in a transaction handed to InTx, which batches the transactions of
+// concurrent callers into one commit (group commit) so that durability stays full and cheap.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors the store returns; callers test them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	ErrClosed   = errors.New("store closed")
+)
+
+// Engine names a database engine.
+type Engine string
+
+// Engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Options tunes the store. Zero values pick defaults.
+type Options struct {
+	// Writers is the number of concurrent write transactions. SQLite allows one writer, so it
+	// is always 1 there; on PostgreSQL several writers overlap their commits.
+	Writers int
+	// MaxBatch caps how many callers' transactions share one commit.
+	MaxBatch int
+	// ReadConns caps the read pool.
+	ReadConns int
+}
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	engine Engine
+	read   *sql.DB
+	write  *sql.DB
+	reader
+	writes   chan *writeReq
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.RWMutex
+	closed   bool
+	maxBatch int
+
+	hookMu  sync.RWMutex
+	onWrite []func(kinds []string)
+}
+
+// Open opens the database named by url: "postgres://…" or "postgresql://…" selects PostgreSQL;
+// anything else is a SQLite file path (optionally "sqlite://path" or "file:path"). It does not
+// migrate: call Migrate.
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	var (
+		s   *Store
+		err error
+	)
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		s, err = openPostgres(ctx, url, &opt)
+	} else {
+		s, err = openSQLite(ctx, url, &opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.reader = reader{q: s.read, engine: s.engine}
+	s.maxBatch = opt.MaxBatch
+	if s.maxBatch <= 0 {
+		s.maxBatch = 256
+	}
+	s.writes = make(chan *writeReq, 4096)
+	s.quit = make(chan struct{})
+	for range opt.Writers {
+		s.wg.Add(1)
+		go s.writer()
+	}
+	return s, nil
+}
+
+// Engine tells which database engine the store runs on.
+func (s *Store) Engine() Engine { return s.engine }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close stops the writers after the transactions already handed to InTx, then closes the pools.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	already := s.closed
+	s.closed = true
+	s.closeMu.Unlock()
+	if already {
+		return nil
+	}
+	close(s.quit)
+	s.wg.Wait()
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// OnWrite registers fn to be called after each commit that enqueued jobs, with the kinds
+// enqueued. The job runner uses it to wake up at once instead of polling.
+func (s *Store) OnWrite(fn func(kinds []string)) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	s.onWrite = append(s.onWrite, fn)
+}
+
+func (s *Store) notify(kinds []string) {
+	if len(kinds) == 0 {
+		return
+	}
+	s.hookMu.RLock()
+	defer s.hookMu.RUnlock()
+	for _, fn := range s.onWrite {
+		fn(kinds)
+	}
+}
+
+// queryer is what both the read pool and a transaction offer.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader carries the read queries, so that the same method works on the Store (read pool) and
+// inside a transaction (Tx), where it sees the transaction's own writes.
+type reader struct {
+	q      queryer
+	engine Engine
+}
+
+var rebound sync.Map // SQL text with ? → SQL text with $n
+
+// rebind turns ? placeholders into $1, $2… for PostgreSQL. Queries are constants, so the result
+// is cached. Question marks inside quoted strings are left alone.
+func (r reader) rebind(q string) string {
+	if r.engine != Postgres {
+		return q
+	}
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+			b.WriteByte(c)
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	rebound.Store(q, b.String())
+	return b.String()
+}
+
+func (r reader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := r.q.ExecContext(ctx, r.rebind(q), args...)
+	return res, mapErr(err)
+}
+
+func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.rebind(q), args...)
+}
+
+func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.rebind(q), args...)
+}
+
+// ms converts a time to the stored unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS converts stored unix milliseconds back; 0 is the zero time.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// nullable stores "" as NULL, for columns where NULL has a meaning (no client yet, no id).
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// notFound maps sql.ErrNoRows to ErrNotFound and wraps anything else with what was looked for.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// affected turns "no row changed" into ErrNotFound.
+func affected(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// prefixed qualifies a comma-separated column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// newestFirst completes a list query over time-ordered ids: rows before the cursor id `before`
+// ("" = from the newest), newest first, at most limit.
+func newestFirst(q string, args []any, before string, limit int) (string, []any) {
+	if before != "" {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	return q + ` ORDER BY id DESC LIMIT ?`, append(args, limit)
+}
+
+func formatAttemptID(id int64) string { return "att_" + strconv.FormatInt(id, 10) }

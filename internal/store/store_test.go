@@ -1,0 +1,186 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func addClient(t *testing.T, s *store.Store, id string) model.Client {
+	t.Helper()
+	c := model.Client{ID: id, Name: "Client " + id, Active: true, WebhookSecret: "whsec_x", CreatedAt: t0, UpdatedAt: t0}
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error { return tx.InsertClient(t.Context(), c) }))
+	return c
+}
+
+func inbound(id, pid, from string) model.Message {
+	return model.Message{ID: id, Direction: model.Inbound, Channel: model.ChannelSMS, From: from, To: "+15550000001",
+		Body: "hi", Status: model.StatusReceived, Provider: "extremesms", ProviderMessageID: pid,
+		ReceivedAt: t0, CreatedAt: t0}
+}
+
+func TestConcurrentTransactionsShareCommitsAndFailAlone(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(t.Context(), func(tx *store.Tx) error {
+				c := model.Contact{ID: fmt.Sprintf("ct_%03d", i), ClientID: "acme", Phone: fmt.Sprintf("+1555000%04d", i),
+					CreatedAt: t0, UpdatedAt: t0}
+				if err := tx.InsertContact(t.Context(), c); err != nil {
+					return err
+				}
+				if i%10 == 0 {
+					return errors.New("caller changed its mind")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%10 == 0) != (err != nil) {
+			t.Fatalf("transaction %d: err = %v", i, err)
+		}
+	}
+	got, err := s.Contacts(t.Context(), "acme", "", 1000)
+	if err != nil || len(got) != n-n/10 {
+		t.Fatalf("contacts = %d, %v; want %d (the failed callers' rows undone, the others kept)", len(got), err, n-n/10)
+	}
+}
+
+func TestInsertInboundIsIdempotentOnProviderMessageID(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	var id1, id2, id3 string
+	var new1, new2, new3 bool
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
+		id1, new1, err = tx.InsertInbound(t.Context(), inbound("msg_1", "p1", "+15551230001"))
+		return err
+	}))
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
+		id2, new2, err = tx.InsertInbound(t.Context(), inbound("msg_2", "p1", "+15551230001"))
+		return err
+	}))
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
+		id3, new3, err = tx.InsertInbound(t.Context(), inbound("msg_3", "", "+15551230001"))
+		return err
+	}))
+	if id1 != "msg_1" || !new1 || id2 != "msg_1" || new2 || id3 != "msg_3" || !new3 {
+		t.Fatalf("got (%s,%v) (%s,%v) (%s,%v)", id1, new1, id2, new2, id3, new3)
+	}
+}
+
+func TestClientDataIsScopedToItsClient(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	addClient(t, s, "zeta")
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error {
+		if _, _, err := tx.InsertInbound(t.Context(), inbound("msg_1", "p1", "+15551230001")); err != nil {
+			return err
+		}
+		conv, err := tx.TouchInbound(t.Context(), "acme", inbound("msg_1", "p1", "+15551230001"), "conv_1")
+		if err != nil {
+			return err
+		}
+		return tx.SetMessageRoute(t.Context(), "msg_1", "acme", conv, model.RoutedByBusiness)
+	}))
+	if _, err := s.Message(t.Context(), "acme", "msg_1"); err != nil {
+		t.Fatalf("owner reads its message: %v", err)
+	}
+	if _, err := s.Message(t.Context(), "zeta", "msg_1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("other client reads message: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Conversation(t.Context(), "zeta", "+15551230001", model.ChannelSMS); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("other client reads conversation: %v, want ErrNotFound", err)
+	}
+}
+
+func TestTouchInboundCountsMessagesAndRemembersTheNumber(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	m := inbound("msg_1", "p1", "+15551230001")
+	var ids []string
+	for i, to := range []string{"+15550000001", "+15550000002"} {
+		m.To, m.ReceivedAt, m.Body = to, t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("body %d", i)
+		ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error {
+			id, err := tx.TouchInbound(t.Context(), "acme", m, fmt.Sprintf("conv_%d", i))
+			ids = append(ids, id)
+			return err
+		}))
+	}
+	c, err := s.Conversation(t.Context(), "acme", "+15551230001", model.ChannelSMS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids[0] != "conv_0" || ids[1] != "conv_0" || c.MessageCount != 2 || c.UnreadCount != 2 ||
+		c.LastInboundTo != "+15550000002" || c.LastPreview != "body 1" || !c.LastMessageAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("ids %v, conversation %+v", ids, c)
+	}
+}
+
+func TestContactOwnersAndLastSenderSkipInactiveClients(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	acme := addClient(t, s, "acme")
+	addClient(t, s, "zeta")
+	ctx := t.Context()
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		for _, c := range []string{"acme", "zeta"} {
+			if err := tx.InsertContact(ctx, model.Contact{ID: "ct_" + c, ClientID: c, Phone: "+15551230001", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	owners, err := s.ContactOwners(ctx, "+15551230001", 2)
+	if err != nil || len(owners) != 2 {
+		t.Fatalf("owners = %v, %v", owners, err)
+	}
+	acme.Active = false
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateClient(ctx, acme) }))
+	owners, err = s.ContactOwners(ctx, "+15551230001", 2)
+	if err != nil || len(owners) != 1 || owners[0] != "zeta" {
+		t.Fatalf("owners after deactivation = %v, %v", owners, err)
+	}
+	if _, err := s.LastSender(ctx, "+15551230001"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("last sender with no outbound = %v", err)
+	}
+}
+
+func TestDuplicateClientIsConflict(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	err := s.InTx(t.Context(), func(tx *store.Tx) error {
+		return tx.InsertClient(t.Context(), model.Client{ID: "acme", Name: "again", WebhookSecret: "x"})
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+}
+
+func TestInTxAfterCloseFails(t *testing.T) {
+	s, err := store.Open(context.Background(), ibikitest.DatabaseURL(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.InTx(t.Context(), func(tx *store.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+}
