@@ -77,26 +77,32 @@ func (r reader) AllDeliveries(ctx context.Context, clientID string, status model
 	return r.deliveries(ctx, q, args...)
 }
 
-// Attempts lists the attempts of a delivery, oldest first.
-func (r reader) Attempts(ctx context.Context, deliveryID string) ([]model.Attempt, error) {
+// Attempts lists the attempts of deliveries, oldest first, grouped by delivery id.
+func (r reader) Attempts(ctx context.Context, deliveryIDs ...string) (map[string][]model.Attempt, error) {
+	out := map[string][]model.Attempt{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(deliveryIDs))
+	for i, id := range deliveryIDs {
+		args[i] = id
+	}
 	rows, err := r.query(ctx, `SELECT id, delivery_id, client_id, attempted_at, url, status_code, latency_ms,
-		error, response FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`, deliveryID)
+		error, response FROM delivery_attempts WHERE delivery_id IN (`+placeholders(len(args))+`) ORDER BY id`, args...)
 	if err != nil {
 		return nil, notFound(err, "attempts")
 	}
 	defer rows.Close()
-	var out []model.Attempt
 	for rows.Next() {
 		var (
-			a       model.Attempt
-			id      int64
-			at, lat int64
+			a           model.Attempt
+			id, at, lat int64
 		)
 		if err := rows.Scan(&id, &a.DeliveryID, &a.ClientID, &at, &a.URL, &a.StatusCode, &lat, &a.Error, &a.Response); err != nil {
 			return nil, notFound(err, "attempts")
 		}
 		a.ID, a.At, a.Latency = formatAttemptID(id), fromMS(at), time.Duration(lat)*time.Millisecond
-		out = append(out, a)
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
 	}
 	return out, notFound(rows.Err(), "attempts")
 }

@@ -265,3 +265,8 @@ func newestFirst(q string, args []any, before string, limit int) (string, []any)
 }
 
 func formatAttemptID(id int64) string { return "att_" + strconv.FormatInt(id, 10) }
+
+// placeholders returns "?, ?, …" for an IN list of n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,146 @@
+// Package api is the REST interface: /api/v1 for client developers (API key) and /admin/v1 for
+// the operator (admin token). One file per resource; errors come from the respond catalogue.
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/inbound"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/webhook"
+)
+
+// API serves the client and admin REST endpoints.
+type API struct {
+	Store   *store.Store
+	Inbound *inbound.Service
+	Admin   *auth.Admin
+	Clock   func() time.Time
+	// Region reads phone numbers written without a country code.
+	Region string
+	// AllowPrivateWebhooks lets webhook URLs point at private addresses (tests, local setups).
+	AllowPrivateWebhooks bool
+	// Resolver resolves webhook hosts for the SSRF check (nil: the system resolver).
+	Resolver webhook.Resolver
+}
+
+// Register adds the API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireAdmin(h)) }
+	admin("POST /admin/v1/clients", a.createClient)
+	admin("GET /admin/v1/clients", a.listClients)
+	admin("GET /admin/v1/clients/{id}", a.getClient)
+	admin("PATCH /admin/v1/clients/{id}", a.updateClient)
+	admin("POST /admin/v1/clients/{id}/rotate-key", a.rotateKey)
+	admin("POST /admin/v1/clients/{id}/rotate-webhook-secret", a.rotateWebhookSecret)
+	admin("POST /admin/v1/numbers", a.createNumber)
+	admin("GET /admin/v1/numbers", a.listNumbers)
+	admin("PATCH /admin/v1/numbers/{number}", a.updateNumber)
+	admin("DELETE /admin/v1/numbers/{number}", a.deleteNumber)
+	admin("GET /admin/v1/unrouted", a.listUnrouted)
+	admin("POST /admin/v1/unrouted/{id}/assign", a.assignUnrouted)
+	admin("GET /admin/v1/deliveries", a.listAllDeliveries)
+	admin("GET /admin/v1/deliveries/{id}", a.getAnyDelivery)
+	admin("POST /admin/v1/deliveries/{id}/replay", a.replayDelivery)
+
+	client := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireClient(h)) }
+	client("POST /api/v1/contacts", a.createContact)
+	client("GET /api/v1/contacts", a.listContacts)
+	client("GET /api/v1/contacts/{id}", a.getContact)
+	client("DELETE /api/v1/contacts/{id}", a.deleteContact)
+	client("GET /api/v1/conversations", a.listConversations)
+	client("GET /api/v1/conversations/{phone}/messages", a.listConversationMessages)
+	client("GET /api/v1/messages/{id}", a.getMessage)
+	client("GET /api/v1/webhook/deliveries", a.listDeliveries)
+	client("GET /api/v1/webhook/deliveries/{id}", a.getDelivery)
+}
+
+func (a *API) requireAdmin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.Admin.Allowed(r) {
+			respond.Err(w, r, respond.ErrAdminUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) requireClient(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := auth.ClientFromRequest(r.Context(), a.Store, r)
+		if err == auth.ErrNoCredentials {
+			err = respond.ErrUnauthorized
+		}
+		if err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(auth.WithClient(r.Context(), c)))
+	})
+}
+
+// clientID is the authenticated client of a /api/v1 request.
+func clientID(ctx context.Context) string {
+	c, _ := auth.Client(ctx)
+	return c.ID
+}
+
+func (a *API) now() time.Time { return a.Clock().UTC() }
+
+// page is a list answer: data and the cursor of the next page (null at the end).
+type page struct {
+	Data       any     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// pageParams reads ?limit= (1–100, default 50) and ?cursor= (opaque).
+func pageParams(r *http.Request) (limit int, cursor string, err error) {
+	limit = 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, "", respond.Invalid("limit", "limit must be a whole number from 1 to 100")
+		}
+		limit = n
+	}
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 {
+			return 0, "", respond.Invalid("cursor", "cursor is not one this API gave out")
+		}
+		cursor = string(b)
+	}
+	return limit, cursor, nil
+}
+
+// nextCursor returns the cursor after the last item when the page is full.
+func nextCursor(n, limit int, last string) *string {
+	if n < limit {
+		return nil
+	}
+	c := base64.RawURLEncoding.EncodeToString([]byte(last))
+	return &c
+}
+
+// timeOrNil formats a time, or null for the zero time.
+func timeOrNil(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(webhook.TimeFormat)
+	return &s
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(webhook.TimeFormat) }
+
+// messageJSON is a message as the API shows it: the same shape as in webhook events.
+func messageJSON(m model.Message) webhook.MessageData {
+	return webhook.NewMessageData(m, m.Contact)
+}

@@ -1,0 +1,92 @@
+// Package metrics declares Ibiki's Prometheus metrics in one place, so their names and labels
+// stay consistent, and collects the queue's depth and age from the store at scrape time.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+var (
+	// InboundAccepted counts provider webhooks accepted, by provider and whether it was a
+	// retry of one already stored.
+	InboundAccepted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_inbound_accepted_total",
+		Help: "Inbound provider messages accepted, by provider and duplicate (a retried webhook).",
+	}, []string{"provider", "duplicate"})
+	// InboundRejected counts provider webhooks refused, by provider and reason.
+	InboundRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_inbound_rejected_total",
+		Help: "Inbound provider webhooks refused, by provider and reason.",
+	}, []string{"provider", "reason"})
+	// Routed counts inbound messages by the routing rule that matched.
+	Routed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_inbound_routed_total",
+		Help: "Inbound messages routed, by provider and the rule that matched (unrouted included).",
+	}, []string{"provider", "rule"})
+	// WebhookAttempts counts client webhook attempts by outcome.
+	WebhookAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_webhook_attempts_total",
+		Help: "Client webhook attempts, by outcome (succeeded, retry, failed, gone).",
+	}, []string{"outcome"})
+	// WebhookDeliveries counts deliveries that reached a final state.
+	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_webhook_deliveries_total",
+		Help: "Client webhook deliveries finished, by outcome (succeeded, failed).",
+	}, []string{"outcome"})
+	// WebhookLatency is the time from an event's creation to its successful delivery.
+	WebhookLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ibiki_webhook_delivery_latency_seconds",
+		Help:    "Time from an event's creation to its successful delivery to the client webhook.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 86400},
+	})
+	// WebhookAttemptDuration is how long client endpoints take to answer.
+	WebhookAttemptDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ibiki_webhook_attempt_duration_seconds",
+		Help:    "Duration of one client webhook HTTP attempt.",
+		Buckets: prometheus.DefBuckets,
+	})
+)
+
+// Registry returns a registry with Ibiki's metrics, the Go and process collectors, and the
+// queue collector over s.
+func Registry(s *store.Store) *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(InboundAccepted, InboundRejected, Routed, WebhookAttempts, WebhookDeliveries,
+		WebhookLatency, WebhookAttemptDuration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		queueCollector{s})
+	return r
+}
+
+var (
+	queueDepth = prometheus.NewDesc("ibiki_queue_jobs", "Jobs in the queue, by kind and state.",
+		[]string{"kind", "state"}, nil)
+	queueAge = prometheus.NewDesc("ibiki_queue_oldest_job_age_seconds", "Age of the oldest job, by kind and state.",
+		[]string{"kind", "state"}, nil)
+)
+
+// queueCollector reads the job table when Prometheus scrapes.
+type queueCollector struct{ s *store.Store }
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepth; ch <- queueAge }
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := c.s.QueueStats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDepth, err)
+		return
+	}
+	now := time.Now()
+	for _, st := range stats {
+		ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Count), string(st.Kind), string(st.State))
+		ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, now.Sub(st.OldestAt).Seconds(), string(st.Kind), string(st.State))
+	}
+}

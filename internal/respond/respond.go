@@ -1,0 +1,152 @@
+// Package respond writes JSON answers and holds the error catalogue shared by every HTTP
+// transport (the client API, the admin API and the provider webhooks), so that every error has
+// the one shape {"error":{"code","message","param"}} and one mapping from domain errors.
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// Error is an API error with its HTTP status and stable snake_case code.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Param   string `json:"param,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Invalid is a 400 naming the bad parameter.
+func Invalid(param, msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_field", Message: msg, Param: param}
+}
+
+// Missing is a 400 for a required parameter that is absent.
+func Missing(param string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "missing_field", Message: param + " is required", Param: param}
+}
+
+// The catalogue of errors that carry no parameter.
+var (
+	ErrUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "a valid API key is required (Authorization: Bearer <key> or X-API-Key)"}
+	ErrAdminUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "a valid admin token is required (Authorization: Bearer <token>)"}
+	ErrForbidden = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this caller is not allowed"}
+	ErrNotFound  = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
+	ErrConflict  = &Error{Status: http.StatusConflict, Code: "conflict", Message: "the resource already exists"}
+	ErrTooLarge  = &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+		Message: "the request body is larger than the limit"}
+	ErrUnsupportedMedia = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		Message: "send the body as JSON (Content-Type: application/json)"}
+	ErrUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+		Message: "the server is shutting down or overloaded; retry"}
+	ErrInternal = &Error{Status: http.StatusInternalServerError, Code: "internal_error",
+		Message: "something went wrong on our side; it has been logged"}
+)
+
+// JSON writes v with the status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Err writes err as the JSON error it maps to. Unknown errors are logged (with the request id)
+// and answered as internal_error, never with their text.
+func Err(w http.ResponseWriter, r *http.Request, err error) {
+	e := Map(err)
+	if e == ErrInternal {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
+			"request_id", w.Header().Get("X-Request-Id"), "error", err)
+	}
+	JSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// Map finds the catalogue entry for an error.
+func Map(err error) *Error {
+	var (
+		e  *Error
+		fe *provider.FieldError
+		mb *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &fe):
+		return Invalid(fe.Field, fe.Error())
+	case errors.As(err, &mb):
+		return ErrTooLarge
+	case errors.Is(err, provider.ErrMalformed):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_payload", Message: err.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, store.ErrConflict):
+		return ErrConflict
+	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ErrUnavailable
+	default:
+		return ErrInternal
+	}
+}
+
+// Decode reads a JSON object body into v, refusing unknown fields (a typo in a field name is
+// an error, not a silently ignored setting) and trailing data.
+func Decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var (
+			mb  *http.MaxBytesError
+			ute *json.UnmarshalTypeError
+		)
+		switch {
+		case errors.As(err, &mb):
+			return ErrTooLarge
+		case errors.As(err, &ute):
+			return Invalid(ute.Field, ute.Field+" must be "+jsonType(ute.Type.Kind().String()))
+		default:
+			if f, ok := unknownField(err); ok {
+				return Invalid(f, "unknown field "+f)
+			}
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body is not valid JSON: " + err.Error()}
+		}
+	}
+	if dec.More() {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body has data after the JSON object"}
+	}
+	return nil
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "ptr", "struct", "map":
+		return "an object"
+	case "slice":
+		return "an array"
+	default:
+		return "a number"
+	}
+}
+
+// unknownField reads the field name out of encoding/json's "unknown field" error.
+func unknownField(err error) (string, bool) {
+	const p = `json: unknown field "`
+	s := err.Error()
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p) : len(s)-1], true
+	}
+	return "", false
+}

@@ -1,0 +1,72 @@
+package routing_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/routing"
+)
+
+type fake struct {
+	numbers  map[string]string
+	active   map[string]bool
+	contacts map[string][]string
+	last     map[string]string
+	err      error
+}
+
+func (f fake) NumberClient(_ context.Context, n string) (string, error) { return f.numbers[n], f.err }
+func (f fake) ActiveClient(_ context.Context, id string) (bool, error) { return f.active[id], f.err }
+func (f fake) ContactClients(_ context.Context, p string, limit int) ([]string, error) {
+	c := f.contacts[p]
+	return c[:min(limit, len(c))], f.err
+}
+func (f fake) LastSender(_ context.Context, p string) (string, error) { return f.last[p], f.err }
+
+func TestRoute(t *testing.T) {
+	world := fake{
+		numbers:  map[string]string{"+15550000001": "acme", "+15550000009": "gone"},
+		active:   map[string]bool{"acme": true, "zeta": true, "beta": true},
+		contacts: map[string][]string{"+15551110001": {"zeta"}, "+15551110002": {"acme", "zeta"}},
+		last:     map[string]string{"+15551110002": "beta", "+15551110003": "beta"},
+	}
+	tests := []struct {
+		name string
+		in   routing.Input
+		want routing.Decision
+	}{
+		{"a dedicated number wins over everything", routing.Input{From: "+15551110001", To: "+15550000001", Business: "zeta"},
+			routing.Decision{"acme", model.RoutedByNumber}},
+		{"a number dedicated to an inactive client is skipped", routing.Input{From: "+15551110009", To: "+15550000009", Business: "zeta"},
+			routing.Decision{"zeta", model.RoutedByBusiness}},
+		{"the business tag names the client", routing.Input{From: "+15551110009", To: "+15550000002", Business: "zeta"},
+			routing.Decision{"zeta", model.RoutedByBusiness}},
+		{"the business tag forgives case and spaces", routing.Input{From: "+15551110009", Business: "  ZETA "},
+			routing.Decision{"zeta", model.RoutedByBusiness}},
+		{"a business that is no client falls through to the contact", routing.Input{From: "+15551110001", Business: "ABC Company"},
+			routing.Decision{"zeta", model.RoutedByContact}},
+		{"a contact of two clients falls through to the last sender", routing.Input{From: "+15551110002"},
+			routing.Decision{"beta", model.RoutedByLastSender}},
+		{"the last sender routes a stranger's reply", routing.Input{From: "+15551110003"},
+			routing.Decision{"beta", model.RoutedByLastSender}},
+		{"nothing known leaves the message unrouted", routing.Input{From: "+15551110004", To: "+15550000002", Business: "nobody"},
+			routing.Decision{"", model.RoutedByUnrouted}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := routing.Route(t.Context(), world, tt.in)
+			if err != nil || got != tt.want {
+				t.Fatalf("Route(%+v) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRouteReportsLookupFailures(t *testing.T) {
+	boom := errors.New("database down")
+	if _, err := routing.Route(t.Context(), fake{err: boom}, routing.Input{From: "+15551110001", To: "+1555"}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+}

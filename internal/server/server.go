@@ -1,0 +1,115 @@
+// Package server builds the root HTTP handler — the mux with every transport's routes, health
+// and metrics endpoints, and the middleware every request passes (recover, request id, access
+// log, body limit) — and runs it with timeouts and a graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// Options configures the handler.
+type Options struct {
+	Store        *store.Store
+	Registry     *prometheus.Registry
+	MaxBodyBytes int64
+	AccessLog    bool
+	Log          *slog.Logger
+}
+
+// Registrar adds routes to the mux (the API, the provider webhooks...).
+type Registrar interface{ Register(mux *http.ServeMux) }
+
+// Handler returns the root handler.
+func Handler(opt Options, parts ...Registrar) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := opt.Store.Ping(ctx); err != nil {
+			opt.Log.Warn("not ready: database unreachable", "error", err)
+			respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+			return
+		}
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if opt.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Registry, promhttp.HandlerOpts{}))
+	}
+	for _, p := range parts {
+		p.Register(mux)
+	}
+	return recoverer(opt.Log, requestID(accessLog(opt.Log, opt.AccessLog, limitBody(opt.MaxBodyBytes, jsonFallback(mux)))))
+}
+
+// jsonFallback answers unknown paths (404) and wrong methods (405, with Allow) in the JSON
+// error shape instead of the mux's plain text.
+func jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if allow := rec.Header().Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		e := respond.ErrNotFound
+		if rec.Code == http.StatusMethodNotAllowed {
+			e = &respond.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: r.Method + " is not allowed here; allowed: " + rec.Header().Get("Allow")}
+		}
+		respond.Err(w, r, e)
+	})
+}
+
+// Run serves h on addr until ctx ends, then stops accepting, lets requests in flight finish
+// (up to timeout) and returns. ready, if not nil, receives the bound address.
+func Run(ctx context.Context, addr string, h http.Handler, timeout time.Duration, log *slog.Logger, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
+}

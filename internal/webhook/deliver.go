@@ -1,0 +1,168 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/metrics"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/queue"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// responseSnippet is how much of a client's answer each attempt keeps: enough to show an error
+// message in the delivery log, not enough to store whatever a broken endpoint returns.
+const responseSnippet = 256
+
+// Deliverer is the handler of webhook jobs: one HTTP attempt per run.
+type Deliverer struct {
+	Store    *store.Store
+	HTTP     *http.Client
+	Schedule []time.Duration
+	Clock    func() time.Time
+	Rand     func() float64
+	Log      *slog.Logger
+}
+
+// Handle makes one attempt at a delivery and decides what comes next. It is idempotent: a
+// delivery that is no longer pending is left alone.
+func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
+	d, err := dl.Store.DeliveryByID(ctx, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return queue.Result{}
+	}
+	if err != nil {
+		return queue.Fail(err)
+	}
+	if d.Status != model.DeliveryPending {
+		return queue.Result{}
+	}
+	c, err := dl.Store.Client(ctx, d.ClientID)
+	if err != nil {
+		return queue.Fail(err)
+	}
+	now := dl.Clock()
+	switch {
+	case c.WebhookURL == "":
+		return dl.give(d, model.Attempt{}, "the client has no webhook URL")
+	case !c.WebhookDisabledAt.IsZero():
+		return dl.give(d, model.Attempt{}, "the endpoint is disabled since it answered 410 Gone; saving its URL enables it again")
+	}
+	a, retryAfter, err := dl.attempt(ctx, c, d, now)
+	d.Attempts++
+	d.LastStatusCode, d.LastError = a.StatusCode, a.Error
+	verdict := Classify(a.StatusCode, err)
+	metrics.WebhookAttempts.WithLabelValues(verdict.String()).Inc()
+	switch verdict {
+	case Succeeded:
+		d.Status, d.CompletedAt, d.NextAttemptAt = model.DeliverySucceeded, dl.Clock(), time.Time{}
+		return queue.Result{
+			Write: func(ctx context.Context, tx *store.Tx) error { return tx.RecordAttempt(ctx, a, d) },
+			After: func() {
+				metrics.WebhookDeliveries.WithLabelValues("succeeded").Inc()
+				metrics.WebhookLatency.Observe(d.CompletedAt.Sub(d.CreatedAt).Seconds())
+			},
+		}
+	case Gone:
+		r := dl.give(d, a, "the endpoint answered 410 Gone and is now disabled")
+		write := r.Write
+		r.Write = func(ctx context.Context, tx *store.Tx) error {
+			if err := tx.DisableWebhook(ctx, c.ID, c.WebhookURL, now); err != nil {
+				return err
+			}
+			return write(ctx, tx)
+		}
+		return r
+	case Retry:
+		delay, ok := NextDelay(dl.Schedule, d.Attempts, retryAfter, now, dl.Rand)
+		if !ok {
+			return dl.give(d, a, fmt.Sprintf("gave up after %d attempts", d.Attempts))
+		}
+		d.NextAttemptAt = now.Add(delay)
+		return queue.Result{
+			RetryAt: d.NextAttemptAt,
+			Err:     fmt.Errorf("attempt %d: %s", d.Attempts, describe(a)),
+			Write:   func(ctx context.Context, tx *store.Tx) error { return tx.RecordAttempt(ctx, a, d) },
+		}
+	default:
+		return dl.give(d, a, describe(a)+" (not retried)")
+	}
+}
+
+// give marks a delivery failed for good (dead-lettered: the operator can replay it).
+func (dl *Deliverer) give(d model.Delivery, a model.Attempt, why string) queue.Result {
+	d.Status, d.CompletedAt, d.NextAttemptAt, d.LastError = model.DeliveryFailed, dl.Clock(), time.Time{}, why
+	dl.Log.Warn("webhook: delivery failed", "delivery", d.ID, "client", d.ClientID, "attempts", d.Attempts, "reason", why)
+	return queue.Result{
+		Write: func(ctx context.Context, tx *store.Tx) error {
+			if a.DeliveryID == "" {
+				return tx.UpdateDelivery(ctx, d)
+			}
+			return tx.RecordAttempt(ctx, a, d)
+		},
+		After: func() { metrics.WebhookDeliveries.WithLabelValues("failed").Inc() },
+	}
+}
+
+// attempt makes the HTTP request and describes what happened.
+func (dl *Deliverer) attempt(ctx context.Context, c model.Client, d model.Delivery, now time.Time) (model.Attempt, string, error) {
+	a := model.Attempt{DeliveryID: d.ID, ClientID: c.ID, At: now, URL: c.WebhookURL}
+	secrets := []string{c.WebhookSecret}
+	if c.PreviousSecret != "" && now.Before(c.PreviousSecretUntil) {
+		secrets = append(secrets, c.PreviousSecret)
+	}
+	sig, err := SignatureHeader(secrets, d.ID, now, d.Payload)
+	if err != nil {
+		a.Error = err.Error()
+		return a, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.WebhookURL, bytes.NewReader(d.Payload))
+	if err != nil {
+		a.Error = err.Error()
+		return a, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Ibiki-Webhooks/1")
+	req.Header.Set("webhook-id", d.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	start := time.Now()
+	resp, err := dl.HTTP.Do(req)
+	a.Latency = time.Since(start)
+	metrics.WebhookAttemptDuration.Observe(a.Latency.Seconds())
+	if err != nil {
+		a.Error = err.Error()
+		return a, "", err
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, responseSnippet))
+	// Drain a little more so the connection can be reused; a huge answer is cut off instead.
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	a.StatusCode, a.Response = resp.StatusCode, cleanText(snippet)
+	return a, resp.Header.Get("Retry-After"), nil
+}
+
+// cleanText makes a response snippet safe to store as text on both engines: valid UTF-8 (a cut
+// may split a character) and no NUL bytes (PostgreSQL refuses them).
+func cleanText(b []byte) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
+}
+
+func describe(a model.Attempt) string {
+	if a.Error != "" {
+		return a.Error
+	}
+	return fmt.Sprintf("HTTP %d", a.StatusCode)
+}
+
+// DefaultRand is the jitter source of retries.
+func DefaultRand() float64 { return rand.Float64() }

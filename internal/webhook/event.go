@@ -1,0 +1,98 @@
+// Package webhook delivers events to client webhooks: the event payloads, Standard Webhooks
+// signing, the SSRF guard, the retry policy, and the delivery job that records every attempt.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// envelope is the body of every webhook: {"type","timestamp","data"}.
+type envelope struct {
+	Type      model.EventType `json:"type"`
+	Timestamp string          `json:"timestamp"`
+	Data      any             `json:"data"`
+}
+
+// MessageData is the "data" of message events: the message as a client sees it.
+type MessageData struct {
+	ID                string              `json:"id"`
+	ClientID          string              `json:"client_id"`
+	ConversationID    string              `json:"conversation_id"`
+	Direction         model.Direction     `json:"direction"`
+	From              string              `json:"from"`
+	To                string              `json:"to"`
+	Body              string              `json:"body"`
+	Channel           model.Channel       `json:"channel"`
+	Status            model.MessageStatus `json:"status"`
+	MatchedBlockWord  *string             `json:"matched_block_word"`
+	Contact           model.ContactInfo   `json:"contact"`
+	Provider          string              `json:"provider"`
+	ProviderMessageID *string             `json:"provider_message_id"`
+	ReceivedAt        string              `json:"received_at"`
+	RoutedBy          model.RoutedBy      `json:"routed_by"`
+}
+
+// TimeFormat is how times appear in payloads and API answers: RFC 3339, UTC, milliseconds.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// NewMessageData describes a message for a client; contact is the best knowledge of the sender.
+func NewMessageData(m model.Message, contact model.ContactInfo) MessageData {
+	return MessageData{
+		ID: m.ID, ClientID: m.ClientID, ConversationID: m.ConversationID, Direction: m.Direction,
+		From: m.From, To: m.To, Body: m.Body, Channel: m.Channel, Status: m.Status,
+		MatchedBlockWord: orNull(m.MatchedBlockWord), Contact: contact, Provider: m.Provider,
+		ProviderMessageID: orNull(m.ProviderMessageID), ReceivedAt: m.ReceivedAt.UTC().Format(TimeFormat),
+		RoutedBy: m.RoutedBy,
+	}
+}
+
+// Payload encodes an event body. The body is frozen when the event is stored, so every attempt
+// sends the same bytes and a retried delivery is recognisable by receivers.
+func Payload(typ model.EventType, at time.Time, data any) ([]byte, error) {
+	return json.Marshal(envelope{Type: typ, Timestamp: at.UTC().Format(TimeFormat), Data: data})
+}
+
+// Enqueue stores an event for a client's webhook and the job that delivers it, inside tx.
+// Events of one conversation are delivered one at a time, in order. A client without a webhook
+// URL gets no delivery (it reads its conversations through the API); it reports false then.
+func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventType, m model.Message, payload []byte, now time.Time) (bool, error) {
+	if c.WebhookURL == "" {
+		return false, nil
+	}
+	d := model.Delivery{
+		ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, ConversationID: m.ConversationID,
+		MessageID: m.ID, Type: typ, Payload: payload, Status: model.DeliveryPending, CreatedAt: now,
+	}
+	if err := tx.InsertDelivery(ctx, d); err != nil {
+		return false, err
+	}
+	return true, enqueueJob(ctx, tx, d, now)
+}
+
+func enqueueJob(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) error {
+	_, err := tx.Enqueue(ctx, model.Job{Kind: model.JobWebhook, ClientID: d.ClientID, Ref: d.ID,
+		OrderKey: d.ConversationID, Priority: model.PriorityInteractive, RunAt: now, CreatedAt: now})
+	return err
+}
+
+// Replay sends a finished delivery again, with the same webhook-id (receivers that did get it
+// will recognise it). It queues behind the conversation's other pending deliveries.
+func Replay(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) (model.Delivery, error) {
+	d.Status, d.NextAttemptAt, d.CompletedAt = model.DeliveryPending, now, time.Time{}
+	if err := tx.UpdateDelivery(ctx, d); err != nil {
+		return d, err
+	}
+	return d, enqueueJob(ctx, tx, d, now)
+}
