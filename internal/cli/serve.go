@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -22,30 +23,61 @@ import (
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
-// serve is the only place where Ibiki's parts are wired together.
+// serve runs the server until ctx ends.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, os.Getenv, stderr)
 	if err != nil {
 		return err
 	}
-	if cfg.JobLease <= 2*cfg.WebhookTimeout {
-		return fmt.Errorf("IBIKI_JOB_LEASE (%s) must be more than twice IBIKI_WEBHOOK_TIMEOUT (%s): a delivery still running when its lease ends would be sent twice",
-			cfg.JobLease, cfg.WebhookTimeout)
-	}
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
-
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	app, err := Build(ctx, cfg, log, stdout)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer app.Store.Close()
+
+	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
+	runnerDone := make(chan struct{})
+	go func() { app.Runner.Run(runCtx); close(runnerDone) }()
+
+	err = server.Run(ctx, cfg.Addr, app.Handler, cfg.ShutdownTimeout, log, func(a net.Addr) {
+		log.Info("ibiki listening", "addr", a.String(), "database", string(app.Store.Engine()), "version", Version())
+	})
+	// The HTTP server has stopped taking requests: now let running jobs finish and stop.
+	stopRunner()
+	<-runnerDone
+	log.Info("ibiki stopped")
+	return err
+}
+
+// App is a wired Ibiki: the store, the job runner and the HTTP handler.
+type App struct {
+	Store   *store.Store
+	Runner  *queue.Runner
+	Handler http.Handler
+	Inbound *inbound.Service
+}
+
+// Build opens and migrates the database and wires every part; it is the only place where
+// Ibiki's parts are put together (tests build the same App). The caller closes app.Store.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (*App, error) {
+	if cfg.JobLease <= 2*cfg.WebhookTimeout {
+		return nil, fmt.Errorf("IBIKI_JOB_LEASE (%s) must be more than twice IBIKI_WEBHOOK_TIMEOUT (%s): a delivery still running when its lease ends would be sent twice",
+			cfg.JobLease, cfg.WebhookTimeout)
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	if err != nil {
+		return nil, err
+	}
 	if _, err := st.Migrate(ctx); err != nil {
-		return err
+		st.Close()
+		return nil, err
 	}
 	admin, err := auth.SetupAdmin(ctx, st, cfg.AdminToken, stdout, time.Now())
 	if err != nil {
-		return err
+		st.Close()
+		return nil, err
 	}
 
 	in := &inbound.Service{Store: st, Clock: time.Now, Log: log}
@@ -66,17 +98,5 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log},
 	)
-
-	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
-	runnerDone := make(chan struct{})
-	go func() { runner.Run(runCtx); close(runnerDone) }()
-
-	err = server.Run(ctx, cfg.Addr, h, cfg.ShutdownTimeout, log, func(a net.Addr) {
-		log.Info("ibiki listening", "addr", a.String(), "database", string(st.Engine()), "version", Version())
-	})
-	// The HTTP server has stopped taking requests: now let running jobs finish and stop.
-	stopRunner()
-	<-runnerDone
-	log.Info("ibiki stopped")
-	return err
+	return &App{Store: st, Runner: runner, Handler: h, Inbound: in}, nil
 }
