@@ -23,6 +23,7 @@ Usage:
   ibiki serve [flags]      run the server (flags and IBIKI_* variables: ibiki serve -h)
   ibiki migrate [flags]    apply database migrations and exit
   ibiki config [flags]     print the effective configuration, secrets redacted
+  ibiki bench inbound ...  load-test inbound webhooks and measure delivery (ibiki bench inbound -h)
   ibiki version            print the version
 `
 
@@ -40,6 +41,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "config":
 		err = config.Dump(stdout, os.Getenv)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ibiki", Version())
 		return 0

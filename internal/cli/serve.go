@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -37,6 +38,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer app.Store.Close()
 
+	if cfg.DebugAddr != "" {
+		go serveDebug(cfg.DebugAddr, log)
+	}
 	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	runnerDone := make(chan struct{})
 	go func() { app.Runner.Run(runCtx); close(runnerDone) }()
@@ -81,7 +85,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 
 	in := &inbound.Service{Store: st, Clock: time.Now, Log: log}
-	runner := queue.New(st, queue.Options{Lease: cfg.JobLease, Poll: cfg.JobPoll, Grace: cfg.ShutdownTimeout, Log: log})
+	runner := queue.New(st, queue.Options{Lease: cfg.JobLease, Poll: cfg.JobPoll, Grace: cfg.ShutdownTimeout, Log: log,
+		Exclusive: st.Engine() == store.SQLite})
 	runner.Register(queue.Kind{Kind: model.JobRoute, Handler: in, Concurrency: cfg.RouteConcurrency})
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient,
 		Handler: &webhook.Deliverer{Store: st, HTTP: webhook.NewClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
@@ -99,4 +104,16 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log},
 	)
 	return &App{Store: st, Runner: runner, Handler: h, Inbound: in}, nil
+}
+
+// serveDebug serves pprof on its own listener, never on the public one.
+func serveDebug(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("debug server listening", "addr", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("debug server", "error", err)
+	}
 }

@@ -50,6 +50,7 @@ type Config struct {
 	LogLevel             slog.Level
 	LogFormat            string
 	AccessLog            bool
+	DebugAddr            string
 	Sources              map[string]Source
 }
 
@@ -121,6 +122,8 @@ func settings() []setting {
 				c.LogFormat = v
 				return nil
 			}},
+		{"DEBUG_ADDR", "", "when set, serve Go's pprof profiles on this separate address (keep it on loopback)", false,
+			func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 		{"ACCESS_LOG", "false", "log every HTTP request at info level (errors are always logged)", false,
 			boolVar(func(c *Config) *bool { return &c.AccessLog })},
 	}

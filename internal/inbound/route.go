@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
@@ -13,77 +14,115 @@ import (
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
-// Handle is the route job: it decides the message's client and gives the message to it, in the
-// transaction that finishes the job. A message already routed is left alone, so a job that runs
-// twice routes once.
-func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
-	var (
-		provider string
-		rule     model.RoutedBy
-	)
-	return queue.Result{
-		Write: func(ctx context.Context, tx *store.Tx) error {
-			m, err := tx.MessageByID(ctx, job.Ref)
-			if errors.Is(err, store.ErrNotFound) || err == nil && m.RoutedBy != model.RoutedByNotYetRouted {
-				rule = ""
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			d, err := routing.Route(ctx, lookup{tx}, routing.Input{From: m.From, To: m.To, Business: m.Contact.Business})
-			if err != nil {
-				return err
-			}
-			provider, rule = m.Provider, d.Rule
-			if d.ClientID == "" {
-				return tx.SetMessageRoute(ctx, m.ID, "", "", model.RoutedByUnrouted)
-			}
-			return s.attach(ctx, tx, m, d.ClientID, d.Rule)
-		},
-		After: func() {
-			if rule != "" {
-				metrics.Routed.WithLabelValues(provider, string(rule)).Inc()
-			}
-		},
-	}
+// reads is what routing reads: the store's read pool, or a transaction.
+type reads interface {
+	MessageByID(ctx context.Context, id string) (model.Message, error)
+	Number(ctx context.Context, number string) (model.Number, error)
+	Client(ctx context.Context, id string) (model.Client, error)
+	ContactOwners(ctx context.Context, phone string, limit int) ([]string, error)
+	LastSender(ctx context.Context, phone string) (string, error)
+	ContactByPhone(ctx context.Context, clientID, phone string) (model.Contact, error)
+	Conversation(ctx context.Context, clientID, phone string, ch model.Channel) (model.Conversation, error)
 }
 
-// attach gives a message to a client: its conversation, the opt-out a "blocked" status means,
-// and the delivery of a message.received event to the client's webhook.
-func (s *Service) attach(ctx context.Context, tx *store.Tx, m model.Message, clientID string, by model.RoutedBy) error {
-	c, err := tx.Client(ctx, clientID)
-	if err != nil {
-		return fmt.Errorf("route %s to %s: %w", m.ID, clientID, err)
+// Handle is the route job. It reads and decides on the read pool, then writes in the
+// transaction that finishes the job: the single SQLite writer only does the writes. Route jobs
+// of one phone run one at a time (their order key), so what was read is still true when
+// written; a message found already routed is left alone, so a job that runs twice routes once.
+func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
+	m, err := s.Store.MessageByID(ctx, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return queue.Result{}
 	}
-	now := s.Clock().UTC()
-	conv, err := tx.TouchInbound(ctx, clientID, m, model.NewIDAt(model.PrefixConversation, now))
+	if err != nil {
+		return queue.Fail(err)
+	}
+	if m.RoutedBy != model.RoutedByNotYetRouted {
+		return queue.Result{}
+	}
+	d, err := routing.Route(ctx, lookup{s.Store}, routing.Input{From: m.From, To: m.To, Business: m.Contact.Business})
+	if err != nil {
+		return queue.Fail(err)
+	}
+	after := func() { metrics.Routed.WithLabelValues(m.Provider, string(d.Rule)).Inc() }
+	if d.ClientID == "" {
+		return queue.Result{After: after, Write: func(ctx context.Context, tx *store.Tx) error {
+			return tx.SetMessageRoute(ctx, m.ID, "", "", model.RoutedByUnrouted)
+		}}
+	}
+	p, err := s.plan(ctx, s.Store, m, d.ClientID, d.Rule)
+	if err != nil {
+		return queue.Fail(err)
+	}
+	return queue.Result{After: after, Write: func(ctx context.Context, tx *store.Tx) error { return s.apply(ctx, tx, p) }}
+}
+
+// plan is a routing decision with everything its writes need, read beforehand.
+type plan struct {
+	m       model.Message
+	client  model.Client
+	convID  string
+	contact model.ContactInfo
+	payload []byte
+	now     time.Time
+}
+
+func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID string, by model.RoutedBy) (plan, error) {
+	p := plan{m: m, now: s.Clock().UTC(), contact: m.Contact}
+	var err error
+	if p.client, err = r.Client(ctx, clientID); err != nil {
+		return p, fmt.Errorf("route %s to %s: %w", m.ID, clientID, err)
+	}
+	conv, err := r.Conversation(ctx, clientID, m.From, m.Channel)
+	switch {
+	case err == nil:
+		p.convID = conv.ID
+	case errors.Is(err, store.ErrNotFound):
+		p.convID = model.NewIDAt(model.PrefixConversation, p.now)
+	default:
+		return p, err
+	}
+	if ct, err := r.ContactByPhone(ctx, clientID, m.From); err == nil {
+		p.contact = model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return p, err
+	}
+	p.m.ClientID, p.m.ConversationID, p.m.RoutedBy = clientID, p.convID, by
+	if p.client.WebhookURL != "" {
+		p.payload, err = webhook.Payload(model.EventMessageReceived, p.now, webhook.NewMessageData(p.m, p.contact))
+	}
+	return p, err
+}
+
+// apply gives the message to its client: the conversation, the opt-out that a "blocked" status
+// means, and the message.received delivery to the client's webhook.
+func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
+	conv, err := tx.TouchInbound(ctx, p.client.ID, p.m, p.convID)
 	if err != nil {
 		return err
 	}
-	if err := tx.SetMessageRoute(ctx, m.ID, clientID, conv, by); err != nil {
+	if err := tx.SetMessageRoute(ctx, p.m.ID, p.client.ID, conv, p.m.RoutedBy); err != nil {
 		return err
 	}
-	m.ClientID, m.ConversationID, m.RoutedBy = clientID, conv, by
-	if m.Status == model.StatusBlocked {
+	if conv != p.convID {
+		// The conversation was created after the plan was read (an operator's assignment
+		// raced the route job): describe the message with the real one.
+		p.m.ConversationID = conv
+		if p.client.WebhookURL != "" {
+			if p.payload, err = webhook.Payload(model.EventMessageReceived, p.now, webhook.NewMessageData(p.m, p.contact)); err != nil {
+				return err
+			}
+		}
+	}
+	if p.m.Status == model.StatusBlocked {
 		// The provider matched an opt-out word: the phone asked this client to stop. The
 		// outbound side refuses later sends to it; the client still hears about the message.
-		if err := tx.UpsertOptOut(ctx, model.OptOut{ClientID: clientID, Phone: m.From, Source: m.Provider,
-			Keyword: m.MatchedBlockWord, CreatedAt: now}); err != nil {
+		if err := tx.UpsertOptOut(ctx, model.OptOut{ClientID: p.client.ID, Phone: p.m.From, Source: p.m.Provider,
+			Keyword: p.m.MatchedBlockWord, CreatedAt: p.now}); err != nil {
 			return err
 		}
 	}
-	contact := m.Contact
-	if ct, err := tx.ContactByPhone(ctx, clientID, m.From); err == nil {
-		contact = model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	payload, err := webhook.Payload(model.EventMessageReceived, now, webhook.NewMessageData(m, contact))
-	if err != nil {
-		return err
-	}
-	_, err = webhook.Enqueue(ctx, tx, c, model.EventMessageReceived, m, payload, now)
+	_, err = webhook.Enqueue(ctx, tx, p.client, model.EventMessageReceived, p.m, p.payload, p.now)
 	return err
 }
 
@@ -106,7 +145,11 @@ func (s *Service) Assign(ctx context.Context, messageID, clientID string) (model
 		if !c.Active {
 			return ErrClientInactive
 		}
-		if err := s.attach(ctx, tx, m, clientID, model.RoutedByAssigned); err != nil {
+		p, err := s.plan(ctx, tx, m, clientID, model.RoutedByAssigned)
+		if err != nil {
+			return err
+		}
+		if err := s.apply(ctx, tx, p); err != nil {
 			return err
 		}
 		out, err = tx.MessageByID(ctx, messageID)
@@ -118,11 +161,11 @@ func (s *Service) Assign(ctx context.Context, messageID, clientID string) (model
 	return out, err
 }
 
-// lookup answers the routing rules from the store, inside the routing transaction.
-type lookup struct{ tx *store.Tx }
+// lookup answers the routing rules from the store.
+type lookup struct{ r reads }
 
 func (l lookup) NumberClient(ctx context.Context, number string) (string, error) {
-	n, err := l.tx.Number(ctx, number)
+	n, err := l.r.Number(ctx, number)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
@@ -130,7 +173,7 @@ func (l lookup) NumberClient(ctx context.Context, number string) (string, error)
 }
 
 func (l lookup) ActiveClient(ctx context.Context, id string) (bool, error) {
-	c, err := l.tx.Client(ctx, id)
+	c, err := l.r.Client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -138,11 +181,11 @@ func (l lookup) ActiveClient(ctx context.Context, id string) (bool, error) {
 }
 
 func (l lookup) ContactClients(ctx context.Context, phone string, limit int) ([]string, error) {
-	return l.tx.ContactOwners(ctx, phone, limit)
+	return l.r.ContactOwners(ctx, phone, limit)
 }
 
 func (l lookup) LastSender(ctx context.Context, phone string) (string, error) {
-	id, err := l.tx.LastSender(ctx, phone)
+	id, err := l.r.LastSender(ctx, phone)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}

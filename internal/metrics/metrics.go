@@ -32,7 +32,7 @@ var (
 	// WebhookAttempts counts client webhook attempts by outcome.
 	WebhookAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ibiki_webhook_attempts_total",
-		Help: "Client webhook attempts, by outcome (succeeded, retry, failed, gone).",
+		Help: "Client webhook attempts, by outcome (succeeded, retry, fail: not retried, gone: 410).",
 	}, []string{"outcome"})
 	// WebhookDeliveries counts deliveries that reached a final state.
 	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -71,21 +71,35 @@ var (
 		[]string{"kind", "state"}, nil)
 )
 
-// queueCollector reads the job table when Prometheus scrapes.
+var (
+	storeCommits = prometheus.NewDesc("ibiki_store_commits_total", "Database write commits (group commits carry several transactions).", nil, nil)
+	storeTx      = prometheus.NewDesc("ibiki_store_transactions_total", "Write transactions, carried by the commits.", nil, nil)
+	storeBusy    = prometheus.NewDesc("ibiki_store_writer_busy_seconds_total", "Time the database writers spent running and committing.", nil, nil)
+)
+
+// queueCollector reads the job table and the store's counters when Prometheus scrapes.
 type queueCollector struct{ s *store.Store }
 
-func (c queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepth; ch <- queueAge }
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{queueDepth, queueAge, storeCommits, storeTx, storeBusy} {
+		ch <- d
+	}
+}
 
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.Stats()
+	ch <- prometheus.MustNewConstMetric(storeCommits, prometheus.CounterValue, float64(st.Commits))
+	ch <- prometheus.MustNewConstMetric(storeTx, prometheus.CounterValue, float64(st.Transactions))
+	ch <- prometheus.MustNewConstMetric(storeBusy, prometheus.CounterValue, st.Busy.Seconds())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stats, err := c.s.QueueStats(ctx)
+	qs, err := c.s.QueueStats(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(queueDepth, err)
 		return
 	}
 	now := time.Now()
-	for _, st := range stats {
+	for _, st := range qs {
 		ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Count), string(st.Kind), string(st.State))
 		ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, now.Sub(st.OldestAt).Seconds(), string(st.Kind), string(st.State))
 	}

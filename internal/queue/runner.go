@@ -25,8 +25,11 @@ type Options struct {
 	Poll time.Duration
 	// Grace is how long shutdown waits for running jobs (default 10 s).
 	Grace time.Duration
-	Clock func() time.Time
-	Log   *slog.Logger
+	// Exclusive says that no other process uses this database (SQLite): the jobs left running
+	// by a dead process are taken back at start instead of after their lease.
+	Exclusive bool
+	Clock     func() time.Time
+	Log       *slog.Logger
 }
 
 // Runner claims and runs jobs.
@@ -88,6 +91,16 @@ func (r *Runner) Run(ctx context.Context) error {
 	// recorded, not cut it off and send it again after the restart.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	if r.opt.Exclusive {
+		var n int64
+		err := r.store.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.ReleaseRunning(ctx); return err })
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			r.opt.Log.Warn("queue: took back jobs a previous process left running", "jobs", n)
+		}
+	}
 	var wg sync.WaitGroup
 	for _, kr := range r.kinds {
 		wg.Add(1)

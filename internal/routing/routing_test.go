@@ -18,7 +18,7 @@ type fake struct {
 }
 
 func (f fake) NumberClient(_ context.Context, n string) (string, error) { return f.numbers[n], f.err }
-func (f fake) ActiveClient(_ context.Context, id string) (bool, error) { return f.active[id], f.err }
+func (f fake) ActiveClient(_ context.Context, id string) (bool, error)  { return f.active[id], f.err }
 func (f fake) ContactClients(_ context.Context, p string, limit int) ([]string, error) {
 	c := f.contacts[p]
 	return c[:min(limit, len(c))], f.err

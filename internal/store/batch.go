@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
+	"time"
 )
 
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
@@ -21,10 +23,11 @@ type writeReq struct {
 	done chan error
 }
 
-// InTx runs fn in a write transaction and returns once it is committed (or failed). fn may run
-// in the same database transaction as other callers' functions, each inside its own savepoint:
-// an error from fn undoes fn's writes only. fn must only touch the database through tx and may
-// be run again after a deadlock, so it must not have other side effects.
+// InTx runs fn in a write transaction and returns once it is committed (or failed). fn may share
+// the database transaction with other callers' functions; an error from fn undoes fn's writes
+// only. fn must only touch the database through tx and may run more than once (after another
+// caller's failure, or a deadlock), so it must not have other side effects and must reset
+// whatever it captures.
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	// The read lock orders this hand-over before Close stops the writers, so no request can be
@@ -82,8 +85,28 @@ func (s *Store) writer() {
 
 // commit runs the batch in one transaction and reports each caller's outcome.
 func (s *Store) commit(batch []*writeReq) {
+	start := time.Now()
+	defer func() {
+		s.stats.commits.Add(1)
+		s.stats.transactions.Add(int64(len(batch)))
+		s.stats.busy.Add(int64(time.Since(start)))
+	}()
 	results := make([]error, len(batch))
-	kinds, err := s.runBatch(batch, results)
+	var (
+		kinds []string
+		err   error
+		done  bool
+	)
+	if s.engine == SQLite {
+		kinds, err, done = s.runPlain(batch, results)
+	}
+	if !done {
+		kinds, err = s.runBatch(batch, results)
+	}
+	if s.writeStmts != nil {
+		// The connection is free between transactions: prepare what this batch met first.
+		s.writeStmts.prepareMarked(context.Background())
+	}
 	for i, r := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err
@@ -95,28 +118,61 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 }
 
+// runPlain is the fast path on SQLite: every function in one transaction without savepoints
+// (each savepoint costs statements and sub-journal work on every page it touches). Failures
+// are rare; when one function fails, the transaction is rolled back and done reports false,
+// so that runBatch runs the batch again with savepoints. A lone function needs no second run:
+// the rollback undid exactly its writes.
+func (s *Store) runPlain(batch []*writeReq, results []error) (kinds []string, err error, done bool) {
+	ctx := context.Background()
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err), true
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		tx := &Tx{reader: s.txReader(sqlTx)}
+		if err := safeCall(r.fn, tx); err != nil {
+			_ = sqlTx.Rollback()
+			if len(batch) == 1 {
+				results[0] = err
+				return nil, nil, true
+			}
+			clear(results)
+			return nil, nil, false
+		}
+		kinds = append(kinds, tx.kinds...)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: commit: %w", err), true
+	}
+	slices.Sort(kinds)
+	return slices.Compact(kinds), nil, true
+}
+
+func (s *Store) txReader(sqlTx *sql.Tx) reader {
+	return reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx}
+}
+
+// runBatch runs each function in its own savepoint, so that one function's error undoes its
+// writes only.
 func (s *Store) runBatch(batch []*writeReq, results []error) (kinds []string, err error) {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	// A lone SQLite transaction needs no savepoint: SQLite has no deadlocks to retry and the
-	// rollback of the whole transaction undoes it. PostgreSQL always gets one, so a deadlock
-	// victim can be run again inside the same transaction.
-	single := len(batch) == 1 && s.engine == SQLite
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		tx := &Tx{reader: reader{q: sqlTx, engine: s.engine}}
-		results[i] = s.runOne(ctx, sqlTx, tx, r.fn, single)
-		if results[i] == nil {
+		tx := &Tx{reader: s.txReader(sqlTx)}
+		if results[i] = s.runOne(ctx, sqlTx, tx, r.fn); results[i] == nil {
 			kinds = append(kinds, tx.kinds...)
-		} else if single {
-			_ = sqlTx.Rollback()
-			return nil, nil
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -126,20 +182,15 @@ func (s *Store) runBatch(batch []*writeReq, results []error) (kinds []string, er
 	return slices.Compact(kinds), nil
 }
 
-// runOne runs fn inside a savepoint (unless it is alone in its transaction), retrying a few
-// times when PostgreSQL picked it as a deadlock victim.
-func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error, single bool) error {
+// runOne runs fn inside a savepoint, retrying a few times when PostgreSQL picked it as a
+// deadlock victim.
+func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error) error {
 	for try := 0; ; try++ {
-		if !single {
-			if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-				return fmt.Errorf("store: savepoint: %w", err)
-			}
+		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			return fmt.Errorf("store: savepoint: %w", err)
 		}
 		tx.kinds = tx.kinds[:0]
 		err := safeCall(fn, tx)
-		if single {
-			return err
-		}
 		if err == nil {
 			if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
 				return fmt.Errorf("store: release savepoint: %w", err)
@@ -165,4 +216,21 @@ func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// Stats counts the work of the writers since the store opened.
+type Stats struct {
+	Commits      int64         // database commits
+	Transactions int64         // InTx calls they carried (Transactions/Commits is the batch size)
+	Busy         time.Duration // time the writers spent running and committing batches
+}
+
+type stats struct {
+	commits, transactions, busy atomic.Int64
+}
+
+// Stats returns the writers' counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.stats.commits.Load(), Transactions: s.stats.transactions.Load(),
+		Busy: time.Duration(s.stats.busy.Load())}
 }

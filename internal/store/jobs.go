@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,25 +35,17 @@ func (tx *Tx) lockKey(ctx context.Context, key string) error {
 // Enqueue adds a job. A job whose OrderKey is shared with an unfinished job waits behind it.
 // The job's kind is announced to OnWrite listeners once the transaction commits.
 func (tx *Tx) Enqueue(ctx context.Context, j model.Job) (int64, error) {
-	state := model.JobQueued
-	if j.OrderKey != "" {
-		if err := tx.lockKey(ctx, j.OrderKey); err != nil {
-			return 0, err
-		}
-		var one int
-		err := tx.queryRow(ctx, `SELECT 1 FROM jobs WHERE order_key = ? AND state IN ('queued', 'running', 'waiting')
-			LIMIT 1`, j.OrderKey).Scan(&one)
-		switch {
-		case err == nil:
-			state = model.JobWaiting
-		case !errors.Is(err, sql.ErrNoRows):
-			return 0, fmt.Errorf("store: enqueue: %w", err)
-		}
+	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
+		return 0, err
 	}
+	// One statement decides the state and inserts. "order_key <> ''" repeats the partial
+	// index's condition so that the planner may use it (a bound parameter proves nothing).
 	var id int64
 	err := tx.queryRow(ctx, `INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		j.Kind, state, j.ClientID, j.Ref, j.OrderKey, j.Priority, ms(j.RunAt), ms(j.CreatedAt)).Scan(&id)
+		VALUES (?, CASE WHEN ? <> '' AND EXISTS (SELECT 1 FROM jobs WHERE order_key = ? AND order_key <> ''
+			AND state IN ('queued', 'running', 'waiting')) THEN 'waiting' ELSE 'queued' END, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		j.Kind, j.OrderKey, j.OrderKey, j.ClientID, j.Ref, j.OrderKey, j.Priority, ms(j.RunAt), ms(j.CreatedAt)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: enqueue: %w", err)
 	}
@@ -168,7 +159,7 @@ func (tx *Tx) afterFinish(ctx context.Context, j model.Job, res sql.Result, err 
 		return true, nil
 	}
 	res, err = tx.exec(ctx, `UPDATE jobs SET state = 'queued' WHERE id = (
-		SELECT MIN(id) FROM jobs WHERE order_key = ? AND state = 'waiting')`, j.OrderKey)
+		SELECT MIN(id) FROM jobs WHERE order_key = ? AND order_key <> '' AND state = 'waiting')`, j.OrderKey)
 	if err != nil {
 		return false, fmt.Errorf("store: promote after job %d: %w", j.ID, err)
 	}
@@ -198,6 +189,22 @@ func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason
 func (tx *Tx) ReleaseExpired(ctx context.Context, now time.Time) (int64, error) {
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
 		WHERE state = 'running' AND lease_until < ?`, ms(now))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if n > 0 {
+		tx.kinds = append(tx.kinds, "*")
+	}
+	return n, err
+}
+
+// ReleaseRunning returns every running job to the queue. Only for a database no other process
+// can use (SQLite, under its lock file): at start, whatever is "running" was left by a
+// process that died, and need not wait for its lease.
+func (tx *Tx) ReleaseRunning(ctx context.Context) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'released at start'
+		WHERE state = 'running'`)
 	if err != nil {
 		return 0, err
 	}
@@ -242,4 +249,15 @@ func (r reader) QueueStats(ctx context.Context) ([]QueueStat, error) {
 func (r reader) Job(ctx context.Context, id int64) (model.Job, error) {
 	j, err := scanJob(r.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
 	return j, notFound(err, "job")
+}
+
+// ClaimByID leases one queued job by id (tests and benchmarks; the runner claims by lane).
+func (tx *Tx) ClaimByID(ctx context.Context, id int64, leaseUntil time.Time, owner string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?
+		WHERE id = ? AND state = 'queued'`, ms(leaseUntil), owner, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

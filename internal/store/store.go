@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type Store struct {
 	engine Engine
 	read   *sql.DB
 	write  *sql.DB
+	lock   *os.File // SQLite: the lock that keeps other processes off the database
 	reader
 	writes   chan *writeReq
 	quit     chan struct{}
@@ -53,6 +55,9 @@ type Store struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	maxBatch int
+	stats    stats
+	// writeStmts caches the writer's prepared statements (SQLite).
+	writeStmts *stmtCache
 
 	hookMu  sync.RWMutex
 	onWrite []func(kinds []string)
@@ -75,6 +80,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.reader = reader{q: s.read, engine: s.engine}
+	if s.engine == SQLite {
+		s.reader.stmts = newStmtCache(s.read)
+		s.writeStmts = newStmtCache(s.write)
+	}
 	s.maxBatch = opt.MaxBatch
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
@@ -111,9 +120,16 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	s.wg.Wait()
+	if s.writeStmts != nil {
+		s.writeStmts.close()
+		s.reader.stmts.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
 	}
 	return err
 }
@@ -149,6 +165,10 @@ type queryer interface {
 type reader struct {
 	q      queryer
 	engine Engine
+	// SQLite only: prepared statements, and the transaction to bind them to (nil on the read
+	// pool, where statements are prepared on first use).
+	stmts *stmtCache
+	tx    *sql.Tx
 }
 
 var rebound sync.Map // SQL text with ? → SQL text with $n
@@ -182,16 +202,39 @@ func (r reader) rebind(q string) string {
 	return b.String()
 }
 
+// stmt returns a prepared statement for q when there is one (SQLite), bound to the
+// transaction when in one.
+func (r reader) stmt(ctx context.Context, q string) *sql.Stmt {
+	if r.stmts == nil {
+		return nil
+	}
+	st := r.stmts.get(ctx, q, r.tx == nil)
+	if st != nil && r.tx != nil {
+		st = r.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
 func (r reader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := r.stmt(ctx, q); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, mapErr(err)
+	}
 	res, err := r.q.ExecContext(ctx, r.rebind(q), args...)
 	return res, mapErr(err)
 }
 
 func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := r.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return r.q.QueryContext(ctx, r.rebind(q), args...)
 }
 
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := r.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return r.q.QueryRowContext(ctx, r.rebind(q), args...)
 }
 

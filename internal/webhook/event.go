@@ -88,9 +88,11 @@ func enqueueJob(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Ti
 }
 
 // Replay sends a finished delivery again, with the same webhook-id (receivers that did get it
-// will recognise it). It queues behind the conversation's other pending deliveries.
+// will recognise it), and the whole retry schedule ahead of it: its attempt count starts over
+// while the attempt log keeps the earlier ones. It queues behind the conversation's other
+// pending deliveries.
 func Replay(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) (model.Delivery, error) {
-	d.Status, d.NextAttemptAt, d.CompletedAt = model.DeliveryPending, now, time.Time{}
+	d.Status, d.NextAttemptAt, d.CompletedAt, d.Attempts = model.DeliveryPending, now, time.Time{}, 0
 	if err := tx.UpdateDelivery(ctx, d); err != nil {
 		return d, err
 	}

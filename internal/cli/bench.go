@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/loadtest"
+)
+
+const benchUsage = `usage: ibiki bench inbound [flags]
+
+Posts ExtremeSMS webhooks to an Ibiki as fast as possible (or at --rate), hosts the client
+webhook they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
+and losses. Either point it at a running server (--url, --admin-token; the server needs
+IBIKI_ALLOW_PRIVATE_WEBHOOKS=true) or let it start one (--spawn, on --database-url).
+`
+
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "inbound" {
+		fmt.Fprint(stderr, benchUsage)
+		return errors.New("bench: only `bench inbound` exists")
+	}
+	fs := flag.NewFlagSet("bench inbound", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
+	var (
+		opt   loadtest.Options
+		spawn bool
+		dbURL string
+	)
+	fs.StringVar(&opt.URL, "url", "http://127.0.0.1:8080", "base URL of the Ibiki under test")
+	fs.StringVar(&opt.AdminToken, "admin-token", os.Getenv("IBIKI_ADMIN_TOKEN"), "its admin token (default $IBIKI_ADMIN_TOKEN)")
+	fs.IntVar(&opt.Connections, "connections", 32, "concurrent connections")
+	fs.IntVar(&opt.Rate, "rate", 0, "requests per second (0: flat out)")
+	fs.DurationVar(&opt.Duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&opt.Phones, "phones", 10000, "distinct sender phones (conversations)")
+	fs.DurationVar(&opt.Drain, "drain", 2*time.Minute, "how long to wait for deliveries after sending")
+	fs.StringVar(&opt.ReceiverAddr, "receiver", "127.0.0.1:0", "address of the client webhook the bench hosts")
+	fs.StringVar(&opt.Client, "client", "", "client id to create (default bench-<random>)")
+	fs.BoolVar(&spawn, "spawn", false, "start `ibiki serve` as a child process for the run")
+	fs.StringVar(&dbURL, "database-url", "", "with --spawn: its IBIKI_DATABASE_URL (default: a new SQLite file in a temp dir)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if opt.Connections < 1 || opt.Phones < 1 || opt.Duration <= 0 || opt.Rate < 0 {
+		return errors.New("bench: --connections, --phones and --duration must be positive, --rate not negative")
+	}
+	if opt.Client == "" {
+		opt.Client = "bench-" + randomHex(4)
+	}
+	opt.Log = stderr
+	if spawn {
+		url, token, stop, err := spawnServer(ctx, dbURL, stderr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		opt.URL, opt.AdminToken = url, token
+	}
+	rep, err := loadtest.Inbound(ctx, opt)
+	if err != nil {
+		return err
+	}
+	rep.Write(stdout)
+	return nil
+}
+
+// spawnServer starts this binary's `serve` on a free port and waits until it is ready.
+func spawnServer(ctx context.Context, dbURL string, logw io.Writer) (url, token string, stop func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", "", nil, err
+	}
+	dir := ""
+	if dbURL == "" {
+		if dir, err = os.MkdirTemp("", "ibiki-bench-"); err != nil {
+			return "", "", nil, err
+		}
+		dbURL = filepath.Join(dir, "bench.db")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	token = randomHex(16)
+	cmd := exec.Command(exe, "serve")
+	cmd.Env = append(os.Environ(), "IBIKI_ADDR="+addr, "IBIKI_DATABASE_URL="+dbURL, "IBIKI_ADMIN_TOKEN="+token,
+		"IBIKI_ALLOW_PRIVATE_WEBHOOKS=true")
+	cmd.Stdout, cmd.Stderr = logw, logw
+	if err := cmd.Start(); err != nil {
+		return "", "", nil, err
+	}
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	url = "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		res, err := http.Get(url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return url, token, stop, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return "", "", nil, fmt.Errorf("bench: spawned server not ready at %s", url)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

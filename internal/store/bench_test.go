@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// BenchmarkInboundPipeline runs the writes one inbound message costs from end to end (accept,
+// route, one successful delivery), from many goroutines so that group commit works as it does
+// under load. ns/op is the database's share of one message.
+func BenchmarkInboundPipeline(b *testing.B) {
+	s := ibikitest.NewStore(b)
+	ctx := context.Background()
+	now := time.Now()
+	ibikitest.Must(b, s.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertClient(ctx, model.Client{ID: "acme", Name: "Acme", Active: true, WebhookSecret: "whsec_x", WebhookURL: "http://x"})
+	}))
+	var seq atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			if err := onePipeline(ctx, s, n, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func onePipeline(ctx context.Context, s *store.Store, n int64, now time.Time) error {
+	from := fmt.Sprintf("+1555%07d", n%10000)
+	m := model.Message{ID: model.NewID(model.PrefixMessage), Direction: model.Inbound, Channel: model.ChannelSMS, From: from,
+		To: "+15557654321", Body: "bench", Status: model.StatusReceived, Provider: "bench",
+		ProviderMessageID: fmt.Sprint(n), ReceivedAt: now, CreatedAt: now}
+	route := model.Job{Kind: model.JobRoute, Ref: m.ID, OrderKey: "from:" + from, RunAt: now, CreatedAt: now}
+	err := s.InTx(ctx, func(tx *store.Tx) (err error) {
+		if _, _, err = tx.InsertInbound(ctx, m); err == nil {
+			route.ID, err = tx.Enqueue(ctx, route)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	claim := func(j *model.Job) error {
+		return s.InTx(ctx, func(tx *store.Tx) error {
+			// One claim statement per job here: the runner claims many at once, so this
+			// overstates the claim's share.
+			_, err := tx.ClaimByID(ctx, j.ID, now.Add(time.Minute), "bench")
+			j.Attempts = 1
+			return err
+		})
+	}
+	if err := claim(&route); err != nil {
+		return err
+	}
+	d := model.Delivery{ID: model.NewID(model.PrefixDelivery), ClientID: "acme", MessageID: m.ID, Type: model.EventMessageReceived,
+		Payload: []byte(`{"type":"message.received","data":{}}`), Status: model.DeliveryPending, CreatedAt: now}
+	hook := model.Job{Kind: model.JobWebhook, ClientID: "acme", Ref: d.ID, RunAt: now, CreatedAt: now}
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		conv, err := tx.TouchInbound(ctx, "acme", m, model.NewID(model.PrefixConversation))
+		if err != nil {
+			return err
+		}
+		if err := tx.SetMessageRoute(ctx, m.ID, "acme", conv, model.RoutedByBusiness); err != nil {
+			return err
+		}
+		d.ConversationID, hook.OrderKey = conv, conv
+		if err := tx.InsertDelivery(ctx, d); err != nil {
+			return err
+		}
+		if hook.ID, err = tx.Enqueue(ctx, hook); err != nil {
+			return err
+		}
+		_, err = tx.FinishJob(ctx, route)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := claim(&hook); err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx *store.Tx) error {
+		d.Status, d.Attempts, d.CompletedAt = model.DeliverySucceeded, 1, now
+		if err := tx.RecordAttempt(ctx, model.Attempt{DeliveryID: d.ID, ClientID: "acme", At: now, URL: "http://x", StatusCode: 200}, d); err != nil {
+			return err
+		}
+		_, err := tx.FinishJob(ctx, hook)
+		return err
+	})
+}
