@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -110,12 +111,24 @@ func (a *API) numberParam(r *http.Request) (string, error) {
 
 func (a *API) updateNumber(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		ClientID *string `json:"client_id"`
-		Provider *string `json:"provider"`
+		// Raw, to tell null (back to the shared pool) from absent (unchanged).
+		ClientID json.RawMessage `json:"client_id"`
+		Provider *string         `json:"provider"`
 	}
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return
+	}
+	var clientID *string
+	if len(in.ClientID) > 0 {
+		id := ""
+		if string(in.ClientID) != "null" {
+			if err := json.Unmarshal(in.ClientID, &id); err != nil {
+				respond.Err(w, r, respond.Invalid("client_id", "client_id must be a string, or null for the shared pool"))
+				return
+			}
+		}
+		clientID = &id
 	}
 	num, err := a.numberParam(r)
 	if err != nil {
@@ -127,8 +140,8 @@ func (a *API) updateNumber(w http.ResponseWriter, r *http.Request) {
 		if n, err = tx.Number(r.Context(), num); err != nil {
 			return err
 		}
-		if in.ClientID != nil {
-			if n.ClientID = *in.ClientID; n.ClientID != "" {
+		if clientID != nil {
+			if n.ClientID = *clientID; n.ClientID != "" {
 				if err := a.checkClient(r, tx, "client_id", n.ClientID); err != nil {
 					return err
 				}

@@ -87,10 +87,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	in := &inbound.Service{Store: st, Clock: time.Now, Log: log}
 	runner := queue.New(st, queue.Options{Lease: cfg.JobLease, Poll: cfg.JobPoll, Grace: cfg.ShutdownTimeout, Log: log,
 		Exclusive: st.Engine() == store.SQLite})
-	runner.Register(queue.Kind{Kind: model.JobRoute, Handler: in, Concurrency: cfg.RouteConcurrency})
-	runner.Register(queue.Kind{Kind: model.JobWebhook, Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient,
-		Handler: &webhook.Deliverer{Store: st, HTTP: webhook.NewClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
-			Schedule: cfg.WebhookRetrySchedule, Clock: time.Now, Rand: webhook.DefaultRand, Log: log}})
+	runner.Register(queue.Kind{Kind: model.JobRoute, Handler: in, OnDead: in.OnDead, Concurrency: cfg.RouteConcurrency})
+	deliverer := &webhook.Deliverer{Store: st, HTTP: webhook.NewClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
+		Schedule: cfg.WebhookRetrySchedule, Clock: time.Now, Rand: webhook.DefaultRand, Log: log}
+	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
+		Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient})
 
 	guards := map[string]hooks.Guard{}
 	for name, s := range cfg.Sources {

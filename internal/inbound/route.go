@@ -57,6 +57,16 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 	return queue.Result{After: after, Write: func(ctx context.Context, tx *store.Tx) error { return s.apply(ctx, tx, p) }}
 }
 
+// OnDead leaves a message whose route job died (its store kept failing) in the unrouted inbox,
+// where the operator sees it and can assign it.
+func (s *Service) OnDead(ctx context.Context, tx *store.Tx, job model.Job, _ error) error {
+	err := tx.SetMessageRoute(ctx, job.Ref, "", "", model.RoutedByUnrouted)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // already routed, or gone
+	}
+	return err
+}
+
 // plan is a routing decision with everything its writes need, read beforehand.
 type plan struct {
 	m       model.Message

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -98,9 +99,20 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(queueDepth, err)
 		return
 	}
+	// Every kind and state has a series, zero when empty, so that alerts on them have data.
+	seen := map[[2]string]bool{}
 	now := time.Now()
 	for _, st := range qs {
+		seen[[2]string{string(st.Kind), string(st.State)}] = true
 		ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Count), string(st.Kind), string(st.State))
 		ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, now.Sub(st.OldestAt).Seconds(), string(st.Kind), string(st.State))
+	}
+	for _, k := range []model.JobKind{model.JobRoute, model.JobWebhook} {
+		for _, s := range []model.JobState{model.JobQueued, model.JobWaiting, model.JobRunning, model.JobDead} {
+			if !seen[[2]string{string(k), string(s)}] {
+				ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, 0, string(k), string(s))
+				ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, 0, string(k), string(s))
+			}
+		}
 	}
 }

@@ -60,6 +60,9 @@ type Kind struct {
 	MaxAttempts int
 	// Backoff gives the wait after the n-th failure (default: 1s doubling, at most 5 min).
 	Backoff func(n int) time.Duration
+	// OnDead, when set, runs in the transaction that buries a job, so that what the job was
+	// for is left in a state people can see (a failed delivery, an unrouted message).
+	OnDead func(ctx context.Context, tx *store.Tx, job model.Job, cause error) error
 }
 
 func defaultBackoff(n int) time.Duration {

@@ -324,7 +324,10 @@ func (k *kindRunner) outcome(ctx context.Context, tx *store.Tx, j model.Job, res
 	switch {
 	case res.Dead || (res.Err != nil && res.RetryAt.IsZero() && j.Attempts >= k.cfg.MaxAttempts):
 		k.r.opt.Log.Error("queue: job dead", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
-		_, err = tx.BuryJob(ctx, j, errText(res.Err))
+		var buried bool
+		if buried, err = tx.BuryJob(ctx, j, errText(res.Err)); err == nil && buried && k.cfg.OnDead != nil {
+			err = k.cfg.OnDead(ctx, tx, j, res.Err)
+		}
 	case !res.RetryAt.IsZero():
 		_, err = tx.RetryJob(ctx, j, res.RetryAt, errText(res.Err))
 	case res.Err != nil:

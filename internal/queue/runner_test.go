@@ -237,3 +237,17 @@ func TestAJobWhoseWorkerDiedRunsAfterItsLease(t *testing.T) {
 	})}, queue.Options{Lease: 400 * time.Millisecond})
 	eventually(t, "the orphaned job ran", func() bool { return ran.Load() == 1 })
 }
+
+func TestOnDeadRunsInTheTransactionThatBuriesTheJob(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	start(t, s, queue.Kind{MaxAttempts: 1,
+		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result { return queue.Fail(errors.New("boom")) }),
+		OnDead: func(ctx context.Context, tx *store.Tx, j model.Job, cause error) error {
+			return tx.PutSetting(ctx, "dead:"+j.Ref, cause.Error(), time.Now())
+		}}, queue.Options{})
+	enqueue(t, s, model.Job{Ref: "doomed"})
+	eventually(t, "OnDead recorded the death", func() bool {
+		v, err := s.Setting(t.Context(), "dead:doomed")
+		return err == nil && v == "boom"
+	})
+}

@@ -98,6 +98,21 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 }
 
+// OnDead marks the delivery of a job that died (its store kept failing) as failed, so that it
+// shows among the failed deliveries and can be replayed, instead of staying pending for ever.
+func (dl *Deliverer) OnDead(ctx context.Context, tx *store.Tx, job model.Job, cause error) error {
+	d, err := tx.DeliveryByID(ctx, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || d.Status != model.DeliveryPending {
+		return err
+	}
+	d.Status, d.CompletedAt, d.NextAttemptAt = model.DeliveryFailed, dl.Clock(), time.Time{}
+	d.LastError = "delivery job failed: " + errText(cause)
+	return tx.UpdateDelivery(ctx, d)
+}
+
 // give marks a delivery failed for good (dead-lettered: the operator can replay it).
 func (dl *Deliverer) give(d model.Delivery, a model.Attempt, why string) queue.Result {
 	d.Status, d.CompletedAt, d.NextAttemptAt, d.LastError = model.DeliveryFailed, dl.Clock(), time.Time{}, why
@@ -166,3 +181,10 @@ func describe(a model.Attempt) string {
 
 // DefaultRand is the jitter source of retries.
 func DefaultRand() float64 { return rand.Float64() }
+
+func errText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
