@@ -14,7 +14,8 @@ import (
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
 type Tx struct {
 	reader
-	kinds []string // job kinds enqueued, announced after commit
+	kinds  []string // job kinds enqueued, announced after commit
+	caches *caches
 }
 
 type writeReq struct {
@@ -134,7 +135,7 @@ func (s *Store) runPlain(batch []*writeReq, results []error) (kinds []string, er
 			results[i] = err
 			continue
 		}
-		tx := &Tx{reader: s.txReader(sqlTx)}
+		tx := &Tx{reader: s.txReader(sqlTx), caches: s.caches}
 		if err := safeCall(r.fn, tx); err != nil {
 			_ = sqlTx.Rollback()
 			if len(batch) == 1 {
@@ -170,7 +171,7 @@ func (s *Store) runBatch(batch []*writeReq, results []error) (kinds []string, er
 			results[i] = err
 			continue
 		}
-		tx := &Tx{reader: s.txReader(sqlTx)}
+		tx := &Tx{reader: s.txReader(sqlTx), caches: s.caches}
 		if results[i] = s.runOne(ctx, sqlTx, tx, r.fn); results[i] == nil {
 			kinds = append(kinds, tx.kinds...)
 		}

@@ -56,6 +56,7 @@ type Store struct {
 	closed   bool
 	maxBatch int
 	stats    stats
+	caches   *caches
 	// writeStmts caches the writer's prepared statements (SQLite).
 	writeStmts *stmtCache
 
@@ -88,6 +89,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
+	s.caches = &caches{}
 	s.writes = make(chan *writeReq, 4096)
 	s.quit = make(chan struct{})
 	for range opt.Writers {

@@ -46,7 +46,7 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 	if d.Status != model.DeliveryPending {
 		return queue.Result{}
 	}
-	c, err := dl.Store.Client(ctx, d.ClientID)
+	c, err := dl.Store.CachedClient(ctx, d.ClientID)
 	if err != nil {
 		return queue.Fail(err)
 	}

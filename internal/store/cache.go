@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+// cacheTTL is how long a cached client or number is trusted. Routing and delivery read them for
+// every message; they change rarely. Changes made through this process are normally seen at
+// once (its own writes drop the entry), and any change, from any instance, within cacheTTL.
+const cacheTTL = time.Second
+
+type cached[T any] struct {
+	v   T
+	err error
+	at  time.Time
+}
+
+// ttlCache keeps recent lookups, misses included (a miss is as frequent as a hit: most
+// receiving numbers are not dedicated to anyone).
+type ttlCache[T any] struct {
+	mu sync.Mutex
+	m  map[string]cached[T]
+}
+
+func (c *ttlCache[T]) get(ctx context.Context, key string, load func(context.Context, string) (T, error)) (T, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < cacheTTL {
+		return e.v, e.err
+	}
+	v, err := load(ctx, key)
+	if err != nil && err != ErrNotFound {
+		return v, err // failures are not remembered
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = map[string]cached[T]{} // bound the memory; it refills in a second
+	}
+	c.m[key] = cached[T]{v: v, err: err, at: now}
+	c.mu.Unlock()
+	return v, err
+}
+
+func (c *ttlCache[T]) drop(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+// caches holds the store's read caches.
+type caches struct {
+	clients ttlCache[model.Client]
+	numbers ttlCache[model.Number]
+}
+
+// CachedClient is Client through a cache that is at most a second old (see cacheTTL). Use it
+// on the hot paths (routing, delivery); answers to people use Client.
+func (s *Store) CachedClient(ctx context.Context, id string) (model.Client, error) {
+	return s.caches.clients.get(ctx, id, s.Client)
+}
+
+// CachedNumber is Number through the same kind of cache.
+func (s *Store) CachedNumber(ctx context.Context, number string) (model.Number, error) {
+	return s.caches.numbers.get(ctx, number, s.Number)
+}
