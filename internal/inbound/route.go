@@ -40,7 +40,8 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 	if m.RoutedBy != model.RoutedByNotYetRouted {
 		return queue.Result{}
 	}
-	d, err := routing.Route(ctx, lookup{s.Store}, routing.Input{From: m.From, To: m.To, Business: m.Contact.Business})
+	r := cachedReads{s.Store}
+	d, err := routing.Route(ctx, lookup{r}, routing.Input{From: m.From, To: m.To, Business: m.Contact.Business})
 	if err != nil {
 		return queue.Fail(err)
 	}
@@ -50,7 +51,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			return tx.SetMessageRoute(ctx, m.ID, "", "", model.RoutedByUnrouted)
 		}}
 	}
-	p, err := s.plan(ctx, s.Store, m, d.ClientID, d.Rule)
+	p, err := s.plan(ctx, r, m, d.ClientID, d.Rule)
 	if err != nil {
 		return queue.Fail(err)
 	}
@@ -98,9 +99,12 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 		return p, err
 	}
 	p.m.ClientID, p.m.ConversationID, p.m.RoutedBy = clientID, p.convID, by
-	if p.client.WebhookURL != "" {
-		p.payload, err = webhook.Payload(model.EventMessageReceived, p.now, webhook.NewMessageData(p.m, p.contact))
+	if p.client.WebhookURL == "" {
+		// No delivery: the client reads its conversations through the API. (err may still
+		// hold the ErrNotFound of a new conversation, which is no failure.)
+		return p, nil
 	}
+	p.payload, err = webhook.Payload(model.EventMessageReceived, p.now, webhook.NewMessageData(p.m, p.contact))
 	return p, err
 }
 
@@ -148,6 +152,14 @@ func (s *Service) Assign(ctx context.Context, messageID, clientID string) (model
 		if m.RoutedBy != model.RoutedByUnrouted {
 			return ErrNotUnrouted
 		}
+		// Claim the message first: the conditional update takes its row lock, so of several
+		// concurrent assignments (PostgreSQL) one goes on and the others wait, then find it
+		// routed and answer ErrNotUnrouted rather than a not-found from a later write.
+		if err := tx.SetMessageRoute(ctx, m.ID, "", "", model.RoutedByUnrouted); errors.Is(err, store.ErrNotFound) {
+			return ErrNotUnrouted
+		} else if err != nil {
+			return err
+		}
 		c, err := tx.Client(ctx, clientID)
 		if err != nil {
 			return err
@@ -169,6 +181,18 @@ func (s *Service) Assign(ctx context.Context, messageID, clientID string) (model
 		metrics.Routed.WithLabelValues(out.Provider, string(model.RoutedByAssigned)).Inc()
 	}
 	return out, err
+}
+
+// cachedReads reads clients and numbers through the store's short-lived cache: every message
+// needs them, and they change rarely.
+type cachedReads struct{ *store.Store }
+
+func (c cachedReads) Client(ctx context.Context, id string) (model.Client, error) {
+	return c.CachedClient(ctx, id)
+}
+
+func (c cachedReads) Number(ctx context.Context, number string) (model.Number, error) {
+	return c.CachedNumber(ctx, number)
 }
 
 // lookup answers the routing rules from the store.
