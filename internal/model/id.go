@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -18,13 +19,36 @@ func NewID(prefix string) string {
 	return NewIDAt(prefix, time.Now())
 }
 
-// NewIDAt is NewID for a given time (tests use a fixed clock).
+// NewIDAt is NewID for a given time (tests use a fixed clock). Within one process, ids made in
+// the same millisecond still sort in the order they were made: the random part of the next
+// one is the previous one's plus one, so "newest first" never shuffles a burst of messages.
 func NewIDAt(prefix string, t time.Time) string {
+	ms := uint64(t.UnixMilli())
+	idMu.Lock()
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
+	if ms <= idLastMS {
+		ms = idLastMS // the clock went back, or the same millisecond: keep counting up
+		b = idLast
+		for i := 15; i >= 6; i-- {
+			if b[i]++; b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		binary.BigEndian.PutUint64(b[:8], ms<<16)
+		_, _ = rand.Read(b[6:])
+		b[6] &= 0x7f // leave room to count up within the millisecond
+	}
+	idLastMS, idLast = ms, b
+	idMu.Unlock()
 	return prefix + "_" + lowerBase32.EncodeToString(b[:])
 }
+
+var (
+	idMu     sync.Mutex
+	idLastMS uint64
+	idLast   [16]byte
+)
 
 // Prefixes of the ids Ibiki hands out.
 const (

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 type Tx struct {
 	reader
 	kinds  []string // job kinds enqueued, announced after commit
+	after  []func() // run after commit
 	caches *caches
 }
 
@@ -94,15 +97,20 @@ func (s *Store) commit(batch []*writeReq) {
 	}()
 	results := make([]error, len(batch))
 	var (
-		kinds []string
-		err   error
-		done  bool
+		eff  effects
+		err  error
+		done bool
 	)
 	if s.engine == SQLite {
-		kinds, err, done = s.runPlain(batch, results)
+		eff, err, done = s.runPlain(batch, results)
 	}
 	if !done {
-		kinds, err = s.runBatch(batch, results)
+		eff, err, done = s.runBatch(batch, results)
+	}
+	if !done {
+		// A PostgreSQL deadlock between concurrent writers: the whole batch was rolled back.
+		// Each caller now gets a transaction of its own, which holds its locks only briefly.
+		s.runAlone(batch, results)
 	}
 	if s.writeStmts != nil {
 		// The connection is free between transactions: prepare what this batch met first.
@@ -115,8 +123,32 @@ func (s *Store) commit(batch []*writeReq) {
 		r.done <- results[i]
 	}
 	if err == nil {
-		s.notify(kinds)
+		s.applyEffects(eff)
 	}
+}
+
+// effects are what committed transactions asked for once they are durable: job kinds to
+// announce, cache entries to drop.
+type effects struct {
+	kinds []string
+	after []func()
+}
+
+func (e *effects) add(tx *Tx) {
+	e.kinds = append(e.kinds, tx.kinds...)
+	e.after = append(e.after, tx.after...)
+}
+
+func (s *Store) applyEffects(e effects) {
+	for _, f := range e.after {
+		f()
+	}
+	slices.Sort(e.kinds)
+	s.notify(slices.Compact(e.kinds))
+}
+
+func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
+	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx}, caches: s.caches}
 }
 
 // runPlain is the fast path on SQLite: every function in one transaction without savepoints
@@ -124,90 +156,113 @@ func (s *Store) commit(batch []*writeReq) {
 // are rare; when one function fails, the transaction is rolled back and done reports false,
 // so that runBatch runs the batch again with savepoints. A lone function needs no second run:
 // the rollback undid exactly its writes.
-func (s *Store) runPlain(batch []*writeReq, results []error) (kinds []string, err error, done bool) {
+func (s *Store) runPlain(batch []*writeReq, results []error) (eff effects, err error, done bool) {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err), true
+		return eff, fmt.Errorf("store: begin: %w", err), true
 	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		tx := &Tx{reader: s.txReader(sqlTx), caches: s.caches}
+		tx := s.newTx(sqlTx)
 		if err := safeCall(r.fn, tx); err != nil {
 			_ = sqlTx.Rollback()
 			if len(batch) == 1 {
 				results[0] = err
-				return nil, nil, true
+				return effects{}, nil, true
 			}
 			clear(results)
-			return nil, nil, false
+			return effects{}, nil, false
 		}
-		kinds = append(kinds, tx.kinds...)
+		eff.add(tx)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: commit: %w", err), true
+		return effects{}, fmt.Errorf("store: commit: %w", err), true
 	}
-	slices.Sort(kinds)
-	return slices.Compact(kinds), nil, true
-}
-
-func (s *Store) txReader(sqlTx *sql.Tx) reader {
-	return reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx}
+	return eff, nil, true
 }
 
 // runBatch runs each function in its own savepoint, so that one function's error undoes its
-// writes only.
-func (s *Store) runBatch(batch []*writeReq, results []error) (kinds []string, err error) {
+// writes only. On a PostgreSQL deadlock it rolls everything back and reports done=false: the
+// victim's earlier savepoints still hold locks, so retrying inside the transaction would
+// deadlock again.
+func (s *Store) runBatch(batch []*writeReq, results []error) (eff effects, err error, done bool) {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err)
+		return eff, fmt.Errorf("store: begin: %w", err), true
 	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		tx := &Tx{reader: s.txReader(sqlTx), caches: s.caches}
-		if results[i] = s.runOne(ctx, sqlTx, tx, r.fn); results[i] == nil {
-			kinds = append(kinds, tx.kinds...)
+		tx := s.newTx(sqlTx)
+		results[i] = s.runOne(ctx, sqlTx, tx, r.fn)
+		if retryable(results[i]) {
+			_ = sqlTx.Rollback()
+			clear(results)
+			return effects{}, nil, false
+		}
+		if results[i] == nil {
+			eff.add(tx)
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: commit: %w", err)
+		if retryable(err) {
+			clear(results)
+			return effects{}, nil, false
+		}
+		return effects{}, fmt.Errorf("store: commit: %w", err), true
 	}
-	slices.Sort(kinds)
-	return slices.Compact(kinds), nil
+	return eff, nil, true
 }
 
-// runOne runs fn inside a savepoint, retrying a few times when PostgreSQL picked it as a
-// deadlock victim.
-func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error) error {
-	for try := 0; ; try++ {
-		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			return fmt.Errorf("store: savepoint: %w", err)
-		}
-		tx.kinds = tx.kinds[:0]
-		err := safeCall(fn, tx)
-		if err == nil {
-			if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-				return fmt.Errorf("store: release savepoint: %w", err)
+// runAlone runs each request in a transaction of its own, again after a deadlock, a few times.
+func (s *Store) runAlone(batch []*writeReq, results []error) {
+	for i, r := range batch {
+		one := []*writeReq{r}
+		res := make([]error, 1)
+		for try := 0; ; try++ {
+			eff, err, done := s.runBatch(one, res)
+			if done {
+				if err == nil {
+					s.applyEffects(eff)
+				}
+				results[i] = cmp.Or(res[0], err)
+				break
 			}
-			return nil
-		}
-		if _, rbErr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
-			return errors.Join(err, rbErr)
-		}
-		if _, rbErr := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); rbErr != nil {
-			return errors.Join(err, rbErr)
-		}
-		if !retryable(err) || try == 3 {
-			return err
+			if try == 4 {
+				results[i] = fmt.Errorf("store: gave up after repeated deadlocks: %w", ErrConflict)
+				break
+			}
+			time.Sleep(time.Duration(1+rand.IntN(10)) * time.Millisecond)
 		}
 	}
+}
+
+// runOne runs fn inside a savepoint.
+func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error) error {
+	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	err := safeCall(fn, tx)
+	if err == nil {
+		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			return fmt.Errorf("store: release savepoint: %w", err)
+		}
+		return nil
+	}
+	if _, rbErr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
+		return errors.Join(err, rbErr)
+	}
+	if _, rbErr := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); rbErr != nil {
+		return errors.Join(err, rbErr)
+	}
+	return err
 }
 
 func safeCall(fn func(*Tx) error, tx *Tx) (err error) {

@@ -69,3 +69,16 @@ func (s *Store) CachedClient(ctx context.Context, id string) (model.Client, erro
 func (s *Store) CachedNumber(ctx context.Context, number string) (model.Number, error) {
 	return s.caches.numbers.get(ctx, number, s.Number)
 }
+
+// dropClient forgets a cached client now and again after the commit, so that a read racing
+// the transaction cannot keep the old row for the rest of the TTL.
+func (tx *Tx) dropClient(id string) {
+	tx.caches.clients.drop(id)
+	tx.after = append(tx.after, func() { tx.caches.clients.drop(id) })
+}
+
+// dropNumber is dropClient for numbers.
+func (tx *Tx) dropNumber(number string) {
+	tx.caches.numbers.drop(number)
+	tx.after = append(tx.after, func() { tx.caches.numbers.drop(number) })
+}

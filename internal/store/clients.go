@@ -48,7 +48,7 @@ func (r reader) Clients(ctx context.Context, after string, limit int) ([]model.C
 
 // InsertClient stores a new client; an existing id is ErrConflict.
 func (tx *Tx) InsertClient(ctx context.Context, c model.Client) error {
-	tx.caches.clients.drop(c.ID)
+	tx.dropClient(c.ID)
 	_, err := tx.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.WebhookURL, c.Active, c.WebhookSecret, c.PreviousSecret,
 		ms(c.PreviousSecretUntil), ms(c.WebhookDisabledAt), ms(c.CreatedAt), ms(c.UpdatedAt))
@@ -58,7 +58,7 @@ func (tx *Tx) InsertClient(ctx context.Context, c model.Client) error {
 // UpdateClient saves the editable fields of a client (name, webhook URL and its disabled mark,
 // active, secrets).
 func (tx *Tx) UpdateClient(ctx context.Context, c model.Client) error {
-	tx.caches.clients.drop(c.ID)
+	tx.dropClient(c.ID)
 	return affected(tx.exec(ctx, `UPDATE clients SET name = ?, webhook_url = ?, active = ?,
 		webhook_secret = ?, previous_secret = ?, previous_secret_until = ?, webhook_disabled_at = ?,
 		updated_at = ? WHERE id = ?`,
@@ -69,7 +69,7 @@ func (tx *Tx) UpdateClient(ctx context.Context, c model.Client) error {
 // DisableWebhook marks the client's endpoint disabled (it answered 410 Gone), unless the URL
 // changed since the delivery that saw the 410 started.
 func (tx *Tx) DisableWebhook(ctx context.Context, clientID, url string, at time.Time) error {
-	tx.caches.clients.drop(clientID)
+	tx.dropClient(clientID)
 	_, err := tx.exec(ctx, `UPDATE clients SET webhook_disabled_at = ?, updated_at = ?
 		WHERE id = ? AND webhook_url = ?`, ms(at), ms(at), clientID, url)
 	return err

@@ -46,7 +46,7 @@ func (r reader) Numbers(ctx context.Context, after string, limit int) ([]model.N
 
 // InsertNumber stores a receiving number; an existing number is ErrConflict.
 func (tx *Tx) InsertNumber(ctx context.Context, n model.Number) error {
-	tx.caches.numbers.drop(n.Number)
+	tx.dropNumber(n.Number)
 	_, err := tx.exec(ctx, `INSERT INTO numbers (number, client_id, provider, created_at) VALUES (?, ?, ?, ?)`,
 		n.Number, nullable(n.ClientID), n.Provider, ms(n.CreatedAt))
 	return notFound(err, "insert number")
@@ -54,13 +54,13 @@ func (tx *Tx) InsertNumber(ctx context.Context, n model.Number) error {
 
 // UpdateNumber changes the client a number is dedicated to ("" returns it to the pool).
 func (tx *Tx) UpdateNumber(ctx context.Context, n model.Number) error {
-	tx.caches.numbers.drop(n.Number)
+	tx.dropNumber(n.Number)
 	return affected(tx.exec(ctx, `UPDATE numbers SET client_id = ?, provider = ? WHERE number = ?`,
 		nullable(n.ClientID), n.Provider, n.Number))
 }
 
 // DeleteNumber removes a receiving number.
 func (tx *Tx) DeleteNumber(ctx context.Context, number string) error {
-	tx.caches.numbers.drop(number)
+	tx.dropNumber(number)
 	return affected(tx.exec(ctx, `DELETE FROM numbers WHERE number = ?`, number))
 }

@@ -1,0 +1,157 @@
+package api_test
+
+import (
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+)
+
+// tenant is one client with a contact, a routed message (hence a conversation) and a delivery.
+type tenant struct {
+	ibikitest.CreatedClient
+	phone, contactID, messageID, conversationID, deliveryID, body string
+}
+
+func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
+	t.Helper()
+	rcv := ibikitest.NewReceiver(t)
+	tn := tenant{CreatedClient: s.CreateClient(id, rcv.URL), phone: phone, body: "private words of " + id}
+	var ct struct {
+		ID string `json:"id"`
+	}
+	mustDo(t, s, "POST", "/api/v1/contacts", tn.APIKey, map[string]string{"phone": phone, "first_name": id}, http.StatusCreated).JSON(t, &ct)
+	tn.contactID = ct.ID
+	tn.messageID = inbound(t, s, extreme(phone, "", tn.body, "iso-"+id)) // routed by the contact
+	got := eventFor(t, rcv, tn.messageID)
+	tn.conversationID = got.Data.ConversationID
+	tn.deliveryID = rcv.Requests()[0].Header.Get("webhook-id")
+	if tn.conversationID == "" || tn.deliveryID == "" {
+		t.Fatalf("tenant %s: conversation %q, delivery %q", id, tn.conversationID, tn.deliveryID)
+	}
+	return tn
+}
+
+// marks are strings that only this tenant's data contains.
+func (tn tenant) marks() []string {
+	return []string{tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
+}
+
+// routePatterns greps the API's sources for the route patterns under prefix, so that a route
+// added without an isolation check fails the test below.
+func routePatterns(t *testing.T, prefix string) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`"((?:GET|POST|PUT|PATCH|DELETE) ` + regexp.QuoteMeta(prefix) + `[^"]*)"`)
+	var out []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			out = append(out, m[1])
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("found no %s routes in the API sources: the pattern above is out of date", prefix)
+	}
+	return out
+}
+
+func TestClientsOnlySeeTheirOwnData(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	a := newTenant(t, s, "alpha", "+15553000001")
+	b := newTenant(t, s, "bravo", "+15553000002")
+	aPhone := strings.Replace(a.phone, "+", "%2B", 1)
+
+	// Every client route, with what it must answer when B uses A's ids: id routes answer 404,
+	// lists and creates 2xx without anything of A's.
+	type check struct {
+		path   string
+		body   any
+		status int
+	}
+	routes := map[string]check{
+		"POST /api/v1/contacts": {path: "/api/v1/contacts", body: map[string]string{"phone": a.phone},
+			status: http.StatusCreated},
+		"GET /api/v1/contacts":                       {path: "/api/v1/contacts", status: http.StatusOK},
+		"GET /api/v1/contacts/{id}":                  {path: "/api/v1/contacts/" + a.contactID, status: http.StatusNotFound},
+		"DELETE /api/v1/contacts/{id}":               {path: "/api/v1/contacts/" + a.contactID, status: http.StatusNotFound},
+		"GET /api/v1/conversations":                  {path: "/api/v1/conversations", status: http.StatusOK},
+		"GET /api/v1/conversations/{phone}/messages": {path: "/api/v1/conversations/" + aPhone + "/messages", status: http.StatusNotFound},
+		"GET /api/v1/messages/{id}":                  {path: "/api/v1/messages/" + a.messageID, status: http.StatusNotFound},
+		"GET /api/v1/webhook/deliveries":             {path: "/api/v1/webhook/deliveries", status: http.StatusOK},
+		"GET /api/v1/webhook/deliveries/{id}":        {path: "/api/v1/webhook/deliveries/" + a.deliveryID, status: http.StatusNotFound},
+	}
+
+	t.Run("the table covers every client route the API registers", func(t *testing.T) {
+		registered := routePatterns(t, "/api/v1/")
+		for _, p := range registered {
+			if _, ok := routes[p]; !ok {
+				t.Errorf("route %q has no isolation check: add it to the table", p)
+			}
+		}
+		for p := range routes {
+			if !slices.Contains(registered, p) {
+				t.Errorf("the table checks %q, which the API no longer registers", p)
+			}
+		}
+	})
+
+	for _, pattern := range slices.Sorted(maps.Keys(routes)) {
+		c := routes[pattern]
+		method := strings.Fields(pattern)[0]
+		t.Run(pattern+" never shows B anything of A's", func(t *testing.T) {
+			if c.status == http.StatusNotFound {
+				// A reads the same path, so B's 404 is isolation and not a broken path.
+				mustDo(t, s, "GET", c.path, a.APIKey, nil, http.StatusOK)
+			}
+			res := s.Do(method, c.path, b.APIKey, c.body)
+			if c.status == http.StatusNotFound {
+				wantError(t, res, http.StatusNotFound, "not_found", "")
+			} else if res.Status != c.status {
+				t.Fatalf("B's %s %s: %d %s, want %d", method, c.path, res.Status, res.Body, c.status)
+			}
+			for _, m := range a.marks() {
+				if strings.Contains(string(res.Body), m) {
+					t.Errorf("B's answer contains A's %q: %s", m, res.Body)
+				}
+			}
+			if method == "GET" && c.status == http.StatusOK {
+				// The list works: B sees its own data in it.
+				if !slices.ContainsFunc(b.marks(), func(m string) bool { return strings.Contains(string(res.Body), m) }) {
+					t.Errorf("B's list shows nothing of B's own: %s", res.Body)
+				}
+			}
+		})
+	}
+
+	t.Run("A's data is intact after B's attempts", func(t *testing.T) {
+		mustDo(t, s, "GET", "/api/v1/contacts/"+a.contactID, a.APIKey, nil, http.StatusOK)
+		mustDo(t, s, "GET", "/api/v1/messages/"+a.messageID, a.APIKey, nil, http.StatusOK)
+		mustDo(t, s, "GET", "/api/v1/webhook/deliveries/"+a.deliveryID, a.APIKey, nil, http.StatusOK)
+		mustDo(t, s, "GET", "/api/v1/conversations/"+aPhone+"/messages", a.APIKey, nil, http.StatusOK)
+	})
+
+	t.Run("no admin route accepts a client key", func(t *testing.T) {
+		fill := regexp.MustCompile(`\{[^}]*\}`)
+		for _, p := range routePatterns(t, "/admin/v1/") {
+			method, path, _ := strings.Cut(p, " ")
+			path = fill.ReplaceAllString(path, a.deliveryID)
+			wantError(t, s.Do(method, path, b.APIKey, map[string]string{}), http.StatusUnauthorized, "unauthorized", "")
+		}
+	})
+}
