@@ -101,9 +101,7 @@ func (s *Store) commit(batch []*writeReq) {
 		err  error
 		done bool
 	)
-	if s.engine == SQLite {
-		eff, err, done = s.runPlain(batch, results)
-	}
+	eff, err, done = s.runPlain(batch, results)
 	if !done {
 		eff, err, done = s.runBatch(batch, results)
 	}
@@ -151,11 +149,12 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx}, caches: s.caches}
 }
 
-// runPlain is the fast path on SQLite: every function in one transaction without savepoints
-// (each savepoint costs statements and sub-journal work on every page it touches). Failures
-// are rare; when one function fails, the transaction is rolled back and done reports false,
-// so that runBatch runs the batch again with savepoints. A lone function needs no second run:
-// the rollback undid exactly its writes.
+// runPlain is the fast path: every function in one transaction without savepoints (each
+// savepoint costs two statements, round trips on PostgreSQL and sub-journal work on SQLite).
+// Failures are rare; when one function fails, the transaction is rolled back and done reports
+// false, so that runBatch runs the batch again with savepoints. A lone function needs no second
+// run: the rollback undid exactly its writes (unless it was a deadlock victim: then runBatch
+// and runAlone try again).
 func (s *Store) runPlain(batch []*writeReq, results []error) (eff effects, err error, done bool) {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
@@ -170,7 +169,7 @@ func (s *Store) runPlain(batch []*writeReq, results []error) (eff effects, err e
 		tx := s.newTx(sqlTx)
 		if err := safeCall(r.fn, tx); err != nil {
 			_ = sqlTx.Rollback()
-			if len(batch) == 1 {
+			if len(batch) == 1 && !retryable(err) {
 				results[0] = err
 				return effects{}, nil, true
 			}
