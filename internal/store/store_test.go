@@ -184,3 +184,38 @@ func TestInTxAfterCloseFails(t *testing.T) {
 		t.Fatalf("err = %v, want ErrClosed", err)
 	}
 }
+
+// Callers that lock the same rows in opposite orders deadlock on PostgreSQL when their
+// transactions share a commit; every one of them must still succeed.
+func TestTransactionsThatDeadlockAreRunAgain(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	a, b := addClient(t, s, "aaa"), addClient(t, s, "bbb")
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first, second := a, b
+			if i%2 == 1 {
+				first, second = b, a
+			}
+			errs <- s.InTx(t.Context(), func(tx *store.Tx) error {
+				for _, c := range []model.Client{first, second} {
+					c.Name = fmt.Sprint("name ", i)
+					if err := tx.UpdateClient(t.Context(), c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a transaction failed: %v", err)
+		}
+	}
+}
