@@ -22,7 +22,8 @@ const usage = `ibiki — multi-tenant SMS middleware
 Usage:
   ibiki serve [flags]      run the server (flags and IBIKI_* variables: ibiki serve -h)
   ibiki migrate [flags]    apply database migrations and exit
-  ibiki config [flags]     print the effective configuration, secrets redacted
+  ibiki config             print the effective configuration (from IBIKI_* variables), secrets redacted
+  ibiki config --markdown  print every setting as the Markdown table of docs/configuration.md
   ibiki bench inbound ...  load-test inbound webhooks and measure delivery (ibiki bench inbound -h)
   ibiki version            print the version
 `
@@ -40,6 +41,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "config":
+		if len(args) > 1 && args[1] == "--markdown" {
+			config.Markdown(stdout) // the table in docs/configuration.md
+			return 0
+		}
 		err = config.Dump(stdout, os.Getenv)
 	case "bench":
 		err = bench(ctx, args[1:], stdout, stderr)

@@ -82,9 +82,9 @@ func settings() []setting {
 			durationVar(func(c *Config) *time.Duration { return &c.WebhookTimeout })},
 		{"WEBHOOK_CONCURRENCY", "256", "client webhook attempts in flight at once (per instance)", false,
 			intVar(func(c *Config) *int { return &c.WebhookConcurrency })},
-		{"WEBHOOK_CLIENT_CONCURRENCY", "32", "client webhook attempts in flight at once for one client (per instance), so a slow client cannot take every slot", false,
+		{"WEBHOOK_CLIENT_CONCURRENCY", "128", "client webhook attempts in flight at once for one client (per instance), so a slow client cannot take every slot", false,
 			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
-		{"ROUTE_CONCURRENCY", "256", "inbound messages routed at once (per instance)", false,
+		{"ROUTE_CONCURRENCY", "128", "inbound messages routed at once (per instance)", false,
 			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
 		{"DEFAULT_REGION", "US", "ISO country code for phone numbers written without a country code", false,
 			func(c *Config, v string) error {

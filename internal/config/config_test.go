@@ -85,3 +85,17 @@ func TestUnknownFlagIsAnError(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+// docs/configuration.md carries the settings table; it must be the one the code has
+// (regenerate it with `go run ./cmd/ibiki config --markdown`).
+func TestTheDocumentedSettingsAreTheRealOnes(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	config.Markdown(&table)
+	if !strings.Contains(string(doc), table.String()) {
+		t.Fatalf("docs/configuration.md does not contain the current settings table; regenerate it with `go run ./cmd/ibiki config --markdown`:\n%s", table.String())
+	}
+}
