@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -21,6 +23,14 @@ type Service struct {
 	Store *store.Store
 	Clock func() time.Time
 	Log   *slog.Logger
+	// fresh hands accepted messages to their route job, which then needs not read them back.
+	fresh     *queue.Handoff[model.Message]
+	freshOnce sync.Once
+}
+
+func (s *Service) handoff() *queue.Handoff[model.Message] {
+	s.freshOnce.Do(func() { s.fresh = queue.NewHandoff[model.Message](100_000) })
+	return s.fresh
 }
 
 // Errors of Assign.
@@ -60,6 +70,7 @@ func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, er
 		if !inserted {
 			return nil
 		}
+		tx.AfterCommit(func() { s.handoff().Put(m.ID, m) })
 		// Route jobs of one phone run in order, so its replies reach the client in order.
 		_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobRoute, Ref: id, OrderKey: "from:" + m.From,
 			Priority: model.PriorityInteractive, RunAt: now, CreatedAt: now})

@@ -30,12 +30,16 @@ type reads interface {
 // of one phone run one at a time (their order key), so what was read is still true when
 // written; a message found already routed is left alone, so a job that runs twice routes once.
 func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
-	m, err := s.Store.MessageByID(ctx, job.Ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return queue.Result{}
-	}
-	if err != nil {
-		return queue.Fail(err)
+	m, ok := s.handoff().Take(job.Ref)
+	if !ok {
+		var err error
+		m, err = s.Store.MessageByID(ctx, job.Ref)
+		if errors.Is(err, store.ErrNotFound) {
+			return queue.Result{}
+		}
+		if err != nil {
+			return queue.Fail(err)
+		}
 	}
 	if m.RoutedBy != model.RoutedByNotYetRouted {
 		return queue.Result{}

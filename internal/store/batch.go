@@ -273,6 +273,9 @@ func safeCall(fn func(*Tx) error, tx *Tx) (err error) {
 	return fn(tx)
 }
 
+// AfterCommit runs f once the transaction has committed (never if it does not).
+func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
+
 // Stats counts the work of the writers since the store opened.
 type Stats struct {
 	Commits      int64         // database commits

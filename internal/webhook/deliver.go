@@ -36,12 +36,16 @@ type Deliverer struct {
 // Handle makes one attempt at a delivery and decides what comes next. It is idempotent: a
 // delivery that is no longer pending is left alone.
 func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
-	d, err := dl.Store.DeliveryByID(ctx, job.Ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return queue.Result{}
-	}
-	if err != nil {
-		return queue.Fail(err)
+	d, ok := fresh.Take(job.Ref)
+	if !ok {
+		var err error
+		d, err = dl.Store.DeliveryByID(ctx, job.Ref)
+		if errors.Is(err, store.ErrNotFound) {
+			return queue.Result{}
+		}
+		if err != nil {
+			return queue.Fail(err)
+		}
 	}
 	if d.Status != model.DeliveryPending {
 		return queue.Result{}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -78,8 +79,13 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 	if err := tx.InsertDelivery(ctx, d); err != nil {
 		return false, err
 	}
+	tx.AfterCommit(func() { fresh.Put(d.ID, d) })
 	return true, enqueueJob(ctx, tx, d, now)
 }
+
+// fresh hands new deliveries to their first attempt in this process, which then needs not read
+// them back. Delivery ids are unique, so one handoff serves every store in the process.
+var fresh = queue.NewHandoff[model.Delivery](100_000)
 
 func enqueueJob(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) error {
 	_, err := tx.Enqueue(ctx, model.Job{Kind: model.JobWebhook, ClientID: d.ClientID, Ref: d.ID,
