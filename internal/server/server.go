@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,19 +64,30 @@ func jsonFallback(mux *http.ServeMux) http.Handler {
 			mux.ServeHTTP(w, r)
 			return
 		}
-		rec := httptest.NewRecorder()
+		// The mux's own answer is a 404 or a 405 with Allow: keep its status and header, not its
+		// plain-text body.
+		rec := &statusOnly{header: http.Header{}}
 		h.ServeHTTP(rec, r)
-		if allow := rec.Header().Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
-		}
 		e := respond.ErrNotFound
-		if rec.Code == http.StatusMethodNotAllowed {
+		if rec.status == http.StatusMethodNotAllowed {
+			allow := rec.header.Get("Allow")
+			w.Header().Set("Allow", allow)
 			e = &respond.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-				Message: r.Method + " is not allowed here; allowed: " + rec.Header().Get("Allow")}
+				Message: r.Method + " is not allowed here; allowed: " + allow}
 		}
 		respond.Err(w, r, e)
 	})
 }
+
+// statusOnly is a ResponseWriter that keeps the status and headers and drops the body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
 
 // Run serves h on addr until ctx ends, then stops accepting, lets requests in flight finish
 // (up to timeout) and returns. ready, if not nil, receives the bound address.

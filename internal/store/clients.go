@@ -10,7 +10,7 @@ import (
 const clientColumns = `id, name, webhook_url, active, webhook_secret, previous_secret,
 	previous_secret_until, webhook_disabled_at, created_at, updated_at`
 
-func scanClient(row interface{ Scan(...any) error }) (model.Client, error) {
+func scanClient(row scanner) (model.Client, error) {
 	var (
 		c                                     model.Client
 		prevUntil, disabled, created, updated int64
@@ -31,19 +31,7 @@ func (r reader) Client(ctx context.Context, id string) (model.Client, error) {
 // Clients lists clients by id, after the id `after` (a cursor; "" starts at the beginning).
 func (r reader) Clients(ctx context.Context, after string, limit int) ([]model.Client, error) {
 	rows, err := r.query(ctx, `SELECT `+clientColumns+` FROM clients WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, notFound(err, "clients")
-	}
-	defer rows.Close()
-	var out []model.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, notFound(err, "clients")
-		}
-		out = append(out, c)
-	}
-	return out, notFound(rows.Err(), "clients")
+	return collect(rows, err, "clients", scanClient)
 }
 
 // InsertClient stores a new client; an existing id is ErrConflict.

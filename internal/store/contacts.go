@@ -10,7 +10,7 @@ import (
 
 const contactColumns = `id, client_id, phone, first_name, last_name, business, fields, created_at, updated_at`
 
-func scanContact(row interface{ Scan(...any) error }) (model.Contact, error) {
+func scanContact(row scanner) (model.Contact, error) {
 	var (
 		c                model.Contact
 		fields           string
@@ -48,19 +48,7 @@ func (r reader) Contacts(ctx context.Context, clientID, before string, limit int
 	q, args := `SELECT `+contactColumns+` FROM contacts WHERE client_id = ?`, []any{clientID}
 	q, args = newestFirst(q, args, before, limit)
 	rows, err := r.query(ctx, q, args...)
-	if err != nil {
-		return nil, notFound(err, "contacts")
-	}
-	defer rows.Close()
-	var out []model.Contact
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, notFound(err, "contacts")
-		}
-		out = append(out, c)
-	}
-	return out, notFound(rows.Err(), "contacts")
+	return collect(rows, err, "contacts", scanContact)
 }
 
 // ContactOwners returns up to limit distinct active clients that have this phone as a contact.

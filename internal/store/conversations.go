@@ -10,7 +10,7 @@ import (
 const conversationColumns = `id, client_id, phone, channel, last_inbound_to, last_message_at, last_inbound_at,
 	last_outbound_at, last_preview, message_count, unread_count, created_at`
 
-func scanConversation(row interface{ Scan(...any) error }) (model.Conversation, error) {
+func scanConversation(row scanner) (model.Conversation, error) {
 	var (
 		c                      model.Conversation
 		last, in, out, created int64
@@ -46,19 +46,7 @@ func (r reader) Conversations(ctx context.Context, clientID string, after *Conve
 	}
 	q += ` ORDER BY last_message_at DESC, id DESC LIMIT ?`
 	rows, err := r.query(ctx, q, append(args, limit)...)
-	if err != nil {
-		return nil, notFound(err, "conversations")
-	}
-	defer rows.Close()
-	var out []model.Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, notFound(err, "conversations")
-		}
-		out = append(out, c)
-	}
-	return out, notFound(rows.Err(), "conversations")
+	return collect(rows, err, "conversations", scanConversation)
 }
 
 // LastSender returns the active client that most recently sent to this phone.

@@ -10,7 +10,7 @@ import (
 const deliveryColumns = `id, client_id, conversation_id, message_id, type, payload, status, attempts,
 	last_status_code, last_error, next_attempt_at, created_at, completed_at`
 
-func scanDelivery(row interface{ Scan(...any) error }) (model.Delivery, error) {
+func scanDelivery(row scanner) (model.Delivery, error) {
 	var (
 		d                        model.Delivery
 		payload                  string
@@ -25,19 +25,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (model.Delivery, error) {
 
 func (r reader) deliveries(ctx context.Context, q string, args ...any) ([]model.Delivery, error) {
 	rows, err := r.query(ctx, q, args...)
-	if err != nil {
-		return nil, notFound(err, "deliveries")
-	}
-	defer rows.Close()
-	var out []model.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, notFound(err, "deliveries")
-		}
-		out = append(out, d)
-	}
-	return out, notFound(rows.Err(), "deliveries")
+	return collect(rows, err, "deliveries", scanDelivery)
 }
 
 // Delivery returns one of a client's webhook deliveries.

@@ -11,7 +11,7 @@ import (
 
 const jobColumns = `id, kind, client_id, ref, order_key, priority, run_at, attempts, lease_until, last_error, created_at`
 
-func scanJob(row interface{ Scan(...any) error }) (model.Job, error) {
+func scanJob(row scanner) (model.Job, error) {
 	var (
 		j                     model.Job
 		runAt, lease, created int64
@@ -111,19 +111,7 @@ func (tx *Tx) Claim(ctx context.Context, kind model.JobKind, lane Lane, now, lea
 			AND run_at <= ? ORDER BY run_at LIMIT ?`+skip+`)
 		RETURNING `+jobColumns,
 		ms(leaseUntil), owner, kind, lane.ClientID, lane.Priority, ms(now), limit)
-	if err != nil {
-		return nil, notFound(err, "claim")
-	}
-	defer rows.Close()
-	var out []model.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, notFound(err, "claim")
-		}
-		out = append(out, j)
-	}
-	return out, notFound(rows.Err(), "claim")
+	return collect(rows, err, "claim", scanJob)
 }
 
 // FinishJob deletes a job that ran to its end and lets the next job with its order key run.

@@ -11,7 +11,7 @@ const messageColumns = `id, client_id, conversation_id, direction, channel, from
 	status, matched_block_word, contact_first_name, contact_last_name, contact_business, provider,
 	provider_message_id, routed_by, meta, received_at, created_at`
 
-func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
+func scanMessage(row scanner) (model.Message, error) {
 	var (
 		m                    model.Message
 		client, conv, provID sql.NullString
@@ -27,19 +27,7 @@ func scanMessage(row interface{ Scan(...any) error }) (model.Message, error) {
 
 func (r reader) messages(ctx context.Context, q string, args ...any) ([]model.Message, error) {
 	rows, err := r.query(ctx, q, args...)
-	if err != nil {
-		return nil, notFound(err, "messages")
-	}
-	defer rows.Close()
-	var out []model.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, notFound(err, "messages")
-		}
-		out = append(out, m)
-	}
-	return out, notFound(rows.Err(), "messages")
+	return collect(rows, err, "messages", scanMessage)
 }
 
 // Message returns one message owned by clientID. Another client's message is ErrNotFound:

@@ -7,7 +7,7 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 )
 
-func scanNumber(row interface{ Scan(...any) error }) (model.Number, error) {
+func scanNumber(row scanner) (model.Number, error) {
 	var (
 		n       model.Number
 		client  sql.NullString
@@ -29,19 +29,7 @@ func (r reader) Number(ctx context.Context, number string) (model.Number, error)
 func (r reader) Numbers(ctx context.Context, after string, limit int) ([]model.Number, error) {
 	rows, err := r.query(ctx, `SELECT number, client_id, provider, created_at FROM numbers
 		WHERE number > ? ORDER BY number LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, notFound(err, "numbers")
-	}
-	defer rows.Close()
-	var out []model.Number
-	for rows.Next() {
-		n, err := scanNumber(rows)
-		if err != nil {
-			return nil, notFound(err, "numbers")
-		}
-		out = append(out, n)
-	}
-	return out, notFound(rows.Err(), "numbers")
+	return collect(rows, err, "numbers", scanNumber)
 }
 
 // InsertNumber stores a receiving number; an existing number is ErrConflict.

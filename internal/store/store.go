@@ -315,3 +315,23 @@ func formatAttemptID(id int64) string { return "att_" + strconv.FormatInt(id, 10
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// scanner is a row being read: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect reads every row of a query with scan; what names the list in errors.
+func collect[T any](rows *sql.Rows, err error, what string, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, notFound(err, what)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, notFound(err, what)
+		}
+		out = append(out, v)
+	}
+	return out, notFound(rows.Err(), what)
+}

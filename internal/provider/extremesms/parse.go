@@ -3,21 +3,14 @@
 package extremesms
 
 import (
-	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 )
 
 // Name is the adapter's name in URLs (/webhooks/extremesms), configuration and stored rows.
 const Name = "extremesms"
 
-// Limits on the optional text fields, generous for real data but small enough that a hostile
-// or broken sender cannot store kilobytes per field.
-const (
-	maxNameRunes      = 256
-	maxBlockWordRunes = 64
-	maxIDRunes        = 128
-	maxMetaRunes      = 128
-)
+// maxMetaRunes bounds the modem details, like the common fields' limits in provider.
+const maxMetaRunes = 128
 
 // Parse reads one ExtremeSMS inbound webhook, documented as:
 //
@@ -35,57 +28,21 @@ func Parse(body []byte, region string) (provider.Inbound, error) {
 	if err != nil {
 		return provider.Inbound{}, err
 	}
-	in := provider.Inbound{Provider: Name, Channel: model.ChannelSMS}
-	if in.From, err = f.Phone("from", region); err != nil {
+	in, stamp, err := f.Common(names, region)
+	if err != nil {
 		return provider.Inbound{}, err
 	}
-	if in.Body, err = f.Body("message"); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.To, err = f.Address("receiver", region); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.Status, err = f.Status("status"); err != nil {
-		return provider.Inbound{}, err
-	}
-	// The block word is kept even when the status is not "blocked": it is the provider's data
-	// and the operator may want to see why a rule nearly fired.
-	if in.MatchedBlockWord, err = f.Text("matchedBlockWord", maxBlockWordRunes); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.Contact, err = contact(f); err != nil {
-		return provider.Inbound{}, err
-	}
-	in.Business = in.Contact.Business
-	var stamp string
-	if in.ProviderTime, stamp, err = f.Time("timestamp"); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.ProviderMessageID, err = f.TextOrInt("messageId", maxIDRunes); err != nil {
-		return provider.Inbound{}, err
-	}
-	// Without a timestamp no id can be derived safely (see provider.DeriveMessageID), so such
-	// messages stay "" and are not de-duplicated: a rare double beats a lost message.
-	if in.ProviderMessageID == "" && stamp != "" {
-		in.ProviderMessageID = provider.DeriveMessageID(in.From, in.To, in.ProviderTime, in.Body)
-	}
+	in.Provider = Name
 	if in.Meta, err = meta(f, stamp); err != nil {
 		return provider.Inbound{}, err
 	}
 	return in, nil
 }
 
-// contact reads the sender's details as the provider's contact book knows them.
-func contact(f provider.Fields) (c model.ContactInfo, err error) {
-	if c.FirstName, err = f.Text("firstname", maxNameRunes); err != nil {
-		return c, err
-	}
-	if c.LastName, err = f.Text("lastname", maxNameRunes); err != nil {
-		return c, err
-	}
-	c.Business, err = f.Text("business", maxNameRunes)
-	return c, err
-}
+// names are ExtremeSMS's JSON names for the common fields.
+var names = provider.Names{From: "from", Body: "message", To: "receiver", Status: "status",
+	BlockWord: "matchedBlockWord", FirstName: "firstname", LastName: "lastname", Business: "business",
+	Timestamp: "timestamp", MessageID: "messageId"}
 
 // meta keeps the modem details for the operator; nil when there are none, so that nothing
 // empty is stored.

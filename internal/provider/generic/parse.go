@@ -40,9 +40,6 @@ const Name = "generic"
 
 // Limits on the optional fields; see the package documentation.
 const (
-	maxNameRunes      = 256
-	maxBlockWordRunes = 64
-	maxIDRunes        = 128
 	maxMetaKeys       = 20
 	maxMetaKeyRunes   = 64
 	maxMetaValueRunes = 512
@@ -56,46 +53,24 @@ func Parse(body []byte, region string) (provider.Inbound, error) {
 	if err != nil {
 		return provider.Inbound{}, err
 	}
-	in := provider.Inbound{Provider: Name}
-	if in.From, err = f.Phone("from", region); err != nil {
+	in, _, err := f.Common(names, region)
+	if err != nil {
 		return provider.Inbound{}, err
 	}
-	if in.Body, err = f.Body("body"); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.To, err = f.Address("to", region); err != nil {
-		return provider.Inbound{}, err
-	}
+	in.Provider = Name
 	if in.Channel, err = channel(f); err != nil {
 		return provider.Inbound{}, err
-	}
-	if in.Status, err = f.Status("status"); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.MatchedBlockWord, err = f.Text("matched_block_word", maxBlockWordRunes); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.Contact, err = contact(f); err != nil {
-		return provider.Inbound{}, err
-	}
-	in.Business = in.Contact.Business
-	var stamp string
-	if in.ProviderTime, stamp, err = f.Time("timestamp"); err != nil {
-		return provider.Inbound{}, err
-	}
-	if in.ProviderMessageID, err = f.TextOrInt("message_id", maxIDRunes); err != nil {
-		return provider.Inbound{}, err
-	}
-	// Without a timestamp no id can be derived safely (see provider.DeriveMessageID), so such
-	// messages stay "" and are not de-duplicated: a rare double beats a lost message.
-	if in.ProviderMessageID == "" && stamp != "" {
-		in.ProviderMessageID = provider.DeriveMessageID(in.From, in.To, in.ProviderTime, in.Body)
 	}
 	if in.Meta, err = meta(f); err != nil {
 		return provider.Inbound{}, err
 	}
 	return in, nil
 }
+
+// names are the generic shape's JSON names for the common fields.
+var names = provider.Names{From: "from", Body: "body", To: "to", Status: "status",
+	BlockWord: "matched_block_word", FirstName: "first_name", LastName: "last_name", Business: "business",
+	Timestamp: "timestamp", MessageID: "message_id"}
 
 // channel accepts only SMS for now; the field exists from the start so that relays can send it
 // and keep working when WhatsApp arrives, instead of "whatsapp:" prefixes on numbers.
@@ -108,18 +83,6 @@ func channel(f provider.Fields) (model.Channel, error) {
 		return model.ChannelSMS, nil
 	}
 	return "", &provider.FieldError{Field: "channel", Reason: "supported: sms"}
-}
-
-// contact reads what the aggregator knows about the sender.
-func contact(f provider.Fields) (c model.ContactInfo, err error) {
-	if c.FirstName, err = f.Text("first_name", maxNameRunes); err != nil {
-		return c, err
-	}
-	if c.LastName, err = f.Text("last_name", maxNameRunes); err != nil {
-		return c, err
-	}
-	c.Business, err = f.Text("business", maxNameRunes)
-	return c, err
 }
 
 // meta reads the free-form extras. They are stored and shown, never interpreted, so they are
