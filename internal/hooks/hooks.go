@@ -55,8 +55,9 @@ func (h *Hooks) source(name string, parse parser) http.Handler {
 			h.reject(w, r, name, "read", err)
 			return
 		}
-		if err := h.Guards[name].Check(r, ClientIP(r, h.TrustedProxies), body); err != nil {
-			h.refuse(w, r, name, err)
+		ip := ClientIP(r, h.TrustedProxies)
+		if err := h.Guards[name].Check(r, ip, body); err != nil {
+			h.refuse(w, r, name, ip.String(), err)
 			return
 		}
 		in, err := parse(body, h.Region)
@@ -84,7 +85,7 @@ func (h *Hooks) reject(w http.ResponseWriter, r *http.Request, name, reason stri
 }
 
 // refuse answers a failed protection check without saying which secret was wrong.
-func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name string, err error) {
+func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name, ip string, err error) {
 	reason, e := "token", &respond.Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 		Message: "the webhook token or signature is missing or wrong"}
 	if errors.Is(err, ErrForbiddenIP) {
@@ -93,7 +94,7 @@ func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name string, err 
 	} else if errors.Is(err, ErrBadSignature) {
 		reason = "signature"
 	}
-	h.Log.Warn("webhook refused", "source", name, "reason", reason, "remote", r.RemoteAddr)
+	h.Log.Warn("webhook refused", "source", name, "reason", reason, "client_ip", ip)
 	metrics.InboundRejected.WithLabelValues(name, reason).Inc()
 	respond.Err(w, r, e)
 }
