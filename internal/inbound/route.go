@@ -30,8 +30,9 @@ type reads interface {
 // of one phone run one at a time (their order key), so what was read is still true when
 // written; a message found already routed is left alone, so a job that runs twice routes once.
 func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
+	// The handed-off copy is the message as accepted: only the first run may trust it.
 	m, ok := s.handoff().Take(job.Ref)
-	if !ok {
+	if !ok || job.Attempts > 1 {
 		var err error
 		m, err = s.Store.MessageByID(ctx, job.Ref)
 		if errors.Is(err, store.ErrNotFound) {

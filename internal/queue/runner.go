@@ -3,6 +3,7 @@ package queue
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -310,6 +311,10 @@ func (k *kindRunner) record(j model.Job, res Result) {
 		}
 		return
 	}
+	if errors.Is(err, errLeaseLost) {
+		log.Warn("queue: job outlived its lease; its newer run decides", "kind", j.Kind, "job", j.ID)
+		return
+	}
 	log.Error("queue: job failed to record", "kind", j.Kind, "job", j.ID, "error", err)
 	err = k.r.store.InTx(ctx, func(tx *store.Tx) error {
 		return k.outcome(ctx, tx, j, Fail(err))
@@ -319,22 +324,31 @@ func (k *kindRunner) record(j model.Job, res Result) {
 	}
 }
 
+// errLeaseLost means the job was claimed again by someone else (this run's lease lapsed): its
+// outcome, and the writes that came with it, must not be committed.
+var errLeaseLost = errors.New("queue: lease lost, the job was claimed again")
+
 func (k *kindRunner) outcome(ctx context.Context, tx *store.Tx, j model.Job, res Result) error {
-	var err error
+	var (
+		err  error
+		mine = true
+	)
 	switch {
 	case res.Dead || (res.Err != nil && res.RetryAt.IsZero() && j.Attempts >= k.cfg.MaxAttempts):
 		k.r.opt.Log.Error("queue: job dead", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
-		var buried bool
-		if buried, err = tx.BuryJob(ctx, j, errText(res.Err)); err == nil && buried && k.cfg.OnDead != nil {
+		if mine, err = tx.BuryJob(ctx, j, errText(res.Err)); err == nil && mine && k.cfg.OnDead != nil {
 			err = k.cfg.OnDead(ctx, tx, j, res.Err)
 		}
 	case !res.RetryAt.IsZero():
-		_, err = tx.RetryJob(ctx, j, res.RetryAt, errText(res.Err))
+		mine, err = tx.RetryJob(ctx, j, res.RetryAt, errText(res.Err))
 	case res.Err != nil:
 		k.r.opt.Log.Warn("queue: job failed, will retry", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
-		_, err = tx.RetryJob(ctx, j, k.r.opt.Clock().Add(k.cfg.Backoff(j.Attempts)), errText(res.Err))
+		mine, err = tx.RetryJob(ctx, j, k.r.opt.Clock().Add(k.cfg.Backoff(j.Attempts)), errText(res.Err))
 	default:
-		_, err = tx.FinishJob(ctx, j)
+		mine, err = tx.FinishJob(ctx, j)
+	}
+	if err == nil && !mine {
+		return errLeaseLost
 	}
 	return err
 }

@@ -251,3 +251,26 @@ func TestOnDeadRunsInTheTransactionThatBuriesTheJob(t *testing.T) {
 		return err == nil && v == "boom"
 	})
 }
+
+func TestARunThatOutlivedItsLeaseCommitsNothing(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	var runs atomic.Int32
+	start(t, s, queue.Kind{Concurrency: 2, Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
+		n := runs.Add(1)
+		if n == 1 {
+			time.Sleep(800 * time.Millisecond) // stalls past its lease; the job is claimed again
+		}
+		return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+			return tx.PutSetting(ctx, fmt.Sprint("run", n), "done", time.Now())
+		})
+	})}, queue.Options{Lease: 200 * time.Millisecond})
+	enqueue(t, s, model.Job{Ref: "slow"})
+	eventually(t, "the second run committed", func() bool {
+		_, err := s.Setting(t.Context(), "run2")
+		return err == nil
+	})
+	time.Sleep(time.Second) // let the stalled first run come back and try to record
+	if _, err := s.Setting(t.Context(), "run1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the run whose lease lapsed committed its writes: %v", err)
+	}
+}

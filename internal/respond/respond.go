@@ -91,7 +91,8 @@ func Map(err error) *Error {
 		return ErrNotFound
 	case errors.Is(err, store.ErrConflict):
 		return ErrConflict
-	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrBusy), errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
 		return ErrUnavailable
 	default:
 		return ErrInternal

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -114,14 +113,15 @@ func (s *Store) commit(batch []*writeReq) {
 		// The connection is free between transactions: prepare what this batch met first.
 		s.writeStmts.prepareMarked(context.Background())
 	}
+	if err == nil {
+		// Before the callers hear back: what they do next may rely on the effects.
+		s.applyEffects(eff)
+	}
 	for i, r := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err
 		}
 		r.done <- results[i]
-	}
-	if err == nil {
-		s.applyEffects(eff)
 	}
 }
 
@@ -200,7 +200,15 @@ func (s *Store) runBatch(batch []*writeReq, results []error) (eff effects, err e
 			continue
 		}
 		tx := s.newTx(sqlTx)
-		results[i] = s.runOne(ctx, sqlTx, tx, r.fn)
+		var broken error
+		results[i], broken = s.runOne(ctx, sqlTx, tx, r.fn)
+		if broken != nil {
+			// The savepoint could not be rolled back: the transaction is in an unknown state,
+			// so nobody's writes may be committed.
+			_ = sqlTx.Rollback()
+			clear(results)
+			return effects{}, fmt.Errorf("store: transaction broken: %w", broken), true
+		}
 		if retryable(results[i]) {
 			_ = sqlTx.Rollback()
 			clear(results)
@@ -235,7 +243,7 @@ func (s *Store) runAlone(batch []*writeReq, results []error) {
 				break
 			}
 			if try == 4 {
-				results[i] = fmt.Errorf("store: gave up after repeated deadlocks: %w", ErrConflict)
+				results[i] = ErrBusy
 				break
 			}
 			time.Sleep(time.Duration(1+rand.IntN(10)) * time.Millisecond)
@@ -243,25 +251,26 @@ func (s *Store) runAlone(batch []*writeReq, results []error) {
 	}
 }
 
-// runOne runs fn inside a savepoint.
-func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error) error {
+// runOne runs fn inside a savepoint. broken reports that the savepoint itself failed, after
+// which the transaction cannot be trusted.
+func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error) (err, broken error) {
 	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
+		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	err := safeCall(fn, tx)
+	err = safeCall(fn, tx)
 	if err == nil {
 		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-			return fmt.Errorf("store: release savepoint: %w", err)
+			return nil, fmt.Errorf("release savepoint: %w", err)
 		}
-		return nil
+		return nil, nil
 	}
 	if _, rbErr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
-		return errors.Join(err, rbErr)
+		return err, fmt.Errorf("rollback to savepoint: %w", rbErr)
 	}
 	if _, rbErr := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); rbErr != nil {
-		return errors.Join(err, rbErr)
+		return err, fmt.Errorf("release savepoint: %w", rbErr)
 	}
-	return err
+	return err, nil
 }
 
 func safeCall(fn func(*Tx) error, tx *Tx) (err error) {

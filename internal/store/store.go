@@ -20,6 +20,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrClosed   = errors.New("store closed")
+	// ErrBusy means a write kept losing deadlocks to other writers: retry later.
+	ErrBusy = errors.New("store busy: the write kept deadlocking with others")
 )
 
 // Engine names a database engine.
@@ -204,6 +206,16 @@ func (r reader) rebind(q string) string {
 	return b.String()
 }
 
+// writeCtx detaches a write transaction's statements from the caller's cancellation: the
+// transaction is shared with other callers, and a statement interrupted by one caller's
+// cancelled context would roll back everyone's work (SQLite) or kill the connection (pgx).
+func (r reader) writeCtx(ctx context.Context) context.Context {
+	if r.tx != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // stmt returns a prepared statement for q when there is one (SQLite), bound to the
 // transaction when in one.
 func (r reader) stmt(ctx context.Context, q string) *sql.Stmt {
@@ -218,6 +230,7 @@ func (r reader) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (r reader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = r.writeCtx(ctx)
 	if st := r.stmt(ctx, q); st != nil {
 		res, err := st.ExecContext(ctx, args...)
 		return res, mapErr(err)
@@ -227,6 +240,7 @@ func (r reader) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 }
 
 func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = r.writeCtx(ctx)
 	if st := r.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -234,6 +248,7 @@ func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 }
 
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = r.writeCtx(ctx)
 	if st := r.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -219,3 +219,42 @@ func TestTransactionsThatDeadlockAreRunAgain(t *testing.T) {
 		}
 	}
 }
+
+// A caller whose context ends while its transaction runs must not break the others it shares
+// a commit with; and what each caller is told matches what was committed.
+func TestACancelledCallerDoesNotBreakItsBatch(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			errs[i] = s.InTx(ctx, func(tx *store.Tx) error {
+				if i%7 == 0 {
+					cancel() // the caller gives up while its statements run
+				}
+				c := model.Contact{ID: fmt.Sprintf("ct_%03d", i), ClientID: "acme", Phone: fmt.Sprintf("+1555000%04d", i),
+					CreatedAt: t0, UpdatedAt: t0}
+				if err := tx.InsertContact(ctx, c); err != nil {
+					return err
+				}
+				if i%10 == 3 {
+					return errors.New("business error") // forces the batch onto savepoints
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, getErr := s.Contact(t.Context(), "acme", fmt.Sprintf("ct_%03d", i))
+		if (err == nil) != (getErr == nil) {
+			t.Errorf("caller %d was told %v, but its row: %v", i, err, getErr)
+		}
+	}
+}

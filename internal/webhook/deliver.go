@@ -36,8 +36,9 @@ type Deliverer struct {
 // Handle makes one attempt at a delivery and decides what comes next. It is idempotent: a
 // delivery that is no longer pending is left alone.
 func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
+	// The handed-off copy is the delivery as created: only the first run may trust it.
 	d, ok := fresh.Take(job.Ref)
-	if !ok {
+	if !ok || job.Attempts > 1 {
 		var err error
 		d, err = dl.Store.DeliveryByID(ctx, job.Ref)
 		if errors.Is(err, store.ErrNotFound) {
