@@ -29,7 +29,7 @@ type Service struct {
 }
 
 func (s *Service) handoff() *queue.Handoff[model.Message] {
-	s.freshOnce.Do(func() { s.fresh = queue.NewHandoff[model.Message](100_000) })
+	s.freshOnce.Do(func() { s.fresh = queue.NewHandoff[model.Message](10_000) })
 	return s.fresh
 }
 

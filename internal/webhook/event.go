@@ -84,8 +84,10 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 }
 
 // fresh hands new deliveries to their first attempt in this process, which then needs not read
-// them back. Delivery ids are unique, so one handoff serves every store in the process.
-var fresh = queue.NewHandoff[model.Delivery](100_000)
+// them back. Delivery ids are unique, so one handoff serves every store in the process. It
+// only has to cover the moment between commit and claim: 10,000 entries (a few MB) are seconds
+// of traffic; beyond that the attempt reads the row.
+var fresh = queue.NewHandoff[model.Delivery](10_000)
 
 func enqueueJob(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) error {
 	_, err := tx.Enqueue(ctx, model.Job{Kind: model.JobWebhook, ClientID: d.ClientID, Ref: d.ID,
