@@ -100,9 +100,9 @@ func (s *Store) commit(batch []*writeReq) {
 		err  error
 		done bool
 	)
-	eff, err, done = s.runPlain(batch, results)
+	eff, err, done = s.runTx(batch, results, false)
 	if !done {
-		eff, err, done = s.runBatch(batch, results)
+		eff, err, done = s.runTx(batch, results, true)
 	}
 	if !done {
 		// A PostgreSQL deadlock between concurrent writers: the whole batch was rolled back.
@@ -149,17 +149,26 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx}, caches: s.caches}
 }
 
-// runPlain is the fast path: every function in one transaction without savepoints (each
-// savepoint costs two statements, round trips on PostgreSQL and sub-journal work on SQLite).
-// Failures are rare; when one function fails, the transaction is rolled back and done reports
-// false, so that runBatch runs the batch again with savepoints. A lone function needs no second
-// run: the rollback undid exactly its writes (unless it was a deadlock victim: then runBatch
-// and runAlone try again).
-func (s *Store) runPlain(batch []*writeReq, results []error) (eff effects, err error, done bool) {
+// runTx runs the batch in one transaction.
+//
+// Without savepoints it is the fast path (each savepoint costs two statements, round trips on
+// PostgreSQL and sub-journal work on SQLite): failures are rare, and when a function fails the
+// transaction is rolled back and done reports false, so that the batch runs again with
+// savepoints. A lone function needs no second run: the rollback undid exactly its writes.
+//
+// With savepoints, one function's error undoes its writes only. On a PostgreSQL deadlock the
+// whole transaction is rolled back and done reports false: the victim's earlier savepoints
+// still hold locks, so retrying inside the transaction would deadlock again (runAlone follows).
+func (s *Store) runTx(batch []*writeReq, results []error, savepoints bool) (eff effects, err error, done bool) {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return eff, fmt.Errorf("store: begin: %w", err), true
+	}
+	again := func() (effects, error, bool) {
+		_ = sqlTx.Rollback()
+		clear(results)
+		return effects{}, nil, false
 	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -167,54 +176,30 @@ func (s *Store) runPlain(batch []*writeReq, results []error) (eff effects, err e
 			continue
 		}
 		tx := s.newTx(sqlTx)
-		if err := safeCall(r.fn, tx); err != nil {
-			_ = sqlTx.Rollback()
-			if len(batch) == 1 && !retryable(err) {
-				results[0] = err
-				return effects{}, nil, true
+		if !savepoints {
+			if err := safeCall(r.fn, tx); err != nil {
+				if len(batch) == 1 && !retryable(err) {
+					_ = sqlTx.Rollback()
+					results[0] = err
+					return effects{}, nil, true
+				}
+				return again()
 			}
-			clear(results)
-			return effects{}, nil, false
-		}
-		eff.add(tx)
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return effects{}, fmt.Errorf("store: commit: %w", err), true
-	}
-	return eff, nil, true
-}
-
-// runBatch runs each function in its own savepoint, so that one function's error undoes its
-// writes only. On a PostgreSQL deadlock it rolls everything back and reports done=false: the
-// victim's earlier savepoints still hold locks, so retrying inside the transaction would
-// deadlock again.
-func (s *Store) runBatch(batch []*writeReq, results []error) (eff effects, err error, done bool) {
-	ctx := context.Background()
-	sqlTx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return eff, fmt.Errorf("store: begin: %w", err), true
-	}
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			results[i] = err
+			eff.add(tx)
 			continue
 		}
-		tx := s.newTx(sqlTx)
 		var broken error
 		results[i], broken = s.runOne(ctx, sqlTx, tx, r.fn)
-		if broken != nil {
+		switch {
+		case broken != nil:
 			// The savepoint could not be rolled back: the transaction is in an unknown state,
 			// so nobody's writes may be committed.
 			_ = sqlTx.Rollback()
 			clear(results)
 			return effects{}, fmt.Errorf("store: transaction broken: %w", broken), true
-		}
-		if retryable(results[i]) {
-			_ = sqlTx.Rollback()
-			clear(results)
-			return effects{}, nil, false
-		}
-		if results[i] == nil {
+		case retryable(results[i]):
+			return again()
+		case results[i] == nil:
 			eff.add(tx)
 		}
 	}
@@ -234,7 +219,7 @@ func (s *Store) runAlone(batch []*writeReq, results []error) {
 		one := []*writeReq{r}
 		res := make([]error, 1)
 		for try := 0; ; try++ {
-			eff, err, done := s.runBatch(one, res)
+			eff, err, done := s.runTx(one, res, true)
 			if done {
 				if err == nil {
 					s.applyEffects(eff)
