@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	runnerDone := make(chan struct{})
-	go func() { app.Runner.Run(runCtx); close(runnerDone) }()
+	go func() { app.Run(runCtx); close(runnerDone) }()
 
 	err = server.Run(ctx, cfg.Addr, app.Handler, cfg.ShutdownTimeout, log, func(a net.Addr) {
 		log.Info("ibiki listening", "addr", a.String(), "database", string(app.Store.Engine()), "version", Version())
@@ -55,12 +55,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// App is a wired Ibiki: the store, the job runner and the HTTP handler.
+// App is a wired Ibiki: the store, the background workers and the HTTP handler.
 type App struct {
 	Store   *store.Store
 	Runner  *queue.Runner
+	Router  *inbound.Router
 	Handler http.Handler
 	Inbound *inbound.Service
+}
+
+// Run runs the background work — the job runner and the inbound router — until ctx ends, then
+// lets it finish (see queue.Runner.Run) and returns.
+func (a *App) Run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { a.Router.Run(ctx); close(done) }()
+	a.Runner.Run(ctx)
+	<-done
 }
 
 // Build opens and migrates the database and wires every part; it is the only place where
@@ -85,9 +95,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 
 	in := &inbound.Service{Store: st, Clock: time.Now, Log: log}
+	exclusive := st.Engine() == store.SQLite
+	router := inbound.NewRouter(in, cfg.RouteConcurrency)
+	router.Grace, router.Sweep, router.Exclusive = cfg.JobLease, cfg.JobPoll, exclusive
 	runner := queue.New(st, queue.Options{Lease: cfg.JobLease, Poll: cfg.JobPoll, Grace: cfg.ShutdownTimeout, Log: log,
-		Exclusive: st.Engine() == store.SQLite})
-	runner.Register(queue.Kind{Kind: model.JobRoute, Handler: in, OnDead: in.OnDead, Concurrency: cfg.RouteConcurrency})
+		Exclusive: exclusive})
 	deliverer := &webhook.Deliverer{Store: st, HTTP: webhook.NewClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks),
 		Schedule: cfg.WebhookRetrySchedule, Clock: time.Now, Rand: webhook.DefaultRand, Log: log}
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
@@ -104,7 +116,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log},
 	)
-	return &App{Store: st, Runner: runner, Handler: h, Inbound: in}, nil
+	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in}, nil
 }
 
 // serveDebug serves pprof on its own listener, never on the public one.

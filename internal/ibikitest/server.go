@@ -56,7 +56,7 @@ func NewServer(t testing.TB, env map[string]string) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { app.Runner.Run(ctx); close(done) }()
+	go func() { app.Run(ctx); close(done) }()
 	hs := httptest.NewServer(app.Handler)
 	t.Cleanup(func() {
 		hs.Close()

@@ -1,6 +1,7 @@
 // Package inbound takes messages that providers deliver: it stores each one durably and
-// idempotently with the job that routes it, and that job gives the message to its client's
-// conversation and queues the delivery to the client's webhook.
+// idempotently, then routes it — gives it to its client's conversation and queues the delivery
+// to the client's webhook. The stored message itself is the routing work: "not yet routed" is
+// a state of the row, found again after a crash (see Router).
 package inbound
 
 import (
@@ -8,13 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -23,14 +22,8 @@ type Service struct {
 	Store *store.Store
 	Clock func() time.Time
 	Log   *slog.Logger
-	// fresh hands accepted messages to their route job, which then needs not read them back.
-	fresh     *queue.Handoff[model.Message]
-	freshOnce sync.Once
-}
-
-func (s *Service) handoff() *queue.Handoff[model.Message] {
-	s.freshOnce.Do(func() { s.fresh = queue.NewHandoff[model.Message](10_000) })
-	return s.fresh
+	// Router routes what Accept stored; nil leaves it to whoever sweeps pending messages.
+	Router *Router
 }
 
 // Errors of Assign.
@@ -45,10 +38,10 @@ type Accepted struct {
 	Duplicate bool   // the provider sent this message before
 }
 
-// Accept stores a provider's message and the job that routes it, in one transaction. When it
-// returns nil, both are committed: a crash right after the provider's 200 cannot lose the
-// message. A message the provider already delivered (same provider message id) is not stored
-// twice and gets no second route job, hence no second delivery.
+// Accept stores a provider's message. When it returns nil, the message is committed, as "not
+// yet routed": a crash right after the provider's 200 cannot lose it, and the router finds it
+// again. A message the provider already delivered (same provider message id) is not stored
+// twice and is not routed again, hence gets no second delivery.
 func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, error) {
 	now := s.Clock().UTC()
 	m := model.Message{
@@ -70,11 +63,10 @@ func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, er
 		if !inserted {
 			return nil
 		}
-		tx.AfterCommit(func() { s.handoff().Put(m.ID, m) })
-		// Route jobs of one phone run in order, so its replies reach the client in order.
-		_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobRoute, Ref: id, OrderKey: "from:" + m.From,
-			Priority: model.PriorityInteractive, RunAt: now, CreatedAt: now})
-		return err
+		if s.Router != nil {
+			tx.AfterCommit(func() { s.Router.dispatch(m) })
+		}
+		return nil
 	})
 	if err != nil {
 		return Accepted{}, err

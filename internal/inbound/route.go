@@ -8,7 +8,6 @@ import (
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
-	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/routing"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/webhook"
@@ -25,50 +24,49 @@ type reads interface {
 	Conversation(ctx context.Context, clientID, phone string, ch model.Channel) (model.Conversation, error)
 }
 
-// Handle is the route job. It reads and decides on the read pool, then writes in the
-// transaction that finishes the job: the single SQLite writer only does the writes. Route jobs
-// of one phone run one at a time (their order key), so what was read is still true when
-// written; a message found already routed is left alone, so a job that runs twice routes once.
-func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
-	// The handed-off copy is the message as accepted: only the first run may trust it.
-	m, ok := s.handoff().Take(job.Ref)
-	if !ok || job.Attempts > 1 {
-		var err error
-		m, err = s.Store.MessageByID(ctx, job.Ref)
-		if errors.Is(err, store.ErrNotFound) {
-			return queue.Result{}
-		}
-		if err != nil {
-			return queue.Fail(err)
-		}
-	}
+// route decides a message's client and gives the message to it. It reads and decides on the
+// read pool, then writes in one transaction: the single SQLite writer only does the writes. A
+// message found already routed is left alone, and the write is conditional on the message
+// still being unrouted, so a message routed twice (a sweep racing the first try) routes once.
+func (s *Service) route(ctx context.Context, m model.Message) error {
 	if m.RoutedBy != model.RoutedByNotYetRouted {
-		return queue.Result{}
+		return nil
 	}
 	r := cachedReads{s.Store}
 	d, err := routing.Route(ctx, lookup{r}, routing.Input{From: m.From, To: m.To, Business: m.Contact.Business})
 	if err != nil {
-		return queue.Fail(err)
+		return err
 	}
-	after := func() { metrics.Routed.WithLabelValues(m.Provider, string(d.Rule)).Inc() }
+	var write func(ctx context.Context, tx *store.Tx) error
 	if d.ClientID == "" {
-		return queue.Result{After: after, Write: func(ctx context.Context, tx *store.Tx) error {
+		write = func(ctx context.Context, tx *store.Tx) error {
 			return tx.SetMessageRoute(ctx, m.ID, "", "", model.RoutedByUnrouted)
-		}}
+		}
+	} else {
+		p, err := s.plan(ctx, r, m, d.ClientID, d.Rule)
+		if err != nil {
+			return err
+		}
+		write = func(ctx context.Context, tx *store.Tx) error { return s.apply(ctx, tx, p) }
 	}
-	p, err := s.plan(ctx, r, m, d.ClientID, d.Rule)
-	if err != nil {
-		return queue.Fail(err)
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error { return write(ctx, tx) })
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // routed meanwhile, by another try
 	}
-	return queue.Result{After: after, Write: func(ctx context.Context, tx *store.Tx) error { return s.apply(ctx, tx, p) }}
+	if err == nil {
+		metrics.Routed.WithLabelValues(m.Provider, string(d.Rule)).Inc()
+	}
+	return err
 }
 
-// OnDead leaves a message whose route job died (its store kept failing) in the unrouted inbox,
+// giveUp leaves a message that could not be routed after several tries in the unrouted inbox,
 // where the operator sees it and can assign it.
-func (s *Service) OnDead(ctx context.Context, tx *store.Tx, job model.Job, _ error) error {
-	err := tx.SetMessageRoute(ctx, job.Ref, "", "", model.RoutedByUnrouted)
+func (s *Service) giveUp(ctx context.Context, id string) error {
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.SetMessageRoute(ctx, id, "", "", model.RoutedByUnrouted)
+	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // already routed, or gone
+		return nil
 	}
 	return err
 }

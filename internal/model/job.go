@@ -5,9 +5,9 @@ import "time"
 // JobKind selects the handler that runs a job.
 type JobKind string
 
-// Job kinds.
+// Job kinds. (Routing an inbound message is not a job: the message's own "not yet routed"
+// state is that work; see inbound.Router.)
 const (
-	JobRoute   JobKind = "route"
 	JobWebhook JobKind = "webhook"
 )
 

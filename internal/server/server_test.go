@@ -37,7 +37,7 @@ func TestMetricsCountTheTrafficTheyDescribe(t *testing.T) {
 		`ibiki_webhook_deliveries_total{outcome="succeeded"}`,
 		`ibiki_webhook_delivery_latency_seconds_bucket`,
 		`ibiki_queue_jobs{kind="webhook",state="queued"}`,
-		`ibiki_queue_oldest_job_age_seconds{kind="route",state="queued"}`,
+		`ibiki_queue_oldest_job_age_seconds{kind="webhook",state="queued"}`,
 		`ibiki_store_commits_total`,
 	}
 	deadline := time.Now().Add(10 * time.Second)

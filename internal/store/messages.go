@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
 )
@@ -83,4 +84,11 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 func (tx *Tx) SetMessageRoute(ctx context.Context, id, clientID, convID string, by model.RoutedBy) error {
 	return affected(tx.exec(ctx, `UPDATE messages SET client_id = ?, conversation_id = ?, routed_by = ?
 		WHERE id = ? AND routed_by IN ('', 'unrouted')`, nullable(clientID), nullable(convID), by, id))
+}
+
+// PendingMessages lists, oldest first, messages not yet routed that were received before
+// `before`: the ones whose routing a crash (or a full queue) interrupted.
+func (r reader) PendingMessages(ctx context.Context, before time.Time, limit int) ([]model.Message, error) {
+	return r.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE routed_by = '' AND received_at < ?
+		ORDER BY id LIMIT ?`, ms(before), limit)
 }
