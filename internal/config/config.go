@@ -84,7 +84,7 @@ func settings() []setting {
 			intVar(func(c *Config) *int { return &c.WebhookConcurrency })},
 		{"WEBHOOK_CLIENT_CONCURRENCY", "128", "client webhook attempts in flight at once for one client (per instance), so a slow client cannot take every slot", false,
 			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
-		{"ROUTE_CONCURRENCY", "128", "inbound messages routed at once (per instance)", false,
+		{"ROUTE_CONCURRENCY", "128", "routing workers (per instance); each phone's messages go to one of them, in order", false,
 			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
 		{"DEFAULT_REGION", "US", "ISO country code for phone numbers written without a country code", false,
 			func(c *Config, v string) error {
