@@ -57,6 +57,11 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 	now := dl.Clock()
 	switch {
+	case !c.Active:
+		// A deactivated client gets nothing, but loses nothing either: its deliveries wait,
+		// without spending attempts, looking again at the schedule's first interval, and go out
+		// once the operator activates it again.
+		return queue.Result{RetryAt: now.Add(dl.Schedule[0]), Err: errors.New("the client is not active; held")}
 	case c.WebhookURL == "":
 		return dl.give(d, model.Attempt{}, "the client has no webhook URL")
 	case !c.WebhookDisabledAt.IsZero():

@@ -416,3 +416,30 @@ func TestSlowClientDoesNotDelayAnother(t *testing.T) {
 		t.Errorf("slow endpoint: %d hanging, %d through; want 2 hanging (the per-client cap) and none through", hanging, through)
 	}
 }
+
+func TestDeliveriesOfADeactivatedClientWaitUntilItIsActiveAgain(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	rec := ibikitest.NewReceiver(t)
+	c := s.CreateClient("acme", rec.URL)
+	rec.Answer(http.StatusInternalServerError) // the first attempt fails; the retry finds the client inactive
+	id := send(t, s, "+15551230001", "acme", "held")
+	rec.WaitFor(t, 1)
+	if res := s.Do("PATCH", "/admin/v1/clients/acme", ibikitest.AdminToken, map[string]any{"active": false}); res.Status != http.StatusOK {
+		t.Fatalf("deactivate: %d %s", res.Status, res.Body)
+	}
+	time.Sleep(500 * time.Millisecond) // ten retry intervals of the test schedule
+	if n := len(rec.Requests()); n != 1 {
+		t.Fatalf("an inactive client got %d requests, want only the first attempt", n)
+	}
+	if res := s.Do("PATCH", "/admin/v1/clients/acme", ibikitest.AdminToken, map[string]any{"active": true}); res.Status != http.StatusOK {
+		t.Fatalf("activate: %d %s", res.Status, res.Body)
+	}
+	got := rec.WaitFor(t, 2)
+	if bodyID(t, got[1].Body) != id {
+		t.Fatalf("the held delivery did not go out after reactivation")
+	}
+	d := deliveryOf(t, s, c.APIKey, id, "succeeded")
+	if d.AttemptCount != 2 {
+		t.Fatalf("attempt_count = %d, want 2: holding spends no attempts", d.AttemptCount)
+	}
+}
