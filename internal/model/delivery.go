@@ -8,7 +8,6 @@ type EventType string
 // Event types.
 const (
 	EventMessageReceived EventType = "message.received"
-	EventTest            EventType = "webhook.test"
 )
 
 // DeliveryStatus is where one event stands in its delivery to the client's webhook.

@@ -40,13 +40,10 @@ var (
 		Message: "a valid API key is required (Authorization: Bearer <key> or X-API-Key)"}
 	ErrAdminUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 		Message: "a valid admin token is required (Authorization: Bearer <token>)"}
-	ErrForbidden = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this caller is not allowed"}
-	ErrNotFound  = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
-	ErrConflict  = &Error{Status: http.StatusConflict, Code: "conflict", Message: "the resource already exists"}
-	ErrTooLarge  = &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+	ErrNotFound = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
+	ErrConflict = &Error{Status: http.StatusConflict, Code: "conflict", Message: "the resource already exists"}
+	ErrTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 		Message: "the request body is larger than the limit"}
-	ErrUnsupportedMedia = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-		Message: "send the body as JSON (Content-Type: application/json)"}
 	ErrUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
 		Message: "the server is shutting down or overloaded; retry"}
 	ErrInternal = &Error{Status: http.StatusInternalServerError, Code: "internal_error",

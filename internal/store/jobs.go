@@ -233,12 +233,6 @@ func (r reader) QueueStats(ctx context.Context) ([]QueueStat, error) {
 	return out, notFound(rows.Err(), "queue stats")
 }
 
-// Job returns a job by id (tests and the operator).
-func (r reader) Job(ctx context.Context, id int64) (model.Job, error) {
-	j, err := scanJob(r.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
-	return j, notFound(err, "job")
-}
-
 // ClaimByID leases one queued job by id (tests and benchmarks; the runner claims by lane).
 func (tx *Tx) ClaimByID(ctx context.Context, id int64, leaseUntil time.Time, owner string) (bool, error) {
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?
