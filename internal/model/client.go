@@ -19,8 +19,10 @@ type Client struct {
 	PreviousSecretUntil time.Time
 	// WebhookDisabledAt is set when the endpoint answered 410 Gone; saving a URL clears it.
 	WebhookDisabledAt time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// RateCents is what one outbound segment costs the client.
+	RateCents int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // ErrInvalidClientID is returned for client ids outside 2–32 characters of a-z 0-9 _ -.
@@ -48,4 +50,29 @@ type APIKey struct {
 	ClientID  string
 	Prefix    string
 	CreatedAt time.Time
+}
+
+// LedgerKind says why a client's balance moved.
+type LedgerKind string
+
+// Ledger kinds.
+const (
+	LedgerTopUp  LedgerKind = "top_up"
+	LedgerCharge LedgerKind = "charge"
+	LedgerRefund LedgerKind = "refund"
+	// LedgerAdjustment is an operator's correction downwards.
+	LedgerAdjustment LedgerKind = "adjustment"
+)
+
+// LedgerEntry is one movement of a client's credits. AmountCents is signed (a charge is
+// negative); BalanceCents is the balance right after it.
+type LedgerEntry struct {
+	ID           string
+	ClientID     string
+	Kind         LedgerKind
+	AmountCents  int64
+	BalanceCents int64
+	Reference    string
+	MessageID    string
+	CreatedAt    time.Time
 }

@@ -8,6 +8,9 @@ type EventType string
 // Event types.
 const (
 	EventMessageReceived EventType = "message.received"
+	EventMessageStatus   EventType = "message.status"
+	EventMessageOptOut   EventType = "message.opt_out"
+	EventMessageOptIn    EventType = "message.opt_in"
 )
 
 // DeliveryStatus is where one event stands in its delivery to the client's webhook.

@@ -58,4 +58,5 @@ const (
 	PrefixDelivery     = "evt"
 	PrefixAttempt      = "att"
 	PrefixAPIKey       = "key"
+	PrefixLedger       = "led"
 )

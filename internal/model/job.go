@@ -9,6 +9,7 @@ type JobKind string
 // state is that work; see inbound.Router.)
 const (
 	JobWebhook JobKind = "webhook"
+	JobSend    JobKind = "send"
 )
 
 // JobState is where a job is in the queue.

@@ -27,13 +27,38 @@ type MessageStatus string
 
 // Message statuses.
 const (
-	StatusReceived  MessageStatus = "received"
-	StatusBlocked   MessageStatus = "blocked"
-	StatusQueued    MessageStatus = "queued"
-	StatusSent      MessageStatus = "sent"
-	StatusDelivered MessageStatus = "delivered"
-	StatusFailed    MessageStatus = "failed"
+	StatusReceived    MessageStatus = "received"
+	StatusBlocked     MessageStatus = "blocked"
+	StatusQueued      MessageStatus = "queued"
+	StatusSending     MessageStatus = "sending"
+	StatusSent        MessageStatus = "sent"
+	StatusDelivered   MessageStatus = "delivered"
+	StatusUndelivered MessageStatus = "undelivered"
+	StatusFailed      MessageStatus = "failed"
+	// StatusUnknown: no final status arrived in time (IBIKI_STATUS_TIMEOUT). A late final
+	// status still replaces it.
+	StatusUnknown MessageStatus = "unknown"
 )
+
+// statusRank orders outbound statuses so that a late or repeated report never moves a message
+// backwards. Final statuses share the top rank: the first one wins.
+var statusRank = map[MessageStatus]int{
+	StatusQueued: 1, StatusSending: 2, StatusSent: 3, StatusUnknown: 4,
+	StatusDelivered: 5, StatusUndelivered: 5, StatusFailed: 5,
+}
+
+// Known reports whether s is a status messages can have.
+func (s MessageStatus) Known() bool {
+	return statusRank[s] > 0 || s == StatusReceived || s == StatusBlocked
+}
+
+// Final reports whether an outbound status is the end of the message's life.
+func (s MessageStatus) Final() bool { return statusRank[s] == 5 }
+
+// Advances reports whether moving from s to next goes forward.
+func (s MessageStatus) Advances(next MessageStatus) bool {
+	return statusRank[next] > statusRank[s] && !s.Final()
+}
 
 // RoutedBy names the routing rule that gave an inbound message its client.
 type RoutedBy string
@@ -47,6 +72,8 @@ const (
 	RoutedByUnrouted     RoutedBy = "unrouted"
 	RoutedByAssigned     RoutedBy = "assigned"
 	RoutedByNotYetRouted RoutedBy = ""
+	// RoutedByOutbound marks messages a client sent: they need no routing.
+	RoutedByOutbound RoutedBy = "outbound"
 )
 
 // ContactInfo is what a provider (or our contact book) knows about the person behind a phone.
@@ -75,7 +102,16 @@ type Message struct {
 	RoutedBy          RoutedBy
 	// Meta holds provider-specific extras as a JSON object (ExtremeSMS modem and port, the
 	// provider's own timestamp...): kept for the operator, never interpreted.
-	Meta       string
-	ReceivedAt time.Time
-	CreatedAt  time.Time
+	Meta string
+	// Outbound only: how the body travels and what it cost, the provider's error when it
+	// failed, how many times a send was started, and when the status last changed.
+	Segments     int
+	Encoding     string
+	CostCents    int64
+	ErrorCode    string
+	ErrorMessage string
+	SendAttempts int
+	StatusAt     time.Time
+	ReceivedAt   time.Time
+	CreatedAt    time.Time
 }

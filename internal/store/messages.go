@@ -10,19 +10,22 @@ import (
 
 const messageColumns = `id, client_id, conversation_id, direction, channel, from_number, to_number, body,
 	status, matched_block_word, contact_first_name, contact_last_name, contact_business, provider,
-	provider_message_id, routed_by, meta, received_at, created_at`
+	provider_message_id, routed_by, meta, segments, encoding, cost_cents, error_code, error_message,
+	send_attempts, status_at, received_at, created_at`
 
 func scanMessage(row scanner) (model.Message, error) {
 	var (
 		m                    model.Message
 		client, conv, provID sql.NullString
+		statusAt             int64
 		received, created    int64
 	)
 	err := row.Scan(&m.ID, &client, &conv, &m.Direction, &m.Channel, &m.From, &m.To, &m.Body,
 		&m.Status, &m.MatchedBlockWord, &m.Contact.FirstName, &m.Contact.LastName, &m.Contact.Business,
-		&m.Provider, &provID, &m.RoutedBy, &m.Meta, &received, &created)
+		&m.Provider, &provID, &m.RoutedBy, &m.Meta, &m.Segments, &m.Encoding, &m.CostCents, &m.ErrorCode,
+		&m.ErrorMessage, &m.SendAttempts, &statusAt, &received, &created)
 	m.ClientID, m.ConversationID, m.ProviderMessageID = client.String, conv.String, provID.String
-	m.ReceivedAt, m.CreatedAt = fromMS(received), fromMS(created)
+	m.StatusAt, m.ReceivedAt, m.CreatedAt = fromMS(statusAt), fromMS(received), fromMS(created)
 	return m, err
 }
 
@@ -62,21 +65,27 @@ func (r reader) UnroutedMessages(ctx context.Context, before string, limit int) 
 // InsertInbound stores a message received from a provider, unless one with the same provider
 // and provider message id exists; then it returns that one's id and inserted=false.
 func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, inserted bool, err error) {
-	res, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (provider, provider_message_id) DO NOTHING`,
-		m.ID, nullable(m.ClientID), nullable(m.ConversationID), m.Direction, m.Channel, m.From, m.To, m.Body,
-		m.Status, m.MatchedBlockWord, m.Contact.FirstName, m.Contact.LastName, m.Contact.Business, m.Provider,
-		nullable(m.ProviderMessageID), m.RoutedBy, m.Meta, ms(m.ReceivedAt), ms(m.CreatedAt))
+	res, err := tx.exec(ctx, insertMessage+` ON CONFLICT (provider, provider_message_id, direction) DO NOTHING`,
+		messageArgs(m)...)
 	if err != nil {
 		return "", false, notFound(err, "insert message")
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return m.ID, err == nil, err
 	}
-	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id = ?`,
-		m.Provider, m.ProviderMessageID).Scan(&id)
+	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id = ?
+		AND direction = ?`, m.Provider, m.ProviderMessageID, m.Direction).Scan(&id)
 	return id, false, notFound(err, "message by provider id")
+}
+
+const insertMessage = `INSERT INTO messages (` + messageColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func messageArgs(m model.Message) []any {
+	return []any{m.ID, nullable(m.ClientID), nullable(m.ConversationID), m.Direction, m.Channel, m.From, m.To,
+		m.Body, m.Status, m.MatchedBlockWord, m.Contact.FirstName, m.Contact.LastName, m.Contact.Business,
+		m.Provider, nullable(m.ProviderMessageID), m.RoutedBy, m.Meta, m.Segments, m.Encoding, m.CostCents,
+		m.ErrorCode, m.ErrorMessage, m.SendAttempts, ms(m.StatusAt), ms(m.ReceivedAt), ms(m.CreatedAt)}
 }
 
 // SetMessageRoute records the routing outcome of an inbound message. Only a message not yet
@@ -91,4 +100,77 @@ func (tx *Tx) SetMessageRoute(ctx context.Context, id, clientID, convID string, 
 func (r reader) PendingMessages(ctx context.Context, before time.Time, limit int) ([]model.Message, error) {
 	return r.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE routed_by = '' AND received_at < ?
 		ORDER BY id LIMIT ?`, ms(before), limit)
+}
+
+// InsertOutbound stores a message a client is sending.
+func (tx *Tx) InsertOutbound(ctx context.Context, m model.Message) error {
+	_, err := tx.exec(ctx, insertMessage, messageArgs(m)...)
+	return notFound(err, "insert outbound message")
+}
+
+// StartSend marks an outbound message as being handed to its provider and counts the attempt,
+// before the provider is called: a send_attempts above one tells a later run that an earlier
+// call may have reached the provider. A message past "sending" is ErrNotFound.
+func (tx *Tx) StartSend(ctx context.Context, id string, at time.Time) (model.Message, error) {
+	m, err := scanMessage(tx.queryRow(ctx, `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1,
+		status_at = ? WHERE id = ? AND status IN ('queued', 'sending') RETURNING `+messageColumns, ms(at), id))
+	return m, notFound(err, "start send")
+}
+
+// StatusChange is a move of an outbound message from one status to the next.
+type StatusChange struct {
+	ID                string
+	From, To          model.MessageStatus
+	ProviderMessageID string // kept when empty
+	ErrorCode         string
+	ErrorMessage      string
+	At                time.Time
+}
+
+// ChangeStatus applies a status change if the message is still in c.From: of two concurrent
+// changes from the same status one wins and the other is ErrNotFound.
+func (tx *Tx) ChangeStatus(ctx context.Context, c StatusChange) error {
+	return affected(tx.exec(ctx, `UPDATE messages SET status = ?, status_at = ?,
+		provider_message_id = COALESCE(?, provider_message_id),
+		error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
+		error_message = CASE WHEN ? <> '' THEN ? ELSE error_message END
+		WHERE id = ? AND status = ?`,
+		c.To, ms(c.At), nullable(c.ProviderMessageID), c.ErrorCode, c.ErrorCode, c.ErrorMessage, c.ErrorMessage,
+		c.ID, c.From))
+}
+
+// OutboundByProviderID finds a sent message by the id its provider gave it.
+func (r reader) OutboundByProviderID(ctx context.Context, provider, providerID string) (model.Message, error) {
+	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE provider = ? AND provider_message_id = ? AND direction = 'outbound'`, provider, providerID))
+	return m, notFound(err, "message by provider id")
+}
+
+// MessageFilter narrows a client's message list.
+type MessageFilter struct {
+	Status    model.MessageStatus
+	Direction model.Direction
+	To        string
+}
+
+// ClientMessages lists a client's messages newest first, before the cursor id.
+func (r reader) ClientMessages(ctx context.Context, clientID string, f MessageFilter, before string, limit int) ([]model.Message, error) {
+	q, args := `SELECT `+messageColumns+` FROM messages WHERE client_id = ?`, []any{clientID}
+	if f.Status != "" {
+		q, args = q+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Direction != "" {
+		q, args = q+` AND direction = ?`, append(args, f.Direction)
+	}
+	if f.To != "" {
+		q, args = q+` AND to_number = ?`, append(args, f.To)
+	}
+	q, args = newestFirst(q, args, before, limit)
+	return r.messages(ctx, q, args...)
+}
+
+// AwaitingStatus lists outbound messages sent before `before` that have no final status yet.
+func (r reader) AwaitingStatus(ctx context.Context, before time.Time, limit int) ([]model.Message, error) {
+	return r.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE status = 'sent' AND status_at < ?
+		ORDER BY status_at LIMIT ?`, ms(before), limit)
 }

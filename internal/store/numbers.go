@@ -52,3 +52,19 @@ func (tx *Tx) DeleteNumber(ctx context.Context, number string) error {
 	tx.dropNumber(number)
 	return affected(tx.exec(ctx, `DELETE FROM numbers WHERE number = ?`, number))
 }
+
+// SendingNumbers lists the numbers a client may send from: its dedicated numbers first, then
+// the shared pool, each in number order.
+func (r reader) SendingNumbers(ctx context.Context, clientID string) (dedicated, pool []model.Number, err error) {
+	rows, err := r.query(ctx, `SELECT number, client_id, provider, created_at FROM numbers
+		WHERE client_id = ? OR client_id IS NULL ORDER BY number`, clientID)
+	all, err := collect(rows, err, "numbers", scanNumber)
+	for _, n := range all {
+		if n.ClientID == "" {
+			pool = append(pool, n)
+		} else {
+			dedicated = append(dedicated, n)
+		}
+	}
+	return dedicated, pool, err
+}

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+// InsufficientCreditsError is returned when a charge exceeds the client's balance. Nothing was
+// charged.
+type InsufficientCreditsError struct {
+	BalanceCents int64
+	NeededCents  int64
+}
+
+func (e *InsufficientCreditsError) Error() string {
+	return fmt.Sprintf("insufficient credits: balance %d cents, needed %d", e.BalanceCents, e.NeededCents)
+}
+
+// MoveCredits applies one ledger entry: it changes the balance by e.AmountCents and records the
+// entry with the balance after it, in the caller's transaction, so the balance always equals the
+// sum of the ledger. A debit larger than the balance is an *InsufficientCreditsError and changes
+// nothing. It returns the entry as recorded.
+func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.LedgerEntry, error) {
+	at := ms(e.CreatedAt)
+	var err error
+	if e.AmountCents < 0 {
+		// The condition in the UPDATE is the check: two concurrent charges cannot both pass it.
+		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, updated_at = ?
+			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
+			e.AmountCents, at, e.ClientID, e.AmountCents).Scan(&e.BalanceCents)
+		if errors.Is(err, sql.ErrNoRows) {
+			bal, berr := tx.Balance(ctx, e.ClientID)
+			if berr != nil {
+				return e, berr
+			}
+			return e, &InsufficientCreditsError{BalanceCents: bal, NeededCents: -e.AmountCents}
+		}
+	} else {
+		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (client_id) DO UPDATE SET balance_cents = balances.balance_cents + excluded.balance_cents,
+				updated_at = excluded.updated_at
+			RETURNING balance_cents`, e.ClientID, e.AmountCents, at).Scan(&e.BalanceCents)
+	}
+	if err != nil {
+		return e, fmt.Errorf("store: move credits: %w", err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference,
+		message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.ClientID, e.Kind, e.AmountCents, e.BalanceCents, e.Reference, e.MessageID, at)
+	return e, notFound(err, "ledger entry")
+}
+
+// Balance returns a client's credit balance in cents (0 before the first top-up).
+func (r reader) Balance(ctx context.Context, clientID string) (int64, error) {
+	var b int64
+	err := r.queryRow(ctx, `SELECT balance_cents FROM balances WHERE client_id = ?`, clientID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return b, err
+}
+
+// LedgerSum returns the sum of a client's ledger: always equal to its balance.
+func (r reader) LedgerSum(ctx context.Context, clientID string) (int64, error) {
+	var s int64
+	err := r.queryRow(ctx, `SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE client_id = ?`, clientID).Scan(&s)
+	return s, err
+}
+
+func scanLedger(row scanner) (model.LedgerEntry, error) {
+	var (
+		e  model.LedgerEntry
+		at int64
+	)
+	err := row.Scan(&e.ID, &e.ClientID, &e.Kind, &e.AmountCents, &e.BalanceCents, &e.Reference, &e.MessageID, &at)
+	e.CreatedAt = fromMS(at)
+	return e, err
+}
+
+// Ledger lists a client's ledger newest first, before the cursor id.
+func (r reader) Ledger(ctx context.Context, clientID, before string, limit int) ([]model.LedgerEntry, error) {
+	q, args := newestFirst(`SELECT id, client_id, kind, amount_cents, balance_cents, reference, message_id,
+		created_at FROM ledger WHERE client_id = ?`, []any{clientID}, before, limit)
+	rows, err := r.query(ctx, q, args...)
+	return collect(rows, err, "ledger", scanLedger)
+}
