@@ -52,6 +52,22 @@ var (
 		Help:    "Duration of one client webhook HTTP attempt.",
 		Buckets: prometheus.DefBuckets,
 	})
+	// OutboundAccepted counts messages clients sent that were queued.
+	OutboundAccepted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_outbound_accepted_total",
+		Help: "Outbound messages accepted and queued, by provider.",
+	}, []string{"provider"})
+	// OutboundSends counts provider calls by outcome.
+	OutboundSends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_outbound_sends_total",
+		Help: "Provider send calls, by provider and outcome (sent, retry, failed, in_doubt, reconciled).",
+	}, []string{"provider", "outcome"})
+	// OutboundStatus counts outbound status changes, by provider and new status ("unknown" is a
+	// message that got no final status in time).
+	OutboundStatus = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_outbound_status_total",
+		Help: "Outbound message status changes, by provider and status.",
+	}, []string{"provider", "status"})
 )
 
 // Registry returns a registry with Ibiki's metrics, the Go and process collectors, and the
@@ -59,7 +75,7 @@ var (
 func Registry(s *store.Store) *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(InboundAccepted, InboundRejected, Routed, WebhookAttempts, WebhookDeliveries,
-		WebhookLatency, WebhookAttemptDuration,
+		WebhookLatency, WebhookAttemptDuration, OutboundAccepted, OutboundSends, OutboundStatus,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		queueCollector{s})
 	return r

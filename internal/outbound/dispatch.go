@@ -1,0 +1,198 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/ibiki/ibiki/internal/metrics"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/queue"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// maxThrottleWait is the longest a send job waits for its provider's throttle while holding its
+// lease; a longer wait puts the job back in the queue for that time instead.
+const maxThrottleWait = 5 * time.Second
+
+// Kind returns the queue configuration of the send job.
+func (s *Service) Kind(concurrency int) queue.Kind {
+	return queue.Kind{Kind: model.JobSend, Handler: s, Concurrency: concurrency, MaxAttempts: 12,
+		OnDead: s.onDead}
+}
+
+// Handle runs one send job: throttle, record the attempt, call the provider, record the
+// outcome. It never sends a message twice: the attempt is committed ("sending") before the
+// call, so a run that finds a message already "sending" knows an earlier call may have reached
+// the provider and reconciles instead of resending blindly.
+func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
+	m, err := s.Store.MessageByID(ctx, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return queue.Result{}
+	}
+	if err != nil {
+		return queue.Fail(err)
+	}
+	if m.Status != model.StatusQueued && m.Status != model.StatusSending {
+		return queue.Result{} // done already (a repeated run, or a status that overtook it)
+	}
+	p, ok := s.Providers.Get(m.Provider)
+	if !ok {
+		return s.failNow(m, "provider_not_configured", fmt.Sprintf("provider %q is not configured", m.Provider))
+	}
+	if wait, ok := s.throttle(ctx, m.Provider, p); !ok {
+		return queue.Result{RetryAt: s.Clock().Add(wait)}
+	}
+	inDoubt := m.Status == model.StatusSending
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusSending, At: s.Clock().UTC()})
+		if err == nil {
+			_, err = tx.StartSend(ctx, m.ID, s.Clock().UTC())
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return queue.Result{}
+	}
+	if err != nil {
+		return queue.Fail(err)
+	}
+	if inDoubt {
+		if rec, ok := p.(provider.Reconciler); ok {
+			res, found, err := rec.Lookup(ctx, m.ID)
+			if err != nil {
+				return queue.Fail(fmt.Errorf("reconcile %s: %w", m.ID, err))
+			}
+			if found {
+				metrics.OutboundSends.WithLabelValues(m.Provider, "reconciled").Inc()
+				return s.sent(m, res)
+			}
+		} else if !p.Capabilities().Idempotent {
+			// The provider cannot tell us and would not recognise a repeat: a second send
+			// could reach the phone twice. Leave it to the operator.
+			metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
+			return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+				_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusUnknown, ErrorCode: "send_in_doubt",
+					ErrorMessage: "an earlier send was interrupted and the provider cannot confirm it; not resent to avoid a duplicate",
+					At: s.Clock().UTC()})
+				return err
+			})
+		}
+	}
+	res, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
+	var se *provider.SendError
+	switch {
+	case err == nil:
+		metrics.OutboundSends.WithLabelValues(m.Provider, "sent").Inc()
+		return s.sent(m, res)
+	case errors.As(err, &se) && se.Permanent:
+		metrics.OutboundSends.WithLabelValues(m.Provider, "failed").Inc()
+		return s.failNow(m, cmpOr(se.Code, "provider_rejected"), se.Message)
+	case errors.As(err, &se):
+		// Refused for now: the provider did not take it, so the message is plainly queued again.
+		metrics.OutboundSends.WithLabelValues(m.Provider, "retry").Inc()
+		r := queue.Result{Err: err, Write: func(ctx context.Context, tx *store.Tx) error {
+			return tx.ChangeStatus(ctx, store.StatusChange{ID: m.ID, From: model.StatusSending, To: model.StatusQueued, At: s.Clock().UTC()})
+		}}
+		if se.RetryAfter > 0 {
+			r.RetryAt = s.Clock().Add(se.RetryAfter)
+		}
+		return r
+	default:
+		// Unknown whether the provider took it (timeout, dropped connection): the message
+		// stays "sending" and the next run reconciles.
+		metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
+		return queue.Fail(err)
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// sent records a provider's acceptance with the job's completion.
+func (s *Service) sent(m model.Message, res provider.SendResult) queue.Result {
+	to := res.Status
+	if to == "" || to == model.StatusQueued || to == model.StatusSending {
+		to = model.StatusSent
+	}
+	return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+		now := s.Clock().UTC()
+		if to != model.StatusSent {
+			// Record "sent" first so the client sees every step.
+			if _, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusSent,
+				ProviderMessageID: res.ProviderMessageID, At: now}); err != nil {
+				return err
+			}
+		}
+		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, At: now})
+		return err
+	})
+}
+
+// failNow fails a message for good (and refunds it) with the job's completion.
+func (s *Service) failNow(m model.Message, code, msg string) queue.Result {
+	return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusFailed, ErrorCode: code,
+			ErrorMessage: msg, At: s.Clock().UTC()})
+		return err
+	})
+}
+
+// onDead fails the message of a send job that ran out of attempts, and refunds it.
+func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause error) error {
+	msg := "the provider kept failing"
+	if cause != nil {
+		msg += ": " + cause.Error()
+	}
+	_, _, err := s.advance(ctx, tx, job.Ref, store.StatusChange{To: model.StatusFailed, ErrorCode: "send_failed",
+		ErrorMessage: msg, At: s.Clock().UTC()})
+	return err
+}
+
+// limiter is one provider's token bucket.
+type limiter struct{ *rate.Limiter }
+
+// throttle waits for the provider's token bucket. When the wait would be long it gives the
+// token back and says how long to wait instead (ok=false).
+func (s *Service) throttle(ctx context.Context, name string, p provider.Sender) (wait time.Duration, ok bool) {
+	perSec := p.Capabilities().MaxPerSecond
+	if perSec <= 0 {
+		return 0, true
+	}
+	s.limMu.Lock()
+	if s.limiters == nil {
+		s.limiters = map[string]*limiter{}
+	}
+	l := s.limiters[name]
+	if l == nil {
+		l = &limiter{rate.NewLimiter(rate.Limit(perSec), 1)}
+		s.limiters[name] = l
+	}
+	s.limMu.Unlock()
+	r := l.Reserve()
+	d := r.Delay()
+	if d > maxThrottleWait {
+		r.Cancel()
+		return d, false
+	}
+	if d <= 0 {
+		return 0, true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return 0, true
+	case <-ctx.Done():
+		r.Cancel()
+		return time.Second, false
+	}
+}

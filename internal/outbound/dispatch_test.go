@@ -1,0 +1,283 @@
+package outbound_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/outbound"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/queue"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// fake is a provider whose next answers the test decides. It counts the calls.
+type fake struct {
+	mu      sync.Mutex
+	calls   []provider.Outbound
+	answers []error
+	caps    provider.Capabilities
+}
+
+func (f *fake) Send(_ context.Context, m provider.Outbound) (provider.SendResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, m)
+	if len(f.answers) > 0 {
+		err := f.answers[0]
+		f.answers = f.answers[1:]
+		if err != nil {
+			return provider.SendResult{}, err
+		}
+	}
+	return provider.SendResult{ProviderMessageID: "p-" + m.MessageID}, nil
+}
+
+func (f *fake) Capabilities() provider.Capabilities { return f.caps }
+
+func (f *fake) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+// reconciling is a fake that can look sends up.
+type reconciling struct {
+	*fake
+	known map[string]string
+}
+
+func (r reconciling) Lookup(_ context.Context, id string) (provider.SendResult, bool, error) {
+	pid, ok := r.known[id]
+	return provider.SendResult{ProviderMessageID: pid}, ok, nil
+}
+
+type rig struct {
+	t   *testing.T
+	st  *store.Store
+	svc *outbound.Service
+}
+
+func newRig(t *testing.T, p provider.Sender) rig {
+	st := ibikitest.NewStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	ibikitest.Must(t, st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertClient(ctx, model.Client{ID: "acme", Name: "Acme", Active: true, WebhookSecret: "whsec_eA==",
+			RateCents: 2, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		_, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewID(model.PrefixLedger), ClientID: "acme",
+			Kind: model.LedgerTopUp, AmountCents: 100, CreatedAt: now})
+		return err
+	}))
+	reg := provider.NewRegistry()
+	reg.Add("fake", "fake", p)
+	svc := &outbound.Service{Store: st, Providers: reg, Region: "US", Clock: time.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return rig{t: t, st: st, svc: svc}
+}
+
+func (r rig) client() model.Client {
+	c, err := r.st.Client(context.Background(), "acme")
+	ibikitest.Must(r.t, err)
+	return c
+}
+
+func (r rig) send() model.Message {
+	m, err := r.svc.Send(context.Background(), r.client(), outbound.Request{To: "+15552040001", Body: "hello", Priority: model.PriorityNormal}, nil)
+	ibikitest.Must(r.t, err)
+	return m
+}
+
+// run runs the send job once and records its outcome as the queue runner would.
+func (r rig) run(m model.Message) queue.Result {
+	r.t.Helper()
+	ctx := context.Background()
+	res := r.svc.Handle(ctx, model.Job{Kind: model.JobSend, ClientID: m.ClientID, Ref: m.ID})
+	if res.Write != nil {
+		ibikitest.Must(r.t, r.st.InTx(ctx, func(tx *store.Tx) error { return res.Write(ctx, tx) }))
+	}
+	return res
+}
+
+func (r rig) message(id string) model.Message {
+	m, err := r.st.MessageByID(context.Background(), id)
+	ibikitest.Must(r.t, err)
+	return m
+}
+
+func (r rig) balance() int64 {
+	b, err := r.st.Balance(context.Background(), "acme")
+	ibikitest.Must(r.t, err)
+	sum, err := r.st.LedgerSum(context.Background(), "acme")
+	ibikitest.Must(r.t, err)
+	if sum != b {
+		r.t.Errorf("balance %d differs from the ledger's sum %d", b, sum)
+	}
+	return b
+}
+
+func TestSendJobOutcomes(t *testing.T) {
+	t.Run("an accepted send is recorded as sent with the provider's id", func(t *testing.T) {
+		f := &fake{}
+		r := newRig(t, f)
+		m := r.send()
+		r.run(m)
+		got := r.message(m.ID)
+		if got.Status != model.StatusSent || got.ProviderMessageID != "p-"+m.ID || got.SendAttempts != 1 || f.Calls() != 1 {
+			t.Errorf("message %s provider id %q attempts %d calls %d", got.Status, got.ProviderMessageID, got.SendAttempts, f.Calls())
+		}
+		if r.balance() != 98 {
+			t.Errorf("balance = %d, want 98", r.balance())
+		}
+		r.run(m) // a repeated run (lapsed lease) sends nothing more
+		if f.Calls() != 1 {
+			t.Errorf("a second run called the provider again")
+		}
+	})
+	t.Run("a permanent refusal fails the message and refunds it", func(t *testing.T) {
+		f := &fake{answers: []error{&provider.SendError{Permanent: true, Code: "21211", Message: "invalid To"}}}
+		r := newRig(t, f)
+		m := r.send()
+		r.run(m)
+		got := r.message(m.ID)
+		if got.Status != model.StatusFailed || got.ErrorCode != "21211" || got.ErrorMessage != "invalid To" {
+			t.Errorf("message %s %q %q", got.Status, got.ErrorCode, got.ErrorMessage)
+		}
+		if r.balance() != 100 {
+			t.Errorf("balance = %d, want the refund back to 100", r.balance())
+		}
+	})
+	t.Run("a temporary refusal queues the message again and retries", func(t *testing.T) {
+		f := &fake{answers: []error{&provider.SendError{Code: "429", Message: "slow down", RetryAfter: 3 * time.Second}}}
+		r := newRig(t, f)
+		m := r.send()
+		res := r.run(m)
+		if res.Err == nil || time.Until(res.RetryAt) < 2*time.Second {
+			t.Errorf("result = %+v, want a retry after about 3s", res)
+		}
+		if got := r.message(m.ID); got.Status != model.StatusQueued {
+			t.Errorf("status = %s, want queued", got.Status)
+		}
+		r.run(m)
+		if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 2 {
+			t.Errorf("after the retry: %s with %d calls", got.Status, f.Calls())
+		}
+	})
+	t.Run("after an interrupted call a provider that can look sends up is asked, not sent to again", func(t *testing.T) {
+		f := &fake{answers: []error{errors.New("read: connection reset")}}
+		rec := reconciling{fake: f, known: map[string]string{}}
+		r := newRig(t, rec)
+		m := r.send()
+		if res := r.run(m); res.Err == nil {
+			t.Fatalf("an interrupted call must retry")
+		}
+		if got := r.message(m.ID); got.Status != model.StatusSending {
+			t.Fatalf("status = %s, want sending (in doubt)", got.Status)
+		}
+		rec.known[m.ID] = "p-found"
+		r.run(m)
+		if got := r.message(m.ID); got.Status != model.StatusSent || got.ProviderMessageID != "p-found" || f.Calls() != 1 {
+			t.Errorf("reconciled: %s %q with %d calls, want sent p-found with 1", got.Status, got.ProviderMessageID, f.Calls())
+		}
+	})
+	t.Run("after an interrupted call an idempotent provider gets the same message again", func(t *testing.T) {
+		f := &fake{answers: []error{context.DeadlineExceeded}, caps: provider.Capabilities{Idempotent: true}}
+		r := newRig(t, f)
+		m := r.send()
+		r.run(m)
+		r.run(m)
+		if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 2 || f.calls[1].MessageID != m.ID {
+			t.Errorf("%s with %d calls", got.Status, f.Calls())
+		}
+	})
+	t.Run("after an interrupted call a provider that can neither look up nor de-duplicate is not resent", func(t *testing.T) {
+		f := &fake{answers: []error{context.DeadlineExceeded}}
+		r := newRig(t, f)
+		m := r.send()
+		r.run(m)
+		r.run(m)
+		got := r.message(m.ID)
+		if got.Status != model.StatusUnknown || got.ErrorCode != "send_in_doubt" || f.Calls() != 1 {
+			t.Errorf("%s %q with %d calls, want unknown send_in_doubt with 1", got.Status, got.ErrorCode, f.Calls())
+		}
+		if r.balance() != 98 {
+			t.Errorf("an in-doubt message is not refunded: balance %d", r.balance())
+		}
+	})
+	t.Run("an unknown provider fails the message and refunds it", func(t *testing.T) {
+		r := newRig(t, &fake{})
+		m := r.send()
+		r.svc.Providers = provider.NewRegistry()
+		r.svc.Providers.Add("other", "fake", &fake{})
+		r.run(m)
+		if got := r.message(m.ID); got.Status != model.StatusFailed || got.ErrorCode != "provider_not_configured" {
+			t.Errorf("%s %q", got.Status, got.ErrorCode)
+		}
+		if r.balance() != 100 {
+			t.Errorf("balance = %d, want 100", r.balance())
+		}
+	})
+}
+
+func TestStatusNeverMovesBackwards(t *testing.T) {
+	f := &fake{}
+	r := newRig(t, f)
+	m := r.send()
+	r.run(m)
+	ctx := context.Background()
+	apply := func(s model.MessageStatus, code string) {
+		t.Helper()
+		ibikitest.Must(t, r.svc.ApplyStatus(ctx, "fake", []provider.StatusUpdate{{ProviderMessageID: "p-" + m.ID, Status: s, ErrorCode: code}}))
+	}
+	apply(model.StatusDelivered, "")
+	apply(model.StatusSent, "")
+	apply(model.StatusFailed, "30003")
+	apply(model.StatusDelivered, "")
+	got := r.message(m.ID)
+	if got.Status != model.StatusDelivered || got.ErrorCode != "" {
+		t.Errorf("status %s %q, want delivered", got.Status, got.ErrorCode)
+	}
+	if r.balance() != 98 {
+		t.Errorf("a late failure refunded a delivered message: balance %d", r.balance())
+	}
+
+	t.Run("a message without a final report becomes unknown, and a late report still lands", func(t *testing.T) {
+		m := r.send()
+		r.run(m)
+		n, err := r.svc.MarkUnknown(ctx, -time.Second)
+		if err != nil || n != 1 {
+			t.Fatalf("marked %d, %v", n, err)
+		}
+		if got := r.message(m.ID); got.Status != model.StatusUnknown {
+			t.Fatalf("status = %s", got.Status)
+		}
+		ibikitest.Must(t, r.svc.ApplyStatus(ctx, "fake", []provider.StatusUpdate{{ProviderMessageID: "p-" + m.ID, Status: model.StatusUndelivered, ErrorCode: "30005"}}))
+		if got := r.message(m.ID); got.Status != model.StatusUndelivered || got.ErrorCode != "30005" {
+			t.Errorf("status = %s %q", got.Status, got.ErrorCode)
+		}
+	})
+}
+
+func TestDeadSendJobFailsAndRefunds(t *testing.T) {
+	r := newRig(t, &fake{})
+	m := r.send()
+	kind := r.svc.Kind(1)
+	ctx := context.Background()
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		return kind.OnDead(ctx, tx, model.Job{Kind: model.JobSend, Ref: m.ID}, errors.New("503 again"))
+	}))
+	if got := r.message(m.ID); got.Status != model.StatusFailed || got.ErrorCode != "send_failed" {
+		t.Errorf("%s %q", got.Status, got.ErrorCode)
+	}
+	if r.balance() != 100 {
+		t.Errorf("balance = %d, want 100", r.balance())
+	}
+}

@@ -1,0 +1,157 @@
+// Package outbound sends clients' messages: it accepts a send (phone, body, opt-out, credits,
+// sender) in one transaction with its send job, runs that job against the provider, and moves
+// the message through its statuses, telling the client's webhook each time.
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// MaxSegments is the longest message accepted.
+const MaxSegments = 10
+
+// Errors a send can end with besides field errors. The API maps them to its codes.
+var (
+	// ErrOptedOut: the recipient asked this client to stop; nothing was charged.
+	ErrOptedOut = errors.New("the recipient has opted out of this client's messages")
+	// ErrSenderNotAllowed: "from" is not a number of this client or of the shared pool.
+	ErrSenderNotAllowed = errors.New("from is not a number this client may send from")
+	// ErrSenderNotSupported: the provider of "from" cannot send from a chosen number.
+	ErrSenderNotSupported = errors.New("the provider of this number cannot send from a chosen number")
+	// ErrClientInactive: a deactivated client cannot send.
+	ErrClientInactive = errors.New("the client is deactivated")
+)
+
+// FieldError is a bad input field (the API answers 400 naming it).
+type FieldError = provider.FieldError
+
+// Service accepts and dispatches outbound messages.
+type Service struct {
+	Store     *store.Store
+	Providers *provider.Registry
+	// Region reads numbers written without a country code.
+	Region string
+	Clock  func() time.Time
+	Log    *slog.Logger
+
+	poolNext atomic.Uint64 // round robin over the shared pool
+	numMu    sync.Mutex
+	numCache map[string]senderNumbers
+	limMu    sync.Mutex
+	limiters map[string]*limiter
+}
+
+// Request is one message a client asks to send.
+type Request struct {
+	To   string
+	Body string
+	From string // optional: a number of the client or the pool
+	// Priority orders the client's queue: replies in a conversation go ahead of bulk traffic.
+	Priority int
+}
+
+// Draft is a request that passed validation: what it will cost and how it will travel.
+type Draft struct {
+	To     string
+	Body   string
+	From   string
+	Count  sms.Count
+	Cost   int64
+	Req    Request
+	client model.Client
+}
+
+// Check validates a request for a client without writing anything.
+func (s *Service) Check(c model.Client, req Request) (Draft, error) {
+	if !c.Active {
+		return Draft{}, ErrClientInactive
+	}
+	if strings.TrimSpace(req.To) == "" {
+		return Draft{}, &FieldError{Field: "to", Reason: "to is required"}
+	}
+	to, err := sms.NormalizeE164(req.To, s.Region)
+	if err != nil {
+		return Draft{}, &FieldError{Field: "to", Reason: err.Error()}
+	}
+	if strings.TrimSpace(req.Body) == "" {
+		return Draft{}, &FieldError{Field: "body", Reason: "body is required and must not be blank"}
+	}
+	n := sms.Segments(req.Body)
+	if n.Segments > MaxSegments {
+		return Draft{}, &FieldError{Field: "body", Reason: fmt.Sprintf("body takes %d segments (%s, %d units); at most %d are allowed",
+			n.Segments, n.Encoding, n.Units, MaxSegments)}
+	}
+	d := Draft{To: to, Body: req.Body, Count: n, Cost: int64(n.Segments) * c.RateCents, Req: req, client: c}
+	if req.From != "" {
+		if d.From, err = sms.NormalizeAddress(req.From, s.Region); err != nil {
+			return Draft{}, &FieldError{Field: "from", Reason: err.Error()}
+		}
+	}
+	return d, nil
+}
+
+// Send accepts one message. When it returns nil, the message, its charge and its send job are
+// committed together, so a crash right after the 202 cannot lose or double-charge it. save, when
+// set, runs in the same transaction (the API stores its idempotent answer there).
+func (s *Service) Send(ctx context.Context, c model.Client, req Request, save func(*store.Tx, model.Message) error) (model.Message, error) {
+	d, err := s.Check(c, req)
+	if err != nil {
+		return model.Message{}, err
+	}
+	route, err := s.chooseSender(ctx, c.ID, d.To, d.From)
+	if err != nil {
+		return model.Message{}, err
+	}
+	var m model.Message
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		m, err = s.queue(ctx, tx, d, route, s.Clock().UTC())
+		if err == nil && save != nil {
+			err = save(tx, m)
+		}
+		return err
+	})
+	return m, err
+}
+
+// queue writes one accepted message: opt-out check, conversation, charge, message, send job.
+func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, r route, now time.Time) (model.Message, error) {
+	if _, err := tx.OptOut(ctx, d.client.ID, d.To); err == nil {
+		return model.Message{}, ErrOptedOut
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return model.Message{}, err
+	}
+	m := model.Message{
+		ID: model.NewIDAt(model.PrefixMessage, now), ClientID: d.client.ID, Direction: model.Outbound,
+		Channel: model.ChannelSMS, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
+		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
+		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
+	}
+	var err error
+	if m.ConversationID, err = tx.TouchOutbound(ctx, d.client.ID, m, model.NewIDAt(model.PrefixConversation, now)); err != nil {
+		return m, err
+	}
+	if m.CostCents > 0 {
+		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
+			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
+			return m, err
+		}
+	}
+	if err := tx.InsertOutbound(ctx, m); err != nil {
+		return m, err
+	}
+	_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: d.client.ID, Ref: m.ID,
+		OrderKey: "send:" + m.ConversationID, Priority: d.Req.Priority, RunAt: now, CreatedAt: now})
+	return m, err
+}

@@ -1,0 +1,171 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/metrics"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/webhook"
+)
+
+// advance moves a message forward to ch.To inside tx, and reports whether it moved: a late or
+// repeated report never moves a message backwards. A message that fails is refunded (once: only
+// the change into "failed" refunds). The client's webhook gets a message.status event.
+func (s *Service) advance(ctx context.Context, tx *store.Tx, id string, ch store.StatusChange) (model.Message, bool, error) {
+	m, err := tx.MessageByID(ctx, id)
+	if err != nil || !m.Status.Advances(ch.To) {
+		return m, false, err
+	}
+	ch.ID, ch.From = id, m.Status
+	if err := tx.ChangeStatus(ctx, ch); err != nil {
+		return m, false, err
+	}
+	m.Status, m.StatusAt = ch.To, ch.At
+	if ch.ProviderMessageID != "" {
+		m.ProviderMessageID = ch.ProviderMessageID
+	}
+	if ch.ErrorCode != "" {
+		m.ErrorCode = ch.ErrorCode
+	}
+	if ch.ErrorMessage != "" {
+		m.ErrorMessage = ch.ErrorMessage
+	}
+	if ch.To == model.StatusFailed && m.CostCents > 0 {
+		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, ch.At), ClientID: m.ClientID,
+			Kind: model.LedgerRefund, AmountCents: m.CostCents, Reference: "message " + m.ID + " failed",
+			MessageID: m.ID, CreatedAt: ch.At}); err != nil {
+			return m, false, err
+		}
+	}
+	if err := s.event(ctx, tx, m, model.EventMessageStatus, ch.At); err != nil {
+		return m, false, err
+	}
+	provider, status := m.Provider, string(ch.To)
+	tx.AfterCommit(func() { metrics.OutboundStatus.WithLabelValues(provider, status).Inc() })
+	return m, true, nil
+}
+
+// event queues a message event for the client's webhook.
+func (s *Service) event(ctx context.Context, tx *store.Tx, m model.Message, typ model.EventType, at time.Time) error {
+	c, err := s.Store.CachedClient(ctx, m.ClientID)
+	if err != nil {
+		return err
+	}
+	if c.WebhookURL == "" {
+		return nil
+	}
+	payload, err := webhook.Payload(typ, at, webhook.NewMessageData(m, m.Contact))
+	if err != nil {
+		return err
+	}
+	_, err = webhook.Enqueue(ctx, tx, c, typ, m, payload, at)
+	return err
+}
+
+// ApplyStatus records provider status reports. A report for a message not (yet) known by its
+// provider id is retried a few times in the background: a fast provider can report before the
+// send's own record has committed.
+func (s *Service) ApplyStatus(ctx context.Context, providerName string, updates []provider.StatusUpdate) error {
+	for _, u := range updates {
+		found, err := s.applyOne(ctx, providerName, u)
+		if err != nil {
+			return err
+		}
+		if !found {
+			go s.applyLater(providerName, u)
+		}
+	}
+	return nil
+}
+
+// statusRetries are the waits before a report for an unknown provider id is tried again.
+var statusRetries = []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second, 30 * time.Second}
+
+func (s *Service) applyLater(providerName string, u provider.StatusUpdate) {
+	for _, d := range statusRetries {
+		time.Sleep(d)
+		found, err := s.applyOne(context.Background(), providerName, u)
+		if err != nil && !errors.Is(err, store.ErrClosed) {
+			s.Log.Warn("outbound: status report not applied", "provider", providerName, "provider_message_id", u.ProviderMessageID, "error", err)
+		}
+		if found || err != nil {
+			return
+		}
+	}
+	s.Log.Warn("outbound: status report for an unknown message dropped", "provider", providerName,
+		"provider_message_id", u.ProviderMessageID, "status", u.Status)
+}
+
+func (s *Service) applyOne(ctx context.Context, providerName string, u provider.StatusUpdate) (found bool, err error) {
+	m, err := s.Store.OutboundByProviderID(ctx, providerName, u.ProviderMessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil || !m.Status.Advances(u.Status) {
+		return true, err
+	}
+	now := s.Clock().UTC()
+	return true, s.Store.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: u.Status, ErrorCode: u.ErrorCode,
+			ErrorMessage: u.ErrorMessage, At: now})
+		return err
+	})
+}
+
+// MarkUnknown gives messages sent longer than timeout ago without a final status the status
+// "unknown" (a late final report still replaces it). It returns how many it marked.
+func (s *Service) MarkUnknown(ctx context.Context, timeout time.Duration) (int, error) {
+	now := s.Clock().UTC()
+	late, err := s.Store.AwaitingStatus(ctx, now.Add(-timeout), 500)
+	if err != nil || len(late) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		n = 0
+		for _, m := range late {
+			_, moved, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusUnknown, At: now})
+			if err != nil {
+				return err
+			}
+			if moved {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// idempotencyKeep is how long Idempotency-Keys are kept (the promise is at least 24 hours).
+const idempotencyKeep = 25 * time.Hour
+
+// Maintain runs the periodic outbound chores until ctx ends: sent messages without a final
+// status become "unknown" after timeout, and expired idempotency keys are deleted.
+func (s *Service) Maintain(ctx context.Context, timeout time.Duration) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.MarkUnknown(ctx, timeout); err != nil && ctx.Err() == nil {
+			s.Log.Warn("outbound: marking late messages unknown", "error", err)
+		} else if n > 0 {
+			s.Log.Info("outbound: messages without a final status marked unknown", "count", n)
+		}
+		err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExpireIdempotencyKeys(ctx, s.Clock().Add(-idempotencyKeep), 10_000)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.Log.Warn("outbound: expiring idempotency keys", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
