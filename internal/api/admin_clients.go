@@ -12,6 +12,16 @@ import (
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
+// defaultRateCents is what one outbound segment costs a new client unless the operator says.
+const defaultRateCents = 1
+
+// maxRateCents bounds a segment's price (100 dollars): a larger one is a typo.
+const maxRateCents = 10_000
+
+func validRate(n int64) bool { return n >= 0 && n <= maxRateCents }
+
+var errRate = respond.Invalid("rate_cents", "rate_cents must be a whole number of cents from 0 to 10000 per segment")
+
 // secretGrace is how long a rotated webhook secret keeps signing next to the new one.
 const secretGrace = 24 * time.Hour
 
@@ -21,6 +31,7 @@ type clientOut struct {
 	WebhookURL        *string `json:"webhook_url"`
 	Active            bool    `json:"active"`
 	WebhookDisabledAt *string `json:"webhook_disabled_at"`
+	RateCents         int64   `json:"rate_cents"`
 	CreatedAt         string  `json:"created_at"`
 	UpdatedAt         string  `json:"updated_at"`
 	// Secrets appear only in the answers that create them.
@@ -31,7 +42,7 @@ type clientOut struct {
 
 func clientJSON(c model.Client) clientOut {
 	out := clientOut{ID: c.ID, Name: c.Name, Active: c.Active, WebhookDisabledAt: timeOrNil(c.WebhookDisabledAt),
-		CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt)}
+		RateCents: c.RateCents, CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt)}
 	if c.WebhookURL != "" {
 		out.WebhookURL = &c.WebhookURL
 	}
@@ -53,6 +64,7 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 		ID         string `json:"id"`
 		Name       string `json:"name"`
 		WebhookURL string `json:"webhook_url"`
+		RateCents  *int64 `json:"rate_cents"`
 	}
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
@@ -69,6 +81,9 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 	case len(in.Name) > 200:
 		respond.Err(w, r, respond.Invalid("name", "name must be at most 200 characters"))
 		return
+	case in.RateCents != nil && !validRate(*in.RateCents):
+		respond.Err(w, r, errRate)
+		return
 	}
 	if err := a.checkWebhookURL(r, in.WebhookURL); err != nil {
 		respond.Err(w, r, err)
@@ -76,7 +91,10 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.now()
 	c := model.Client{ID: in.ID, Name: in.Name, WebhookURL: in.WebhookURL, Active: true,
-		WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}
+		WebhookSecret: webhook.NewSecret(), RateCents: defaultRateCents, CreatedAt: now, UpdatedAt: now}
+	if in.RateCents != nil {
+		c.RateCents = *in.RateCents
+	}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
@@ -135,9 +153,14 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		Name       *string `json:"name"`
 		WebhookURL *string `json:"webhook_url"`
 		Active     *bool   `json:"active"`
+		RateCents  *int64  `json:"rate_cents"`
 	}
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
+		return
+	}
+	if in.RateCents != nil && !validRate(*in.RateCents) {
+		respond.Err(w, r, errRate)
 		return
 	}
 	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 200) {
@@ -162,6 +185,9 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.Active != nil {
 			c.Active = *in.Active
+		}
+		if in.RateCents != nil {
+			c.RateCents = *in.RateCents
 		}
 	})
 }

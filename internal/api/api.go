@@ -12,6 +12,8 @@ import (
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/outbound"
+	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/webhook"
@@ -21,8 +23,12 @@ import (
 type API struct {
 	Store   *store.Store
 	Inbound *inbound.Service
-	Admin   *auth.Admin
-	Clock   func() time.Time
+	// Outbound sends clients' messages.
+	Outbound *outbound.Service
+	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).
+	Simulator *simulator.Simulator
+	Admin     *auth.Admin
+	Clock     func() time.Time
 	// Region reads phone numbers written without a country code.
 	Region string
 	// AllowPrivateWebhooks lets webhook URLs point at private addresses (tests, local setups).
@@ -49,6 +55,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("GET /admin/v1/deliveries", a.listAllDeliveries)
 	admin("GET /admin/v1/deliveries/{id}", a.getAnyDelivery)
 	admin("POST /admin/v1/deliveries/{id}/replay", a.replayDelivery)
+	admin("POST /admin/v1/clients/{id}/credits", a.topUp)
+	admin("GET /admin/v1/clients/{id}/ledger", a.clientLedger)
+	admin("POST /admin/v1/simulator/inbound", a.simulateInbound)
 
 	client := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireClient(h)) }
 	client("POST /api/v1/contacts", a.createContact)
@@ -58,6 +67,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	client("GET /api/v1/conversations", a.listConversations)
 	client("GET /api/v1/conversations/{phone}/messages", a.listConversationMessages)
 	client("GET /api/v1/messages/{id}", a.getMessage)
+	client("POST /api/v1/messages", a.createMessage)
+	client("GET /api/v1/messages", a.listMessages)
+	client("POST /api/v1/conversations/{phone}/messages", a.replyInConversation)
+	client("GET /api/v1/balance", a.getBalance)
+	client("GET /api/v1/ledger", a.listLedger)
 	client("GET /api/v1/webhook/deliveries", a.listDeliveries)
 	client("GET /api/v1/webhook/deliveries/{id}", a.getDelivery)
 }

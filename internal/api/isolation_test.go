@@ -28,6 +28,7 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 	}
 	mustDo(t, s, "POST", "/api/v1/contacts", tn.APIKey, map[string]string{"phone": phone, "first_name": id}, http.StatusCreated).JSON(t, &ct)
 	tn.contactID = ct.ID
+	mustDo(t, s, "POST", "/admin/v1/clients/"+id+"/credits", admin, map[string]any{"amount_cents": 1000, "reference": "test"}, http.StatusOK)
 	tn.messageID = inbound(t, s, extreme(phone, "", tn.body, "iso-"+id)) // routed by the contact
 	got := eventFor(t, rcv, tn.messageID)
 	tn.conversationID = got.Data.ConversationID
@@ -40,7 +41,7 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 
 // marks are strings that only this tenant's data contains.
 func (tn tenant) marks() []string {
-	return []string{tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
+	return []string{tn.ID, tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
 }
 
 // routePatterns greps the API's sources for the route patterns under prefix, so that a route
@@ -94,7 +95,15 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/conversations/{phone}/messages": {path: "/api/v1/conversations/" + aPhone + "/messages", status: http.StatusNotFound},
 		"GET /api/v1/messages/{id}":                  {path: "/api/v1/messages/" + a.messageID, status: http.StatusNotFound},
 		"GET /api/v1/webhook/deliveries":             {path: "/api/v1/webhook/deliveries", status: http.StatusOK},
-		"GET /api/v1/webhook/deliveries/{id}":        {path: "/api/v1/webhook/deliveries/" + a.deliveryID, status: http.StatusNotFound},
+		// B may text A's contact (its own message); a reply needs B's own conversation.
+		"POST /api/v1/messages": {path: "/api/v1/messages", body: map[string]string{"to": a.phone, "body": "hi"},
+			status: http.StatusAccepted},
+		"GET /api/v1/messages": {path: "/api/v1/messages", status: http.StatusOK},
+		"POST /api/v1/conversations/{phone}/messages": {path: "/api/v1/conversations/" + aPhone + "/messages",
+			body: map[string]string{"body": "hi"}, status: http.StatusNotFound},
+		"GET /api/v1/balance":                 {path: "/api/v1/balance", status: http.StatusOK},
+		"GET /api/v1/ledger":                  {path: "/api/v1/ledger", status: http.StatusOK},
+		"GET /api/v1/webhook/deliveries/{id}": {path: "/api/v1/webhook/deliveries/" + a.deliveryID, status: http.StatusNotFound},
 	}
 
 	t.Run("the table covers every client route the API registers", func(t *testing.T) {

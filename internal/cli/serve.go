@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,9 @@ import (
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/outbound"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/server"
 	"github.com/ibiki/ibiki/internal/store"
@@ -62,6 +66,11 @@ type App struct {
 	Router  *inbound.Router
 	Handler http.Handler
 	Inbound *inbound.Service
+	// Outbound sends clients' messages; Simulator is the built-in provider (the default one
+	// until providers are configured).
+	Outbound      *outbound.Service
+	Simulator     *simulator.Simulator
+	StatusTimeout time.Duration
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -69,8 +78,10 @@ type App struct {
 func (a *App) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { a.Router.Run(ctx); close(done) }()
+	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	a.Runner.Run(ctx)
 	<-done
+	a.Simulator.Close()
 }
 
 // Build opens and migrates the database and wires every part; it is the only place where
@@ -105,6 +116,18 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
 		Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient})
 
+	sim := simulator.New(simulator.Config{Rate: cfg.Simulator.Rate, Latency: cfg.Simulator.Latency,
+		FailureRatio: cfg.Simulator.FailureRatio})
+	providers := provider.NewRegistry()
+	providers.Add("simulator", "simulator", sim)
+	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
+	sim.Report = func(u []provider.StatusUpdate) {
+		if err := out.ApplyStatus(context.Background(), "simulator", u); err != nil && !errors.Is(err, store.ErrClosed) {
+			log.Warn("simulator: status report not applied", "error", err)
+		}
+	}
+	runner.Register(out.Kind(cfg.SendConcurrency))
+
 	guards := map[string]hooks.Guard{}
 	for name, s := range cfg.Sources {
 		guards[name] = hooks.Guard{Token: s.Token, TokenHeader: s.TokenHeader, HMACSecret: s.HMACSecret,
@@ -112,11 +135,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Admin: admin, Clock: time.Now, Region: cfg.DefaultRegion,
-			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
+		&api.API{Store: st, Inbound: in, Outbound: out, Simulator: sim, Admin: admin, Clock: time.Now,
+			Region: cfg.DefaultRegion, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log},
 	)
-	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in}, nil
+	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Simulator: sim,
+		StatusTimeout: cfg.StatusTimeout}, nil
 }
 
 // serveDebug serves pprof on its own listener, never on the public one.

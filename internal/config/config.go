@@ -41,6 +41,9 @@ type Config struct {
 	WebhookConcurrency   int
 	WebhookPerClient     int
 	RouteConcurrency     int
+	SendConcurrency      int
+	StatusTimeout        time.Duration
+	Simulator            Simulator
 	DefaultRegion        string
 	MaxBodyBytes         int64
 	JobLease             time.Duration
@@ -86,6 +89,16 @@ func settings() []setting {
 			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
 		{"ROUTE_CONCURRENCY", "128", "routing workers (per instance); each phone's messages go to one of them, in order", false,
 			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
+		{"SEND_CONCURRENCY", "64", "provider sends in flight at once (per instance); each provider's own throttle applies on top", false,
+			intVar(func(c *Config) *int { return &c.SendConcurrency })},
+		{"STATUS_TIMEOUT", "48h", "a sent message with no final status from its provider after this becomes \"unknown\"", false,
+			durationVar(func(c *Config) *time.Duration { return &c.StatusTimeout })},
+		{"SIMULATOR_RATE", "0", "messages per second the simulator provider takes (0: unlimited)", false,
+			func(c *Config, v string) error { return floatIn(v, 0, 1e6, &c.Simulator.Rate) }},
+		{"SIMULATOR_LATENCY", "200ms", "time from a send to the simulator's delivery report", false,
+			durationVar(func(c *Config) *time.Duration { return &c.Simulator.Latency })},
+		{"SIMULATOR_FAILURE_RATIO", "0", "share (0 to 1) of messages the simulator reports undelivered", false,
+			func(c *Config, v string) error { return floatIn(v, 0, 1, &c.Simulator.FailureRatio) }},
 		{"DEFAULT_REGION", "US", "ISO country code for phone numbers written without a country code", false,
 			func(c *Config, v string) error {
 				v = strings.ToUpper(strings.TrimSpace(v))
@@ -161,6 +174,22 @@ func settings() []setting {
 		)
 	}
 	return s
+}
+
+// Simulator tunes the built-in simulator provider.
+type Simulator struct {
+	Rate         float64
+	Latency      time.Duration
+	FailureRatio float64
+}
+
+func floatIn(v string, lo, hi float64, dst *float64) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < lo || f > hi {
+		return fmt.Errorf("%q is not a number from %g to %g", v, lo, hi)
+	}
+	*dst = f
+	return nil
 }
 
 // flagName turns an env suffix into a flag name: WEBHOOK_TIMEOUT → webhook-timeout.

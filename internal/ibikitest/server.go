@@ -93,6 +93,12 @@ func (r Response) JSON(t testing.TB, v any) {
 // none). auth is the bearer credential ("" for none).
 func (s *Server) Do(method, path, auth string, body any) Response {
 	s.t.Helper()
+	return s.DoWith(method, path, auth, body, nil)
+}
+
+// DoWith is Do with extra request headers.
+func (s *Server) DoWith(method, path, auth string, body any, header map[string]string) Response {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -114,6 +120,9 @@ func (s *Server) Do(method, path, auth string, body any) Response {
 	req.Header.Set("Content-Type", "application/json")
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
+	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/store"
 )
@@ -20,6 +22,9 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Param   string `json:"param,omitempty"`
+	// insufficient_credits says what was missing.
+	BalanceCents *int64 `json:"balance_cents,omitempty"`
+	NeededCents  *int64 `json:"needed_cents,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -74,6 +79,7 @@ func Map(err error) *Error {
 		e  *Error
 		fe *provider.FieldError
 		mb *http.MaxBytesError
+		ic *store.InsufficientCreditsError
 	)
 	switch {
 	case errors.As(err, &e):
@@ -84,6 +90,18 @@ func Map(err error) *Error {
 		return ErrTooLarge
 	case errors.Is(err, provider.ErrMalformed):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_payload", Message: err.Error()}
+	case errors.As(err, &ic):
+		return &Error{Status: http.StatusPaymentRequired, Code: "insufficient_credits",
+			Message:      fmt.Sprintf("the balance (%d cents) does not cover this send (%d cents)", ic.BalanceCents, ic.NeededCents),
+			BalanceCents: &ic.BalanceCents, NeededCents: &ic.NeededCents}
+	case errors.Is(err, outbound.ErrOptedOut):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "recipient_opted_out", Message: err.Error(), Param: "to"}
+	case errors.Is(err, outbound.ErrSenderNotAllowed):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "sender_not_allowed", Message: err.Error(), Param: "from"}
+	case errors.Is(err, outbound.ErrSenderNotSupported):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "sender_not_supported", Message: err.Error(), Param: "from"}
+	case errors.Is(err, outbound.ErrClientInactive):
+		return &Error{Status: http.StatusForbidden, Code: "client_inactive", Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
 		return ErrNotFound
 	case errors.Is(err, store.ErrConflict):

@@ -11,7 +11,7 @@ import (
 func TestSegments(t *testing.T) {
 	a := func(n int) string { return strings.Repeat("a", n) }
 	u := func(n int) string { return strings.Repeat("ж", n) } // Cyrillic: UCS-2, one unit each
-	emoji := "😀"                                               // outside the BMP: two UTF-16 units
+	emoji := "😀"                                              // outside the BMP: two UTF-16 units
 	tests := []struct {
 		name  string
 		body  string

@@ -36,6 +36,17 @@ type MessageData struct {
 	ProviderMessageID *string             `json:"provider_message_id"`
 	ReceivedAt        string              `json:"received_at"`
 	RoutedBy          model.RoutedBy      `json:"routed_by"`
+	*OutboundData
+}
+
+// OutboundData are the fields only outbound messages have.
+type OutboundData struct {
+	Segments     int     `json:"segments"`
+	Encoding     string  `json:"encoding"`
+	CostCents    int64   `json:"cost_cents"`
+	ErrorCode    *string `json:"error_code"`
+	ErrorMessage *string `json:"error_message"`
+	StatusAt     string  `json:"status_at"`
 }
 
 // TimeFormat is how times appear in payloads and API answers: RFC 3339, UTC, milliseconds.
@@ -50,13 +61,19 @@ func orNull(s string) *string {
 
 // NewMessageData describes a message for a client; contact is the best knowledge of the sender.
 func NewMessageData(m model.Message, contact model.ContactInfo) MessageData {
-	return MessageData{
+	d := MessageData{
 		ID: m.ID, ClientID: m.ClientID, ConversationID: m.ConversationID, Direction: m.Direction,
 		From: m.From, To: m.To, Body: m.Body, Channel: m.Channel, Status: m.Status,
 		MatchedBlockWord: orNull(m.MatchedBlockWord), Contact: contact, Provider: m.Provider,
 		ProviderMessageID: orNull(m.ProviderMessageID), ReceivedAt: m.ReceivedAt.UTC().Format(TimeFormat),
 		RoutedBy: m.RoutedBy,
 	}
+	if m.Direction == model.Outbound {
+		d.OutboundData = &OutboundData{Segments: m.Segments, Encoding: m.Encoding, CostCents: m.CostCents,
+			ErrorCode: orNull(m.ErrorCode), ErrorMessage: orNull(m.ErrorMessage),
+			StatusAt: m.StatusAt.UTC().Format(TimeFormat)}
+	}
+	return d
 }
 
 // Payload encodes an event body. The body is frozen when the event is stored, so every attempt

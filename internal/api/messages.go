@@ -1,0 +1,127 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/outbound"
+	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/webhook"
+)
+
+// messageOut is a message as the API shows it: the webhook shape, plus, for UCS-2 bodies, the
+// characters that made them UCS-2.
+type messageOut struct {
+	webhook.MessageData
+	NonGSM []string `json:"non_gsm_characters,omitempty"`
+}
+
+func outJSON(m model.Message) messageOut {
+	out := messageOut{MessageData: messageJSON(m)}
+	if m.Direction == model.Outbound && m.Encoding == string(sms.UCS2) {
+		out.NonGSM = sms.Segments(m.Body).NonGSM
+	}
+	return out
+}
+
+// decodeBytes decodes a JSON body already read, with the API's strict rules.
+func decodeBytes(r *http.Request, body []byte, v any) error {
+	r2 := r.Clone(r.Context())
+	r2.Body = readCloser{bytes.NewReader(body)}
+	return respond.Decode(r2, v)
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// createMessage: POST /api/v1/messages {"to","body","from"?} → 202.
+func (a *API) createMessage(w http.ResponseWriter, r *http.Request) {
+	a.send(w, r, "", model.PriorityNormal)
+}
+
+// replyInConversation: POST /api/v1/conversations/{phone}/messages {"body"} → 202; the sticky
+// sender applies and the reply goes ahead of bulk traffic.
+func (a *API) replyInConversation(w http.ResponseWriter, r *http.Request) {
+	a.send(w, r, r.PathValue("phone"), model.PriorityInteractive)
+}
+
+func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority int) {
+	c, _ := auth.Client(r.Context())
+	a.idempotent(w, r, c.ID, func(body []byte, save saveFunc) (int, any, error) {
+		var in struct {
+			To   *string `json:"to"`
+			Body string  `json:"body"`
+			From string  `json:"from"`
+		}
+		if to != "" {
+			// A reply needs the conversation: another client's phone is not found.
+			phone, err := sms.NormalizeE164(to, a.Region)
+			if err != nil {
+				return 0, nil, respond.ErrNotFound
+			}
+			if _, err := a.Store.Conversation(r.Context(), c.ID, phone, model.ChannelSMS); err != nil {
+				return 0, nil, err
+			}
+			var reply struct {
+				Body string `json:"body"`
+				From string `json:"from"`
+			}
+			if err := decodeBytes(r, body, &reply); err != nil {
+				return 0, nil, err
+			}
+			in.To, in.Body, in.From = &to, reply.Body, reply.From
+		} else if err := decodeBytes(r, body, &in); err != nil {
+			return 0, nil, err
+		}
+		if in.To == nil {
+			return 0, nil, respond.Missing("to")
+		}
+		var saveTx func(*store.Tx, model.Message) error
+		if save != nil {
+			saveTx = func(tx *store.Tx, m model.Message) error { return save(tx, http.StatusAccepted, outJSON(m)) }
+		}
+		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority}, saveTx)
+		return http.StatusAccepted, outJSON(m), err
+	})
+}
+
+// listMessages: GET /api/v1/messages?status=&to=&direction=&limit=&cursor=.
+func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := store.MessageFilter{Status: model.MessageStatus(q.Get("status")), Direction: model.Direction(q.Get("direction"))}
+	if f.Status != "" && !f.Status.Known() {
+		respond.Err(w, r, respond.Invalid("status", "unknown status "+string(f.Status)))
+		return
+	}
+	if f.Direction != "" && f.Direction != model.Inbound && f.Direction != model.Outbound {
+		respond.Err(w, r, respond.Invalid("direction", "direction must be inbound or outbound"))
+		return
+	}
+	if v := q.Get("to"); v != "" {
+		if f.To, err = sms.NormalizeAddress(v, a.Region); err != nil {
+			respond.Err(w, r, respond.Invalid("to", err.Error()))
+			return
+		}
+	}
+	ms, err := a.Store.ClientMessages(r.Context(), clientID(r.Context()), f, cursor, limit)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	out := make([]messageOut, len(ms))
+	last := ""
+	for i, m := range ms {
+		out[i], last = outJSON(m), m.ID
+	}
+	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(ms), limit, last)})
+}
