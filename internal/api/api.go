@@ -58,6 +58,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("POST /admin/v1/clients/{id}/credits", a.topUp)
 	admin("GET /admin/v1/clients/{id}/ledger", a.clientLedger)
 	admin("POST /admin/v1/simulator/inbound", a.simulateInbound)
+	admin("GET /admin/v1/clients/{id}/suppressions", a.adminListSuppressions)
+	admin("POST /admin/v1/clients/{id}/suppressions", a.adminAddSuppression)
+	admin("DELETE /admin/v1/clients/{id}/suppressions/{phone}", a.adminRemoveSuppression)
 
 	client := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireClient(h)) }
 	client("POST /api/v1/contacts", a.createContact)
@@ -72,6 +75,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	client("POST /api/v1/conversations/{phone}/messages", a.replyInConversation)
 	client("GET /api/v1/balance", a.getBalance)
 	client("GET /api/v1/ledger", a.listLedger)
+	client("GET /api/v1/suppressions", a.listSuppressions)
+	client("POST /api/v1/suppressions", a.addSuppression)
+	client("GET /api/v1/suppressions/{phone}", a.getSuppression)
+	client("DELETE /api/v1/suppressions/{phone}", a.removeSuppression)
 	client("GET /api/v1/webhook/deliveries", a.listDeliveries)
 	client("GET /api/v1/webhook/deliveries/{id}", a.getDelivery)
 }

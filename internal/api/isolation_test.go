@@ -16,7 +16,7 @@ import (
 // tenant is one client with a contact, a routed message (hence a conversation) and a delivery.
 type tenant struct {
 	ibikitest.CreatedClient
-	phone, contactID, messageID, conversationID, deliveryID, body string
+	phone, suppressed, contactID, messageID, conversationID, deliveryID, body string
 }
 
 func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
@@ -28,6 +28,8 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 	}
 	mustDo(t, s, "POST", "/api/v1/contacts", tn.APIKey, map[string]string{"phone": phone, "first_name": id}, http.StatusCreated).JSON(t, &ct)
 	tn.contactID = ct.ID
+	tn.suppressed = strings.Replace(phone, "+1555", "+1556", 1)
+	mustDo(t, s, "POST", "/api/v1/suppressions", tn.APIKey, map[string]string{"phone": tn.suppressed}, http.StatusCreated)
 	mustDo(t, s, "POST", "/admin/v1/clients/"+id+"/credits", admin, map[string]any{"amount_cents": 1000, "reference": "test"}, http.StatusOK)
 	tn.messageID = inbound(t, s, extreme(phone, "", tn.body, "iso-"+id)) // routed by the contact
 	got := eventFor(t, rcv, tn.messageID)
@@ -72,6 +74,8 @@ func routePatterns(t *testing.T, prefix string) []string {
 	return out
 }
 
+func esc(phone string) string { return strings.Replace(phone, "+", "%2B", 1) }
+
 func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 	s := ibikitest.NewServer(t, nil)
 	a := newTenant(t, s, "alpha", "+15553000001")
@@ -101,8 +105,13 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/messages": {path: "/api/v1/messages", status: http.StatusOK},
 		"POST /api/v1/conversations/{phone}/messages": {path: "/api/v1/conversations/" + aPhone + "/messages",
 			body: map[string]string{"body": "hi"}, status: http.StatusNotFound},
-		"GET /api/v1/balance":                 {path: "/api/v1/balance", status: http.StatusOK},
-		"GET /api/v1/ledger":                  {path: "/api/v1/ledger", status: http.StatusOK},
+		"GET /api/v1/balance":      {path: "/api/v1/balance", status: http.StatusOK},
+		"GET /api/v1/ledger":       {path: "/api/v1/ledger", status: http.StatusOK},
+		"GET /api/v1/suppressions": {path: "/api/v1/suppressions", status: http.StatusOK},
+		"POST /api/v1/suppressions": {path: "/api/v1/suppressions", body: map[string]string{"phone": a.suppressed},
+			status: http.StatusCreated},
+		"GET /api/v1/suppressions/{phone}":    {path: "/api/v1/suppressions/" + esc(a.suppressed), status: http.StatusNotFound},
+		"DELETE /api/v1/suppressions/{phone}": {path: "/api/v1/suppressions/" + esc(a.suppressed), status: http.StatusNotFound},
 		"GET /api/v1/webhook/deliveries/{id}": {path: "/api/v1/webhook/deliveries/" + a.deliveryID, status: http.StatusNotFound},
 	}
 

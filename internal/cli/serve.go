@@ -120,7 +120,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		FailureRatio: cfg.Simulator.FailureRatio})
 	providers := provider.NewRegistry()
 	providers.Add("simulator", "simulator", sim)
-	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
+	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
+		HelpReply: cfg.HelpReply}
+	in.Replies = out
 	sim.Report = func(u []provider.StatusUpdate) {
 		if err := out.ApplyStatus(context.Background(), "simulator", u); err != nil && !errors.Is(err, store.ErrClosed) {
 			log.Warn("simulator: status report not applied", "error", err)

@@ -43,6 +43,7 @@ type Config struct {
 	RouteConcurrency     int
 	SendConcurrency      int
 	StatusTimeout        time.Duration
+	HelpReply            string
 	Simulator            Simulator
 	DefaultRegion        string
 	MaxBodyBytes         int64
@@ -93,6 +94,14 @@ func settings() []setting {
 			intVar(func(c *Config) *int { return &c.SendConcurrency })},
 		{"STATUS_TIMEOUT", "48h", "a sent message with no final status from its provider after this becomes \"unknown\"", false,
 			durationVar(func(c *Config) *time.Duration { return &c.StatusTimeout })},
+		{"HELP_REPLY", "[client]: reply STOP to stop these messages, START to get them again.", "automatic answer to an inbound HELP ([client] is the client's name; \"off\": no answer)", false,
+			func(c *Config, v string) error {
+				if strings.EqualFold(strings.TrimSpace(v), "off") {
+					v = ""
+				}
+				c.HelpReply = v
+				return nil
+			}},
 		{"SIMULATOR_RATE", "0", "messages per second the simulator provider takes (0: unlimited)", false,
 			func(c *Config, v string) error { return floatIn(v, 0, 1e6, &c.Simulator.Rate) }},
 		{"SIMULATOR_LATENCY", "200ms", "time from a send to the simulator's delivery report", false,

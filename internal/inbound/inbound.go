@@ -24,6 +24,13 @@ type Service struct {
 	Log   *slog.Logger
 	// Router routes what Accept stored; nil leaves it to whoever sweeps pending messages.
 	Router *Router
+	// Replies answers HELP (nil: no auto-reply).
+	Replies Replier
+}
+
+// Replier queues automatic replies inside the routing transaction.
+type Replier interface {
+	QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message) error
 }
 
 // Errors of Assign.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/optout"
 	"github.com/ibiki/ibiki/internal/routing"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/webhook"
@@ -131,15 +132,49 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
 			}
 		}
 	}
+	if _, err := webhook.Enqueue(ctx, tx, p.client, model.EventMessageReceived, p.m, p.payload, p.now); err != nil {
+		return err
+	}
+	return s.keywords(ctx, tx, p)
+}
+
+// keywords applies what the message asks of the client's list: STOP (or the provider's
+// "blocked") puts the phone on the client's suppression list, START takes it off, HELP gets
+// the configured auto-reply. The client hears of the first two by a message.opt_out or
+// message.opt_in event, queued after the message itself.
+func (s *Service) keywords(ctx context.Context, tx *store.Tx, p plan) error {
+	action, word := optout.Classify(p.m.Body)
+	source := "keyword"
 	if p.m.Status == model.StatusBlocked {
-		// The provider matched an opt-out word: the phone asked this client to stop. The
-		// outbound side refuses later sends to it; the client still hears about the message.
-		if err := tx.UpsertOptOut(ctx, model.OptOut{ClientID: p.client.ID, Phone: p.m.From, Source: p.m.Provider,
-			Keyword: p.m.MatchedBlockWord, CreatedAt: p.now}); err != nil {
+		action, word, source = optout.Stop, p.m.MatchedBlockWord, p.m.Provider
+	}
+	var event model.EventType
+	switch action {
+	case optout.Stop:
+		if err := tx.UpsertOptOut(ctx, model.OptOut{ClientID: p.client.ID, Phone: p.m.From, Source: source,
+			Keyword: word, CreatedAt: p.now}); err != nil {
 			return err
 		}
+		event = model.EventMessageOptOut
+	case optout.Start:
+		removed, err := tx.DeleteOptOut(ctx, p.client.ID, p.m.From)
+		if err != nil || !removed {
+			return err // "YES" from a phone that never opted out is just a reply
+		}
+		event = model.EventMessageOptIn
+	case optout.Help:
+		if s.Replies == nil {
+			return nil
+		}
+		return s.Replies.QueueHelpReply(ctx, tx, p.client, p.m)
+	default:
+		return nil
 	}
-	_, err = webhook.Enqueue(ctx, tx, p.client, model.EventMessageReceived, p.m, p.payload, p.now)
+	payload, err := webhook.Payload(event, p.now, webhook.NewMessageData(p.m, p.contact))
+	if err != nil {
+		return err
+	}
+	_, err = webhook.Enqueue(ctx, tx, p.client, event, p.m, payload, p.now)
 	return err
 }
 

@@ -45,6 +45,8 @@ type Service struct {
 	Region string
 	Clock  func() time.Time
 	Log    *slog.Logger
+	// HelpReply answers an inbound HELP ("" = no answer); "[client]" becomes the client's name.
+	HelpReply string
 
 	poolNext atomic.Uint64 // round robin over the shared pool
 	numMu    sync.Mutex
@@ -71,6 +73,8 @@ type Draft struct {
 	Cost   int64
 	Req    Request
 	client model.Client
+	// auto marks Ibiki's own replies (HELP): free, and sent even to a phone that opted out.
+	auto bool
 }
 
 // Check validates a request for a client without writing anything.
@@ -127,7 +131,9 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 
 // queue writes one accepted message: opt-out check, conversation, charge, message, send job.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, r route, now time.Time) (model.Message, error) {
-	if _, err := tx.OptOut(ctx, d.client.ID, d.To); err == nil {
+	if d.auto {
+		// no opt-out check: a HELP answer is due even to a phone that opted out
+	} else if _, err := tx.OptOut(ctx, d.client.ID, d.To); err == nil {
 		return model.Message{}, ErrOptedOut
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return model.Message{}, err
@@ -154,4 +160,28 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, r route, now
 	_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: d.client.ID, Ref: m.ID,
 		OrderKey: "send:" + m.ConversationID, Priority: d.Req.Priority, RunAt: now, CreatedAt: now})
 	return m, err
+}
+
+// QueueHelpReply queues the HELP auto-reply to an inbound message, inside the routing
+// transaction, from the number the contact wrote to when its provider can send from it. It is
+// free for the client.
+func (s *Service) QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message) error {
+	if s.HelpReply == "" {
+		return nil
+	}
+	body := strings.ReplaceAll(s.HelpReply, "[client]", c.Name)
+	n := sms.Segments(body)
+	d := Draft{To: in.From, Body: body, Count: n, Req: Request{Priority: model.PriorityInteractive}, client: c, auto: true}
+	r := route{provider: s.Providers.Default()}
+	if in.To != "" {
+		num := model.Number{Number: in.To}
+		if known, err := s.Store.CachedNumber(ctx, in.To); err == nil {
+			num = known
+		}
+		if name, ok := s.canChoose(num); ok && (num.ClientID == "" || num.ClientID == c.ID) {
+			r = route{from: in.To, provider: name}
+		}
+	}
+	_, err := s.queue(ctx, tx, d, r, s.Clock().UTC())
+	return err
 }

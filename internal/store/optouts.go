@@ -27,3 +27,28 @@ func (r reader) OptOut(ctx context.Context, clientID, phone string) (model.OptOu
 	o.CreatedAt = fromMS(created)
 	return o, notFound(err, "opt-out")
 }
+
+// DeleteOptOut removes a phone from a client's suppression list; it reports whether it was there.
+func (tx *Tx) DeleteOptOut(ctx context.Context, clientID, phone string) (bool, error) {
+	res, err := tx.exec(ctx, `DELETE FROM optouts WHERE client_id = ? AND phone = ?`, clientID, phone)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// OptOuts lists a client's suppression list by phone, after the cursor phone.
+func (r reader) OptOuts(ctx context.Context, clientID, after string, limit int) ([]model.OptOut, error) {
+	rows, err := r.query(ctx, `SELECT client_id, phone, source, keyword, created_at FROM optouts
+		WHERE client_id = ? AND phone > ? ORDER BY phone LIMIT ?`, clientID, after, limit)
+	return collect(rows, err, "opt-outs", func(row scanner) (model.OptOut, error) {
+		var (
+			o       model.OptOut
+			created int64
+		)
+		err := row.Scan(&o.ClientID, &o.Phone, &o.Source, &o.Keyword, &created)
+		o.CreatedAt = fromMS(created)
+		return o, err
+	})
+}

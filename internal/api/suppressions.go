@@ -1,0 +1,158 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// A suppression is a phone on a client's opt-out list: sends to it are refused (422
+// recipient_opted_out). Contacts add themselves by STOP and leave by START; the client and the
+// operator manage the list here too.
+type suppressionOut struct {
+	Phone     string `json:"phone"`
+	ClientID  string `json:"client_id"`
+	Source    string `json:"source"`
+	Keyword   string `json:"keyword"`
+	CreatedAt string `json:"created_at"`
+}
+
+func suppressionJSON(o model.OptOut) suppressionOut {
+	return suppressionOut{Phone: o.Phone, ClientID: o.ClientID, Source: o.Source, Keyword: o.Keyword, CreatedAt: formatTime(o.CreatedAt)}
+}
+
+// listSuppressions: GET /api/v1/suppressions.
+func (a *API) listSuppressions(w http.ResponseWriter, r *http.Request) {
+	a.suppressions(w, r, clientID(r.Context()))
+}
+
+// addSuppression: POST /api/v1/suppressions {"phone"} → 201 (200 if it was there already).
+func (a *API) addSuppression(w http.ResponseWriter, r *http.Request) {
+	a.suppress(w, r, clientID(r.Context()), "client")
+}
+
+// getSuppression: GET /api/v1/suppressions/{phone} → 200, or 404 when the phone may be sent to.
+func (a *API) getSuppression(w http.ResponseWriter, r *http.Request) {
+	phone, err := sms.NormalizeE164(r.PathValue("phone"), a.Region)
+	if err != nil {
+		respond.Err(w, r, respond.ErrNotFound)
+		return
+	}
+	o, err := a.Store.OptOut(r.Context(), clientID(r.Context()), phone)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, suppressionJSON(o))
+}
+
+// removeSuppression: DELETE /api/v1/suppressions/{phone} → 204.
+func (a *API) removeSuppression(w http.ResponseWriter, r *http.Request) {
+	a.unsuppress(w, r, clientID(r.Context()))
+}
+
+// The operator's views of one client's list: /admin/v1/clients/{id}/suppressions.
+func (a *API) adminListSuppressions(w http.ResponseWriter, r *http.Request) {
+	if id, ok := a.existingClient(w, r); ok {
+		a.suppressions(w, r, id)
+	}
+}
+
+func (a *API) adminAddSuppression(w http.ResponseWriter, r *http.Request) {
+	if id, ok := a.existingClient(w, r); ok {
+		a.suppress(w, r, id, "operator")
+	}
+}
+
+func (a *API) adminRemoveSuppression(w http.ResponseWriter, r *http.Request) {
+	if id, ok := a.existingClient(w, r); ok {
+		a.unsuppress(w, r, id)
+	}
+}
+
+// existingClient reads {id} and answers 404 for an unknown client.
+func (a *API) existingClient(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if _, err := a.Store.CachedClient(r.Context(), id); err != nil {
+		respond.Err(w, r, err)
+		return "", false
+	}
+	return id, true
+}
+
+func (a *API) suppressions(w http.ResponseWriter, r *http.Request, client string) {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	os, err := a.Store.OptOuts(r.Context(), client, cursor, limit)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	out := make([]suppressionOut, len(os))
+	last := ""
+	for i, o := range os {
+		out[i], last = suppressionJSON(o), o.Phone
+	}
+	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(os), limit, last)})
+}
+
+func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source string) {
+	var in struct {
+		Phone string `json:"phone"`
+	}
+	if err := respond.Decode(r, &in); err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	if in.Phone == "" {
+		respond.Err(w, r, respond.Missing("phone"))
+		return
+	}
+	phone, err := sms.NormalizeE164(in.Phone, a.Region)
+	if err != nil {
+		respond.Err(w, r, respond.Invalid("phone", err.Error()))
+		return
+	}
+	status := http.StatusCreated
+	var o model.OptOut
+	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		prev, err := tx.OptOut(r.Context(), client, phone)
+		if err == nil {
+			o, status = prev, http.StatusOK
+			return nil
+		}
+		o = model.OptOut{ClientID: client, Phone: phone, Source: source, CreatedAt: a.now()}
+		return tx.UpsertOptOut(r.Context(), o)
+	})
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, status, suppressionJSON(o))
+}
+
+func (a *API) unsuppress(w http.ResponseWriter, r *http.Request, client string) {
+	phone, err := sms.NormalizeE164(r.PathValue("phone"), a.Region)
+	if err != nil {
+		respond.Err(w, r, respond.ErrNotFound)
+		return
+	}
+	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		removed, err := tx.DeleteOptOut(r.Context(), client, phone)
+		if err == nil && !removed {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
