@@ -29,6 +29,8 @@ type API struct {
 	Simulator *simulator.Simulator
 	Admin     *auth.Admin
 	Clock     func() time.Time
+	// BulkMaxItems caps the items of one bulk send.
+	BulkMaxItems int
 	// Region reads phone numbers written without a country code.
 	Region string
 	// AllowPrivateWebhooks lets webhook URLs point at private addresses (tests, local setups).
@@ -71,6 +73,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	client("GET /api/v1/conversations/{phone}/messages", a.listConversationMessages)
 	client("GET /api/v1/messages/{id}", a.getMessage)
 	client("POST /api/v1/messages", a.createMessage)
+	client("POST /api/v1/messages/bulk", a.createBulk)
 	client("GET /api/v1/messages", a.listMessages)
 	client("POST /api/v1/conversations/{phone}/messages", a.replyInConversation)
 	client("GET /api/v1/balance", a.getBalance)

@@ -102,6 +102,8 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		// B may text A's contact (its own message); a reply needs B's own conversation.
 		"POST /api/v1/messages": {path: "/api/v1/messages", body: map[string]string{"to": a.phone, "body": "hi"},
 			status: http.StatusAccepted},
+		"POST /api/v1/messages/bulk": {path: "/api/v1/messages/bulk", body: map[string]any{"messages": []map[string]string{
+			{"to": a.phone, "body": "hi"}}}, status: http.StatusAccepted},
 		"GET /api/v1/messages": {path: "/api/v1/messages", status: http.StatusOK},
 		"POST /api/v1/conversations/{phone}/messages": {path: "/api/v1/conversations/" + aPhone + "/messages",
 			body: map[string]string{"body": "hi"}, status: http.StatusNotFound},

@@ -136,9 +136,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			HMACHeader: s.HMACHeader, AllowNets: s.AllowIPs}
 	}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
+		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk"},
 		AccessLog: cfg.AccessLog, Log: log},
 		&api.API{Store: st, Inbound: in, Outbound: out, Simulator: sim, Admin: admin, Clock: time.Now,
-			Region: cfg.DefaultRegion, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
+			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log},
 	)
 	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Simulator: sim,

@@ -47,6 +47,8 @@ type Config struct {
 	Simulator            Simulator
 	DefaultRegion        string
 	MaxBodyBytes         int64
+	MaxUploadBytes       int64
+	BulkMaxItems         int
 	JobLease             time.Duration
 	JobPoll              time.Duration
 	ShutdownTimeout      time.Duration
@@ -126,6 +128,17 @@ func settings() []setting {
 				c.MaxBodyBytes = n
 				return nil
 			}},
+		{"MAX_UPLOAD_BYTES", "104857600", "largest body of a bulk send or a file upload; larger ones get 413", false,
+			func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 1024 {
+					return fmt.Errorf("%q is not a byte count of at least 1024", v)
+				}
+				c.MaxUploadBytes = n
+				return nil
+			}},
+		{"BULK_MAX_ITEMS", "10000", "most messages one bulk send may carry", false,
+			intVar(func(c *Config) *int { return &c.BulkMaxItems })},
 		{"JOB_LEASE", "60s", "how long a claimed job stays claimed; work of a crashed instance is taken over after this", false,
 			durationVar(func(c *Config) *time.Duration { return &c.JobLease })},
 		{"JOB_POLL", "250ms", "longest wait between looks at the job queue (how fast work queued by other instances is seen)", false,

@@ -78,7 +78,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			return queue.Done(func(ctx context.Context, tx *store.Tx) error {
 				_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusUnknown, ErrorCode: "send_in_doubt",
 					ErrorMessage: "an earlier send was interrupted and the provider cannot confirm it; not resent to avoid a duplicate",
-					At: s.Clock().UTC()})
+					At:           s.Clock().UTC()})
 				return err
 			})
 		}

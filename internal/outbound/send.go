@@ -114,7 +114,7 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 	if err != nil {
 		return model.Message{}, err
 	}
-	route, err := s.chooseSender(ctx, c.ID, d.To, d.From)
+	route, err := s.chooseSender(ctx, c.ID, d.To, d.From, s.stickyNumber)
 	if err != nil {
 		return model.Message{}, err
 	}
@@ -129,37 +129,58 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 	return m, err
 }
 
-// queue writes one accepted message: opt-out check, conversation, charge, message, send job.
+// queue writes one accepted message: opt-out check, charge, then the message itself.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, r route, now time.Time) (model.Message, error) {
-	if d.auto {
-		// no opt-out check: a HELP answer is due even to a phone that opted out
-	} else if _, err := tx.OptOut(ctx, d.client.ID, d.To); err == nil {
-		return model.Message{}, ErrOptedOut
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return model.Message{}, err
+	if !d.auto {
+		if err := optedOut(ctx, tx, d.client.ID, d.To); err != nil {
+			return model.Message{}, err
+		}
 	}
-	m := model.Message{
-		ID: model.NewIDAt(model.PrefixMessage, now), ClientID: d.client.ID, Direction: model.Outbound,
-		Channel: model.ChannelSMS, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
-		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
-		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
-	}
-	var err error
-	if m.ConversationID, err = tx.TouchOutbound(ctx, d.client.ID, m, model.NewIDAt(model.PrefixConversation, now)); err != nil {
-		return m, err
-	}
+	m := newMessage(d, r, now)
 	if m.CostCents > 0 {
 		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
 			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
 			return m, err
 		}
 	}
-	if err := tx.InsertOutbound(ctx, m); err != nil {
-		return m, err
+	return m, insert(ctx, tx, &m, d.Req.Priority)
+}
+
+// optedOut is ErrOptedOut when the phone is on the client's suppression list.
+func optedOut(ctx context.Context, tx *store.Tx, clientID, phone string) error {
+	_, err := tx.OptOut(ctx, clientID, phone)
+	switch {
+	case err == nil:
+		return ErrOptedOut
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	default:
+		return err
 	}
-	_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: d.client.ID, Ref: m.ID,
-		OrderKey: "send:" + m.ConversationID, Priority: d.Req.Priority, RunAt: now, CreatedAt: now})
-	return m, err
+}
+
+func newMessage(d Draft, r route, now time.Time) model.Message {
+	return model.Message{
+		ID: model.NewIDAt(model.PrefixMessage, now), ClientID: d.client.ID, Direction: model.Outbound,
+		Channel: model.ChannelSMS, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
+		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
+		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
+	}
+}
+
+// insert stores a charged message with its conversation and its send job. Messages to one
+// phone are sent one at a time, in order.
+func insert(ctx context.Context, tx *store.Tx, m *model.Message, priority int) error {
+	var err error
+	if m.ConversationID, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt)); err != nil {
+		return err
+	}
+	if err := tx.InsertOutbound(ctx, *m); err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: m.ClientID, Ref: m.ID,
+		OrderKey: "send:" + m.ConversationID, Priority: priority, RunAt: m.CreatedAt, CreatedAt: m.CreatedAt})
+	return err
 }
 
 // QueueHelpReply queues the HELP auto-reply to an inbound message, inside the routing

@@ -66,7 +66,7 @@ func (s *Service) canChoose(n model.Number) (string, bool) {
 //  5. the provider's choice.
 //
 // Steps 2–4 skip numbers whose provider cannot send from a chosen number.
-func (s *Service) chooseSender(ctx context.Context, clientID, to, from string) (route, error) {
+func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, sticky func(ctx context.Context, clientID, to string) (string, error)) (route, error) {
 	nums, err := s.sendingNumbers(ctx, clientID)
 	if err != nil {
 		return route{}, err
@@ -83,11 +83,15 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string) (
 		}
 		return route{}, ErrSenderNotAllowed
 	}
-	if conv, err := s.Store.Conversation(ctx, clientID, to, model.ChannelSMS); err == nil && conv.LastInboundTo != "" {
-		n, err := s.Store.CachedNumber(ctx, conv.LastInboundTo)
+	last, err := sticky(ctx, clientID, to)
+	if err != nil {
+		return route{}, err
+	}
+	if last != "" {
+		n, err := s.Store.CachedNumber(ctx, last)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			n = model.Number{Number: conv.LastInboundTo}
+			n = model.Number{Number: last}
 		case err != nil:
 			return route{}, err
 		}
@@ -96,8 +100,6 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string) (
 				return route{from: n.Number, provider: name}, nil
 			}
 		}
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return route{}, err
 	}
 	for _, n := range nums.dedicated {
 		if name, ok := s.canChoose(n); ok {
@@ -114,4 +116,13 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string) (
 		}
 	}
 	return route{provider: s.Providers.Default()}, nil
+}
+
+// stickyNumber returns the number a contact last wrote to the client on ("" if none).
+func (s *Service) stickyNumber(ctx context.Context, clientID, to string) (string, error) {
+	conv, err := s.Store.Conversation(ctx, clientID, to, model.ChannelSMS)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return conv.LastInboundTo, err
 }

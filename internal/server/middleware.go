@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/respond"
@@ -55,9 +56,13 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 }
 
 // limitBody caps every request body; reading past the cap fails with *http.MaxBytesError,
-// which the handlers answer with 413.
-func limitBody(limit int64, next http.Handler) http.Handler {
+// which the handlers answer with 413. Upload paths have their own, larger cap.
+func limitBody(opt Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := opt.MaxBodyBytes
+		if opt.UploadBytes > limit && slices.Contains(opt.UploadPaths, r.URL.Path) {
+			limit = opt.UploadBytes
+		}
 		if r.ContentLength > limit {
 			respond.Err(w, r, respond.ErrTooLarge)
 			return

@@ -23,8 +23,11 @@ type Options struct {
 	Store        *store.Store
 	Registry     *prometheus.Registry
 	MaxBodyBytes int64
-	AccessLog    bool
-	Log          *slog.Logger
+	// UploadBytes is the larger limit of the paths in UploadPaths (bulk sends, CSV uploads).
+	UploadBytes int64
+	UploadPaths []string
+	AccessLog   bool
+	Log         *slog.Logger
 }
 
 // Registrar adds routes to the mux (the API, the provider webhooks...).
@@ -52,7 +55,7 @@ func Handler(opt Options, parts ...Registrar) http.Handler {
 	for _, p := range parts {
 		p.Register(mux)
 	}
-	return recoverer(opt.Log, requestID(accessLog(opt.Log, opt.AccessLog, limitBody(opt.MaxBodyBytes, jsonFallback(mux)))))
+	return recoverer(opt.Log, requestID(accessLog(opt.Log, opt.AccessLog, limitBody(opt, jsonFallback(mux)))))
 }
 
 // jsonFallback answers unknown paths (404) and wrong methods (405, with Allow) in the JSON

@@ -118,3 +118,31 @@ func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Messag
 		newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at).Scan(&id)
 	return id, notFound(err, "touch conversation")
 }
+
+// LastInboundNumbers returns, for those of the phones that have a conversation with the client
+// on SMS, the number each last wrote to (the sticky sender). It reads in chunks, for bulk sends.
+func (r reader) LastInboundNumbers(ctx context.Context, clientID string, phones []string) (map[string]string, error) {
+	out := make(map[string]string)
+	const chunk = 500
+	for len(phones) > 0 {
+		n := min(chunk, len(phones))
+		args := []any{clientID, model.ChannelSMS}
+		for _, p := range phones[:n] {
+			args = append(args, p)
+		}
+		rows, err := r.query(ctx, `SELECT phone, last_inbound_to FROM conversations WHERE client_id = ? AND channel = ?
+			AND last_inbound_to <> '' AND phone IN (`+placeholders(n)+`)`, args...)
+		pairs, err := collect(rows, err, "conversations", func(row scanner) ([2]string, error) {
+			var p [2]string
+			return p, row.Scan(&p[0], &p[1])
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pairs {
+			out[p[0]] = p[1]
+		}
+		phones = phones[n:]
+	}
+	return out, nil
+}
