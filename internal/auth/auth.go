@@ -65,7 +65,7 @@ func ClientFromRequest(ctx context.Context, s *store.Store, r *http.Request) (mo
 	if !strings.HasPrefix(key, KeyPrefix) {
 		return model.Client{}, ErrNoCredentials
 	}
-	c, err := s.ClientByKeyHash(ctx, Hash(key))
+	c, err := s.CachedClientByKeyHash(ctx, Hash(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return model.Client{}, ErrNoCredentials
 	}

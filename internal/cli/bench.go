@@ -19,20 +19,29 @@ import (
 	"github.com/ibiki/ibiki/internal/loadtest"
 )
 
-const benchUsage = `usage: ibiki bench inbound [flags]
+const benchUsage = `usage: ibiki bench inbound|send|bulk [flags]
 
-Posts ExtremeSMS webhooks to an Ibiki as fast as possible (or at --rate), hosts the client
-webhook they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
-and losses. Either point it at a running server (--url, --admin-token; the server needs
-IBIKI_ALLOW_PRIVATE_WEBHOOKS=true) or let it start one (--spawn, on --database-url).
+inbound  posts ExtremeSMS webhooks as fast as possible (or at --rate), hosts the client webhook
+         they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
+         and losses.
+send     posts POST /api/v1/messages as fast as possible (or at --rate) and reports accepted/s
+         and latency; the messages go to the server's default provider (the simulator).
+bulk     sends one bulk request of --recipients messages and times it; with --watch it hosts
+         the client webhook and measures the dispatch rate from the "sent" status events
+         (set IBIKI_SIMULATOR_RATE for the server to hold).
+
+Either point it at a running server (--url, --admin-token; the server needs
+IBIKI_ALLOW_PRIVATE_WEBHOOKS=true) or let it start one (--spawn, on --database-url; the
+spawned server inherits the IBIKI_* environment).
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "inbound" {
+	if len(args) == 0 || (args[0] != "inbound" && args[0] != "send" && args[0] != "bulk") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: only `bench inbound` exists")
+		return errors.New("bench: say inbound, send or bulk")
 	}
-	fs := flag.NewFlagSet("bench inbound", flag.ContinueOnError)
+	mode := args[0]
+	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	var (
@@ -51,6 +60,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opt.Client, "client", "", "client id to create (default bench-<random>)")
 	fs.BoolVar(&spawn, "spawn", false, "start `ibiki serve` as a child process for the run")
 	fs.StringVar(&dbURL, "database-url", "", "with --spawn: its IBIKI_DATABASE_URL (default: a new SQLite file in a temp dir)")
+	recipients := fs.Int("recipients", 100_000, "bulk: messages in the bulk request")
+	watch := fs.Duration("watch", 0, "bulk: measure the dispatch rate over this window (0: do not)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -69,11 +80,26 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		opt.URL, opt.AdminToken = url, token
 	}
-	rep, err := loadtest.Inbound(ctx, opt)
-	if err != nil {
-		return err
+	switch mode {
+	case "send":
+		rep, err := loadtest.Send(ctx, opt)
+		if err != nil {
+			return err
+		}
+		rep.Write(stdout)
+	case "bulk":
+		rep, err := loadtest.Bulk(ctx, opt, *recipients, *watch)
+		if err != nil {
+			return err
+		}
+		rep.Write(stdout)
+	default:
+		rep, err := loadtest.Inbound(ctx, opt)
+		if err != nil {
+			return err
+		}
+		rep.Write(stdout)
 	}
-	rep.Write(stdout)
 	return nil
 }
 

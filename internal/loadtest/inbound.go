@@ -63,11 +63,7 @@ type run struct {
 
 // Inbound runs the inbound benchmark.
 func Inbound(ctx context.Context, opt Options) (Report, error) {
-	r := &run{opt: opt, prefix: strconv.FormatInt(time.Now().UnixNano(), 36),
-		sentAt: map[string]time.Time{}, accepted: map[string]bool{}, arrived: map[string]time.Time{}, failed: map[string]int64{}}
-	r.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: opt.Connections, MaxIdleConnsPerHost: opt.Connections, MaxConnsPerHost: opt.Connections,
-		IdleConnTimeout: time.Minute}}
+	r := newRun(opt)
 	hookURL, stop, err := r.receive()
 	if err != nil {
 		return Report{}, err
@@ -95,11 +91,16 @@ func rateText(rate int) string {
 
 // receive starts the fake client webhook.
 func (r *run) receive() (string, func(), error) {
+	return r.serve(http.HandlerFunc(r.hook))
+}
+
+// serve hosts a fake client webhook on ReceiverAddr.
+func (r *run) serve(h http.Handler) (string, func(), error) {
 	ln, err := net.Listen("tcp", r.opt.ReceiverAddr)
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(r.hook), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String() + "/hook", func() { srv.Close() }, nil
 }
@@ -143,50 +144,8 @@ func (r *run) createClient(ctx context.Context, hookURL string) error {
 	return nil
 }
 
-// send posts webhooks until the duration is over, from Connections workers. At a fixed rate,
-// latency is measured from when each request was due, so a stall cannot hide its own cost.
-func (r *run) send(ctx context.Context) int64 {
-	ctx, cancel := context.WithTimeout(ctx, r.opt.Duration)
-	defer cancel()
-	var seq atomic.Int64
-	due := make(chan time.Time, r.opt.Connections)
-	go func() {
-		defer close(due)
-		if r.opt.Rate == 0 {
-			for ctx.Err() == nil {
-				select {
-				case due <- time.Time{}:
-				case <-ctx.Done():
-				}
-			}
-			return
-		}
-		interval := time.Second / time.Duration(r.opt.Rate)
-		next := time.Now()
-		for ctx.Err() == nil {
-			if d := time.Until(next); d > 0 {
-				time.Sleep(d)
-			}
-			select {
-			case due <- next:
-			case <-ctx.Done():
-			}
-			next = next.Add(interval)
-		}
-	}()
-	var wg sync.WaitGroup
-	for range r.opt.Connections {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for at := range due {
-				r.post(seq.Add(1), at)
-			}
-		}()
-	}
-	wg.Wait()
-	return seq.Load()
-}
+// send posts webhooks until the duration is over (see pace).
+func (r *run) send(ctx context.Context) int64 { return r.pace(ctx, r.post) }
 
 func (r *run) post(n int64, due time.Time) {
 	id := r.prefix + "-" + strconv.FormatInt(n, 10)

@@ -48,18 +48,21 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		return queue.Result{RetryAt: s.Clock().Add(wait)}
 	}
 	inDoubt := m.Status == model.StatusSending
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusSending, At: s.Clock().UTC()})
-		if err == nil {
-			_, err = tx.StartSend(ctx, m.ID, s.Clock().UTC())
+	// A provider that recognises repeats needs no record before the call: a run after a crash
+	// simply sends again and gets the same answer. "sending" is then recorded with "sent".
+	recordFirst := !p.Capabilities().Idempotent || inDoubt
+	if recordFirst {
+		err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			m, err = s.startSend(ctx, tx, m.ID, !inDoubt)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return queue.Result{}
 		}
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return queue.Result{}
-	}
-	if err != nil {
-		return queue.Fail(err)
+		if err != nil {
+			return queue.Fail(err)
+		}
 	}
 	if inDoubt {
 		if rec, ok := p.(provider.Reconciler); ok {
@@ -76,7 +79,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			// could reach the phone twice. Leave it to the operator.
 			metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
 			return queue.Done(func(ctx context.Context, tx *store.Tx) error {
-				_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusUnknown, ErrorCode: "send_in_doubt",
+				_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusUnknown, ErrorCode: "send_in_doubt",
 					ErrorMessage: "an earlier send was interrupted and the provider cannot confirm it; not resent to avoid a duplicate",
 					At:           s.Clock().UTC()})
 				return err
@@ -86,18 +89,35 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 	res, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
 	var se *provider.SendError
 	switch {
+	case err == nil && !recordFirst:
+		metrics.OutboundSends.WithLabelValues(m.Provider, "sent").Inc()
+		return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+			started, err := s.startSend(ctx, tx, m.ID, true)
+			if err != nil {
+				return err
+			}
+			return s.sent(started, res).Write(ctx, tx)
+		})
 	case err == nil:
 		metrics.OutboundSends.WithLabelValues(m.Provider, "sent").Inc()
 		return s.sent(m, res)
+	case !recordFirst && !errors.As(err, &se):
+		// Unknown whether the provider took it; it recognises a repeat, so the next run sends
+		// again.
+		metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
+		return queue.Fail(err)
 	case errors.As(err, &se) && se.Permanent:
 		metrics.OutboundSends.WithLabelValues(m.Provider, "failed").Inc()
 		return s.failNow(m, cmpOr(se.Code, "provider_rejected"), se.Message)
 	case errors.As(err, &se):
 		// Refused for now: the provider did not take it, so the message is plainly queued again.
 		metrics.OutboundSends.WithLabelValues(m.Provider, "retry").Inc()
-		r := queue.Result{Err: err, Write: func(ctx context.Context, tx *store.Tx) error {
-			return tx.ChangeStatus(ctx, store.StatusChange{ID: m.ID, From: model.StatusSending, To: model.StatusQueued, At: s.Clock().UTC()})
-		}}
+		r := queue.Result{Err: err}
+		if recordFirst {
+			r.Write = func(ctx context.Context, tx *store.Tx) error {
+				return tx.ChangeStatus(ctx, store.StatusChange{ID: m.ID, From: model.StatusSending, To: model.StatusQueued, At: s.Clock().UTC()})
+			}
+		}
 		if se.RetryAfter > 0 {
 			r.RetryAt = s.Clock().Add(se.RetryAfter)
 		}
@@ -108,6 +128,19 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
 		return queue.Fail(err)
 	}
+}
+
+// startSend records a send attempt ("sending"), with its status event when the message was
+// queued until now (event).
+func (s *Service) startSend(ctx context.Context, tx *store.Tx, id string, event bool) (model.Message, error) {
+	now := s.Clock().UTC()
+	m, err := tx.StartSend(ctx, id, now)
+	if err != nil || !event {
+		return m, err
+	}
+	provider := m.Provider
+	tx.AfterCommit(func() { metrics.OutboundStatus.WithLabelValues(provider, string(model.StatusSending)).Inc() })
+	return m, s.event(ctx, tx, m, model.EventMessageStatus, now)
 }
 
 func cmpOr(a, b string) string {
@@ -127,12 +160,13 @@ func (s *Service) sent(m model.Message, res provider.SendResult) queue.Result {
 		now := s.Clock().UTC()
 		if to != model.StatusSent {
 			// Record "sent" first so the client sees every step.
-			if _, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusSent,
+			var err error
+			if m, _, err = s.advance(ctx, tx, m, store.StatusChange{To: model.StatusSent,
 				ProviderMessageID: res.ProviderMessageID, At: now}); err != nil {
 				return err
 			}
 		}
-		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, At: now})
+		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, At: now})
 		return err
 	})
 }
@@ -140,7 +174,7 @@ func (s *Service) sent(m model.Message, res provider.SendResult) queue.Result {
 // failNow fails a message for good (and refunds it) with the job's completion.
 func (s *Service) failNow(m model.Message, code, msg string) queue.Result {
 	return queue.Done(func(ctx context.Context, tx *store.Tx) error {
-		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusFailed, ErrorCode: code,
+		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusFailed, ErrorCode: code,
 			ErrorMessage: msg, At: s.Clock().UTC()})
 		return err
 	})
@@ -152,7 +186,14 @@ func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause
 	if cause != nil {
 		msg += ": " + cause.Error()
 	}
-	_, _, err := s.advance(ctx, tx, job.Ref, store.StatusChange{To: model.StatusFailed, ErrorCode: "send_failed",
+	m, err := tx.MessageByID(ctx, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, _, err = s.advance(ctx, tx, m, store.StatusChange{To: model.StatusFailed, ErrorCode: "send_failed",
 		ErrorMessage: msg, At: s.Clock().UTC()})
 	return err
 }

@@ -114,13 +114,15 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 	if err != nil {
 		return model.Message{}, err
 	}
-	route, err := s.chooseSender(ctx, c.ID, d.To, d.From, s.stickyNumber)
-	if err != nil {
-		return model.Message{}, err
+	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
+		return model.Message{}, err // read now, on the read pool, rather than in the transaction
+	}
+	pick := func(last string) (route, error) {
+		return s.chooseSender(ctx, c.ID, d.To, d.From, func(context.Context, string, string) (string, error) { return last, nil })
 	}
 	var m model.Message
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		m, err = s.queue(ctx, tx, d, route, s.Clock().UTC())
+		m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC())
 		if err == nil && save != nil {
 			err = save(tx, m)
 		}
@@ -129,14 +131,24 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 	return m, err
 }
 
-// queue writes one accepted message: opt-out check, charge, then the message itself.
-func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, r route, now time.Time) (model.Message, error) {
+// queue writes one accepted message: opt-out check, conversation, sender (pick gets the
+// number the contact last wrote to), charge, then the message itself.
+func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(last string) (route, error), now time.Time) (model.Message, error) {
 	if !d.auto {
 		if err := optedOut(ctx, tx, d.client.ID, d.To); err != nil {
 			return model.Message{}, err
 		}
 	}
-	m := newMessage(d, r, now)
+	m := newMessage(d, route{}, now)
+	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now))
+	if err != nil {
+		return m, err
+	}
+	r, err := pick(last)
+	if err != nil {
+		return m, err
+	}
+	m.ConversationID, m.From, m.Provider = conv, r.from, r.provider
 	if m.CostCents > 0 {
 		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
 			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
@@ -168,12 +180,14 @@ func newMessage(d Draft, r route, now time.Time) model.Message {
 	}
 }
 
-// insert stores a charged message with its conversation and its send job. Messages to one
-// phone are sent one at a time, in order.
+// insert stores a charged message with its conversation (unless the caller touched it already)
+// and its send job. Messages to one phone are sent one at a time, in order.
 func insert(ctx context.Context, tx *store.Tx, m *model.Message, priority int) error {
 	var err error
-	if m.ConversationID, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt)); err != nil {
-		return err
+	if m.ConversationID == "" {
+		if m.ConversationID, _, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt)); err != nil {
+			return err
+		}
 	}
 	if err := tx.InsertOutbound(ctx, *m); err != nil {
 		return err
@@ -203,6 +217,6 @@ func (s *Service) QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Clie
 			r = route{from: in.To, provider: name}
 		}
 	}
-	_, err := s.queue(ctx, tx, d, r, s.Clock().UTC())
+	_, err := s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, s.Clock().UTC())
 	return err
 }

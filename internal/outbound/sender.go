@@ -117,12 +117,3 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, s
 	}
 	return route{provider: s.Providers.Default()}, nil
 }
-
-// stickyNumber returns the number a contact last wrote to the client on ("" if none).
-func (s *Service) stickyNumber(ctx context.Context, clientID, to string) (string, error) {
-	conv, err := s.Store.Conversation(ctx, clientID, to, model.ChannelSMS)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	return conv.LastInboundTo, err
-}

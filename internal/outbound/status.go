@@ -13,16 +13,26 @@ import (
 )
 
 // advance moves a message forward to ch.To inside tx, and reports whether it moved: a late or
-// repeated report never moves a message backwards. A message that fails is refunded (once: only
-// the change into "failed" refunds). The client's webhook gets a message.status event.
-func (s *Service) advance(ctx context.Context, tx *store.Tx, id string, ch store.StatusChange) (model.Message, bool, error) {
-	m, err := tx.MessageByID(ctx, id)
-	if err != nil || !m.Status.Advances(ch.To) {
-		return m, false, err
-	}
-	ch.ID, ch.From = id, m.Status
-	if err := tx.ChangeStatus(ctx, ch); err != nil {
-		return m, false, err
+// repeated report never moves a message backwards. m is the message as the caller last saw it;
+// the change is conditional on that status, and when someone moved it meanwhile the message is
+// read again and judged afresh. A message that fails is refunded (once: only the change into
+// "failed" refunds). The client's webhook gets a message.status event.
+func (s *Service) advance(ctx context.Context, tx *store.Tx, m model.Message, ch store.StatusChange) (model.Message, bool, error) {
+	for try := 0; ; try++ {
+		if !m.Status.Advances(ch.To) {
+			return m, false, nil
+		}
+		ch.ID, ch.From = m.ID, m.Status
+		err := tx.ChangeStatus(ctx, ch)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrNotFound) || try > 0 {
+			return m, false, err
+		}
+		if m, err = tx.MessageByID(ctx, m.ID); err != nil {
+			return m, false, err
+		}
 	}
 	m.Status, m.StatusAt = ch.To, ch.At
 	if ch.ProviderMessageID != "" {
@@ -110,7 +120,7 @@ func (s *Service) applyOne(ctx context.Context, providerName string, u provider.
 	}
 	now := s.Clock().UTC()
 	return true, s.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, _, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: u.Status, ErrorCode: u.ErrorCode,
+		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: u.Status, ErrorCode: u.ErrorCode,
 			ErrorMessage: u.ErrorMessage, At: now})
 		return err
 	})
@@ -128,7 +138,7 @@ func (s *Service) MarkUnknown(ctx context.Context, timeout time.Duration) (int, 
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		n = 0
 		for _, m := range late {
-			_, moved, err := s.advance(ctx, tx, m.ID, store.StatusChange{To: model.StatusUnknown, At: now})
+			_, moved, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusUnknown, At: now})
 			if err != nil {
 				return err
 			}

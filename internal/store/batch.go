@@ -146,7 +146,11 @@ func (s *Store) applyEffects(e effects) {
 }
 
 func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
-	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx}, caches: s.caches}
+	var local map[string]*sql.Stmt
+	if s.writeStmts != nil {
+		local = map[string]*sql.Stmt{}
+	}
+	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches}
 }
 
 // runTx runs the batch in one transaction.

@@ -47,6 +47,12 @@ func (c *ttlCache[T]) get(ctx context.Context, key string, load func(context.Con
 	return v, err
 }
 
+func (c *ttlCache[T]) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
 func (c *ttlCache[T]) drop(key string) {
 	c.mu.Lock()
 	delete(c.m, key)
@@ -57,6 +63,14 @@ func (c *ttlCache[T]) drop(key string) {
 type caches struct {
 	clients ttlCache[model.Client]
 	numbers ttlCache[model.Number]
+	keys    ttlCache[model.Client] // by API key hash
+}
+
+// CachedClientByKeyHash is ClientByKeyHash through the same kind of cache: every API request
+// authenticates. A rotation or a deactivation made through this process applies at once;
+// made through another instance, within cacheTTL.
+func (s *Store) CachedClientByKeyHash(ctx context.Context, hash string) (model.Client, error) {
+	return s.caches.keys.get(ctx, hash, s.ClientByKeyHash)
 }
 
 // CachedClient is Client through a cache that is at most a second old (see cacheTTL). Use it
@@ -74,7 +88,14 @@ func (s *Store) CachedNumber(ctx context.Context, number string) (model.Number, 
 // the transaction cannot keep the old row for the rest of the TTL.
 func (tx *Tx) dropClient(id string) {
 	tx.caches.clients.drop(id)
+	tx.dropKeys()
 	tx.after = append(tx.after, func() { tx.caches.clients.drop(id) })
+}
+
+// dropKeys forgets every cached API key (rotations and client changes are rare).
+func (tx *Tx) dropKeys() {
+	tx.caches.keys.clear()
+	tx.after = append(tx.after, tx.caches.keys.clear)
 }
 
 // dropNumber is dropClient for numbers.

@@ -72,6 +72,7 @@ func (tx *Tx) InsertAPIKey(ctx context.Context, k model.APIKey, hash string) err
 
 // RevokeAPIKeys revokes every live key of a client (rotation).
 func (tx *Tx) RevokeAPIKeys(ctx context.Context, clientID string, at time.Time) error {
+	tx.dropKeys()
 	_, err := tx.exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE client_id = ? AND revoked_at = 0`,
 		ms(at), clientID)
 	return err

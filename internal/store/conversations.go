@@ -98,15 +98,15 @@ func preview(body string) string {
 }
 
 // TouchOutbound creates or updates the conversation a client's outbound message belongs to and
-// returns its id. The last outbound time feeds the "last sender" routing rule.
-func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
+// returns its id and the number the contact last wrote to (the sticky sender, "" if none). The
+// last outbound time feeds the "last sender" routing rule.
+func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Message, newID string) (id, lastInboundTo string, err error) {
 	greatest := "max"
 	if tx.engine == Postgres {
 		greatest = "GREATEST"
 	}
-	var id string
 	at := ms(m.CreatedAt)
-	err := tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
+	err = tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
 		last_outbound_at, last_preview, message_count, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
 		ON CONFLICT (client_id, phone, channel) DO UPDATE SET
@@ -114,9 +114,9 @@ func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Messag
 			last_outbound_at = `+greatest+`(conversations.last_outbound_at, excluded.last_outbound_at),
 			last_preview = excluded.last_preview,
 			message_count = conversations.message_count + 1
-		RETURNING id`,
-		newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at).Scan(&id)
-	return id, notFound(err, "touch conversation")
+		RETURNING id, last_inbound_to`,
+		newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at).Scan(&id, &lastInboundTo)
+	return id, lastInboundTo, notFound(err, "touch conversation")
 }
 
 // LastInboundNumbers returns, for those of the phones that have a conversation with the client

@@ -173,6 +173,9 @@ type reader struct {
 	// pool, where statements are prepared on first use).
 	stmts *stmtCache
 	tx    *sql.Tx
+	// local holds the statements prepared inside this transaction for queries the cache did not
+	// have yet (a bulk send's first run repeats them thousands of times).
+	local map[string]*sql.Stmt
 }
 
 var rebound sync.Map // SQL text with ? → SQL text with $n
@@ -223,8 +226,17 @@ func (r reader) stmt(ctx context.Context, q string) *sql.Stmt {
 		return nil
 	}
 	st := r.stmts.get(ctx, q, r.tx == nil)
-	if st != nil && r.tx != nil {
+	switch {
+	case st != nil && r.tx != nil:
 		st = r.tx.StmtContext(ctx, st)
+	case st == nil && r.local != nil:
+		if st = r.local[q]; st == nil {
+			var err error
+			if st, err = r.tx.PrepareContext(ctx, q); err != nil {
+				return nil // run unprepared: the error shows there
+			}
+			r.local[q] = st
+		}
 	}
 	return st
 }
