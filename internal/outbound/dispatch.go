@@ -156,17 +156,21 @@ func (s *Service) sent(m model.Message, res provider.SendResult) queue.Result {
 	if to == "" || to == model.StatusQueued || to == model.StatusSending {
 		to = model.StatusSent
 	}
+	from := ""
+	if m.From == "" {
+		from = res.From // the provider picked the sender and said which
+	}
 	return queue.Done(func(ctx context.Context, tx *store.Tx) error {
 		now := s.Clock().UTC()
 		if to != model.StatusSent {
 			// Record "sent" first so the client sees every step.
 			var err error
 			if m, _, err = s.advance(ctx, tx, m, store.StatusChange{To: model.StatusSent,
-				ProviderMessageID: res.ProviderMessageID, At: now}); err != nil {
+				ProviderMessageID: res.ProviderMessageID, Sender: from, At: now}); err != nil {
 				return err
 			}
 		}
-		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, At: now})
+		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, Sender: from, At: now})
 		return err
 	})
 }

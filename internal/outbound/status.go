@@ -38,6 +38,9 @@ func (s *Service) advance(ctx context.Context, tx *store.Tx, m model.Message, ch
 	if ch.ProviderMessageID != "" {
 		m.ProviderMessageID = ch.ProviderMessageID
 	}
+	if ch.Sender != "" {
+		m.From = ch.Sender
+	}
 	if ch.ErrorCode != "" {
 		m.ErrorCode = ch.ErrorCode
 	}

@@ -27,6 +27,9 @@ type SendResult struct {
 	// Status is "sent" unless the provider already reports more (or "queued" on its side,
 	// which Ibiki still records as sent: it left our hands).
 	Status model.MessageStatus
+	// From, when the provider says, is the number the message went out from (a modem pool
+	// picks it).
+	From string
 }
 
 // Capabilities describe what an adapter can do; dispatch and the sender choice read them.

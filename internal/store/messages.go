@@ -122,6 +122,7 @@ type StatusChange struct {
 	ID                string
 	From, To          model.MessageStatus
 	ProviderMessageID string // kept when empty
+	Sender            string // the sender number the provider reports, kept when empty
 	ErrorCode         string
 	ErrorMessage      string
 	At                time.Time
@@ -131,11 +132,11 @@ type StatusChange struct {
 // changes from the same status one wins and the other is ErrNotFound.
 func (tx *Tx) ChangeStatus(ctx context.Context, c StatusChange) error {
 	return affected(tx.exec(ctx, `UPDATE messages SET status = ?, status_at = ?,
-		provider_message_id = COALESCE(?, provider_message_id),
+		provider_message_id = COALESCE(?, provider_message_id), from_number = COALESCE(?, from_number),
 		error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
 		error_message = CASE WHEN ? <> '' THEN ? ELSE error_message END
 		WHERE id = ? AND status = ?`,
-		c.To, ms(c.At), nullable(c.ProviderMessageID), c.ErrorCode, c.ErrorCode, c.ErrorMessage, c.ErrorMessage,
+		c.To, ms(c.At), nullable(c.ProviderMessageID), nullable(c.Sender), c.ErrorCode, c.ErrorCode, c.ErrorMessage, c.ErrorMessage,
 		c.ID, c.From))
 }
 

@@ -1,0 +1,290 @@
+// Package httpapi is the generic provider adapter for SMS aggregators with an HTTP API: where to
+// send, how to shape the request (JSON or form, from a template), how to authenticate, and where
+// the provider's message id is in the answer are all configuration. ExtremeSMS is one preset of
+// it. Status callbacks, when the aggregator sends them, are mapped the same way.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+)
+
+// Config describes one aggregator's API.
+type Config struct {
+	// URL receives the sends (POST unless Method says otherwise).
+	URL    string `json:"url"`
+	Method string `json:"method"`
+	// Format is "json" (default) or "form".
+	Format string `json:"format"`
+	// Body maps request fields to values; in values, {to}, {from}, {body} and {id} (Ibiki's
+	// message id) are replaced. A field whose value is exactly "{from}" is left out when the
+	// provider chooses the sender. Default: {"to":"{to}","message":"{body}"}.
+	Body map[string]string `json:"body"`
+	// Headers are sent with every request (e.g. "Authorization": "Bearer <key>").
+	Headers map[string]string `json:"headers"`
+	// IDPath is where the provider's message id is in the JSON answer, dotted ("data.id").
+	IDPath string `json:"id_path"`
+	// SenderPath, when set, is where the answer says which number the message went out from.
+	SenderPath string `json:"sender_path"`
+	// IdempotencyHeader, when set, carries Ibiki's message id so the provider recognises a
+	// repeat; the adapter then declares itself idempotent.
+	IdempotencyHeader string `json:"idempotency_header"`
+	// ChooseSender says the provider sends from the number given in {from}.
+	ChooseSender bool `json:"choose_sender"`
+	// Rate is the throughput limit in messages per second (0: unlimited).
+	Rate float64 `json:"rate"`
+	// Timeout bounds one call (default 15 s).
+	Timeout Duration `json:"timeout"`
+	// Status describes the provider's delivery reports (optional).
+	Status StatusConfig `json:"status"`
+}
+
+// StatusConfig maps a provider's JSON delivery report.
+type StatusConfig struct {
+	// Token, when set, must come in the TokenHeader header (default X-Webhook-Token) or ?token=.
+	Token       string `json:"token"`
+	TokenHeader string `json:"token_header"`
+	IDPath      string `json:"id_path"`
+	StatusPath  string `json:"status_path"`
+	ErrorPath   string `json:"error_path"`
+	// Map turns the provider's status words into Ibiki's (sent, delivered, undelivered,
+	// failed); words not in it are ignored. Matching ignores case.
+	Map map[string]string `json:"map"`
+}
+
+// Duration is a time.Duration written as "15s" in configuration files.
+type Duration time.Duration
+
+// UnmarshalJSON reads "15s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string like \"15s\"")
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// Client is a configured aggregator.
+type Client struct {
+	cfg  Config
+	http *http.Client
+}
+
+// New checks a configuration and returns its client. httpClient nil uses a default one.
+func New(cfg Config, httpClient *http.Client) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("url %q is not an http(s) URL", cfg.URL)
+	}
+	cfg.Method = strings.ToUpper(cmpOr(cfg.Method, http.MethodPost))
+	cfg.Format = cmpOr(cfg.Format, "json")
+	if cfg.Format != "json" && cfg.Format != "form" {
+		return nil, fmt.Errorf("format %q is not json or form", cfg.Format)
+	}
+	if len(cfg.Body) == 0 {
+		cfg.Body = map[string]string{"to": "{to}", "message": "{body}"}
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = Duration(15 * time.Second)
+	}
+	if cfg.Status.TokenHeader == "" {
+		cfg.Status.TokenHeader = "X-Webhook-Token"
+	}
+	for k, v := range cfg.Status.Map {
+		s := model.MessageStatus(v)
+		if s != model.StatusSent && s != model.StatusDelivered && s != model.StatusUndelivered && s != model.StatusFailed {
+			return nil, fmt.Errorf("status map: %q → %q: map to sent, delivered, undelivered or failed", k, v)
+		}
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	return &Client{cfg: cfg, http: httpClient}, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Capabilities reports the configured sender choice, idempotency and rate.
+func (c *Client) Capabilities() provider.Capabilities {
+	return provider.Capabilities{ChooseSender: c.cfg.ChooseSender, Idempotent: c.cfg.IdempotencyHeader != "",
+		MaxPerSecond: c.cfg.Rate}
+}
+
+// Send posts one message.
+func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendResult, error) {
+	fill := strings.NewReplacer("{to}", m.To, "{from}", m.From, "{body}", m.Body, "{id}", m.MessageID)
+	var (
+		body  []byte
+		ctype string
+	)
+	if c.cfg.Format == "form" {
+		v := url.Values{}
+		for k, t := range c.cfg.Body {
+			if t == "{from}" && m.From == "" {
+				continue
+			}
+			v.Set(k, fill.Replace(t))
+		}
+		body, ctype = []byte(v.Encode()), "application/x-www-form-urlencoded"
+	} else {
+		v := map[string]string{}
+		for k, t := range c.cfg.Body {
+			if t == "{from}" && m.From == "" {
+				continue
+			}
+			v[k] = fill.Replace(t)
+		}
+		body, _ = json.Marshal(v)
+		ctype = "application/json"
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.cfg.Timeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, c.cfg.Method, c.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "bad_request", Message: err.Error()}
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Accept", "application/json")
+	for k, v := range c.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if c.cfg.IdempotencyHeader != "" {
+		req.Header.Set(c.cfg.IdempotencyHeader, m.MessageID)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return provider.SendResult{}, err // unknown whether it arrived
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err := Classify(res, answer); err != nil {
+		return provider.SendResult{}, err
+	}
+	out := provider.SendResult{Status: model.StatusSent}
+	var doc any
+	if json.Unmarshal(answer, &doc) == nil {
+		out.ProviderMessageID = Path(doc, c.cfg.IDPath)
+		out.From = Path(doc, c.cfg.SenderPath)
+	}
+	return out, nil
+}
+
+// Classify turns a provider's HTTP answer into nil (accepted) or a *provider.SendError: 429,
+// 408, 401, 403 and 5xx are refusals for now (retried, honouring Retry-After: rejected
+// credentials are the operator's to fix, not the message's fault), other non-2xx answers are
+// permanent.
+func Classify(res *http.Response, body []byte) error {
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		return nil
+	}
+	e := &provider.SendError{Code: strconv.Itoa(res.StatusCode), Message: snippet(body)}
+	switch {
+	case res.StatusCode == http.StatusTooManyRequests, res.StatusCode == http.StatusRequestTimeout,
+		res.StatusCode == http.StatusUnauthorized, res.StatusCode == http.StatusForbidden, res.StatusCode >= 500:
+		if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
+			e.RetryAfter = time.Duration(s) * time.Second
+		}
+	default:
+		e.Permanent = true
+	}
+	return e
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+// Path reads a dotted path ("data.id", "messages.0.id") from decoded JSON; numbers are
+// formatted without exponent. "" when absent.
+func Path(doc any, path string) string {
+	if path == "" {
+		return ""
+	}
+	for _, part := range strings.Split(path, ".") {
+		switch v := doc.(type) {
+		case map[string]any:
+			doc = v[part]
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(v) {
+				return ""
+			}
+			doc = v[i]
+		default:
+			return ""
+		}
+	}
+	switch v := doc.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return ""
+	}
+}
+
+// ParseStatus reads a delivery report as configured in Status.
+func (c *Client) ParseStatus(r *http.Request, body []byte) ([]provider.StatusUpdate, error) {
+	st := c.cfg.Status
+	if st.IDPath == "" || st.StatusPath == "" {
+		return nil, errors.New("this provider has no status callback configured")
+	}
+	if st.Token != "" {
+		got := r.Header.Get(st.TokenHeader)
+		if got == "" {
+			got = r.URL.Query().Get("token")
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(st.Token)) != 1 {
+			return nil, provider.ErrUnauthorized
+		}
+	}
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("%w: status report is not JSON", provider.ErrMalformed)
+	}
+	reports := []any{doc}
+	if list, ok := doc.([]any); ok {
+		reports = list
+	}
+	var out []provider.StatusUpdate
+	for _, rep := range reports {
+		id, word := Path(rep, st.IDPath), Path(rep, st.StatusPath)
+		var status string
+		for k, v := range st.Map {
+			if strings.EqualFold(k, word) {
+				status = v
+			}
+		}
+		if id == "" || status == "" {
+			continue
+		}
+		out = append(out, provider.StatusUpdate{ProviderMessageID: id, Status: model.MessageStatus(status),
+			ErrorCode: Path(rep, st.ErrorPath)})
+	}
+	return out, nil
+}

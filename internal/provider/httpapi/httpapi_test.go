@@ -1,0 +1,149 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/provider/extremesms"
+	"github.com/ibiki/ibiki/internal/provider/httpapi"
+)
+
+type seen struct {
+	header http.Header
+	body   string
+	path   string
+}
+
+func fake(t *testing.T, status int, answer string, got *seen) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		*got = seen{header: r.Header.Clone(), body: string(b), path: r.URL.Path}
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestExtremeSMSDefaults(t *testing.T) {
+	var got seen
+	srv := fake(t, 200, `{"message_id":"68d32be5acc9914eed77720d","carrier_number":"+15550009"}`, &got)
+	c, err := extremesms.NewSender(extremesms.SendConfig{BaseURL: srv.URL, APIKey: "k-1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(context.Background(), provider.Outbound{MessageID: "msg_1", To: "+15550002", Body: "hi there"})
+	if err != nil || res.ProviderMessageID != "68d32be5acc9914eed77720d" || res.From != "+15550009" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	var body map[string]string
+	_ = json.Unmarshal([]byte(got.body), &body)
+	if got.path != "/send" || got.header.Get("Authorization") != "Bearer k-1" || len(body) != 2 ||
+		body["to"] != "+15550002" || body["message"] != "hi there" {
+		t.Errorf("request %s %v %s", got.path, got.header, got.body)
+	}
+	if c.Capabilities().ChooseSender || c.Capabilities().Idempotent {
+		t.Errorf("capabilities = %+v: the pool picks the number and repeats are not recognised", c.Capabilities())
+	}
+
+	t.Run("field names are configuration", func(t *testing.T) {
+		c, _ := extremesms.NewSender(extremesms.SendConfig{BaseURL: srv.URL, APIKey: "k", Path: "/v2/sms", ToField: "phone",
+			MessageField: "text", FromField: "sender", IDField: "id"}, nil)
+		if _, err := c.Send(context.Background(), provider.Outbound{To: "+15550002", From: "+15550001", Body: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal([]byte(got.body), &body)
+		if got.path != "/v2/sms" || body["phone"] != "+15550002" || body["text"] != "b" || body["sender"] != "+15550001" || !c.Capabilities().ChooseSender {
+			t.Errorf("request %s %s", got.path, got.body)
+		}
+	})
+}
+
+func TestGenericFormAdapter(t *testing.T) {
+	var got seen
+	srv := fake(t, 202, `{"data":{"messages":[{"id":12345}]}}`, &got)
+	c, err := httpapi.New(httpapi.Config{URL: srv.URL + "/api/send", Format: "form",
+		Body:    map[string]string{"dst": "{to}", "src": "{from}", "text": "{body}", "ref": "{id}"},
+		Headers: map[string]string{"X-Auth": "secret"}, IDPath: "data.messages.0.id", IdempotencyHeader: "Idempotency-Key",
+		ChooseSender: true, Rate: 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(context.Background(), provider.Outbound{MessageID: "msg_9", To: "+15550002", From: "", Body: "a&b"})
+	if err != nil || res.ProviderMessageID != "12345" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	form, _ := url.ParseQuery(got.body)
+	if form.Get("dst") != "+15550002" || form.Get("text") != "a&b" || form.Get("ref") != "msg_9" || form.Has("src") {
+		t.Errorf("form = %v (src must be left out when the provider chooses)", form)
+	}
+	if got.header.Get("X-Auth") != "secret" || got.header.Get("Idempotency-Key") != "msg_9" {
+		t.Errorf("headers = %v", got.header)
+	}
+	if caps := c.Capabilities(); !caps.Idempotent || !caps.ChooseSender || caps.MaxPerSecond != 20 {
+		t.Errorf("capabilities = %+v", caps)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tt := range []struct {
+		status    int
+		permanent bool
+		ok        bool
+	}{{200, false, true}, {201, false, true}, {400, true, false}, {404, true, false}, {422, true, false},
+		{401, false, false}, {403, false, false}, {408, false, false}, {429, false, false}, {500, false, false}, {503, false, false}} {
+		var got seen
+		srv := fake(t, tt.status, `{"error":"x"}`, &got)
+		c, _ := httpapi.New(httpapi.Config{URL: srv.URL}, nil)
+		_, err := c.Send(context.Background(), provider.Outbound{To: "+1", Body: "b"})
+		var se *provider.SendError
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%d: %v", tt.status, err)
+		case !tt.ok && (!errors.As(err, &se) || se.Permanent != tt.permanent):
+			t.Errorf("%d: %#v, want permanent=%v", tt.status, err, tt.permanent)
+		}
+	}
+	t.Run("a dead endpoint is not a refusal: it may or may not have arrived", func(t *testing.T) {
+		c, _ := httpapi.New(httpapi.Config{URL: "http://127.0.0.1:1/send"}, nil)
+		_, err := c.Send(context.Background(), provider.Outbound{To: "+1", Body: "b"})
+		var se *provider.SendError
+		if err == nil || errors.As(err, &se) {
+			t.Errorf("error = %#v", err)
+		}
+	})
+}
+
+func TestStatusReports(t *testing.T) {
+	c, err := httpapi.New(httpapi.Config{URL: "http://127.0.0.1/x", Status: httpapi.StatusConfig{Token: "tok",
+		IDPath: "msgid", StatusPath: "stat", ErrorPath: "err",
+		Map: map[string]string{"DELIVRD": "delivered", "UNDELIV": "undelivered", "REJECTD": "failed"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `[{"msgid":"1","stat":"delivrd"},{"msgid":"2","stat":"UNDELIV","err":"005"},{"msgid":"3","stat":"ENROUTE"}]`
+	r := httptest.NewRequest("POST", "/webhooks/agg/status?token=tok", strings.NewReader(body))
+	ups, err := c.ParseStatus(r, []byte(body))
+	if err != nil || len(ups) != 2 || ups[0].Status != model.StatusDelivered || ups[1].ErrorCode != "005" {
+		t.Errorf("ParseStatus = %+v, %v", ups, err)
+	}
+	r = httptest.NewRequest("POST", "/webhooks/agg/status?token=bad", strings.NewReader(body))
+	if _, err := c.ParseStatus(r, []byte(body)); !errors.Is(err, provider.ErrUnauthorized) {
+		t.Errorf("bad token: %v", err)
+	}
+	if _, err := httpapi.New(httpapi.Config{URL: "http://x", Status: httpapi.StatusConfig{Map: map[string]string{"A": "lost"}}}, nil); err == nil {
+		t.Errorf("a status map to an unknown status is accepted")
+	}
+	if _, err := httpapi.New(httpapi.Config{URL: "ftp://x"}, nil); err == nil {
+		t.Errorf("an ftp URL is accepted")
+	}
+}

@@ -1,0 +1,189 @@
+// Package twilio sends SMS through Twilio's Messages REST API and reads its status callbacks,
+// verified with X-Twilio-Signature.
+package twilio
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/provider/httpapi"
+)
+
+// Config is one Twilio account.
+type Config struct {
+	AccountSID string `json:"account_sid"`
+	AuthToken  string `json:"auth_token"`
+	// MessagingServiceSID, when set, sends through a Messaging Service: Twilio then picks the
+	// sender from the service's pool (and Ibiki's sticky sender does not apply).
+	MessagingServiceSID string `json:"messaging_service_sid"`
+	// StatusCallback is the public URL of this provider's status endpoint
+	// (https://<ibiki>/webhooks/<name>/status); Twilio's signatures are checked against it.
+	StatusCallback string `json:"status_callback"`
+	// BaseURL is Twilio's API (default https://api.twilio.com; tests point it at a fake).
+	BaseURL string  `json:"base_url"`
+	Rate    float64 `json:"rate"`
+}
+
+// Client is a configured Twilio account.
+type Client struct {
+	cfg  Config
+	http *http.Client
+}
+
+// New checks the configuration.
+func New(cfg Config, httpClient *http.Client) (*Client, error) {
+	if !strings.HasPrefix(cfg.AccountSID, "AC") || cfg.AuthToken == "" {
+		return nil, fmt.Errorf("twilio: account_sid (AC…) and auth_token are required")
+	}
+	if cfg.MessagingServiceSID != "" && !strings.HasPrefix(cfg.MessagingServiceSID, "MG") {
+		return nil, fmt.Errorf("twilio: messaging_service_sid must start with MG")
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "https://api.twilio.com"
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Client{cfg: cfg, http: httpClient}, nil
+}
+
+// Capabilities: Twilio sends from the number given unless a Messaging Service picks it; it has
+// no idempotency key and no lookup by our id, so an interrupted send is not repeated.
+func (c *Client) Capabilities() provider.Capabilities {
+	return provider.Capabilities{ChooseSender: c.cfg.MessagingServiceSID == "", MaxPerSecond: c.cfg.Rate}
+}
+
+// Send creates a Message.
+func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendResult, error) {
+	form := url.Values{"To": {m.To}, "Body": {m.Body}}
+	switch {
+	case c.cfg.MessagingServiceSID != "":
+		form.Set("MessagingServiceSid", c.cfg.MessagingServiceSID)
+	case m.From != "":
+		form.Set("From", m.From)
+	default:
+		return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "no_sender",
+			Message: "Twilio needs a From number or a Messaging Service; add a number for this client or the pool"}
+	}
+	if c.cfg.StatusCallback != "" {
+		form.Set("StatusCallback", c.cfg.StatusCallback)
+	}
+	u := c.cfg.BaseURL + "/2010-04-01/Accounts/" + url.PathEscape(c.cfg.AccountSID) + "/Messages.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "bad_request", Message: err.Error()}
+	}
+	req.SetBasicAuth(c.cfg.AccountSID, c.cfg.AuthToken)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return provider.SendResult{}, err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	var out struct {
+		SID     string `json:"sid"`
+		Status  string `json:"status"`
+		From    string `json:"from"`
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(body, &out)
+	if err := httpapi.Classify(res, body); err != nil {
+		if se, ok := err.(*provider.SendError); ok && out.Code != 0 {
+			se.Code, se.Message = strconv.Itoa(out.Code), out.Message
+		}
+		return provider.SendResult{}, err
+	}
+	if out.SID == "" {
+		return provider.SendResult{}, fmt.Errorf("twilio: answer without a sid: %.200s", body)
+	}
+	return provider.SendResult{ProviderMessageID: out.SID, Status: mapStatus(out.Status), From: out.From}, nil
+}
+
+// mapStatus turns Twilio's message status into Ibiki's ("" for the ones before "sent").
+func mapStatus(s string) model.MessageStatus {
+	switch s {
+	case "sent":
+		return model.StatusSent
+	case "delivered", "read":
+		return model.StatusDelivered
+	case "undelivered":
+		return model.StatusUndelivered
+	case "failed", "canceled":
+		return model.StatusFailed
+	default: // accepted, scheduled, queued, sending
+		return ""
+	}
+}
+
+// Signature computes X-Twilio-Signature for a form POST to url: base64 HMAC-SHA1, keyed with
+// the auth token, of the URL followed by every parameter name and value, names sorted.
+func Signature(authToken, url string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(url)
+	for _, k := range keys {
+		for _, v := range form[k] {
+			b.WriteString(k)
+			b.WriteString(v)
+		}
+	}
+	mac := hmac.New(sha1.New, []byte(authToken))
+	mac.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// ParseStatus verifies and reads a status callback. The signature is checked against the
+// configured StatusCallback URL (the one Twilio was given), falling back to the URL of the
+// request as this server sees it.
+func (c *Client) ParseStatus(r *http.Request, body []byte) ([]provider.StatusUpdate, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: status callback is not a form", provider.ErrMalformed)
+	}
+	target := c.cfg.StatusCallback
+	if target == "" {
+		scheme := "https"
+		if r.TLS == nil {
+			scheme = "http"
+		}
+		target = scheme + "://" + r.Host + r.URL.RequestURI()
+	}
+	got := r.Header.Get("X-Twilio-Signature")
+	if want := Signature(c.cfg.AuthToken, target, form); got == "" || !hmac.Equal([]byte(got), []byte(want)) {
+		return nil, provider.ErrUnauthorized
+	}
+	status := mapStatus(form.Get("MessageStatus"))
+	sid := form.Get("MessageSid")
+	if sid == "" {
+		sid = form.Get("SmsSid")
+	}
+	if status == "" || sid == "" {
+		return nil, nil // a step before "sent", or not about a message: nothing to record
+	}
+	u := provider.StatusUpdate{ProviderMessageID: sid, Status: status, ErrorCode: form.Get("ErrorCode")}
+	if u.ErrorCode != "" {
+		u.ErrorMessage = "Twilio error " + u.ErrorCode
+	}
+	return []provider.StatusUpdate{u}, nil
+}

@@ -1,0 +1,158 @@
+package twilio_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	twclient "github.com/twilio/twilio-go/client"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/provider/twilio"
+)
+
+const (
+	sid   = "AC0123456789abcdef0123456789abcdef"
+	token = "test-auth-token"
+)
+
+// fakeTwilio is Twilio's Messages endpoint: it checks the path, basic auth and form, and
+// answers with the status and body the test sets.
+func fakeTwilio(t *testing.T, status int, answer string, got *url.Values) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json" {
+			t.Errorf("request %s %s", r.Method, r.URL.Path)
+		}
+		if u, p, ok := r.BasicAuth(); !ok || u != sid || p != token {
+			t.Errorf("basic auth = %q %q %v", u, p, ok)
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			t.Errorf("content type %q", ct)
+		}
+		b, _ := io.ReadAll(r.Body)
+		*got, _ = url.ParseQuery(string(b))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestSend(t *testing.T) {
+	var got url.Values
+	srv := fakeTwilio(t, 201, `{"sid":"SM123","status":"queued","from":"+15550001"}`, &got)
+	c, err := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, BaseURL: srv.URL,
+		StatusCallback: "https://ibiki.example/webhooks/twilio/status"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(context.Background(), provider.Outbound{MessageID: "msg_1", From: "+15550001", To: "+15550002", Body: "hi"})
+	if err != nil || res.ProviderMessageID != "SM123" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	want := url.Values{"To": {"+15550002"}, "From": {"+15550001"}, "Body": {"hi"},
+		"StatusCallback": {"https://ibiki.example/webhooks/twilio/status"}}
+	if got.Encode() != want.Encode() {
+		t.Errorf("form = %v, want exactly %v", got, want)
+	}
+
+	t.Run("a Messaging Service replaces From", func(t *testing.T) {
+		c, _ := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, BaseURL: srv.URL, MessagingServiceSID: "MG1"}, nil)
+		if _, err := c.Send(context.Background(), provider.Outbound{From: "+15550001", To: "+15550002", Body: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+		if got.Get("MessagingServiceSid") != "MG1" || got.Has("From") || c.Capabilities().ChooseSender {
+			t.Errorf("form = %v", got)
+		}
+	})
+}
+
+func TestSendErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		answer    string
+		permanent bool
+		code      string
+	}{
+		{"an invalid number is permanent", 400, `{"code":21211,"message":"The 'To' number is not valid","status":400}`, true, "21211"},
+		{"too many requests is retried", 429, `{"code":20429,"message":"Too Many Requests","status":429}`, false, "20429"},
+		{"a server error is retried", 503, `oops`, false, "503"},
+		{"rejected credentials are retried: the operator fixes them", 401, `{"code":20003,"message":"Authenticate"}`, false, "20003"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got url.Values
+			srv := fakeTwilio(t, tt.status, tt.answer, &got)
+			c, _ := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, BaseURL: srv.URL}, nil)
+			_, err := c.Send(context.Background(), provider.Outbound{From: "+15550001", To: "+15550002", Body: "hi"})
+			var se *provider.SendError
+			if !errors.As(err, &se) || se.Permanent != tt.permanent || se.Code != tt.code {
+				t.Errorf("error = %#v", err)
+			}
+		})
+	}
+}
+
+func TestStatusCallbackSignature(t *testing.T) {
+	const cb = "https://ibiki.example/webhooks/twilio/status"
+	c, _ := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, StatusCallback: cb}, nil)
+	form := url.Values{"MessageSid": {"SM123"}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"},
+		"AccountSid": {sid}, "To": {"+15550002"}}
+	sig := twilio.Signature(token, cb, form)
+
+	t.Run("our signature is the one Twilio's own validator expects", func(t *testing.T) {
+		params := map[string]string{}
+		for k := range form {
+			params[k] = form.Get(k)
+		}
+		v := twclient.NewRequestValidator(token)
+		if !v.Validate(cb, params, sig) {
+			t.Errorf("twilio-go rejects %s", sig)
+		}
+		params["MessageStatus"] = "delivered"
+		if v.Validate(cb, params, sig) {
+			t.Errorf("twilio-go accepts a tampered form: the oracle is not checking")
+		}
+	})
+	post := func(sig string, body string) ([]provider.StatusUpdate, error) {
+		r := httptest.NewRequest("POST", "/webhooks/twilio/status", strings.NewReader(body))
+		r.Header.Set("X-Twilio-Signature", sig)
+		return c.ParseStatus(r, []byte(body))
+	}
+	t.Run("a signed callback is read", func(t *testing.T) {
+		ups, err := post(sig, form.Encode())
+		if err != nil || len(ups) != 1 || ups[0].ProviderMessageID != "SM123" || ups[0].Status != model.StatusUndelivered || ups[0].ErrorCode != "30003" {
+			t.Errorf("ParseStatus = %+v, %v", ups, err)
+		}
+	})
+	t.Run("a wrong or missing signature is refused", func(t *testing.T) {
+		for _, s := range []string{"", "bm9wZQ==", twilio.Signature("other-token", cb, form)} {
+			if _, err := post(s, form.Encode()); !errors.Is(err, provider.ErrUnauthorized) {
+				t.Errorf("signature %q: %v", s, err)
+			}
+		}
+		tampered := url.Values{}
+		for k, v := range form {
+			tampered[k] = v
+		}
+		tampered.Set("MessageStatus", "delivered")
+		if _, err := post(sig, tampered.Encode()); !errors.Is(err, provider.ErrUnauthorized) {
+			t.Errorf("tampered body: %v", err)
+		}
+	})
+	t.Run("steps before sent are verified and ignored", func(t *testing.T) {
+		f := url.Values{"MessageSid": {"SM123"}, "MessageStatus": {"sending"}}
+		ups, err := post(twilio.Signature(token, cb, f), f.Encode())
+		if err != nil || len(ups) != 0 {
+			t.Errorf("%+v %v", ups, err)
+		}
+	})
+}
