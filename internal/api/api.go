@@ -13,6 +13,7 @@ import (
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
+	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
@@ -25,6 +26,8 @@ type API struct {
 	Inbound *inbound.Service
 	// Outbound sends clients' messages.
 	Outbound *outbound.Service
+	// Providers are the outbound providers (listed for the operator, never their secrets).
+	Providers *provider.Registry
 	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).
 	Simulator *simulator.Simulator
 	Admin     *auth.Admin
@@ -60,6 +63,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("POST /admin/v1/clients/{id}/credits", a.topUp)
 	admin("GET /admin/v1/clients/{id}/ledger", a.clientLedger)
 	admin("POST /admin/v1/simulator/inbound", a.simulateInbound)
+	admin("GET /admin/v1/providers", a.listProviders)
 	admin("GET /admin/v1/clients/{id}/suppressions", a.adminListSuppressions)
 	admin("POST /admin/v1/clients/{id}/suppressions", a.adminAddSuppression)
 	admin("DELETE /admin/v1/clients/{id}/suppressions/{phone}", a.adminRemoveSuppression)

@@ -69,6 +69,7 @@ type App struct {
 	// Outbound sends clients' messages; Simulator is the built-in provider (the default one
 	// until providers are configured).
 	Outbound      *outbound.Service
+	Providers     *provider.Registry
 	Simulator     *simulator.Simulator
 	StatusTimeout time.Duration
 }
@@ -81,7 +82,13 @@ func (a *App) Run(ctx context.Context) {
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	a.Runner.Run(ctx)
 	<-done
-	a.Simulator.Close()
+	for _, name := range a.Providers.Names() {
+		if s, ok := a.Providers.Get(name); ok {
+			if sim, ok := s.(*simulator.Simulator); ok {
+				sim.Close()
+			}
+		}
+	}
 }
 
 // Build opens and migrates the database and wires every part; it is the only place where
@@ -116,16 +123,23 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
 		Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient})
 
-	sim := simulator.New(simulator.Config{Rate: cfg.Simulator.Rate, Latency: cfg.Simulator.Latency,
-		FailureRatio: cfg.Simulator.FailureRatio})
-	providers := provider.NewRegistry()
-	providers.Add("simulator", "simulator", sim)
+	providers, sim, err := buildProviders(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		HelpReply: cfg.HelpReply}
 	in.Replies = out
-	sim.Report = func(u []provider.StatusUpdate) {
-		if err := out.ApplyStatus(context.Background(), "simulator", u); err != nil && !errors.Is(err, store.ErrClosed) {
-			log.Warn("simulator: status report not applied", "error", err)
+	for _, name := range providers.Names() {
+		if s, ok := providers.Get(name); ok {
+			if sim, ok := s.(*simulator.Simulator); ok {
+				sim.Report = func(u []provider.StatusUpdate) {
+					if err := out.ApplyStatus(context.Background(), name, u); err != nil && !errors.Is(err, store.ErrClosed) {
+						log.Warn("simulator: status report not applied", "error", err)
+					}
+				}
+			}
 		}
 	}
 	runner.Register(out.Kind(cfg.SendConcurrency))
@@ -138,11 +152,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk"},
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Outbound: out, Simulator: sim, Admin: admin, Clock: time.Now,
+		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
-		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log},
+		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
+			Providers: providers, Status: out},
 	)
-	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Simulator: sim,
+	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
 		StatusTimeout: cfg.StatusTimeout}, nil
 }
 

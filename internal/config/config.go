@@ -44,6 +44,7 @@ type Config struct {
 	SendConcurrency      int
 	StatusTimeout        time.Duration
 	HelpReply            string
+	ProvidersFile        string
 	Simulator            Simulator
 	DefaultRegion        string
 	MaxBodyBytes         int64
@@ -104,6 +105,8 @@ func settings() []setting {
 				c.HelpReply = v
 				return nil
 			}},
+		{"PROVIDERS_FILE", "", "JSON file of outbound providers (simulator, extremesms, twilio, http) with credentials and rates; unset: the simulator only (see docs/providers.md)", false,
+			func(c *Config, v string) error { c.ProvidersFile = v; return nil }},
 		{"SIMULATOR_RATE", "0", "messages per second the simulator provider takes (0: unlimited)", false,
 			func(c *Config, v string) error { return floatIn(v, 0, 1e6, &c.Simulator.Rate) }},
 		{"SIMULATOR_LATENCY", "200ms", "time from a send to the simulator's delivery report", false,

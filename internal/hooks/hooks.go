@@ -29,6 +29,9 @@ type Hooks struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	Log            *slog.Logger
+	// Providers and Status serve the outbound providers' status callbacks.
+	Providers *provider.Registry
+	Status    StatusApplier
 }
 
 // parser turns a provider's raw body into a message.
@@ -41,6 +44,7 @@ func (h *Hooks) Register(mux *http.ServeMux) {
 	mux.Handle("POST /webhooks/extremesms", extreme)
 	mux.Handle("POST /webhook/incoming-sms", extreme)
 	mux.Handle("POST /webhooks/generic", h.source(generic.Name, generic.Parse))
+	mux.HandleFunc("POST /webhooks/{provider}/status", h.status)
 }
 
 type acceptedOut struct {
