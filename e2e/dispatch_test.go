@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+)
+
+// aggregator is a provider fake that honours Idempotency-Key, as the http adapter is
+// configured to expect: a repeated key is answered with the first id and sent nowhere. It
+// counts raw requests and distinct sends.
+type aggregator struct {
+	mu    sync.Mutex
+	sends map[string]int // Ibiki message id → requests carrying it
+}
+
+func (a *aggregator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var in struct{ To, Message, Ref string }
+	b, _ := io.ReadAll(r.Body)
+	key := r.Header.Get("Idempotency-Key")
+	if json.Unmarshal(b, &in) != nil || key == "" || key != in.Ref {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	a.mu.Lock()
+	a.sends[key]++
+	a.mu.Unlock()
+	fmt.Fprintf(w, `{"id":"agg-%s"}`, key)
+}
+
+func (a *aggregator) counts() (distinct, requests int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, n := range a.sends {
+		distinct++
+		requests += n
+	}
+	return distinct, requests
+}
+
+// The issue's dispatch crash test: kill -9 while a bulk send is being dispatched, restart on
+// the same database: every queued message reaches the provider exactly once (a repeat of an
+// interrupted call carries the same idempotency key, so the provider sends it once), and
+// nobody is charged twice.
+func TestKillDuringDispatchSendsEachMessageOnceAndChargesOnce(t *testing.T) {
+	agg := &aggregator{sends: map[string]int{}}
+	fake := httptest.NewServer(agg)
+	defer fake.Close()
+	file := filepath.Join(t.TempDir(), "providers.json")
+	os.WriteFile(file, []byte(`{"providers":[{"name":"agg","type":"http","url":"`+fake.URL+`/send",
+		"body":{"to":"{to}","message":"{body}","ref":"{id}"},"id_path":"id","idempotency_header":"Idempotency-Key","rate":400}]}`), 0o600)
+	db := ibikitest.DatabaseURL(t)
+	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_PROVIDERS_FILE=" + file}
+	srv := start(t, db, env...)
+	c := createClient(t, srv, "acme", "")
+	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100000}); status != 200 {
+		t.Fatalf("top up: %d %s", status, body)
+	}
+	const n = 2000
+	var msgs []map[string]string
+	for i := range n {
+		msgs = append(msgs, map[string]string{"to": fmt.Sprintf("+1555209%04d", i), "body": "flash sale"})
+	}
+	status, body := post(srv.URL+"/api/v1/messages/bulk", c.APIKey, map[string]any{"messages": msgs})
+	if status != http.StatusAccepted {
+		t.Fatalf("bulk: %d %.300s", status, body)
+	}
+	time.Sleep(1500 * time.Millisecond) // 400/s: some hundreds sent, most still queued
+	srv.kill()
+	before, _ := agg.counts()
+	if before == 0 || before >= n {
+		t.Fatalf("%d of %d sent before the kill: the kill did not land during dispatch", before, n)
+	}
+	again := start(t, db, env...)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if d, _ := agg.counts(); d == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			d, r := agg.counts()
+			t.Fatalf("after the restart the provider got %d of %d messages (%d requests)", d, n, r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // nothing more should come
+	distinct, requests := agg.counts()
+	t.Logf("%d sent before the kill; %d messages reached the provider in %d requests (%d repeats of interrupted calls, recognised by their key)",
+		before, distinct, requests, requests-distinct)
+	if requests-distinct > 64 { // only the calls in flight at the kill (IBIKI_SEND_CONCURRENCY) repeat
+		t.Errorf("%d repeated calls: more than were in flight", requests-distinct)
+	}
+	agg.mu.Lock()
+	for id, k := range agg.sends {
+		if k > 2 {
+			t.Errorf("message %s was posted %d times", id, k)
+		}
+	}
+	agg.mu.Unlock()
+
+	var bal struct {
+		BalanceCents int64 `json:"balance_cents"`
+	}
+	getJSON(t, again.URL+"/api/v1/balance", c.APIKey, &bal)
+	if bal.BalanceCents != 100000-n {
+		t.Errorf("balance = %d, want %d: charged once per message", bal.BalanceCents, 100000-n)
+	}
+	var ledger struct {
+		Data []struct {
+			AmountCents int64 `json:"amount_cents"`
+		} `json:"data"`
+	}
+	getJSON(t, again.URL+"/api/v1/ledger?limit=100", c.APIKey, &ledger)
+	var sum int64
+	for _, e := range ledger.Data {
+		sum += e.AmountCents
+	}
+	if sum != bal.BalanceCents || len(ledger.Data) != 2 {
+		t.Errorf("ledger: %d entries summing to %d, balance %d", len(ledger.Data), sum, bal.BalanceCents)
+	}
+}
+
+func getJSON(t *testing.T, url, key string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || json.Unmarshal(b, v) != nil {
+		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
+	}
+}
