@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
@@ -56,6 +58,10 @@ func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
 	num, err := sms.NormalizeAddress(in.Number, a.Region)
 	if err != nil {
 		respond.Err(w, r, respond.Invalid("number", err.Error()))
+		return
+	}
+	if in.Provider, err = a.checkProvider(in.Provider); err != nil {
+		respond.Err(w, r, err)
 		return
 	}
 	n := model.Number{Number: num, Provider: in.Provider, CreatedAt: a.now()}
@@ -135,6 +141,12 @@ func (a *API) updateNumber(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
+	if in.Provider != nil {
+		if *in.Provider, err = a.checkProvider(*in.Provider); err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+	}
 	var n model.Number
 	err = a.Store.InTx(r.Context(), func(tx *store.Tx) (err error) {
 		if n, err = tx.Number(r.Context(), num); err != nil {
@@ -172,3 +184,18 @@ func (a *API) deleteNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+
+// checkProvider validates a number's provider: a configured one, or "" for the default.
+func (a *API) checkProvider(name string) (string, error) {
+	if a.Providers == nil {
+		return name, nil
+	}
+	if name == "" {
+		return a.Providers.Default(), nil
+	}
+	if _, ok := a.Providers.Get(name); !ok {
+		return "", respond.Invalid("provider", fmt.Sprintf("provider %q is not configured (configured: %s)",
+			name, strings.Join(a.Providers.Names(), ", ")))
+	}
+	return name, nil
+}

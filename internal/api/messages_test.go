@@ -352,6 +352,16 @@ func TestStickySender(t *testing.T) {
 	} {
 		mustDo(t, s, "POST", "/admin/v1/numbers", admin, n, http.StatusCreated)
 	}
+	wantError(t, s.Do("POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15550000003", "provider": "nope"}),
+		http.StatusBadRequest, "invalid_field", "provider")
+	var num struct {
+		Provider string `json:"provider"`
+	}
+	mustDo(t, s, "GET", "/admin/v1/numbers", admin, nil, http.StatusOK)
+	mustDo(t, s, "PATCH", "/admin/v1/numbers/%2B15550000001", admin, map[string]any{"provider": ""}, http.StatusOK).JSON(t, &num)
+	if num.Provider != "simulator" {
+		t.Errorf("a number's provider defaults to the default provider, got %q", num.Provider)
+	}
 	to := func(key, phone string, body map[string]string) string {
 		body["to"] = phone
 		return sendMessage(t, s, key, body).From
