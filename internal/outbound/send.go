@@ -181,7 +181,10 @@ func newMessage(d Draft, r route, now time.Time) model.Message {
 }
 
 // insert stores a charged message with its conversation (unless the caller touched it already)
-// and its send job. Messages to one phone are sent one at a time, in order.
+// and its send job. Messages to one phone are sent one at a time, in order, except bulk ones:
+// a bulk send is a set of independent messages, and ordering each of its thousands of
+// recipients would take a lock per recipient in one transaction (PostgreSQL runs out of lock
+// slots near 100,000).
 func insert(ctx context.Context, tx *store.Tx, m *model.Message, priority int) error {
 	var err error
 	if m.ConversationID == "" {
@@ -192,8 +195,12 @@ func insert(ctx context.Context, tx *store.Tx, m *model.Message, priority int) e
 	if err := tx.InsertOutbound(ctx, *m); err != nil {
 		return err
 	}
+	key := "send:" + m.ConversationID
+	if priority == model.PriorityBulk {
+		key = ""
+	}
 	_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: m.ClientID, Ref: m.ID,
-		OrderKey: "send:" + m.ConversationID, Priority: priority, RunAt: m.CreatedAt, CreatedAt: m.CreatedAt})
+		OrderKey: key, Priority: priority, RunAt: m.CreatedAt, CreatedAt: m.CreatedAt})
 	return err
 }
 
