@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
 )
@@ -105,5 +106,10 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, 
 		}
 		return nil
 	})
+	if err == nil {
+		for _, q := range res.Queued {
+			metrics.OutboundAccepted.WithLabelValues(q.Message.Provider).Inc()
+		}
+	}
 	return res, err
 }

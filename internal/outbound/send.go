@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/sms"
@@ -128,6 +129,9 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 		}
 		return err
 	})
+	if err == nil {
+		metrics.OutboundAccepted.WithLabelValues(m.Provider).Inc()
+	}
 	return m, err
 }
 

@@ -30,7 +30,15 @@ func TestMetricsCountTheTrafficTheyDescribe(t *testing.T) {
 		t.Fatalf("webhook: %d %s", res.Status, res.Body)
 	}
 	rec.WaitFor(t, 1)
+	key := srv.CreateClient("metrics-send", "").APIKey
+	srv.Do("POST", "/admin/v1/clients/metrics-send/credits", ibikitest.AdminToken, map[string]any{"amount_cents": 10})
+	if res := srv.Do("POST", "/api/v1/messages", key, map[string]any{"to": "+15551230002", "body": "hi"}); res.Status != http.StatusAccepted {
+		t.Fatalf("send: %d %s", res.Status, res.Body)
+	}
 	want := []string{
+		`ibiki_outbound_accepted_total{provider="simulator"}`,
+		`ibiki_outbound_sends_total{outcome="sent",provider="simulator"}`,
+		`ibiki_outbound_status_total{provider="simulator",status="delivered"}`,
 		`ibiki_inbound_accepted_total{duplicate="false",provider="extremesms"}`,
 		`ibiki_inbound_routed_total{provider="extremesms",rule="business"}`,
 		`ibiki_webhook_attempts_total{outcome="succeeded"}`,
