@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
@@ -28,6 +29,8 @@ type API struct {
 	Outbound *outbound.Service
 	// Providers are the outbound providers (listed for the operator, never their secrets).
 	Providers *provider.Registry
+	// Importer imports contact lists.
+	Importer *importer.Service
 	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).
 	Simulator *simulator.Simulator
 	Admin     *auth.Admin
@@ -71,6 +74,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	client := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireClient(h)) }
 	client("POST /api/v1/contacts", a.createContact)
 	client("GET /api/v1/contacts", a.listContacts)
+	client("POST /api/v1/contacts/import", a.importContacts)
+	client("GET /api/v1/contacts/imports/{id}", a.getImport)
 	client("GET /api/v1/contacts/{id}", a.getContact)
 	client("DELETE /api/v1/contacts/{id}", a.deleteContact)
 	client("GET /api/v1/conversations", a.listConversations)

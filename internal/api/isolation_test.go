@@ -16,7 +16,7 @@ import (
 // tenant is one client with a contact, a routed message (hence a conversation) and a delivery.
 type tenant struct {
 	ibikitest.CreatedClient
-	phone, suppressed, contactID, messageID, conversationID, deliveryID, body string
+	phone, suppressed, importID, contactID, messageID, conversationID, deliveryID, body string
 }
 
 func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
@@ -28,6 +28,15 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 	}
 	mustDo(t, s, "POST", "/api/v1/contacts", tn.APIKey, map[string]string{"phone": phone, "first_name": id}, http.StatusCreated).JSON(t, &ct)
 	tn.contactID = ct.ID
+	var imp struct {
+		ID string `json:"id"`
+	}
+	res := upload(t, s, tn.APIKey, "phone,first_name\n"+strings.Replace(phone, "+1555", "+1557", 1)+","+id+"\n", nil)
+	if res.Status != http.StatusOK {
+		t.Fatalf("import: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &imp)
+	tn.importID = imp.ID
 	tn.suppressed = strings.Replace(phone, "+1555", "+1556", 1)
 	mustDo(t, s, "POST", "/api/v1/suppressions", tn.APIKey, map[string]string{"phone": tn.suppressed}, http.StatusCreated)
 	mustDo(t, s, "POST", "/admin/v1/clients/"+id+"/credits", admin, map[string]any{"amount_cents": 1000, "reference": "test"}, http.StatusOK)
@@ -43,7 +52,7 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 
 // marks are strings that only this tenant's data contains.
 func (tn tenant) marks() []string {
-	return []string{tn.ID, tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
+	return []string{tn.ID, tn.importID, tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
 }
 
 // routePatterns greps the API's sources for the route patterns under prefix, so that a route
@@ -93,6 +102,8 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"POST /api/v1/contacts": {path: "/api/v1/contacts", body: map[string]string{"phone": a.phone},
 			status: http.StatusCreated},
 		"GET /api/v1/contacts":                       {path: "/api/v1/contacts", status: http.StatusOK},
+		"POST /api/v1/contacts/import":               {path: "/api/v1/contacts/import", status: http.StatusBadRequest},
+		"GET /api/v1/contacts/imports/{id}":          {path: "/api/v1/contacts/imports/" + a.importID, status: http.StatusNotFound},
 		"GET /api/v1/contacts/{id}":                  {path: "/api/v1/contacts/" + a.contactID, status: http.StatusNotFound},
 		"DELETE /api/v1/contacts/{id}":               {path: "/api/v1/contacts/" + a.contactID, status: http.StatusNotFound},
 		"GET /api/v1/conversations":                  {path: "/api/v1/conversations", status: http.StatusOK},

@@ -16,6 +16,7 @@ import (
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/config"
 	"github.com/ibiki/ibiki/internal/hooks"
+	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
@@ -150,9 +151,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			HMACHeader: s.HMACHeader, AllowNets: s.AllowIPs}
 	}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
-		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk"},
+		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import"},
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim, Admin: admin, Clock: time.Now,
+		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
+			Importer: &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
+				Clock: time.Now, Log: log}, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
 			Providers: providers, Status: out},

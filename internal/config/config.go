@@ -32,33 +32,34 @@ type Source struct {
 
 // Config is everything `ibiki serve` needs.
 type Config struct {
-	Addr                 string
-	DatabaseURL          string
-	AdminToken           string
-	AllowPrivateWebhooks bool
-	WebhookRetrySchedule []time.Duration
-	WebhookTimeout       time.Duration
-	WebhookConcurrency   int
-	WebhookPerClient     int
-	RouteConcurrency     int
-	SendConcurrency      int
-	StatusTimeout        time.Duration
-	HelpReply            string
-	ProvidersFile        string
-	Simulator            Simulator
-	DefaultRegion        string
-	MaxBodyBytes         int64
-	MaxUploadBytes       int64
-	BulkMaxItems         int
-	JobLease             time.Duration
-	JobPoll              time.Duration
-	ShutdownTimeout      time.Duration
-	TrustedProxies       []netip.Prefix
-	LogLevel             slog.Level
-	LogFormat            string
-	AccessLog            bool
-	DebugAddr            string
-	Sources              map[string]Source
+	Addr                  string
+	DatabaseURL           string
+	AdminToken            string
+	AllowPrivateWebhooks  bool
+	WebhookRetrySchedule  []time.Duration
+	WebhookTimeout        time.Duration
+	WebhookConcurrency    int
+	WebhookPerClient      int
+	RouteConcurrency      int
+	SendConcurrency       int
+	StatusTimeout         time.Duration
+	HelpReply             string
+	ProvidersFile         string
+	AllowContactConflicts bool
+	Simulator             Simulator
+	DefaultRegion         string
+	MaxBodyBytes          int64
+	MaxUploadBytes        int64
+	BulkMaxItems          int
+	JobLease              time.Duration
+	JobPoll               time.Duration
+	ShutdownTimeout       time.Duration
+	TrustedProxies        []netip.Prefix
+	LogLevel              slog.Level
+	LogFormat             string
+	AccessLog             bool
+	DebugAddr             string
+	Sources               map[string]Source
 }
 
 // SourceNames are the inbound webhook sources that take protection settings.
@@ -104,6 +105,15 @@ func settings() []setting {
 				}
 				c.HelpReply = v
 				return nil
+			}},
+		{"CONTACT_CONFLICTS", "reject", "a contact import meeting a phone that is another client's contact: reject (reported as a conflict) or allow (routing then relies on the business tag)", false,
+			func(c *Config, v string) error {
+				switch v {
+				case "reject", "allow":
+					c.AllowContactConflicts = v == "allow"
+					return nil
+				}
+				return fmt.Errorf("%q is not reject or allow", v)
 			}},
 		{"PROVIDERS_FILE", "", "JSON file of outbound providers (simulator, extremesms, twilio, http) with credentials and rates; unset: the simulator only (see docs/providers.md)", false,
 			func(c *Config, v string) error { c.ProvidersFile = v; return nil }},

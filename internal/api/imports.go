@@ -1,0 +1,132 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/ibiki/ibiki/internal/importer"
+	"github.com/ibiki/ibiki/internal/respond"
+)
+
+// maxFormField bounds the small multipart fields (mapping, tag).
+const maxFormField = 64 << 10
+
+// importContacts: POST /api/v1/contacts/import, multipart with `file` (the CSV), optional
+// `mapping` (a JSON object: field → column header, or "#3" for the third column), `tag` (put on
+// every imported contact) and `extra` ("ignore" drops unmapped columns). The file is spooled to
+// a temporary file as it arrives (the fields may come after it), then imported; the answer is
+// the report. Memory stays flat whatever the file's size.
+func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		respond.Err(w, r, respond.Invalid("file", "send the file as multipart/form-data in a field named file"))
+		return
+	}
+	var (
+		opt  importer.Options
+		file *os.File
+	)
+	defer func() {
+		if file != nil {
+			file.Close()
+			os.Remove(file.Name())
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			respond.Err(w, r, respond.Map(err))
+			return
+		}
+		switch part.FormName() {
+		case "file":
+			if file != nil {
+				respond.Err(w, r, respond.Invalid("file", "send one file"))
+				return
+			}
+			if file, err = os.CreateTemp("", "ibiki-import-*.csv"); err == nil {
+				_, err = io.Copy(file, part)
+			}
+			if err == nil {
+				_, err = file.Seek(0, io.SeekStart)
+			}
+			if err != nil {
+				respond.Err(w, r, err)
+				return
+			}
+			opt.Filename = part.FileName()
+		case "mapping", "tag", "extra":
+			b, err := io.ReadAll(io.LimitReader(part, maxFormField))
+			if err != nil {
+				respond.Err(w, r, respond.Map(err))
+				return
+			}
+			if err := setImportOption(&opt, part.FormName(), strings.TrimSpace(string(b))); err != nil {
+				respond.Err(w, r, err)
+				return
+			}
+		default:
+			respond.Err(w, r, respond.Invalid(part.FormName(), "unknown field "+part.FormName()))
+			return
+		}
+	}
+	if file == nil {
+		respond.Err(w, r, respond.Missing("file"))
+		return
+	}
+	rep, err := a.Importer.Import(r.Context(), clientID(r.Context()), file, opt)
+	if errors.Is(err, importer.ErrFile) {
+		respond.Err(w, r, respond.Invalid("file", err.Error()))
+		return
+	}
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, rep)
+}
+
+func setImportOption(opt *importer.Options, name, v string) error {
+	switch name {
+	case "mapping":
+		if v == "" {
+			return nil
+		}
+		if err := json.Unmarshal([]byte(v), &opt.Mapping); err != nil {
+			return respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile","first_name":"Given name"}`)
+		}
+	case "tag":
+		if len(v) > 100 {
+			return respond.Invalid("tag", "tag must be at most 100 characters")
+		}
+		opt.Tag = v
+	case "extra":
+		if v != "" && v != "keep" && v != "ignore" {
+			return respond.Invalid("extra", "extra must be keep or ignore")
+		}
+		opt.IgnoreExtra = v == "ignore"
+	}
+	return nil
+}
+
+// getImport: GET /api/v1/contacts/imports/{id}: an import's report.
+func (a *API) getImport(w http.ResponseWriter, r *http.Request) {
+	im, err := a.Store.ImportByID(r.Context(), clientID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	if len(im.Report) == 0 {
+		respond.JSON(w, http.StatusOK, map[string]string{"id": im.ID, "status": im.Status})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(append(im.Report, '\n'))
+}

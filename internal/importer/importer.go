@@ -1,0 +1,183 @@
+// Package importer imports contact lists (CSV) into a client's contacts: it streams the file
+// through csvimport, stages the valid rows in batches, and merges them in one transaction at the
+// end, so a file is imported whole or not at all, always with its report.
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/csvimport"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// MaxListed bounds the invalid rows and conflicts listed in a report (all are counted).
+const MaxListed = 1000
+
+// batchSize is how many rows are staged per transaction.
+const batchSize = 5000
+
+// Service imports files.
+type Service struct {
+	Store  *store.Store
+	Region string
+	// AllowConflicts imports phones that are already another client's contacts (the operator
+	// then relies on the business tag to route their replies); by default they are refused.
+	AllowConflicts bool
+	Clock          func() time.Time
+	Log            *slog.Logger
+}
+
+// Invalid is a row that could not be imported.
+type Invalid struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+// Report is the outcome of an import.
+type Report struct {
+	ID             string                 `json:"id"`
+	Status         string                 `json:"status"`
+	Imported       int64                  `json:"imported"`
+	Updated        int64                  `json:"updated"`
+	Duplicates     int64                  `json:"duplicates"`
+	Invalid        []Invalid              `json:"invalid"`
+	InvalidCount   int64                  `json:"invalid_count"`
+	Conflicts      []store.ImportConflict `json:"conflicts"`
+	ConflictCount  int64                  `json:"conflict_count"`
+	ConflictPolicy string                 `json:"conflict_policy"`
+	Rows           int64                  `json:"rows"`
+	Delimiter      string                 `json:"delimiter"`
+	Header         []string               `json:"header"`
+	Error          string                 `json:"error,omitempty"`
+}
+
+// Options of one import.
+type Options struct {
+	Filename string
+	Mapping  map[string]string
+	Tag      string
+	// IgnoreExtra drops unmapped columns instead of keeping them as custom fields.
+	IgnoreExtra bool
+}
+
+// ErrFile wraps the reasons a file cannot be read at all (empty, no phone column, bad mapping).
+var ErrFile = errors.New("unusable file")
+
+// Import reads src and imports it for the client. The report is returned (and stored) even
+// when the import fails, with Status "failed" and nothing merged.
+func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, opt Options) (Report, error) {
+	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, Region: s.Region})
+	if err != nil {
+		return Report{}, fmt.Errorf("%w: %v", ErrFile, err)
+	}
+	now := s.Clock().UTC()
+	rep := Report{ID: model.NewIDAt("imp", now), Status: "running", Invalid: []Invalid{}, Conflicts: []store.ImportConflict{},
+		Delimiter: string(r.Delimiter), Header: r.Header, ConflictPolicy: "reject"}
+	if s.AllowConflicts {
+		rep.ConflictPolicy = "allow"
+	}
+	if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertImport(ctx, rep.ID, clientID, opt.Filename, now)
+	}); err != nil {
+		return rep, err
+	}
+	if err := s.stage(ctx, r, &rep); err != nil {
+		return s.fail(rep, err)
+	}
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		m, err := tx.MergeImport(ctx, rep.ID, clientID, opt.Tag, s.AllowConflicts, MaxListed, s.Clock().UTC())
+		if err != nil {
+			return err
+		}
+		rep.Imported, rep.Updated, rep.Conflicts, rep.ConflictCount = m.Imported, m.Updated, m.Conflicts, m.Conflicting
+		if rep.Conflicts == nil {
+			rep.Conflicts = []store.ImportConflict{}
+		}
+		rep.Status = "completed"
+		return tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC())
+	})
+	if err != nil {
+		return s.fail(rep, err)
+	}
+	return rep, nil
+}
+
+// stage reads every row, reports the invalid ones and the repeats, and stages the others.
+func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) error {
+	seen := make(map[uint64]struct{}) // E.164 digits fit in 64 bits: 8 bytes a phone, not a string
+	batch := make([]store.StagedContact, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.StageContacts(ctx, rep.ID, batch) })
+		batch = batch[:0]
+		return err
+	}
+	now := s.Clock().UTC()
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		rep.Rows++
+		if row.Err != nil {
+			rep.InvalidCount++
+			if len(rep.Invalid) < MaxListed {
+				rep.Invalid = append(rep.Invalid, Invalid{Line: row.Line, Error: row.Err.Error()})
+			}
+			continue
+		}
+		key, _ := strconv.ParseUint(strings.TrimPrefix(row.Phone, "+"), 10, 64)
+		if _, dup := seen[key]; dup {
+			rep.Duplicates++
+			continue
+		}
+		seen[key] = struct{}{}
+		batch = append(batch, store.StagedContact{Line: row.Line, ContactID: model.NewIDAt(model.PrefixContact, now),
+			Phone: row.Phone, FirstName: row.FirstName, LastName: row.LastName, Business: row.Business,
+			Fields: row.Fields, Tags: row.Tags})
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// fail records a failed import (its staged rows dropped) and returns its report with the error.
+func (s *Service) fail(rep Report, cause error) (Report, error) {
+	rep.Status, rep.Error = "failed", cause.Error()
+	rep.Imported, rep.Updated = 0, 0
+	err := s.Store.InTx(context.WithoutCancel(context.Background()), func(tx *store.Tx) error {
+		if err := tx.DiscardImport(context.Background(), rep.ID); err != nil {
+			return err
+		}
+		return tx.FinishImport(context.Background(), rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC())
+	})
+	if err != nil {
+		s.Log.Error("importer: recording a failed import", "import", rep.ID, "error", err)
+	}
+	return rep, cause
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // a Report always encodes
+	}
+	return b
+}
