@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ibiki/ibiki/internal/auth"
@@ -96,16 +97,23 @@ func (in bulkIn) requests(limit int) ([]outbound.Request, []outbound.ItemError, 
 	var errs []outbound.ItemError
 	for i, c := range in.Contacts {
 		fields := make(map[string]string, len(c))
+		var bad error
 		for k, v := range c {
 			switch v := v.(type) {
 			case nil:
 			case string:
 				fields[template.Key(k)] = v
-			case float64, bool:
-				fields[template.Key(k)] = fmt.Sprint(v)
+			case float64:
+				fields[template.Key(k)] = strconv.FormatFloat(v, 'f', -1, 64) // 1234567, not 1.234567e+06
+			case bool:
+				fields[template.Key(k)] = strconv.FormatBool(v)
 			default:
-				errs = append(errs, outbound.ItemError{Index: i, Err: respond.Invalid("contacts", "field "+k+" must be text")})
+				bad = respond.Invalid("contacts", "field "+k+" must be text or a number")
 			}
+		}
+		if bad != nil {
+			errs = append(errs, outbound.ItemError{Index: i, Err: bad})
+			continue
 		}
 		body, err := tmpl.Render(fields)
 		if err != nil {
@@ -145,15 +153,19 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 				keep, keepIndex = append(keep, req), append(keepIndex, i)
 			}
 		}
+		// remap gives the items their indexes in the request (it copies: the service's result
+		// is remapped once for the stored answer and once for this one).
 		remap := func(res outbound.BulkResult) outbound.BulkResult {
-			for i := range res.Queued {
-				res.Queued[i].Index = keepIndex[res.Queued[i].Index]
+			out := outbound.BulkResult{CostCents: res.CostCents, Queued: slices.Clone(res.Queued),
+				Errors: make([]outbound.ItemError, 0, len(res.Errors)+len(refused))}
+			for i := range out.Queued {
+				out.Queued[i].Index = keepIndex[out.Queued[i].Index]
 			}
-			for i := range res.Errors {
-				res.Errors[i].Index = keepIndex[res.Errors[i].Index]
+			for _, e := range res.Errors {
+				out.Errors = append(out.Errors, outbound.ItemError{Index: keepIndex[e.Index], Err: e.Err})
 			}
-			res.Errors = append(res.Errors, refused...)
-			return res
+			out.Errors = append(out.Errors, refused...)
+			return out
 		}
 		var saveTx func(*store.Tx, outbound.BulkResult) error
 		if save != nil {

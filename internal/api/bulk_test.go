@@ -83,6 +83,23 @@ func TestBulkSend(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a template bulk with an Idempotency-Key and a refused item answers the same twice", func(t *testing.T) {
+		body := `{"template":"Order [order|none]","contacts":[{"firstname":"no phone"},{"phone":"+15552070021","order":1234567},{"phone":"+15552070022"}]}`
+		first := s.DoWith("POST", "/api/v1/messages/bulk", acme.APIKey, body, map[string]string{"Idempotency-Key": "tb-1"})
+		again := s.DoWith("POST", "/api/v1/messages/bulk", acme.APIKey, body, map[string]string{"Idempotency-Key": "tb-1"})
+		var out bulkAnswer
+		if first.JSON(t, &out); first.Status != http.StatusAccepted || string(again.Body) != string(first.Body) {
+			t.Fatalf("first %d %s\nagain %d %s", first.Status, first.Body, again.Status, again.Body)
+		}
+		if out.Accepted != 2 || out.Messages[0].Index != 1 || out.Messages[1].Index != 2 || out.Errors[0].Index != 0 {
+			t.Errorf("answer = %s", first.Body)
+		}
+		var m sent
+		mustDo(t, s, "GET", "/api/v1/messages/"+out.Messages[0].ID, acme.APIKey, nil, http.StatusOK).JSON(t, &m)
+		if m.Body != "Order 1234567" {
+			t.Errorf("body = %q: a number field is written as people write it", m.Body)
+		}
+	})
 	t.Run("the balance is checked for the whole request", func(t *testing.T) {
 		var msgs []map[string]string
 		for i := range 5 {

@@ -107,5 +107,5 @@ func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, messageJSON(m))
+	respond.JSON(w, http.StatusOK, outJSON(m))
 }

@@ -46,7 +46,7 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	a.idempotent(w, r, c.ID, func(body []byte, save saveFunc) (int, any, error) {
+	a.scopedIdempotent(w, r, c.ID, "admin:", func(body []byte, save saveFunc) (int, any, error) {
 		var in struct {
 			AmountCents *int64 `json:"amount_cents"`
 			Reference   string `json:"reference"`

@@ -26,6 +26,12 @@ type saveFunc func(tx *store.Tx, status int, v any) error
 // per client (owner) and kept at least 24 hours. create gets the body bytes and the save
 // function to call inside its transaction (nil without a key).
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, create func(body []byte, save saveFunc) (int, any, error)) {
+	a.scopedIdempotent(w, r, owner, "", create)
+}
+
+// scopedIdempotent is idempotent with the key stored under a scope prefix: the operator's keys
+// for a client ("admin:") never collide with the client's own.
+func (a *API) scopedIdempotent(w http.ResponseWriter, r *http.Request, owner, scope string, create func(body []byte, save saveFunc) (int, any, error)) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		respond.Err(w, r, respond.Map(err))
@@ -42,6 +48,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, c
 		respond.Err(w, r, respond.Invalid("Idempotency-Key", "Idempotency-Key must be at most 255 characters"))
 		return
 	}
+	key = scope + key
 	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
 	hash := hex.EncodeToString(sum[:])
 	if a.replay(w, r, owner, key, hash) {

@@ -19,13 +19,15 @@ import (
 	"github.com/ibiki/ibiki/internal/loadtest"
 )
 
-const benchUsage = `usage: ibiki bench inbound|send|bulk [flags]
+const benchUsage = `usage: ibiki bench inbound|send|bulk|import [flags]
 
 inbound  posts ExtremeSMS webhooks as fast as possible (or at --rate), hosts the client webhook
          they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
          and losses.
 send     posts POST /api/v1/messages as fast as possible (or at --rate) and reports accepted/s
          and latency; the messages go to the server's default provider (the simulator).
+import   uploads a generated CSV of --recipients rows to POST /api/v1/contacts/import and reports
+         the time and, with --spawn, the server's peak RSS.
 bulk     sends one bulk request of --recipients messages and times it; with --watch it hosts
          the client webhook and measures the dispatch rate from the "sent" status events
          (set IBIKI_SIMULATOR_RATE for the server to hold).
@@ -36,9 +38,9 @@ spawned server inherits the IBIKI_* environment).
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "inbound" && args[0] != "send" && args[0] != "bulk") {
+	if len(args) == 0 || (args[0] != "inbound" && args[0] != "send" && args[0] != "bulk" && args[0] != "import") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say inbound, send or bulk")
+		return errors.New("bench: say inbound, send, bulk or import")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
@@ -60,7 +62,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opt.Client, "client", "", "client id to create (default bench-<random>)")
 	fs.BoolVar(&spawn, "spawn", false, "start `ibiki serve` as a child process for the run")
 	fs.StringVar(&dbURL, "database-url", "", "with --spawn: its IBIKI_DATABASE_URL (default: a new SQLite file in a temp dir)")
-	recipients := fs.Int("recipients", 100_000, "bulk: messages in the bulk request")
+	recipients := fs.Int("recipients", 100_000, "bulk: messages in the bulk request; import: rows in the file")
 	watch := fs.Duration("watch", 0, "bulk: measure the dispatch rate over this window (0: do not)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -72,17 +74,24 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opt.Client = "bench-" + randomHex(4)
 	}
 	opt.Log = stderr
+	pid := 0
 	if spawn {
-		url, token, stop, err := spawnServer(ctx, dbURL, stderr)
+		url, token, stop, cmd, err := spawnServer(ctx, dbURL, stderr)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		opt.URL, opt.AdminToken = url, token
+		opt.URL, opt.AdminToken, pid = url, token, cmd.Process.Pid
 	}
 	switch mode {
 	case "send":
 		rep, err := loadtest.Send(ctx, opt)
+		if err != nil {
+			return err
+		}
+		rep.Write(stdout)
+	case "import":
+		rep, err := loadtest.Import(ctx, opt, *recipients, pid)
 		if err != nil {
 			return err
 		}
@@ -104,31 +113,31 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // spawnServer starts this binary's `serve` on a free port and waits until it is ready.
-func spawnServer(ctx context.Context, dbURL string, logw io.Writer) (url, token string, stop func(), err error) {
+func spawnServer(ctx context.Context, dbURL string, logw io.Writer) (url, token string, stop func(), cmd *exec.Cmd, err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	dir := ""
 	if dbURL == "" {
 		if dir, err = os.MkdirTemp("", "ibiki-bench-"); err != nil {
-			return "", "", nil, err
+			return "", "", nil, nil, err
 		}
 		dbURL = filepath.Join(dir, "bench.db")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	token = randomHex(16)
-	cmd := exec.Command(exe, "serve")
+	cmd = exec.Command(exe, "serve")
 	cmd.Env = append(os.Environ(), "IBIKI_ADDR="+addr, "IBIKI_DATABASE_URL="+dbURL, "IBIKI_ADMIN_TOKEN="+token,
 		"IBIKI_ALLOW_PRIVATE_WEBHOOKS=true")
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -143,12 +152,12 @@ func spawnServer(ctx context.Context, dbURL string, logw io.Writer) (url, token 
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return url, token, stop, nil
+				return url, token, stop, cmd, nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			stop()
-			return "", "", nil, fmt.Errorf("bench: spawned server not ready at %s", url)
+			return "", "", nil, nil, fmt.Errorf("bench: spawned server not ready at %s", url)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -44,8 +44,16 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 	if !ok {
 		return s.failNow(m, "provider_not_configured", fmt.Sprintf("provider %q is not configured", m.Provider))
 	}
+	if !isAuto(m) && m.Status == model.StatusQueued {
+		// A STOP that arrived while the message waited in the queue still stops it.
+		if _, err := s.Store.OptOut(ctx, m.ClientID, m.To); err == nil {
+			return s.failNow(m, "recipient_opted_out", "the recipient opted out after the message was queued")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return queue.Fail(err)
+		}
+	}
 	if wait, ok := s.throttle(ctx, m.Provider, p); !ok {
-		return queue.Result{RetryAt: s.Clock().Add(wait)}
+		return queue.Result{RetryAt: s.Clock().Add(wait), Deferred: true}
 	}
 	inDoubt := m.Status == model.StatusSending
 	// A provider that recognises repeats needs no record before the call: a run after a crash

@@ -281,3 +281,36 @@ func TestDeadSendJobFailsAndRefunds(t *testing.T) {
 		t.Errorf("balance = %d, want 100", r.balance())
 	}
 }
+
+func TestOptOutAfterQueueingStopsTheSend(t *testing.T) {
+	f := &fake{}
+	r := newRig(t, f)
+	m := r.send()
+	ctx := context.Background()
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.UpsertOptOut(ctx, model.OptOut{ClientID: "acme", Phone: m.To, Source: "keyword", Keyword: "STOP", CreatedAt: time.Now()})
+	}))
+	r.run(m)
+	if got := r.message(m.ID); got.Status != model.StatusFailed || got.ErrorCode != "recipient_opted_out" || f.Calls() != 0 {
+		t.Errorf("%s %q with %d calls", got.Status, got.ErrorCode, f.Calls())
+	}
+	if r.balance() != 100 {
+		t.Errorf("balance = %d, want the refund", r.balance())
+	}
+}
+
+func TestUnreachableProviderRetriesInsteadOfDoubt(t *testing.T) {
+	f := &fake{answers: []error{&provider.SendError{Code: "unreachable", Message: "connection refused"}}}
+	r := newRig(t, f)
+	m := r.send()
+	if res := r.run(m); res.Err == nil {
+		t.Fatal("want a retry")
+	}
+	if got := r.message(m.ID); got.Status != model.StatusQueued {
+		t.Fatalf("status = %s, want queued again (nothing was sent)", got.Status)
+	}
+	r.run(m)
+	if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 2 {
+		t.Errorf("%s with %d calls", got.Status, f.Calls())
+	}
+}

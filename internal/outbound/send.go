@@ -144,6 +144,9 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		}
 	}
 	m := newMessage(d, route{}, now)
+	if d.auto {
+		m.Meta = autoMeta
+	}
 	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now))
 	if err != nil {
 		return m, err
@@ -161,6 +164,11 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
 }
+
+// autoMeta marks Ibiki's own replies (HELP) in the message's meta.
+const autoMeta = `{"auto":"help"}`
+
+func isAuto(m model.Message) bool { return m.Meta == autoMeta }
 
 // optedOut is ErrOptedOut when the phone is on the client's suppression list.
 func optedOut(ctx context.Context, tx *store.Tx, clientID, phone string) error {

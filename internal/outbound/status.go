@@ -89,11 +89,21 @@ func (s *Service) ApplyStatus(ctx context.Context, providerName string, updates 
 			return err
 		}
 		if !found {
-			go s.applyLater(providerName, u)
+			select {
+			case laterSlots <- struct{}{}:
+				go func() { defer func() { <-laterSlots }(); s.applyLater(providerName, u) }()
+			default:
+				s.Log.Warn("outbound: too many early status reports waiting; this one is dropped", "provider", providerName,
+					"provider_message_id", u.ProviderMessageID, "status", u.Status)
+			}
 		}
 	}
 	return nil
 }
+
+// laterSlots bounds the early reports waiting to be applied again (unknown ids cost a
+// goroutine each for about 36 s).
+var laterSlots = make(chan struct{}, 10_000)
 
 // statusRetries are the waits before a report for an unknown provider id is tried again.
 var statusRetries = []time.Duration{200 * time.Millisecond, time.Second, 5 * time.Second, 30 * time.Second}
@@ -132,26 +142,33 @@ func (s *Service) applyOne(ctx context.Context, providerName string, u provider.
 // MarkUnknown gives messages sent longer than timeout ago without a final status the status
 // "unknown" (a late final report still replaces it). It returns how many it marked.
 func (s *Service) MarkUnknown(ctx context.Context, timeout time.Duration) (int, error) {
-	now := s.Clock().UTC()
-	late, err := s.Store.AwaitingStatus(ctx, now.Add(-timeout), 500)
-	if err != nil || len(late) == 0 {
-		return 0, err
-	}
-	n := 0
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		n = 0
-		for _, m := range late {
-			_, moved, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusUnknown, At: now})
-			if err != nil {
-				return err
-			}
-			if moved {
-				n++
-			}
+	const page = 500
+	total := 0
+	for {
+		now := s.Clock().UTC()
+		late, err := s.Store.AwaitingStatus(ctx, now.Add(-timeout), page)
+		if err != nil || len(late) == 0 {
+			return total, err
 		}
-		return nil
-	})
-	return n, err
+		n := 0
+		err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+			n = 0
+			for _, m := range late {
+				_, moved, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusUnknown, At: now})
+				if err != nil {
+					return err
+				}
+				if moved {
+					n++
+				}
+			}
+			return nil
+		})
+		total += n
+		if err != nil || len(late) < page || n == 0 {
+			return total, err
+		}
+	}
 }
 
 // idempotencyKeep is how long Idempotency-Keys are kept (the promise is at least 24 hours).
@@ -168,12 +185,18 @@ func (s *Service) Maintain(ctx context.Context, timeout time.Duration) {
 		} else if n > 0 {
 			s.Log.Info("outbound: messages without a final status marked unknown", "count", n)
 		}
-		err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExpireIdempotencyKeys(ctx, s.Clock().Add(-idempotencyKeep), 10_000)
-			return err
-		})
-		if err != nil && ctx.Err() == nil {
-			s.Log.Warn("outbound: expiring idempotency keys", "error", err)
+		for ctx.Err() == nil {
+			var n int64
+			err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+				n, err = tx.ExpireIdempotencyKeys(ctx, s.Clock().Add(-idempotencyKeep), 10_000)
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
+				s.Log.Warn("outbound: expiring idempotency keys", "error", err)
+			}
+			if err != nil || n < 10_000 {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -33,6 +33,9 @@ type Result struct {
 	Err error
 	// Dead moves the job to the dead state at once (Err says why).
 	Dead bool
+	// Deferred, with RetryAt, says the run did no work (it waited for a throttle): the run
+	// does not count as an attempt.
+	Deferred bool
 	// Write runs in the transaction that records the outcome, so the handler's writes and the
 	// job's completion commit together or not at all.
 	Write func(ctx context.Context, tx *store.Tx) error

@@ -339,6 +339,8 @@ func (k *kindRunner) outcome(ctx context.Context, tx *store.Tx, j model.Job, res
 		if mine, err = tx.BuryJob(ctx, j, errText(res.Err)); err == nil && mine && k.cfg.OnDead != nil {
 			err = k.cfg.OnDead(ctx, tx, j, res.Err)
 		}
+	case !res.RetryAt.IsZero() && res.Deferred:
+		mine, err = tx.DeferJob(ctx, j, res.RetryAt)
 	case !res.RetryAt.IsZero():
 		mine, err = tx.RetryJob(ctx, j, res.RetryAt, errText(res.Err))
 	case res.Err != nil:

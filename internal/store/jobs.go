@@ -172,6 +172,21 @@ func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason
 	return n > 0, err
 }
 
+// DeferJob puts a claimed job back for later without counting the run as an attempt (it did
+// no work).
+func (tx *Tx) DeferJob(ctx context.Context, j model.Job, runAt time.Time) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, attempts = attempts - 1, lease_until = 0
+		WHERE id = ? AND attempts = ? AND state = 'running'`, ms(runAt), j.ID, j.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("store: defer job %d: %w", j.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if n > 0 {
+		tx.kinds = append(tx.kinds, string(j.Kind))
+	}
+	return n > 0, err
+}
+
 // ReleaseExpired returns to the queue the jobs whose lease lapsed: their worker died or hung.
 // It returns how many.
 func (tx *Tx) ReleaseExpired(ctx context.Context, now time.Time) (int64, error) {

@@ -258,3 +258,38 @@ func TestACancelledCallerDoesNotBreakItsBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestDeferredJobKeepsItsAttempts(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: "c", Ref: "m", RunAt: now, CreatedAt: now})
+		return err
+	}))
+	claim := func() model.Job {
+		t.Helper()
+		var jobs []model.Job
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+			jobs, err = tx.Claim(ctx, model.JobSend, store.Lane{ClientID: "c", Priority: 0}, time.Now().Add(time.Hour), time.Now().Add(time.Minute), "me", 1)
+			return err
+		}))
+		if len(jobs) != 1 {
+			t.Fatalf("claimed %d jobs", len(jobs))
+		}
+		return jobs[0]
+	}
+	for range 3 {
+		j := claim()
+		if j.Attempts != 1 {
+			t.Fatalf("attempts = %d, want 1: deferrals are not attempts", j.Attempts)
+		}
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+			ok, err := tx.DeferJob(ctx, j, now)
+			if !ok && err == nil {
+				t.Fatal("defer did not apply")
+			}
+			return err
+		}))
+	}
+}

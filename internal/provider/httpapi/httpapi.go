@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -105,6 +106,9 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 	if cfg.Status.TokenHeader == "" {
 		cfg.Status.TokenHeader = "X-Webhook-Token"
 	}
+	if (cfg.Status.IDPath != "" || cfg.Status.StatusPath != "") && cfg.Status.Token == "" {
+		return nil, errors.New("status: a token is required: without one anyone could report messages failed")
+	}
 	for k, v := range cfg.Status.Map {
 		s := model.MessageStatus(v)
 		if s != model.StatusSent && s != model.StatusDelivered && s != model.StatusUndelivered && s != model.StatusFailed {
@@ -173,7 +177,7 @@ func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendRe
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return provider.SendResult{}, err // unknown whether it arrived
+		return provider.SendResult{}, NotSent(err)
 	}
 	defer res.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
@@ -187,6 +191,21 @@ func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendRe
 		out.From = Path(doc, c.cfg.SenderPath)
 	}
 	return out, nil
+}
+
+// NotSent turns a transport error into a temporary *provider.SendError when the request surely
+// never left (the connection or the name lookup failed), so the message is queued again and
+// retried; any other error (a timeout, a dropped connection) is returned as is: unknown whether
+// the provider got it.
+func NotSent(err error) error {
+	var (
+		op  *net.OpError
+		dns *net.DNSError
+	)
+	if errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial") {
+		return &provider.SendError{Code: "unreachable", Message: err.Error()}
+	}
+	return err
 }
 
 // Classify turns a provider's HTTP answer into nil (accepted) or a *provider.SendError: 429,

@@ -113,12 +113,31 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%d: %#v, want permanent=%v", tt.status, err, tt.permanent)
 		}
 	}
-	t.Run("a dead endpoint is not a refusal: it may or may not have arrived", func(t *testing.T) {
+	t.Run("a refused connection never sent anything: retried", func(t *testing.T) {
 		c, _ := httpapi.New(httpapi.Config{URL: "http://127.0.0.1:1/send"}, nil)
 		_, err := c.Send(context.Background(), provider.Outbound{To: "+1", Body: "b"})
 		var se *provider.SendError
-		if err == nil || errors.As(err, &se) {
+		if !errors.As(err, &se) || se.Permanent || se.Code != "unreachable" {
 			t.Errorf("error = %#v", err)
+		}
+	})
+	t.Run("a connection dropped after the request may have delivered it: in doubt", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.ReadAll(r.Body)
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}))
+		defer srv.Close()
+		c, _ := httpapi.New(httpapi.Config{URL: srv.URL}, nil)
+		_, err := c.Send(context.Background(), provider.Outbound{To: "+1", Body: "b"})
+		var se *provider.SendError
+		if err == nil || errors.As(err, &se) {
+			t.Errorf("error = %#v, want a plain error (in doubt)", err)
+		}
+	})
+	t.Run("status reports need a token", func(t *testing.T) {
+		if _, err := httpapi.New(httpapi.Config{URL: "http://x", Status: httpapi.StatusConfig{IDPath: "id", StatusPath: "s"}}, nil); err == nil {
+			t.Errorf("a status config without a token is accepted")
 		}
 	})
 }

@@ -92,7 +92,7 @@ func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendRe
 	req.Header.Set("Accept", "application/json")
 	res, err := c.http.Do(req)
 	if err != nil {
-		return provider.SendResult{}, err
+		return provider.SendResult{}, httpapi.NotSent(err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
