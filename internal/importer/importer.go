@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/csvimport"
@@ -113,13 +111,19 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 
 // stage reads every row, reports the invalid ones and the repeats, and stages the others.
 func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) error {
-	seen := make(map[uint64]struct{}) // E.164 digits fit in 64 bits: 8 bytes a phone, not a string
+	// Repeats of a phone are found by the staging table's key, not in memory: a million phones
+	// would otherwise hold tens of megabytes.
 	batch := make([]store.StagedContact, 0, batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.StageContacts(ctx, rep.ID, batch) })
+		var added int64 // set inside: the function may run again when a batch shares a commit
+		err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+			added, err = tx.StageContacts(ctx, rep.ID, batch)
+			return err
+		})
+		rep.Duplicates += int64(len(batch)) - added
 		batch = batch[:0]
 		return err
 	}
@@ -140,12 +144,6 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 			}
 			continue
 		}
-		key, _ := strconv.ParseUint(strings.TrimPrefix(row.Phone, "+"), 10, 64)
-		if _, dup := seen[key]; dup {
-			rep.Duplicates++
-			continue
-		}
-		seen[key] = struct{}{}
 		batch = append(batch, store.StagedContact{Line: row.Line, ContactID: model.NewIDAt(model.PrefixContact, now),
 			Phone: row.Phone, FirstName: row.FirstName, LastName: row.LastName, Business: row.Business,
 			Fields: row.Fields, Tags: row.Tags})

@@ -28,7 +28,7 @@ type Router struct {
 	Exclusive bool
 
 	seed    maphash.Seed
-	workers []chan model.Message
+	workers []chan *model.Message // pointers: 128 queues of 1,024 messages would hold 50 MB of slots
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -43,7 +43,7 @@ func NewRouter(svc *Service, workers int) *Router {
 	r := &Router{svc: svc, seed: maphash.MakeSeed(), inflight: map[string]bool{}, failures: map[string]int{},
 		Grace: time.Minute, Sweep: time.Second}
 	for range max(workers, 1) {
-		r.workers = append(r.workers, make(chan model.Message, 1024))
+		r.workers = append(r.workers, make(chan *model.Message, 1024))
 	}
 	svc.Router = r
 	return r
@@ -60,7 +60,7 @@ func (r *Router) dispatch(m model.Message) bool {
 	r.inflight[m.ID] = true
 	r.mu.Unlock()
 	select {
-	case r.workers[maphash.String(r.seed, m.From)%uint64(len(r.workers))] <- m:
+	case r.workers[maphash.String(r.seed, m.From)%uint64(len(r.workers))] <- &m:
 		return true
 	default:
 		r.done(m.ID)
@@ -86,7 +86,7 @@ func (r *Router) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-func (r *Router) work(ctx context.Context, ch chan model.Message) {
+func (r *Router) work(ctx context.Context, ch chan *model.Message) {
 	// Routing runs to its end even during shutdown: it is a few statements, and a half-done
 	// route would only be redone.
 	work := context.WithoutCancel(ctx)
@@ -95,7 +95,7 @@ func (r *Router) work(ctx context.Context, ch chan model.Message) {
 		case <-ctx.Done():
 			return
 		case m := <-ch:
-			r.routeOne(work, m)
+			r.routeOne(work, *m)
 		}
 	}
 }

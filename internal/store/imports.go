@@ -29,9 +29,10 @@ func (tx *Tx) InsertImport(ctx context.Context, id, clientID, filename string, a
 	return notFound(err, "insert import")
 }
 
-// StageContacts adds rows to an import's staging table, many per statement. A phone staged
-// before in the same import is skipped (the caller counts it as a duplicate).
-func (tx *Tx) StageContacts(ctx context.Context, importID string, rows []StagedContact) error {
+// StageContacts adds rows to an import's staging table, many per statement, and returns how
+// many it added: a phone staged before in the same import is skipped (a duplicate in the file).
+func (tx *Tx) StageContacts(ctx context.Context, importID string, rows []StagedContact) (int64, error) {
+	var added int64
 	const cols = 9
 	const perStatement = 1000
 	for len(rows) > 0 {
@@ -53,12 +54,18 @@ func (tx *Tx) StageContacts(ctx context.Context, importID string, rows []StagedC
 				strings.Join(r.Tags, tagSep))
 		}
 		q.WriteString(` ON CONFLICT (import_id, phone) DO NOTHING`)
-		if _, err := tx.exec(ctx, q.String(), args...); err != nil {
-			return notFound(err, "stage contacts")
+		res, err := tx.exec(ctx, q.String(), args...)
+		if err != nil {
+			return added, notFound(err, "stage contacts")
 		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return added, err
+		}
+		added += k
 		rows = rows[n:]
 	}
-	return nil
+	return added, nil
 }
 
 // ImportConflict is a staged phone that belongs to another client.
