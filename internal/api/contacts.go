@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -18,6 +19,7 @@ type contactOut struct {
 	LastName  string            `json:"last_name"`
 	Business  string            `json:"business"`
 	Fields    map[string]string `json:"fields"`
+	Tags      []string          `json:"tags"`
 	CreatedAt string            `json:"created_at"`
 	UpdatedAt string            `json:"updated_at"`
 }
@@ -27,6 +29,10 @@ func contactJSON(c model.Contact) contactOut {
 		Fields: c.Fields, CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt)}
 	if out.Fields == nil {
 		out.Fields = map[string]string{}
+	}
+	out.Tags = c.Tags
+	if out.Tags == nil {
+		out.Tags = []string{}
 	}
 	return out
 }
@@ -46,8 +52,14 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		LastName  string            `json:"last_name"`
 		Business  string            `json:"business"`
 		Fields    map[string]string `json:"fields"`
+		Tags      []string          `json:"tags"`
 	}
 	if err := respond.Decode(r, &in); err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	tags, err := checkTags(in.Tags)
+	if err != nil {
 		respond.Err(w, r, err)
 		return
 	}
@@ -61,9 +73,8 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for name, v := range map[string]*string{"first_name": &in.FirstName, "last_name": &in.LastName, "business": &in.Business} {
-		*v = strings.TrimSpace(*v)
-		if utf8.RuneCountInString(*v) > maxNameLen || strings.ContainsRune(*v, 0) {
-			respond.Err(w, r, respond.Invalid(name, name+" must be at most 256 characters of text"))
+		if err := checkName(name, v); err != nil {
+			respond.Err(w, r, err)
 			return
 		}
 	}
@@ -73,8 +84,14 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.now()
 	c := model.Contact{ID: model.NewIDAt(model.PrefixContact, now), ClientID: clientID(r.Context()), Phone: phone,
-		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, CreatedAt: now, UpdatedAt: now}
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error { return tx.InsertContact(r.Context(), c) })
+		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: tags,
+		CreatedAt: now, UpdatedAt: now}
+	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		if err := tx.InsertContact(r.Context(), c); err != nil {
+			return err
+		}
+		return tx.SetContactTags(r.Context(), c.ClientID, c.ID, c.Tags)
+	})
 	if isConflict(err) {
 		err = &respond.Error{Status: http.StatusConflict, Code: "contact_exists",
 			Message: "this phone is already one of your contacts", Param: "phone"}
@@ -84,6 +101,34 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusCreated, contactJSON(c))
+}
+
+// checkName trims a name field and checks its length.
+func checkName(name string, v *string) error {
+	*v = strings.TrimSpace(*v)
+	if utf8.RuneCountInString(*v) > maxNameLen || strings.ContainsRune(*v, 0) {
+		return respond.Invalid(name, name+" must be at most 256 characters of text")
+	}
+	return nil
+}
+
+// checkTags trims tags, drops repeats, and checks their number and length.
+func checkTags(tags []string) ([]string, error) {
+	if len(tags) > maxFields {
+		return nil, respond.Invalid("tags", "at most 50 tags")
+	}
+	var out []string
+	for _, t := range tags {
+		t = strings.TrimSpace(t)
+		if t == "" || utf8.RuneCountInString(t) > 100 || strings.ContainsRune(t, 0) {
+			return nil, respond.Invalid("tags", "tags are 1-100 characters of text")
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func checkFields(fields map[string]string) error {
@@ -105,7 +150,12 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	cs, err := a.Store.Contacts(r.Context(), clientID(r.Context()), cursor, limit)
+	f := store.ContactFilter{Q: strings.TrimSpace(r.URL.Query().Get("q")), Tag: strings.TrimSpace(r.URL.Query().Get("tag"))}
+	if len(f.Q) > 100 {
+		respond.Err(w, r, respond.Invalid("q", "q must be at most 100 characters"))
+		return
+	}
+	cs, err := a.Store.Contacts(r.Context(), clientID(r.Context()), f, cursor, limit)
 	if err != nil {
 		respond.Err(w, r, err)
 		return
@@ -119,7 +169,89 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getContact(w http.ResponseWriter, r *http.Request) {
-	c, err := a.Store.Contact(r.Context(), clientID(r.Context()), r.PathValue("id"))
+	c, err := a.contactWithTags(r, r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, contactJSON(c))
+}
+
+func (a *API) contactWithTags(r *http.Request, id string) (model.Contact, error) {
+	client := clientID(r.Context())
+	c, err := a.Store.Contact(r.Context(), client, id)
+	if err != nil {
+		return c, err
+	}
+	tags, err := a.Store.ContactTags(r.Context(), client, []string{id})
+	c.Tags = tags[id]
+	return c, err
+}
+
+// updateContact: PATCH /api/v1/contacts/{id}: any of phone, first_name, last_name, business,
+// fields (replaces them all) and tags (replaces them all).
+func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Phone     *string            `json:"phone"`
+		FirstName *string            `json:"first_name"`
+		LastName  *string            `json:"last_name"`
+		Business  *string            `json:"business"`
+		Fields    *map[string]string `json:"fields"`
+		Tags      *[]string          `json:"tags"`
+	}
+	if err := respond.Decode(r, &in); err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	c, err := a.contactWithTags(r, r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	if in.Phone != nil {
+		if c.Phone, err = sms.NormalizeE164(*in.Phone, a.Region); err != nil {
+			respond.Err(w, r, respond.Invalid("phone", err.Error()))
+			return
+		}
+	}
+	for name, p := range map[string]struct{ in, out *string }{"first_name": {in.FirstName, &c.FirstName},
+		"last_name": {in.LastName, &c.LastName}, "business": {in.Business, &c.Business}} {
+		if p.in == nil {
+			continue
+		}
+		if err := checkName(name, p.in); err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+		*p.out = *p.in
+	}
+	if in.Fields != nil {
+		if err := checkFields(*in.Fields); err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+		c.Fields = *in.Fields
+	}
+	if in.Tags != nil {
+		if c.Tags, err = checkTags(*in.Tags); err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+	}
+	c.UpdatedAt = a.now()
+	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		if err := tx.UpdateContact(r.Context(), c); err != nil {
+			return err
+		}
+		if in.Tags == nil {
+			return nil
+		}
+		return tx.SetContactTags(r.Context(), c.ClientID, c.ID, c.Tags)
+	})
+	if isConflict(err) {
+		err = &respond.Error{Status: http.StatusConflict, Code: "contact_exists",
+			Message: "another of your contacts has this phone", Param: "phone"}
+	}
 	if err != nil {
 		respond.Err(w, r, err)
 		return

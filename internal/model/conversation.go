@@ -29,6 +29,7 @@ type Contact struct {
 	Business  string
 	// Fields holds custom columns as a JSON object of strings.
 	Fields    map[string]string
+	Tags      []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -73,6 +73,11 @@ func Err(w http.ResponseWriter, r *http.Request, err error) {
 	JSON(w, e.Status, map[string]*Error{"error": e})
 }
 
+// Log records a failure that can no longer be answered (the answer had started).
+func Log(r *http.Request, msg string, err error) {
+	slog.ErrorContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path, "error", err)
+}
+
 // Map finds the catalogue entry for an error.
 func Map(err error) *Error {
 	var (
