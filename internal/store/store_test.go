@@ -57,7 +57,7 @@ func TestConcurrentTransactionsShareCommitsAndFailAlone(t *testing.T) {
 			t.Fatalf("transaction %d: err = %v", i, err)
 		}
 	}
-	got, err := s.Contacts(t.Context(), "acme", "", 1000)
+	got, err := s.Contacts(t.Context(), "acme", store.ContactFilter{}, "", 1000)
 	if err != nil || len(got) != n-n/10 {
 		t.Fatalf("contacts = %d, %v; want %d (the failed callers' rows undone, the others kept)", len(got), err, n-n/10)
 	}
