@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/campaign"
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/model"
@@ -29,6 +30,8 @@ type API struct {
 	Outbound *outbound.Service
 	// Providers are the outbound providers (listed for the operator, never their secrets).
 	Providers *provider.Registry
+	// Campaigns creates and runs campaigns.
+	Campaigns *campaign.Service
 	// Importer imports contact lists.
 	Importer *importer.Service
 	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).
@@ -90,6 +93,14 @@ func (a *API) Register(mux *http.ServeMux) {
 	client("POST /api/v1/conversations/{phone}/messages", a.replyInConversation)
 	client("GET /api/v1/balance", a.getBalance)
 	client("GET /api/v1/ledger", a.listLedger)
+	client("POST /api/v1/campaigns", a.createCampaign)
+	client("GET /api/v1/campaigns", a.listCampaigns)
+	client("GET /api/v1/campaigns/{id}", a.getCampaign)
+	client("GET /api/v1/campaigns/{id}/recipients", a.listRecipients)
+	client("POST /api/v1/campaigns/{id}/start", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Start }))
+	client("POST /api/v1/campaigns/{id}/pause", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Pause }))
+	client("POST /api/v1/campaigns/{id}/resume", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Resume }))
+	client("POST /api/v1/campaigns/{id}/cancel", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Cancel }))
 	client("GET /api/v1/suppressions", a.listSuppressions)
 	client("POST /api/v1/suppressions", a.addSuppression)
 	client("GET /api/v1/suppressions/{phone}", a.getSuppression)

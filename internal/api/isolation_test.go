@@ -16,7 +16,7 @@ import (
 // tenant is one client with a contact, a routed message (hence a conversation) and a delivery.
 type tenant struct {
 	ibikitest.CreatedClient
-	phone, suppressed, importID, contactID, messageID, conversationID, deliveryID, body string
+	phone, suppressed, importID, campaignID, contactID, messageID, conversationID, deliveryID, body string
 }
 
 func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
@@ -37,6 +37,16 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 	}
 	res.JSON(t, &imp)
 	tn.importID = imp.ID
+	var cmp struct {
+		ID string `json:"id"`
+	}
+	mustDo(t, s, "POST", "/api/v1/campaigns", tn.APIKey, map[string]any{"message": "hello " + id, "tag": "none-" + id, "draft": true},
+		http.StatusUnprocessableEntity).JSON(t, &struct {
+		Campaign *struct {
+			ID string `json:"id"`
+		} `json:"campaign"`
+	}{&cmp})
+	tn.campaignID = cmp.ID
 	tn.suppressed = strings.Replace(phone, "+1555", "+1556", 1)
 	mustDo(t, s, "POST", "/api/v1/suppressions", tn.APIKey, map[string]string{"phone": tn.suppressed}, http.StatusCreated)
 	mustDo(t, s, "POST", "/admin/v1/clients/"+id+"/credits", admin, map[string]any{"amount_cents": 1000, "reference": "test"}, http.StatusOK)
@@ -52,7 +62,7 @@ func newTenant(t *testing.T, s *ibikitest.Server, id, phone string) tenant {
 
 // marks are strings that only this tenant's data contains.
 func (tn tenant) marks() []string {
-	return []string{tn.ID, tn.importID, tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
+	return []string{tn.ID, tn.importID, tn.campaignID, tn.contactID, tn.messageID, tn.conversationID, tn.deliveryID, tn.body}
 }
 
 // routePatterns greps the API's sources for the route patterns under prefix, so that a route
@@ -97,6 +107,7 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		path   string
 		body   any
 		status int
+		own    string // for a 404 check: the path A reads to show the resource exists (default: path)
 	}
 	routes := map[string]check{
 		"POST /api/v1/contacts": {path: "/api/v1/contacts", body: map[string]string{"phone": a.phone},
@@ -107,6 +118,14 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/contacts/export":       {path: "/api/v1/contacts/export", status: http.StatusOK},
 		"PATCH /api/v1/contacts/{id}": {path: "/api/v1/contacts/" + a.contactID, body: map[string]string{"first_name": "x"},
 			status: http.StatusNotFound},
+		"POST /api/v1/campaigns":                     {path: "/api/v1/campaigns", body: map[string]any{"message": "x", "tag": "x", "draft": true}, status: http.StatusUnprocessableEntity},
+		"GET /api/v1/campaigns":                      {path: "/api/v1/campaigns", status: http.StatusOK},
+		"GET /api/v1/campaigns/{id}":                 {path: "/api/v1/campaigns/" + a.campaignID, status: http.StatusNotFound},
+		"GET /api/v1/campaigns/{id}/recipients":      {path: "/api/v1/campaigns/" + a.campaignID + "/recipients", status: http.StatusNotFound},
+		"POST /api/v1/campaigns/{id}/start":          {path: "/api/v1/campaigns/" + a.campaignID + "/start", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},
+		"POST /api/v1/campaigns/{id}/pause":          {path: "/api/v1/campaigns/" + a.campaignID + "/pause", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},
+		"POST /api/v1/campaigns/{id}/resume":         {path: "/api/v1/campaigns/" + a.campaignID + "/resume", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},
+		"POST /api/v1/campaigns/{id}/cancel":         {path: "/api/v1/campaigns/" + a.campaignID + "/cancel", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},
 		"GET /api/v1/contacts/{id}":                  {path: "/api/v1/contacts/" + a.contactID, status: http.StatusNotFound},
 		"DELETE /api/v1/contacts/{id}":               {path: "/api/v1/contacts/" + a.contactID, status: http.StatusNotFound},
 		"GET /api/v1/conversations":                  {path: "/api/v1/conversations", status: http.StatusOK},
@@ -151,7 +170,11 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		t.Run(pattern+" never shows B anything of A's", func(t *testing.T) {
 			if c.status == http.StatusNotFound {
 				// A reads the same path, so B's 404 is isolation and not a broken path.
-				mustDo(t, s, "GET", c.path, a.APIKey, nil, http.StatusOK)
+				own := c.path
+				if c.own != "" {
+					own = c.own
+				}
+				mustDo(t, s, "GET", own, a.APIKey, nil, http.StatusOK)
 			}
 			res := s.Do(method, c.path, b.APIKey, c.body)
 			if c.status == http.StatusNotFound {

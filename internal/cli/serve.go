@@ -14,6 +14,7 @@ import (
 
 	"github.com/ibiki/ibiki/internal/api"
 	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/campaign"
 	"github.com/ibiki/ibiki/internal/config"
 	"github.com/ibiki/ibiki/internal/hooks"
 	"github.com/ibiki/ibiki/internal/importer"
@@ -144,6 +145,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 	}
 	runner.Register(out.Kind(cfg.SendConcurrency))
+	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
+	runner.Register(campaigns.Kind())
 
 	guards := map[string]hooks.Guard{}
 	for name, s := range cfg.Sources {
@@ -151,9 +154,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			HMACHeader: s.HMACHeader, AllowNets: s.AllowIPs}
 	}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
-		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import"},
+		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
+		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim, Campaigns: campaigns,
 			Importer: &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 				Clock: time.Now, Log: log}, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},

@@ -112,6 +112,8 @@ type Message struct {
 	ErrorMessage string
 	SendAttempts int
 	StatusAt     time.Time
-	ReceivedAt   time.Time
-	CreatedAt    time.Time
+	// CampaignID is the campaign an outbound message belongs to ("" for none).
+	CampaignID string
+	ReceivedAt time.Time
+	CreatedAt  time.Time
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -54,6 +55,23 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 	if wait, ok := s.throttle(ctx, m.Provider, p); !ok {
 		return queue.Result{RetryAt: s.Clock().Add(wait), Deferred: true}
+	}
+	if m.CampaignID != "" && m.Status == model.StatusQueued {
+		// The campaign's gate is held across the check and the provider call, so a pause
+		// waits for the sends already past their check (see WaitCampaignSends).
+		g := s.campaignGate(m.CampaignID)
+		g.RLock()
+		defer g.RUnlock()
+		st, err := s.Store.CampaignStatus(ctx, m.CampaignID)
+		if err != nil {
+			return queue.Fail(err)
+		}
+		switch st {
+		case model.CampaignPaused:
+			return queue.Result{RetryAt: s.Clock().Add(time.Second), Deferred: true}
+		case model.CampaignCancelled, model.CampaignFailed:
+			return s.failNow(m, "campaign_cancelled", "the campaign was cancelled before this message was sent")
+		}
 	}
 	inDoubt := m.Status == model.StatusSending
 	// A provider that recognises repeats needs no record before the call: a run after a crash
@@ -248,4 +266,28 @@ func (s *Service) throttle(ctx context.Context, name string, p provider.Sender) 
 		r.Cancel()
 		return time.Second, false
 	}
+}
+
+// campaignGate returns the lock that orders a campaign's sends against its pause.
+func (s *Service) campaignGate(id string) *sync.RWMutex {
+	s.gateMu.Lock()
+	defer s.gateMu.Unlock()
+	if s.gates == nil {
+		s.gates = map[string]*sync.RWMutex{}
+	}
+	g := s.gates[id]
+	if g == nil {
+		g = &sync.RWMutex{}
+		s.gates[id] = g
+	}
+	return g
+}
+
+// WaitCampaignSends returns once the campaign's sends that passed their status check in this
+// process have finished: called after a pause is committed, it makes "paused" mean that
+// nothing more goes out.
+func (s *Service) WaitCampaignSends(id string) {
+	g := s.campaignGate(id)
+	g.Lock()
+	g.Unlock() // the lock is only a barrier
 }

@@ -54,6 +54,8 @@ type Service struct {
 	numCache map[string]senderNumbers
 	limMu    sync.Mutex
 	limiters map[string]*limiter
+	gateMu   sync.Mutex
+	gates    map[string]*sync.RWMutex
 }
 
 // Request is one message a client asks to send.
@@ -76,6 +78,9 @@ type Draft struct {
 	client model.Client
 	// auto marks Ibiki's own replies (HELP): free, and sent even to a phone that opted out.
 	auto bool
+	// prepaid: the charge was made before (a campaign reserves its whole cost when it starts).
+	prepaid    bool
+	campaignID string
 }
 
 // Check validates a request for a client without writing anything.
@@ -155,8 +160,8 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	if err != nil {
 		return m, err
 	}
-	m.ConversationID, m.From, m.Provider = conv, r.from, r.provider
-	if m.CostCents > 0 {
+	m.ConversationID, m.From, m.Provider, m.CampaignID = conv, r.from, r.provider, d.campaignID
+	if m.CostCents > 0 && !d.prepaid {
 		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
 			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
 			return m, err
@@ -238,4 +243,21 @@ func (s *Service) QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Clie
 	}
 	_, err := s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, s.Clock().UTC())
 	return err
+}
+
+// QueuePrepaid queues one message of a campaign inside the caller's transaction: the body is
+// already rendered and its cost was reserved with the campaign, so nothing is charged here. The
+// sender is chosen as for any send (sticky first). A recipient who opted out is ErrOptedOut.
+func (s *Service) QueuePrepaid(ctx context.Context, tx *store.Tx, c model.Client, to, body string, costCents int64, campaignID string) (model.Message, error) {
+	d := Draft{To: to, Body: body, Count: sms.Segments(body), Cost: costCents, Req: Request{Priority: model.PriorityBulk},
+		client: c, prepaid: true, campaignID: campaignID}
+	pick := func(last string) (route, error) {
+		return s.chooseSender(ctx, c.ID, to, "", func(context.Context, string, string) (string, error) { return last, nil })
+	}
+	m, err := s.queue(ctx, tx, d, pick, s.Clock().UTC())
+	if err == nil {
+		provider := m.Provider
+		tx.AfterCommit(func() { metrics.OutboundAccepted.WithLabelValues(provider).Inc() })
+	}
+	return m, err
 }

@@ -1,0 +1,325 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/campaign"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/sms"
+)
+
+type campaignOut struct {
+	ID         string               `json:"id"`
+	Name       string               `json:"name"`
+	Message    string               `json:"message"`
+	Status     model.CampaignStatus `json:"status"`
+	ScheduleAt *string              `json:"schedule_at"`
+	Total      int64                `json:"total"`
+	Invalid    int64                `json:"invalid"`
+	CostCents  int64                `json:"cost_cents"`
+	Queued     int64                `json:"queued"`
+	Sent       int64                `json:"sent"`
+	Delivered  int64                `json:"delivered"`
+	Failed     int64                `json:"failed"`
+	OptedOut   int64                `json:"opted_out"`
+	Cancelled  int64                `json:"cancelled"`
+	CreatedAt  string               `json:"created_at"`
+	StartedAt  *string              `json:"started_at"`
+	FinishedAt *string              `json:"finished_at"`
+	Report     json.RawMessage      `json:"report,omitempty"`
+	Preview    []recipientOut       `json:"preview,omitempty"`
+}
+
+type recipientOut struct {
+	Line      int                   `json:"line"`
+	Phone     string                `json:"phone"`
+	Body      string                `json:"body"`
+	Segments  int                   `json:"segments"`
+	Encoding  string                `json:"encoding"`
+	NonGSM    []string              `json:"non_gsm_characters,omitempty"`
+	CostCents int64                 `json:"cost_cents"`
+	Status    model.RecipientStatus `json:"status"`
+	MessageID *string               `json:"message_id"`
+	Message   *model.MessageStatus  `json:"message_status,omitempty"`
+	Error     string                `json:"error,omitempty"`
+}
+
+func recipientJSON(rc model.Recipient) recipientOut {
+	out := recipientOut{Line: rc.Line, Phone: rc.Phone, Body: rc.Body, Segments: rc.Segments, Encoding: rc.Encoding,
+		CostCents: rc.CostCents, Status: rc.Status, Error: rc.Error}
+	if rc.Encoding == string(sms.UCS2) {
+		out.NonGSM = sms.Segments(rc.Body).NonGSM
+	}
+	if rc.MessageID != "" {
+		out.MessageID = &rc.MessageID
+	}
+	return out
+}
+
+func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, error) {
+	out := campaignOut{ID: cp.ID, Name: cp.Name, Message: cp.Message, Status: cp.Status, ScheduleAt: timeOrNil(cp.ScheduleAt),
+		Total: cp.Total, Invalid: cp.Invalid, CostCents: cp.CostCents, CreatedAt: formatTime(cp.CreatedAt),
+		StartedAt: timeOrNil(cp.StartedAt), FinishedAt: timeOrNil(cp.FinishedAt)}
+	if cp.Report != "" {
+		out.Report = json.RawMessage(cp.Report)
+	}
+	n, err := a.Store.CampaignCounts(r.Context(), cp.ID)
+	out.Queued = n["recipient:pending"] + n["message:queued"] + n["message:sending"]
+	out.Sent = n["message:sent"] + n["message:unknown"]
+	out.Delivered = n["message:delivered"]
+	out.Failed = n["message:failed"] + n["message:undelivered"]
+	out.OptedOut = n["recipient:opted_out"]
+	out.Cancelled = n["recipient:cancelled"]
+	return out, err
+}
+
+// createCampaign: POST /api/v1/campaigns. Multipart (a CSV `file`, `message`, `name`,
+// optional `schedule_at`, `mapping`, `draft`) or JSON ({"message","name","tag","schedule_at",
+// "draft"}: the client's contacts with the tag). A draft is the preview: it is stored with its
+// recipients rendered and priced, and starts only on POST /api/v1/campaigns/{id}/start.
+func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
+	c, _ := auth.Client(r.Context())
+	in, cleanup, err := a.campaignInput(r)
+	defer cleanup()
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	cp, _, err := a.Campaigns.Create(r.Context(), c, in)
+	if cp.ID == "" {
+		respond.Err(w, r, campaignErr(err))
+		return
+	}
+	out, cerr := a.campaignJSON(r, cp)
+	if cerr != nil {
+		respond.Err(w, r, cerr)
+		return
+	}
+	if rs, perr := a.Store.Recipients(r.Context(), cp.ID, "", 0, 5); perr == nil {
+		for _, rc := range rs {
+			out.Preview = append(out.Preview, recipientJSON(rc))
+		}
+	}
+	if err != nil {
+		// Stored, but not started (no valid recipient, not enough credits): say why, with the
+		// campaign so that it can be fixed or started later.
+		e := respond.Map(campaignErr(err))
+		respond.JSON(w, e.Status, map[string]any{"error": e, "campaign": out})
+		return
+	}
+	respond.JSON(w, http.StatusCreated, out)
+}
+
+func campaignErr(err error) error {
+	switch {
+	case errors.Is(err, campaign.ErrNoRecipients):
+		return &respond.Error{Status: http.StatusUnprocessableEntity, Code: "no_valid_recipients", Message: err.Error()}
+	case errors.Is(err, campaign.ErrNotAllowed):
+		return &respond.Error{Status: http.StatusConflict, Code: "campaign_status", Message: err.Error()}
+	}
+	return err
+}
+
+// campaignInput reads the create request; the CSV is spooled to a temporary file (the other
+// fields may come after it), removed by cleanup.
+func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(), err error) {
+	cleanup = func() {}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "multipart/form-data" {
+		var body struct {
+			Name       string `json:"name"`
+			Message    string `json:"message"`
+			Tag        string `json:"tag"`
+			ScheduleAt string `json:"schedule_at"`
+			Draft      bool   `json:"draft"`
+		}
+		if err := respond.Decode(r, &body); err != nil {
+			return in, cleanup, err
+		}
+		in = campaign.Input{Name: body.Name, Message: body.Message, Tag: body.Tag, Draft: body.Draft}
+		if in.Tag == "" {
+			return in, cleanup, respond.Missing("tag")
+		}
+		in.ScheduleAt, err = parseSchedule(body.ScheduleAt)
+		return in, cleanup, err
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return in, cleanup, respond.Invalid("file", "the multipart body cannot be read")
+	}
+	var file *os.File
+	cleanup = func() {
+		if file != nil {
+			file.Close()
+			os.Remove(file.Name())
+		}
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return in, cleanup, respond.Map(err)
+		}
+		if part.FormName() == "file" {
+			if file != nil {
+				return in, cleanup, respond.Invalid("file", "send one file")
+			}
+			if file, err = os.CreateTemp("", "ibiki-campaign-*.csv"); err == nil {
+				_, err = io.Copy(file, part)
+			}
+			if err == nil {
+				_, err = file.Seek(0, io.SeekStart)
+			}
+			if err != nil {
+				return in, cleanup, err
+			}
+			in.File = file
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFormField))
+		if err != nil {
+			return in, cleanup, respond.Map(err)
+		}
+		v := strings.TrimSpace(string(b))
+		switch part.FormName() {
+		case "message":
+			in.Message = v
+		case "name":
+			in.Name = v
+		case "schedule_at":
+			if in.ScheduleAt, err = parseSchedule(v); err != nil {
+				return in, cleanup, err
+			}
+		case "draft":
+			if in.Draft, err = strconv.ParseBool(v); err != nil && v != "" {
+				return in, cleanup, respond.Invalid("draft", "draft must be true or false")
+			}
+		case "mapping":
+			if v != "" && json.Unmarshal([]byte(v), &in.Mapping) != nil {
+				return in, cleanup, respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile"}`)
+			}
+		default:
+			return in, cleanup, respond.Invalid(part.FormName(), "unknown field "+part.FormName())
+		}
+	}
+	if file == nil {
+		return in, cleanup, respond.Missing("file")
+	}
+	return in, cleanup, nil
+}
+
+func parseSchedule(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, respond.Invalid("schedule_at", "schedule_at must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
+	}
+	return t.UTC(), nil
+}
+
+// listCampaigns: GET /api/v1/campaigns (newest first).
+func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request) {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	cs, err := a.Store.Campaigns(r.Context(), clientID(r.Context()), cursor, limit)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	out := make([]campaignOut, len(cs))
+	last := ""
+	for i, cp := range cs {
+		if out[i], err = a.campaignJSON(r, cp); err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+		out[i].Report, last = nil, cp.ID
+	}
+	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(cs), limit, last)})
+}
+
+// getCampaign: GET /api/v1/campaigns/{id}.
+func (a *API) getCampaign(w http.ResponseWriter, r *http.Request) {
+	cp, err := a.Store.Campaign(r.Context(), clientID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	out, err := a.campaignJSON(r, cp)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// campaignAction serves POST /api/v1/campaigns/{id}/start|pause|resume|cancel.
+type campaignActionFunc func(ctx context.Context, c model.Client, id string) (model.Campaign, error)
+
+func (a *API) campaignAction(act func(*campaign.Service) campaignActionFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _ := auth.Client(r.Context())
+		cp, err := act(a.Campaigns)(r.Context(), c, r.PathValue("id"))
+		if err != nil {
+			respond.Err(w, r, campaignErr(err))
+			return
+		}
+		out, err := a.campaignJSON(r, cp)
+		if err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+		respond.JSON(w, http.StatusOK, out)
+	}
+}
+
+// listRecipients: GET /api/v1/campaigns/{id}/recipients?status= (pending, queued, opted_out,
+// cancelled, or a message status: sent, delivered, failed...).
+func (a *API) listRecipients(w http.ResponseWriter, r *http.Request) {
+	cp, err := a.Store.Campaign(r.Context(), clientID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	after := int64(0)
+	if cursor != "" {
+		if after, err = strconv.ParseInt(cursor, 10, 64); err != nil {
+			respond.Err(w, r, respond.Invalid("cursor", "cursor is not one this API gave out"))
+			return
+		}
+	}
+	rs, err := a.Store.Recipients(r.Context(), cp.ID, r.URL.Query().Get("status"), after, limit)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	out := make([]recipientOut, len(rs))
+	last := ""
+	for i, rc := range rs {
+		out[i], last = recipientJSON(rc), strconv.FormatInt(rc.Seq, 10)
+	}
+	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(rs), limit, last)})
+}

@@ -1,0 +1,180 @@
+package api_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+)
+
+type campaignAnswer struct {
+	ID        string `json:"id"`
+	Status    string `json:"status"`
+	Total     int64  `json:"total"`
+	Invalid   int64  `json:"invalid"`
+	CostCents int64  `json:"cost_cents"`
+	Queued    int64  `json:"queued"`
+	Sent      int64  `json:"sent"`
+	Delivered int64  `json:"delivered"`
+	Failed    int64  `json:"failed"`
+	OptedOut  int64  `json:"opted_out"`
+	Cancelled int64  `json:"cancelled"`
+	Preview   []struct {
+		Phone string `json:"phone"`
+		Body  string `json:"body"`
+	} `json:"preview"`
+	Report struct {
+		Invalid []struct {
+			Line int `json:"line"`
+		} `json:"invalid"`
+	} `json:"report"`
+}
+
+func postCampaign(t *testing.T, s *ibikitest.Server, key, file string, fields map[string]string) ibikitest.Response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "list.csv")
+	io.WriteString(fw, file)
+	mw.Close()
+	req, _ := http.NewRequest("POST", s.URL+"/api/v1/campaigns", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return ibikitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+func getCampaign(t *testing.T, s *ibikitest.Server, key, id string) campaignAnswer {
+	t.Helper()
+	var c campaignAnswer
+	mustDo(t, s, "GET", "/api/v1/campaigns/"+id, key, nil, http.StatusOK).JSON(t, &c)
+	return c
+}
+
+func TestCampaignFromCSVRunsToTheEnd(t *testing.T) {
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms"})
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 100)
+	mustDo(t, s, "POST", "/api/v1/suppressions", acme.APIKey, map[string]string{"phone": "+15553400003"}, http.StatusCreated)
+	file := "Phone Number,First Name\n+15553400001,Ann\n+15553400002,\nnot a phone,Cy\n+15553400003,Di\n+15553400001,Ann again\n"
+	res := postCampaign(t, s, acme.APIKey, file, map[string]string{"name": "Spring", "message": "Hi [first name|there], 20% off"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	var c campaignAnswer
+	res.JSON(t, &c)
+	if c.Total != 3 || c.Invalid != 1 || c.CostCents != 3 || len(c.Report.Invalid) != 1 || c.Report.Invalid[0].Line != 4 ||
+		len(c.Preview) != 3 || c.Preview[1].Body != "Hi there, 20% off" {
+		t.Fatalf("campaign = %s", res.Body)
+	}
+	eventually(t, "the campaign to complete", func() bool { c = getCampaign(t, s, acme.APIKey, c.ID); return c.Status == "completed" })
+	if c.Delivered != 2 || c.OptedOut != 1 || c.Queued != 0 {
+		t.Errorf("campaign = %+v", c)
+	}
+	if b := getBalance(t, s, acme.APIKey); b.BalanceCents != 98 {
+		t.Errorf("balance = %d, want 98: reserved 3, the opted-out one refunded", b.BalanceCents)
+	}
+	if sum, _ := ledgerSum(t, s, acme.APIKey); sum != 98 {
+		t.Errorf("ledger sum = %d", sum)
+	}
+}
+
+func TestCampaignPauseAndCancel(t *testing.T) {
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_RATE": "40", "IBIKI_SIMULATOR_LATENCY": "10ms"})
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 1000)
+	file := "phone\n"
+	for i := range 300 {
+		file += fmt.Sprintf("+1555350%04d\n", i)
+	}
+	var c campaignAnswer
+	res := postCampaign(t, s, acme.APIKey, file, map[string]string{"message": "flash sale"})
+	if res.JSON(t, &c); res.Status != http.StatusCreated || c.Total != 300 {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	eventually(t, "some sends", func() bool { c = getCampaign(t, s, acme.APIKey, c.ID); return c.Sent+c.Delivered >= 10 })
+
+	mustDo(t, s, "POST", "/api/v1/campaigns/"+c.ID+"/pause", acme.APIKey, nil, http.StatusOK)
+	// Sends that finished before the pause was acknowledged may still be recording their
+	// status (and their delivery reports come 10 ms later): let them land, then nothing moves.
+	time.Sleep(300 * time.Millisecond)
+	atPause := getCampaign(t, s, acme.APIKey, c.ID)
+	handed := func(c campaignAnswer) int64 { return c.Sent + c.Delivered + c.Failed }
+	time.Sleep(700 * time.Millisecond) // 28 sends' worth at the provider's rate
+	if later := getCampaign(t, s, acme.APIKey, c.ID); handed(later) != handed(atPause) || later.Status != "paused" {
+		t.Fatalf("after the pause: %+v, at the pause: %+v", later, atPause)
+	}
+	wantError(t, s.Do("POST", "/api/v1/campaigns/"+c.ID+"/pause", acme.APIKey, nil), http.StatusConflict, "campaign_status", "")
+
+	mustDo(t, s, "POST", "/api/v1/campaigns/"+c.ID+"/resume", acme.APIKey, nil, http.StatusOK)
+	eventually(t, "sending again", func() bool { return handed(getCampaign(t, s, acme.APIKey, c.ID)) > handed(atPause) })
+
+	mustDo(t, s, "POST", "/api/v1/campaigns/"+c.ID+"/cancel", acme.APIKey, nil, http.StatusOK)
+	var final campaignAnswer
+	eventually(t, "the cancel to settle", func() bool {
+		final = getCampaign(t, s, acme.APIKey, c.ID)
+		return final.Queued == 0
+	})
+	sent := final.Sent + final.Delivered
+	if final.Status != "cancelled" || sent == 0 || sent >= 300 {
+		t.Fatalf("final = %+v", final)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if again := getCampaign(t, s, acme.APIKey, c.ID); again.Sent+again.Delivered != sent {
+		t.Errorf("sends after the cancel: %d → %d", sent, again.Sent+again.Delivered)
+	}
+	if b := getBalance(t, s, acme.APIKey); b.BalanceCents != 1000-sent {
+		t.Errorf("balance = %d, want %d: exactly the %d sent are paid for", b.BalanceCents, 1000-sent, sent)
+	}
+	if sum, _ := ledgerSum(t, s, acme.APIKey); sum != 1000-sent {
+		t.Errorf("ledger sum = %d", sum)
+	}
+}
+
+func TestCampaignDraftTagAndCredits(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme := s.CreateClient("acme", "")
+	for _, p := range []string{"+15553600001", "+15553600002"} {
+		mustDo(t, s, "POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": p, "first_name": "X", "tags": []string{"vip"}}, http.StatusCreated)
+	}
+	mustDo(t, s, "POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": "+15553600003"}, http.StatusCreated)
+	var c campaignAnswer
+	mustDo(t, s, "POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "Hello [firstname]", "tag": "vip", "draft": true},
+		http.StatusCreated).JSON(t, &c)
+	if c.Status != "draft" || c.Total != 2 || c.CostCents != 2 {
+		t.Fatalf("draft = %+v", c)
+	}
+	wantError(t, s.Do("POST", "/api/v1/campaigns/"+c.ID+"/start", acme.APIKey, nil), http.StatusPaymentRequired, "insufficient_credits", "")
+	if got := getCampaign(t, s, acme.APIKey, c.ID); got.Status != "draft" {
+		t.Errorf("status after a refused start = %s", got.Status)
+	}
+	topUp(t, s, "acme", 2)
+	mustDo(t, s, "POST", "/api/v1/campaigns/"+c.ID+"/start", acme.APIKey, nil, http.StatusOK)
+	eventually(t, "completion", func() bool { return getCampaign(t, s, acme.APIKey, c.ID).Status == "completed" })
+	wantError(t, s.Do("POST", "/api/v1/campaigns/"+c.ID+"/cancel", acme.APIKey, nil), http.StatusConflict, "campaign_status", "")
+	res := s.Do("POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "x", "tag": "nobody"})
+	var refused struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+		Campaign campaignAnswer `json:"campaign"`
+	}
+	if res.JSON(t, &refused); res.Status != http.StatusUnprocessableEntity || refused.Error.Code != "no_valid_recipients" ||
+		refused.Campaign.Status != "draft" {
+		t.Errorf("a campaign without recipients: %d %s", res.Status, res.Body)
+	}
+	wantError(t, s.Do("POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "x"}), http.StatusBadRequest, "missing_field", "tag")
+}

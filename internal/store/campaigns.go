@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+const campaignColumns = `id, client_id, name, message, status, schedule_at, total, invalid, cost_cents, report,
+	created_at, started_at, finished_at`
+
+func scanCampaign(row scanner) (model.Campaign, error) {
+	var (
+		c                                    model.Campaign
+		schedule, created, started, finished int64
+	)
+	err := row.Scan(&c.ID, &c.ClientID, &c.Name, &c.Message, &c.Status, &schedule, &c.Total, &c.Invalid, &c.CostCents,
+		&c.Report, &created, &started, &finished)
+	c.ScheduleAt, c.CreatedAt, c.StartedAt, c.FinishedAt = fromMS(schedule), fromMS(created), fromMS(started), fromMS(finished)
+	return c, err
+}
+
+// InsertCampaign stores a new campaign.
+func (tx *Tx) InsertCampaign(ctx context.Context, c model.Campaign) error {
+	_, err := tx.exec(ctx, `INSERT INTO campaigns (`+campaignColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.ClientID, c.Name, c.Message, c.Status, ms(c.ScheduleAt), c.Total, c.Invalid, c.CostCents, c.Report,
+		ms(c.CreatedAt), ms(c.StartedAt), ms(c.FinishedAt))
+	return notFound(err, "insert campaign")
+}
+
+// UpdateCampaign saves a campaign's counters, report and times.
+func (tx *Tx) UpdateCampaign(ctx context.Context, c model.Campaign) error {
+	return affected(tx.exec(ctx, `UPDATE campaigns SET total = ?, invalid = ?, cost_cents = ?, report = ?, schedule_at = ?,
+		started_at = ?, finished_at = ? WHERE client_id = ? AND id = ?`, c.Total, c.Invalid, c.CostCents, c.Report,
+		ms(c.ScheduleAt), ms(c.StartedAt), ms(c.FinishedAt), c.ClientID, c.ID))
+}
+
+// SetCampaignStatus moves a campaign from one of the statuses in `from` to `to`; a campaign in
+// another status is ErrNotFound (the move is not allowed from there). Starting to send stamps
+// started_at (once), ending stamps finished_at.
+func (tx *Tx) SetCampaignStatus(ctx context.Context, clientID, id string, to model.CampaignStatus, at time.Time, from ...model.CampaignStatus) error {
+	set, args := `status = ?`, []any{to}
+	switch {
+	case to == model.CampaignSending:
+		set, args = set+`, started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END`, append(args, ms(at))
+	case to.Done():
+		set, args = set+`, finished_at = ?`, append(args, ms(at))
+	}
+	args = append(args, clientID, id)
+	for _, f := range from {
+		args = append(args, f)
+	}
+	return affected(tx.exec(ctx, `UPDATE campaigns SET `+set+` WHERE client_id = ? AND id = ? AND status IN (`+
+		placeholders(len(from))+`)`, args...))
+}
+
+// Campaign returns one of a client's campaigns.
+func (r reader) Campaign(ctx context.Context, clientID, id string) (model.Campaign, error) {
+	c, err := scanCampaign(r.queryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE client_id = ? AND id = ?`, clientID, id))
+	return c, notFound(err, "campaign "+id)
+}
+
+// CampaignStatus reads only a campaign's status (the send job asks before each send).
+func (r reader) CampaignStatus(ctx context.Context, id string) (model.CampaignStatus, error) {
+	var s model.CampaignStatus
+	err := r.queryRow(ctx, `SELECT status FROM campaigns WHERE id = ?`, id).Scan(&s)
+	return s, notFound(err, "campaign "+id)
+}
+
+// Campaigns lists a client's campaigns newest first, before the cursor id.
+func (r reader) Campaigns(ctx context.Context, clientID, before string, limit int) ([]model.Campaign, error) {
+	q, args := newestFirst(`SELECT `+campaignColumns+` FROM campaigns WHERE client_id = ?`, []any{clientID}, before, limit)
+	rows, err := r.query(ctx, q, args...)
+	return collect(rows, err, "campaigns", scanCampaign)
+}
+
+const recipientColumns = `campaign_id, seq, line, phone, body, segments, encoding, cost_cents, status, message_id, error`
+
+func scanRecipient(row scanner) (model.Recipient, error) {
+	var rc model.Recipient
+	err := row.Scan(&rc.CampaignID, &rc.Seq, &rc.Line, &rc.Phone, &rc.Body, &rc.Segments, &rc.Encoding, &rc.CostCents,
+		&rc.Status, &rc.MessageID, &rc.Error)
+	return rc, err
+}
+
+// AddRecipients stores recipients of a campaign, many per statement, and returns how many it
+// added: a phone already in the campaign is skipped (a duplicate).
+func (tx *Tx) AddRecipients(ctx context.Context, rs []model.Recipient) (int64, error) {
+	const cols, per = 11, 1000
+	var added int64
+	for len(rs) > 0 {
+		n := min(len(rs), per)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO campaign_recipients (` + recipientColumns + `) VALUES `)
+		args := make([]any, 0, n*cols)
+		for i, rc := range rs[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, rc.CampaignID, rc.Seq, rc.Line, rc.Phone, rc.Body, rc.Segments, rc.Encoding, rc.CostCents,
+				rc.Status, rc.MessageID, rc.Error)
+		}
+		q.WriteString(` ON CONFLICT (campaign_id, phone) DO NOTHING`)
+		res, err := tx.exec(ctx, q.String(), args...)
+		if err != nil {
+			return added, notFound(err, "add recipients")
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return added, err
+		}
+		added, rs = added+k, rs[n:]
+	}
+	return added, nil
+}
+
+// PendingRecipients returns up to limit recipients not yet queued, in order.
+func (r reader) PendingRecipients(ctx context.Context, campaignID string, limit int) ([]model.Recipient, error) {
+	rows, err := r.query(ctx, `SELECT `+recipientColumns+` FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
+		ORDER BY seq LIMIT ?`, campaignID, limit)
+	return collect(rows, err, "recipients", scanRecipient)
+}
+
+// SetRecipient records what became of a pending recipient.
+func (tx *Tx) SetRecipient(ctx context.Context, rc model.Recipient) error {
+	return affected(tx.exec(ctx, `UPDATE campaign_recipients SET status = ?, message_id = ?, error = ?
+		WHERE campaign_id = ? AND seq = ? AND status = 'pending'`, rc.Status, rc.MessageID, rc.Error, rc.CampaignID, rc.Seq))
+}
+
+// CancelPending marks every pending recipient cancelled and returns the sum of their costs.
+func (tx *Tx) CancelPending(ctx context.Context, campaignID string) (int64, error) {
+	var sum int64
+	if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(cost_cents), 0) FROM campaign_recipients
+		WHERE campaign_id = ? AND status = 'pending'`, campaignID).Scan(&sum); err != nil {
+		return 0, err
+	}
+	_, err := tx.exec(ctx, `UPDATE campaign_recipients SET status = 'cancelled' WHERE campaign_id = ? AND status = 'pending'`, campaignID)
+	return sum, err
+}
+
+// Recipients lists a campaign's recipients in order after the cursor seq, optionally those
+// whose recipient status or message status is `status`.
+func (r reader) Recipients(ctx context.Context, campaignID, status string, after int64, limit int) ([]model.Recipient, error) {
+	q, args := `SELECT `+prefixed("r.", recipientColumns)+` FROM campaign_recipients r`, []any{}
+	if status != "" {
+		q += ` LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ? AND r.seq > ?
+			AND (r.status = ? OR m.status = ?)`
+		args = append(args, campaignID, after, status, status)
+	} else {
+		q += ` WHERE r.campaign_id = ? AND r.seq > ?`
+		args = append(args, campaignID, after)
+	}
+	rows, err := r.query(ctx, q+` ORDER BY r.seq LIMIT ?`, append(args, limit)...)
+	return collect(rows, err, "recipients", scanRecipient)
+}
+
+// CampaignCounts counts a campaign's recipients by where they are: not yet queued, opted out,
+// cancelled, and their messages by status.
+func (r reader) CampaignCounts(ctx context.Context, campaignID string) (map[string]int64, error) {
+	out := map[string]int64{}
+	rows, err := r.query(ctx, `SELECT status, COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND status <> 'queued'
+		GROUP BY status`, campaignID)
+	pairs, err := collect(rows, err, "campaign counts", scanCount)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pairs {
+		out["recipient:"+p.k] = p.n
+	}
+	rows, err = r.query(ctx, `SELECT status, COUNT(*) FROM messages WHERE campaign_id = ? GROUP BY status`, campaignID)
+	pairs, err = collect(rows, err, "campaign message counts", scanCount)
+	for _, p := range pairs {
+		out["message:"+p.k] = p.n
+	}
+	return out, err
+}
+
+type count struct {
+	k string
+	n int64
+}
+
+func scanCount(row scanner) (count, error) {
+	var c count
+	return c, row.Scan(&c.k, &c.n)
+}
+
+// CampaignsDue lists campaigns in `sending` (to feed) and scheduled ones whose time has come.
+func (r reader) CampaignsDue(ctx context.Context, now time.Time, limit int) ([]model.Campaign, error) {
+	rows, err := r.query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE status = 'sending'
+		OR (status = 'scheduled' AND schedule_at <= ?) ORDER BY id LIMIT ?`, ms(now), limit)
+	return collect(rows, err, "due campaigns", scanCampaign)
+}
+
+// RecipientsCost is the price of a campaign's recipients (what starting it reserves).
+func (r reader) RecipientsCost(ctx context.Context, campaignID string) (int64, error) {
+	var sum int64
+	err := r.queryRow(ctx, `SELECT COALESCE(SUM(cost_cents), 0) FROM campaign_recipients WHERE campaign_id = ?`,
+		campaignID).Scan(&sum)
+	return sum, err
+}
+
+// InFlight counts a campaign's messages waiting in the send queue (queued or being sent).
+func (r reader) InFlight(ctx context.Context, campaignID string) (int64, error) {
+	var n int64
+	err := r.queryRow(ctx, `SELECT COUNT(*) FROM messages WHERE campaign_id = ? AND status IN ('queued', 'sending')`,
+		campaignID).Scan(&n)
+	return n, err
+}
