@@ -19,7 +19,7 @@ import (
 	"github.com/ibiki/ibiki/internal/loadtest"
 )
 
-const benchUsage = `usage: ibiki bench inbound|send|bulk|import [flags]
+const benchUsage = `usage: ibiki bench inbound|send|bulk|import|campaign [flags]
 
 inbound  posts ExtremeSMS webhooks as fast as possible (or at --rate), hosts the client webhook
          they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
@@ -28,6 +28,8 @@ send     posts POST /api/v1/messages as fast as possible (or at --rate) and repo
          and latency; the messages go to the server's default provider (the simulator).
 import   uploads a generated CSV of --recipients rows to POST /api/v1/contacts/import and reports
          the time and, with --spawn, the server's peak RSS.
+campaign creates a campaign from a generated CSV of --recipients rows (POST /api/v1/campaigns)
+         and times it: every recipient rendered, priced and stored, the cost reserved.
 bulk     sends one bulk request of --recipients messages and times it; with --watch it hosts
          the client webhook and measures the dispatch rate from the "sent" status events
          (set IBIKI_SIMULATOR_RATE for the server to hold).
@@ -38,9 +40,9 @@ spawned server inherits the IBIKI_* environment).
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "inbound" && args[0] != "send" && args[0] != "bulk" && args[0] != "import") {
+	if len(args) == 0 || (args[0] != "inbound" && args[0] != "send" && args[0] != "bulk" && args[0] != "import" && args[0] != "campaign") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say inbound, send, bulk or import")
+		return errors.New("bench: say inbound, send, bulk, import or campaign")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
@@ -90,8 +92,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		rep.Write(stdout)
-	case "import":
-		rep, err := loadtest.Import(ctx, opt, *recipients, pid)
+	case "import", "campaign":
+		run := loadtest.Import
+		if mode == "campaign" {
+			run = loadtest.Campaign
+		}
+		rep, err := run(ctx, opt, *recipients, pid)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,17 @@ type ImportReport struct {
 // custom field, about 50 bytes a row), streams it to POST /api/v1/contacts/import and times the
 // answer. pid, when known, is the server's process: its peak RSS is read from /proc.
 func Import(ctx context.Context, opt Options, rows, pid int) (ImportReport, error) {
+	return upload(ctx, opt, rows, pid, "/api/v1/contacts/import", map[string]string{"tag": "bench"}, http.StatusOK)
+}
+
+// Campaign creates a campaign from a generated CSV of rows recipients (as Import generates)
+// and times the answer: every recipient rendered, priced, stored, and the cost reserved.
+func Campaign(ctx context.Context, opt Options, rows, pid int) (ImportReport, error) {
+	return upload(ctx, opt, rows, pid, "/api/v1/campaigns", map[string]string{"name": "bench",
+		"message": "Hi [first name], your [plan] plan renews soon. Reply STOP to opt out."}, http.StatusCreated)
+}
+
+func upload(ctx context.Context, opt Options, rows, pid int, path string, fields map[string]string, want int) (ImportReport, error) {
 	r := newRun(opt)
 	key, err := r.sendingClient(ctx, "")
 	if err != nil {
@@ -48,13 +59,15 @@ func Import(ctx context.Context, opt Options, rows, pid int) (ImportReport, erro
 			fmt.Fprintf(w, "+1555%07d,First%d,Last%d,%s,gold\n", i%10_000_000, i, i, opt.Client)
 		}
 		w.Flush()
-		mw.WriteField("tag", "bench")
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
 		pw.CloseWithError(mw.Close())
 	}()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, opt.URL+"/api/v1/contacts/import", pr)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, opt.URL+path, pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+key)
-	fmt.Fprintf(opt.Log, "bench: client %s, importing %d rows\n", opt.Client, rows)
+	fmt.Fprintf(opt.Log, "bench: client %s, uploading %d rows to %s\n", opt.Client, rows, path)
 	start := time.Now()
 	res, err := r.client.Do(req)
 	if err != nil {
@@ -63,15 +76,17 @@ func Import(ctx context.Context, opt Options, rows, pid int) (ImportReport, erro
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	rep := ImportReport{Rows: rows, Bytes: counter.n, Seconds: time.Since(start).Seconds(), PeakRSSMB: peakRSS(pid)}
-	if res.StatusCode != http.StatusOK {
-		return rep, fmt.Errorf("import: %d %.300s", res.StatusCode, body)
+	if res.StatusCode != want {
+		return rep, fmt.Errorf("%s: %d %.300s", path, res.StatusCode, body)
 	}
 	var out struct {
 		Imported     int64 `json:"imported"`
 		InvalidCount int64 `json:"invalid_count"`
+		Total        int64 `json:"total"`
+		Invalid      int64 `json:"invalid"`
 	}
 	_ = json.Unmarshal(body, &out)
-	rep.Imported, rep.Invalid = out.Imported, out.InvalidCount
+	rep.Imported, rep.Invalid = out.Imported+out.Total, out.InvalidCount+out.Invalid
 	return rep, nil
 }
 
@@ -102,7 +117,7 @@ func peakRSS(pid int) float64 {
 
 // Write prints the report.
 func (rep ImportReport) Write(w io.Writer) {
-	fmt.Fprintf(w, "import          %d rows (%.1f MB) in %.2fs: %d imported, %d invalid\n", rep.Rows,
+	fmt.Fprintf(w, "upload          %d rows (%.1f MB) in %.2fs: %d accepted, %d invalid\n", rep.Rows,
 		float64(rep.Bytes)/1e6, rep.Seconds, rep.Imported, rep.Invalid)
 	if rep.PeakRSSMB > 0 {
 		fmt.Fprintf(w, "server peak RSS %.0f MB\n", rep.PeakRSSMB)
