@@ -30,8 +30,10 @@ type API struct {
 	Outbound *outbound.Service
 	// Providers are the outbound providers (listed for the operator, never their secrets).
 	Providers *provider.Registry
-	// Campaigns creates and runs campaigns.
-	Campaigns *campaign.Service
+	// Campaigns creates and runs campaigns; a reply within CampaignReplyWindow of a campaign
+	// message counts as "replied".
+	Campaigns           *campaign.Service
+	CampaignReplyWindow time.Duration
 	// Importer imports contact lists.
 	Importer *importer.Service
 	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).
@@ -97,6 +99,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	client("GET /api/v1/campaigns", a.listCampaigns)
 	client("GET /api/v1/campaigns/{id}", a.getCampaign)
 	client("GET /api/v1/campaigns/{id}/recipients", a.listRecipients)
+	client("GET /api/v1/campaigns/{id}/results", a.campaignResults)
 	client("POST /api/v1/campaigns/{id}/start", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Start }))
 	client("POST /api/v1/campaigns/{id}/pause", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Pause }))
 	client("POST /api/v1/campaigns/{id}/resume", a.campaignAction(func(s *campaign.Service) campaignActionFunc { return s.Resume }))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -33,6 +34,7 @@ type campaignOut struct {
 	Delivered  int64                `json:"delivered"`
 	Failed     int64                `json:"failed"`
 	OptedOut   int64                `json:"opted_out"`
+	Replied    int64                `json:"replied"`
 	Cancelled  int64                `json:"cancelled"`
 	CreatedAt  string               `json:"created_at"`
 	StartedAt  *string              `json:"started_at"`
@@ -51,7 +53,9 @@ type recipientOut struct {
 	CostCents int64                 `json:"cost_cents"`
 	Status    model.RecipientStatus `json:"status"`
 	MessageID *string               `json:"message_id"`
-	Message   *model.MessageStatus  `json:"message_status,omitempty"`
+	Message   *model.MessageStatus  `json:"message_status"`
+	ErrorCode *string               `json:"error_code"`
+	Replied   bool                  `json:"replied"`
 	Error     string                `json:"error,omitempty"`
 }
 
@@ -62,8 +66,12 @@ func recipientJSON(rc model.Recipient) recipientOut {
 		out.NonGSM = sms.Segments(rc.Body).NonGSM
 	}
 	if rc.MessageID != "" {
-		out.MessageID = &rc.MessageID
+		out.MessageID, out.Message = &rc.MessageID, &rc.MessageStatus
 	}
+	if rc.ErrorCode != "" {
+		out.ErrorCode = &rc.ErrorCode
+	}
+	out.Replied = rc.Replied
 	return out
 }
 
@@ -81,6 +89,9 @@ func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, err
 	out.Failed = n["message:failed"] + n["message:undelivered"]
 	out.OptedOut = n["recipient:opted_out"]
 	out.Cancelled = n["recipient:cancelled"]
+	if err == nil {
+		out.Replied, err = a.Store.CampaignReplied(r.Context(), cp.ID, a.CampaignReplyWindow)
+	}
 	return out, err
 }
 
@@ -106,7 +117,7 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, cerr)
 		return
 	}
-	if rs, perr := a.Store.Recipients(r.Context(), cp.ID, "", 0, 5); perr == nil {
+	if rs, perr := a.Store.Recipients(r.Context(), cp.ID, "", 0, 5, a.CampaignReplyWindow); perr == nil {
 		for _, rc := range rs {
 			out.Preview = append(out.Preview, recipientJSON(rc))
 		}
@@ -311,7 +322,7 @@ func (a *API) listRecipients(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rs, err := a.Store.Recipients(r.Context(), cp.ID, r.URL.Query().Get("status"), after, limit)
+	rs, err := a.Store.Recipients(r.Context(), cp.ID, r.URL.Query().Get("status"), after, limit, a.CampaignReplyWindow)
 	if err != nil {
 		respond.Err(w, r, err)
 		return
@@ -322,4 +333,43 @@ func (a *API) listRecipients(w http.ResponseWriter, r *http.Request) {
 		out[i], last = recipientJSON(rc), strconv.FormatInt(rc.Seq, 10)
 	}
 	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(rs), limit, last)})
+}
+
+// campaignResults: GET /api/v1/campaigns/{id}/results: every recipient's outcome as CSV, in list
+// order (line, phone, status, message status, error, replied, message), safe against formula
+// injection like every export.
+func (a *API) campaignResults(w http.ResponseWriter, r *http.Request) {
+	cp, err := a.Store.Campaign(r.Context(), clientID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+cp.ID+`-results.csv"`)
+	cw := csv.NewWriter(w)
+	write := func(cells ...string) {
+		for i := range cells {
+			cells[i] = safeCell(cells[i])
+		}
+		_ = cw.Write(cells)
+	}
+	write("line", "phone", "status", "message_status", "error_code", "error", "replied", "message_id", "body")
+	var after int64
+	for {
+		rs, err := a.Store.Recipients(r.Context(), cp.ID, "", after, 1000, a.CampaignReplyWindow)
+		if err != nil {
+			cw.Flush()
+			respond.Log(r, "campaign results cut short", err)
+			return
+		}
+		for _, rc := range rs {
+			write(strconv.Itoa(rc.Line), rc.Phone, string(rc.Status), string(rc.MessageStatus), rc.ErrorCode, rc.Error,
+				strconv.FormatBool(rc.Replied), rc.MessageID, rc.Body)
+			after = rc.Seq
+		}
+		if len(rs) < 1000 {
+			cw.Flush()
+			return
+		}
+	}
 }

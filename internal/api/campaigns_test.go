@@ -24,6 +24,7 @@ type campaignAnswer struct {
 	Failed    int64  `json:"failed"`
 	OptedOut  int64  `json:"opted_out"`
 	Cancelled int64  `json:"cancelled"`
+	Replied   int64  `json:"replied"`
 	Preview   []struct {
 		Phone string `json:"phone"`
 		Body  string `json:"body"`
@@ -90,6 +91,17 @@ func TestCampaignFromCSVRunsToTheEnd(t *testing.T) {
 	if sum, _ := ledgerSum(t, s, acme.APIKey); sum != 98 {
 		t.Errorf("ledger sum = %d", sum)
 	}
+
+	t.Run("a reply counts as replied, and the results say who", func(t *testing.T) {
+		simulate(t, s, "+15553400001", "", "yes please")
+		eventually(t, "the reply to count", func() bool { return getCampaign(t, s, acme.APIKey, c.ID).Replied == 1 })
+		res := s.Do("GET", "/api/v1/campaigns/"+c.ID+"/results", acme.APIKey, nil)
+		rows := readCSV(t, res)
+		if len(rows) != 4 || rows[0][0] != "line" || rows[1][1] != "+15553400001" || rows[1][6] != "true" ||
+			rows[1][3] != "delivered" || rows[3][2] != "opted_out" || rows[3][6] != "false" {
+			t.Errorf("results = %q", rows)
+		}
+	})
 }
 
 func TestCampaignPauseAndCancel(t *testing.T) {

@@ -122,6 +122,7 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/campaigns":                      {path: "/api/v1/campaigns", status: http.StatusOK},
 		"GET /api/v1/campaigns/{id}":                 {path: "/api/v1/campaigns/" + a.campaignID, status: http.StatusNotFound},
 		"GET /api/v1/campaigns/{id}/recipients":      {path: "/api/v1/campaigns/" + a.campaignID + "/recipients", status: http.StatusNotFound},
+		"GET /api/v1/campaigns/{id}/results":         {path: "/api/v1/campaigns/" + a.campaignID + "/results", status: http.StatusNotFound},
 		"POST /api/v1/campaigns/{id}/start":          {path: "/api/v1/campaigns/" + a.campaignID + "/start", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},
 		"POST /api/v1/campaigns/{id}/pause":          {path: "/api/v1/campaigns/" + a.campaignID + "/pause", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},
 		"POST /api/v1/campaigns/{id}/resume":         {path: "/api/v1/campaigns/" + a.campaignID + "/resume", status: http.StatusNotFound, own: "/api/v1/campaigns/" + a.campaignID},

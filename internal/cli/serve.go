@@ -157,6 +157,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
 		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim, Campaigns: campaigns,
+			CampaignReplyWindow: cfg.CampaignReplyWindow,
 			Importer: &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 				Clock: time.Now, Log: log}, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},

@@ -46,6 +46,7 @@ type Config struct {
 	HelpReply             string
 	ProvidersFile         string
 	AllowContactConflicts bool
+	CampaignReplyWindow   time.Duration
 	Simulator             Simulator
 	DefaultRegion         string
 	MaxBodyBytes          int64
@@ -115,6 +116,8 @@ func settings() []setting {
 				}
 				return fmt.Errorf("%q is not reject or allow", v)
 			}},
+		{"CAMPAIGN_REPLY_WINDOW", "72h", "a reply this long after a campaign message at most counts as \"replied\" for the campaign", false,
+			durationVar(func(c *Config) *time.Duration { return &c.CampaignReplyWindow })},
 		{"PROVIDERS_FILE", "", "JSON file of outbound providers (simulator, extremesms, twilio, http) with credentials and rates; unset: the simulator only (see docs/providers.md)", false,
 			func(c *Config, v string) error { c.ProvidersFile = v; return nil }},
 		{"SIMULATOR_RATE", "0", "messages per second the simulator provider takes (0: unlimited)", false,

@@ -62,4 +62,9 @@ type Recipient struct {
 	Status     RecipientStatus
 	MessageID  string
 	Error      string
+	// Read with the recipient: its message's status and error code, and whether the recipient
+	// wrote back within the reply window after it.
+	MessageStatus MessageStatus
+	ErrorCode     string
+	Replied       bool
 }

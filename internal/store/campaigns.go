@@ -141,20 +141,41 @@ func (tx *Tx) CancelPending(ctx context.Context, campaignID string) (int64, erro
 	return sum, err
 }
 
+// repliedExpr says whether the recipient of message m wrote back within the window: an inbound
+// message in the same conversation after it (ids are time-ordered) and at most window later.
+const repliedExpr = `EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = m.conversation_id AND i.id > m.id
+	AND i.direction = 'inbound' AND i.created_at <= m.created_at + ?)`
+
 // Recipients lists a campaign's recipients in order after the cursor seq, optionally those
-// whose recipient status or message status is `status`.
-func (r reader) Recipients(ctx context.Context, campaignID, status string, after int64, limit int) ([]model.Recipient, error) {
-	q, args := `SELECT `+prefixed("r.", recipientColumns)+` FROM campaign_recipients r`, []any{}
+// whose recipient status or message status is `status`, each with whether they replied within
+// the window.
+func (r reader) Recipients(ctx context.Context, campaignID, status string, after int64, limit int, window time.Duration) ([]model.Recipient, error) {
+	q := `SELECT ` + prefixed("r.", recipientColumns) + `, COALESCE(m.status, ''), COALESCE(m.error_code, ''),
+		CASE WHEN m.id IS NOT NULL AND ` + repliedExpr + ` THEN 1 ELSE 0 END
+		FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ? AND r.seq > ?`
+	args := []any{window.Milliseconds(), campaignID, after}
 	if status != "" {
-		q += ` LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ? AND r.seq > ?
-			AND (r.status = ? OR m.status = ?)`
-		args = append(args, campaignID, after, status, status)
-	} else {
-		q += ` WHERE r.campaign_id = ? AND r.seq > ?`
-		args = append(args, campaignID, after)
+		q, args = q+` AND (r.status = ? OR m.status = ?)`, append(args, status, status)
 	}
 	rows, err := r.query(ctx, q+` ORDER BY r.seq LIMIT ?`, append(args, limit)...)
-	return collect(rows, err, "recipients", scanRecipient)
+	return collect(rows, err, "recipients", func(row scanner) (model.Recipient, error) {
+		var (
+			rc      model.Recipient
+			replied int
+		)
+		err := row.Scan(&rc.CampaignID, &rc.Seq, &rc.Line, &rc.Phone, &rc.Body, &rc.Segments, &rc.Encoding, &rc.CostCents,
+			&rc.Status, &rc.MessageID, &rc.Error, &rc.MessageStatus, &rc.ErrorCode, &replied)
+		rc.Replied = replied == 1
+		return rc, err
+	})
+}
+
+// CampaignReplied counts the recipients who wrote back within the window after their message.
+func (r reader) CampaignReplied(ctx context.Context, campaignID string, window time.Duration) (int64, error) {
+	var n int64
+	err := r.queryRow(ctx, `SELECT COUNT(*) FROM campaign_recipients r JOIN messages m ON m.id = r.message_id
+		WHERE r.campaign_id = ? AND `+repliedExpr, campaignID, window.Milliseconds()).Scan(&n)
+	return n, err
 }
 
 // CampaignCounts counts a campaign's recipients by where they are: not yet queued, opted out,
