@@ -81,7 +81,11 @@ func TestCampaignFromCSVRunsToTheEnd(t *testing.T) {
 		len(c.Preview) != 3 || c.Preview[1].Body != "Hi there, 20% off" {
 		t.Fatalf("campaign = %s", res.Body)
 	}
-	eventually(t, "the campaign to complete", func() bool { c = getCampaign(t, s, acme.APIKey, c.ID); return c.Status == "completed" })
+	// Completed means every message was handed to the provider; delivery reports come after.
+	eventually(t, "the campaign to complete and its messages to be delivered", func() bool {
+		c = getCampaign(t, s, acme.APIKey, c.ID)
+		return c.Status == "completed" && c.Delivered == 2
+	})
 	if c.Delivered != 2 || c.OptedOut != 1 || c.Queued != 0 {
 		t.Errorf("campaign = %+v", c)
 	}
