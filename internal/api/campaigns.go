@@ -182,7 +182,7 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			break
 		}
 		if err != nil {
-			return in, cleanup, respond.Map(err)
+			return in, cleanup, uploadErr(err)
 		}
 		if part.FormName() == "file" {
 			if file != nil {
@@ -195,14 +195,14 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 				_, err = file.Seek(0, io.SeekStart)
 			}
 			if err != nil {
-				return in, cleanup, err
+				return in, cleanup, uploadErr(err)
 			}
 			in.File = file
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFormField))
 		if err != nil {
-			return in, cleanup, respond.Map(err)
+			return in, cleanup, uploadErr(err)
 		}
 		v := strings.TrimSpace(string(b))
 		switch part.FormName() {

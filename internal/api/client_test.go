@@ -14,7 +14,8 @@ import (
 )
 
 func TestRoutingRules(t *testing.T) {
-	s := ibikitest.NewServer(t, nil)
+	// Two clients sharing a contact is what the "contact" rule must handle: the operator allows it.
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_CONTACT_CONFLICTS": "allow"})
 	acmeHook, globexHook := ibikitest.NewReceiver(t), ibikitest.NewReceiver(t)
 	acme, globex := s.CreateClient("acme", acmeHook.URL), s.CreateClient("globex", globexHook.URL)
 	keys := map[string]string{"acme": acme.APIKey, "globex": globex.APIKey}
@@ -112,7 +113,7 @@ type unroutedOut struct {
 }
 
 func TestBlockedMessageRecordsOptOutAndIsDelivered(t *testing.T) {
-	s := ibikitest.NewServer(t, nil)
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_CONTACT_CONFLICTS": "allow"})
 	rcv := ibikitest.NewReceiver(t)
 	acme := s.CreateClient("acme", rcv.URL)
 	blocked := func(from, business, id string) map[string]any {

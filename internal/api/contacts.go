@@ -86,6 +86,10 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 	c := model.Contact{ID: model.NewIDAt(model.PrefixContact, now), ClientID: clientID(r.Context()), Phone: phone,
 		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: tags,
 		CreatedAt: now, UpdatedAt: now}
+	if err := a.checkOwnership(r, c.ClientID, c.Phone); err != nil {
+		respond.Err(w, r, err)
+		return
+	}
 	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
 		if err := tx.InsertContact(r.Context(), c); err != nil {
 			return err
@@ -101,6 +105,20 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusCreated, contactJSON(c))
+}
+
+// checkOwnership applies the operator's rule "one phone, one client" (IBIKI_CONTACT_CONFLICTS)
+// to a contact added or changed by the API, as imports do. It does not say which client.
+func (a *API) checkOwnership(r *http.Request, clientID, phone string) error {
+	if a.Importer == nil || a.Importer.AllowConflicts {
+		return nil
+	}
+	taken, err := a.Store.PhoneOfAnotherClient(r.Context(), clientID, phone)
+	if err != nil || !taken {
+		return err
+	}
+	return &respond.Error{Status: http.StatusConflict, Code: "phone_belongs_to_another_client",
+		Message: "this phone is another client's contact (one phone, one client: ask the operator)", Param: "phone"}
 }
 
 // checkName trims a name field and checks its length.
@@ -211,6 +229,10 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
 	if in.Phone != nil {
 		if c.Phone, err = sms.NormalizeE164(*in.Phone, a.Region); err != nil {
 			respond.Err(w, r, respond.Invalid("phone", err.Error()))
+			return
+		}
+		if err := a.checkOwnership(r, c.ClientID, c.Phone); err != nil {
+			respond.Err(w, r, err)
 			return
 		}
 	}

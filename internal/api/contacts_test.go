@@ -117,3 +117,15 @@ func TestContactExports(t *testing.T) {
 		wantError(t, s.Do("GET", "/api/v1/contacts/export?format=xls", acme.APIKey, nil), 400, "invalid_field", "format")
 	})
 }
+
+func TestOnePhoneOneClient(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme, globex := s.CreateClient("acme", ""), s.CreateClient("globex", "")
+	mustDo(t, s, "POST", "/api/v1/contacts", globex.APIKey, map[string]any{"phone": "+15553700001"}, http.StatusCreated)
+	wantError(t, s.Do("POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": "+15553700001"}),
+		http.StatusConflict, "phone_belongs_to_another_client", "phone")
+	var c contactAnswer
+	mustDo(t, s, "POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": "+15553700002"}, http.StatusCreated).JSON(t, &c)
+	wantError(t, s.Do("PATCH", "/api/v1/contacts/"+c.ID, acme.APIKey, map[string]any{"phone": "+15553700001"}),
+		http.StatusConflict, "phone_belongs_to_another_client", "phone")
+}

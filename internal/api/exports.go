@@ -98,7 +98,9 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, clientID string) {
 		// Business is the client id in the ExtremeSMS file: replies then carry it, and routing
 		// by business tag finds the client.
 		if format == "extremesms" {
-			return write([]string{c.Phone, c.ClientID})
+			// Client ids start with a letter or digit: never a formula, and they must
+			// reach ExtremeSMS exactly.
+			return cw.Write([]string{safeCell(c.Phone), c.ClientID})
 		}
 		row := []string{c.Phone, c.FirstName, c.LastName, c.Business, strings.Join(c.Tags, ";")}
 		if allClients {

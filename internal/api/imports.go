@@ -42,7 +42,7 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			respond.Err(w, r, respond.Map(err))
+			respond.Err(w, r, uploadErr(err))
 			return
 		}
 		switch part.FormName() {
@@ -58,14 +58,14 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 				_, err = file.Seek(0, io.SeekStart)
 			}
 			if err != nil {
-				respond.Err(w, r, err)
+				respond.Err(w, r, uploadErr(err))
 				return
 			}
 			opt.Filename = part.FileName()
 		case "mapping", "tag", "extra":
 			b, err := io.ReadAll(io.LimitReader(part, maxFormField))
 			if err != nil {
-				respond.Err(w, r, respond.Map(err))
+				respond.Err(w, r, uploadErr(err))
 				return
 			}
 			if err := setImportOption(&opt, part.FormName(), strings.TrimSpace(string(b))); err != nil {
@@ -93,6 +93,16 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, rep)
 }
 
+// uploadErr answers a multipart body that cannot be read: 413 past the size limit, else 400
+// (a truncated upload, a broken boundary), never 500.
+func uploadErr(err error) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return respond.ErrTooLarge
+	}
+	return respond.Invalid("file", "the upload cannot be read (cut short, or not well-formed multipart): "+err.Error())
+}
+
 func setImportOption(opt *importer.Options, name, v string) error {
 	switch name {
 	case "mapping":
@@ -103,7 +113,7 @@ func setImportOption(opt *importer.Options, name, v string) error {
 			return respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile","first_name":"Given name"}`)
 		}
 	case "tag":
-		if len(v) > 100 {
+		if len(v) > 100 || strings.ContainsRune(v, 0) {
 			return respond.Invalid("tag", "tag must be at most 100 characters")
 		}
 		opt.Tag = v

@@ -88,15 +88,38 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	case len(in.Name) > 200:
 		return model.Campaign{}, rep, &provider.FieldError{Field: "name", Reason: "name must be at most 200 characters"}
 	}
+	for name, v := range map[string]string{"message": in.Message, "name": in.Name, "tag": in.Tag} {
+		if strings.ContainsRune(v, 0) {
+			return model.Campaign{}, rep, &provider.FieldError{Field: name, Reason: name + " must be text (it has a NUL byte)"}
+		}
+	}
+	var rows *csvimport.Reader
+	if in.File != nil {
+		// Read the file's head before anything is stored: an unusable file leaves no campaign.
+		var err error
+		if rows, err = csvimport.Open(in.File, csvimport.Options{Mapping: in.Mapping, Region: s.Region}); err != nil {
+			return model.Campaign{}, rep, &provider.FieldError{Field: "file", Reason: err.Error()}
+		}
+	} else if in.Tag == "" {
+		return model.Campaign{}, rep, &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
+	}
 	now := s.Clock().UTC()
 	cp := model.Campaign{ID: model.NewIDAt("cmp", now), ClientID: c.ID, Name: in.Name, Message: in.Message,
-		Status: model.CampaignDraft, ScheduleAt: in.ScheduleAt, CreatedAt: now}
+		Status: model.CampaignCreating, ScheduleAt: in.ScheduleAt, CreatedAt: now}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertCampaign(ctx, cp) }); err != nil {
-		return cp, rep, err
+		return model.Campaign{}, rep, err
 	}
-	if err := s.fill(ctx, c, &cp, in, &rep); err != nil {
-		return cp, rep, err
+	if err := s.fill(ctx, c, &cp, rows, in.Tag, in.Message, &rep); err != nil {
+		// Not startable, ever: the recipients may be half stored.
+		ferr := s.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+			return tx.SetCampaignStatus(context.WithoutCancel(ctx), c.ID, cp.ID, model.CampaignFailed, s.Clock().UTC(), model.CampaignCreating)
+		})
+		if ferr != nil {
+			s.Log.Error("campaign: marking a campaign that failed to fill", "campaign", cp.ID, "error", ferr)
+		}
+		return model.Campaign{}, rep, err
 	}
+	cp.Status = model.CampaignDraft
 	if cp.Total == 0 {
 		return cp, rep, ErrNoRecipients
 	}
@@ -111,8 +134,9 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 }
 
 // fill renders and stores the recipients, and records the campaign's counts and price.
-func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, in Input, rep *Report) error {
-	tmpl := template.Parse(in.Message)
+// The campaign becomes a draft (startable) only in the transaction that records its price.
+func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, rows *csvimport.Reader, tag, message string, rep *Report) error {
+	tmpl := template.Parse(message)
 	var (
 		batch []model.Recipient
 		seq   int64
@@ -157,10 +181,10 @@ func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, 
 		return nil
 	}
 	var err error
-	if in.File != nil {
-		err = s.fromFile(in, add, rep)
+	if rows != nil {
+		err = fromFile(rows, add, rep)
 	} else {
-		err = s.fromTag(ctx, c.ID, in.Tag, add)
+		err = s.fromTag(ctx, c.ID, tag, add)
 	}
 	if err == nil {
 		err = flush()
@@ -176,21 +200,23 @@ func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, 
 		}
 		cp.CostCents = cost
 		cp.Report = string(mustJSON(rep))
-		return tx.UpdateCampaign(ctx, *cp)
+		if err := tx.UpdateCampaign(ctx, *cp); err != nil {
+			return err
+		}
+		return tx.SetCampaignStatus(ctx, c.ID, cp.ID, model.CampaignDraft, s.Clock().UTC(), model.CampaignCreating)
 	})
 }
 
 type adder func(line int, phone string, fields map[string]string) error
 
-func (s *Service) fromFile(in Input, add adder, rep *Report) error {
-	r, err := csvimport.Open(in.File, csvimport.Options{Mapping: in.Mapping, Region: s.Region})
-	if err != nil {
-		return &provider.FieldError{Field: "file", Reason: err.Error()}
-	}
+func fromFile(r *csvimport.Reader, add adder, rep *Report) error {
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
+		}
+		if errors.Is(err, csvimport.ErrRunaway) {
+			return &provider.FieldError{Field: "file", Reason: err.Error()}
 		}
 		if err != nil {
 			return err
@@ -210,9 +236,6 @@ func (s *Service) fromFile(in Input, add adder, rep *Report) error {
 }
 
 func (s *Service) fromTag(ctx context.Context, clientID, tag string, add adder) error {
-	if tag == "" {
-		return &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
-	}
 	line := 0
 	return s.Store.EachContact(ctx, clientID, func(ct model.Contact) error {
 		for _, t := range ct.Tags {

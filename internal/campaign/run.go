@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -26,7 +27,18 @@ func (s *Service) Start(ctx context.Context, c model.Client, id string) (model.C
 	var cp model.Campaign
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if cp, err = tx.Campaign(ctx, c.ID, id); err != nil {
+		if cp, err = tx.LockCampaign(ctx, c.ID, id); err != nil {
+			return err
+		}
+		if cp.Status != model.CampaignDraft {
+			return ErrNotAllowed
+		}
+		// The price is what the stored recipients cost, read here under the lock, not a
+		// figure recorded earlier.
+		if cp.CostCents, err = tx.RecipientsCost(ctx, id); err != nil {
+			return err
+		}
+		if err := tx.UpdateCampaign(ctx, cp); err != nil {
 			return err
 		}
 		now := s.Clock().UTC()
@@ -34,9 +46,7 @@ func (s *Service) Start(ctx context.Context, c model.Client, id string) (model.C
 		if cp.ScheduleAt.After(now) {
 			to, runAt = model.CampaignScheduled, cp.ScheduleAt
 		}
-		if err := tx.SetCampaignStatus(ctx, c.ID, id, to, now, model.CampaignDraft); errors.Is(err, store.ErrNotFound) {
-			return ErrNotAllowed
-		} else if err != nil {
+		if err := tx.SetCampaignStatus(ctx, c.ID, id, to, now, model.CampaignDraft); err != nil {
 			return err
 		}
 		if cp.CostCents > 0 {
@@ -67,7 +77,7 @@ func (s *Service) Pause(ctx context.Context, c model.Client, id string) (model.C
 
 // Resume sends a paused campaign again.
 func (s *Service) Resume(ctx context.Context, c model.Client, id string) (model.Campaign, error) {
-	return s.move(ctx, c, id, model.CampaignSending, []model.CampaignStatus{model.CampaignPaused}, func(tx *store.Tx) error {
+	return s.move(ctx, c, id, model.CampaignSending, []model.CampaignStatus{model.CampaignPaused}, func(tx *store.Tx, _ model.Campaign) error {
 		now := s.Clock().UTC()
 		_, err := tx.Enqueue(ctx, model.Job{Kind: JobKind, ClientID: c.ID, Ref: id, Priority: model.PriorityBulk,
 			RunAt: now, CreatedAt: now})
@@ -78,14 +88,10 @@ func (s *Service) Resume(ctx context.Context, c model.Client, id string) (model.
 // Cancel ends a campaign that has not ended and refunds exactly the recipients not sent: the
 // ones not yet queued now, and the queued ones as the send job meets them (each refunded then).
 func (s *Service) Cancel(ctx context.Context, c model.Client, id string) (model.Campaign, error) {
-	var reserved bool
 	cp, err := s.move(ctx, c, id, model.CampaignCancelled, []model.CampaignStatus{model.CampaignDraft,
-		model.CampaignScheduled, model.CampaignSending, model.CampaignPaused}, func(tx *store.Tx) error {
-		prev, err := tx.Campaign(ctx, c.ID, id)
-		if err != nil {
-			return err
-		}
-		reserved = prev.Status != model.CampaignDraft
+		model.CampaignScheduled, model.CampaignSending, model.CampaignPaused}, func(tx *store.Tx, prev model.Campaign) error {
+		// prev is read under the campaign's lock: a start cannot slip in between.
+		reserved := prev.Status != model.CampaignDraft
 		sum, err := tx.CancelPending(ctx, id)
 		if err != nil || sum == 0 || !reserved {
 			return err
@@ -102,14 +108,18 @@ func (s *Service) Cancel(ctx context.Context, c model.Client, id string) (model.
 }
 
 // move changes a campaign's status, with writes of its own in the same transaction.
-func (s *Service) move(ctx context.Context, c model.Client, id string, to model.CampaignStatus, froms []model.CampaignStatus, writes ...func(*store.Tx) error) (model.Campaign, error) {
+func (s *Service) move(ctx context.Context, c model.Client, id string, to model.CampaignStatus, froms []model.CampaignStatus, writes ...func(*store.Tx, model.Campaign) error) (model.Campaign, error) {
 	var cp model.Campaign
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Campaign(ctx, c.ID, id); err != nil {
+		prev, err := tx.LockCampaign(ctx, c.ID, id)
+		if err != nil {
 			return err
 		}
+		if !slices.Contains(froms, prev.Status) {
+			return ErrNotAllowed
+		}
 		for _, w := range writes {
-			if err := w(tx); err != nil {
+			if err := w(tx, prev); err != nil {
 				return err
 			}
 		}
@@ -118,7 +128,6 @@ func (s *Service) move(ctx context.Context, c model.Client, id string, to model.
 		} else if err != nil {
 			return err
 		}
-		var err error
 		cp, err = tx.Campaign(ctx, c.ID, id)
 		return err
 	})
@@ -127,7 +136,34 @@ func (s *Service) move(ctx context.Context, c model.Client, id string, to model.
 
 // Kind returns the queue configuration of the feeder job.
 func (s *Service) Kind() queue.Kind {
-	return queue.Kind{Kind: JobKind, Handler: s, Concurrency: 4, PerClient: 2}
+	return queue.Kind{Kind: JobKind, Handler: s, Concurrency: 4, PerClient: 2, OnDead: s.onDead}
+}
+
+// onDead ends a campaign whose feeder kept failing: it is marked failed and the recipients not
+// yet queued are refunded (the queued ones are refunded as the send job meets them), so no
+// money stays held by a campaign that will not send.
+func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause error) error {
+	cp, err := tx.LockCampaign(ctx, job.ClientID, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || (cp.Status != model.CampaignSending && cp.Status != model.CampaignScheduled) {
+		return err
+	}
+	sum, err := tx.CancelPending(ctx, cp.ID)
+	if err != nil {
+		return err
+	}
+	now := s.Clock().UTC()
+	if sum > 0 {
+		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: cp.ClientID,
+			Kind: model.LedgerRefund, AmountCents: sum, Reference: "campaign " + cp.ID + " failed: recipients not sent",
+			CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	s.Log.Error("campaign: failed, its unsent recipients refunded", "campaign", cp.ID, "error", cause)
+	return tx.SetCampaignStatus(ctx, cp.ClientID, cp.ID, model.CampaignFailed, now, cp.Status)
 }
 
 // Handle runs the feeder: it queues the next recipients as messages while the campaign's
@@ -197,7 +233,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 
 // feed queues recipients as messages; an opted-out one is refunded and marked.
 func (s *Service) feed(ctx context.Context, tx *store.Tx, c model.Client, cp model.Campaign, next []model.Recipient) error {
-	if st, err := tx.Campaign(ctx, c.ID, cp.ID); err != nil || st.Status != model.CampaignSending {
+	if st, err := tx.LockCampaign(ctx, c.ID, cp.ID); err != nil || st.Status != model.CampaignSending {
 		return err // paused or cancelled meanwhile: queue nothing
 	}
 	now := s.Clock().UTC()

@@ -96,6 +96,16 @@ type Reader struct {
 	first   []string       // the first data record, when the file has no header
 	firstAt int
 	phone   int
+	broken  []Row // lines broken before the header, reported first
+}
+
+func allEmpty(cells []string) bool {
+	for _, c := range cells {
+		if c != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Errors of Open.
@@ -106,6 +116,9 @@ var (
 
 // maxCells bounds a row: more is not a contact list.
 const maxCells = 1000
+
+// maxRecordLines bounds the lines one quoted record may span before it counts as runaway.
+const maxRecordLines = 100
 
 // Open sniffs the file (BOM, delimiter, header) and returns a Reader positioned at the first row.
 func Open(in io.Reader, opt Options) (*Reader, error) {
@@ -119,16 +132,33 @@ func Open(in io.Reader, opt Options) (*Reader, error) {
 	r.csv.Comma = r.Delimiter
 	r.csv.FieldsPerRecord = -1
 	r.csv.ReuseRecord = false
-	first, err := r.csv.Read()
-	for err != nil && !errors.Is(err, io.EOF) {
-		first, err = r.csv.Read() // a broken first line: try the next
-	}
-	if errors.Is(err, io.EOF) {
-		return nil, ErrEmpty
-	}
-	line, _ := r.csv.FieldPos(0)
-	for i := range first {
-		first[i] = text(first[i])
+	var (
+		first []string
+		line  int
+	)
+	for {
+		rec, err := r.csv.Read()
+		if errors.Is(err, io.EOF) {
+			return nil, ErrEmpty
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			// A broken first line: reported with the rows (it is not a header), then the next.
+			r.broken = append(r.broken, Row{Line: pe.StartLine, Err: fmt.Errorf("broken quoting: %v", pe.Err)})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range rec {
+			rec[i] = text(rec[i])
+		}
+		if allEmpty(rec) {
+			continue // ",,," lines (spreadsheet exports) are blank lines
+		}
+		first = rec
+		line, _ = r.csv.FieldPos(0)
+		break
 	}
 	if r.isHeader(first) {
 		r.Header = first
@@ -301,12 +331,22 @@ func normalizeField(f string) string {
 	return strings.TrimSpace(f)
 }
 
-// Next returns the next row; io.EOF after the last. Blank lines are skipped.
+// ErrRunaway is a quoted field opened and never closed: the rest of the file went into it, so
+// rows would be missing without a trace. The whole file is refused.
+var ErrRunaway = errors.New("a quoted field is never closed")
+
+// Next returns the next row; io.EOF after the last. Blank lines (and lines of empty cells) are
+// skipped.
 func (r *Reader) Next() (Row, error) {
 	var (
 		rec  []string
 		line int
 	)
+	if len(r.broken) > 0 {
+		row := r.broken[0]
+		r.broken = r.broken[1:]
+		return row, nil
+	}
 	if r.first != nil {
 		rec, line, r.first = r.first, r.firstAt, nil
 	} else {
@@ -315,6 +355,9 @@ func (r *Reader) Next() (Row, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
+				if errors.Is(pe.Err, csv.ErrQuote) && pe.Line-pe.StartLine > maxRecordLines {
+					return Row{}, fmt.Errorf("%w: line %d opens one that runs to line %d", ErrRunaway, pe.StartLine, pe.Line)
+				}
 				return Row{Line: pe.StartLine, Err: fmt.Errorf("broken quoting: %v", pe.Err)}, nil
 			}
 			return Row{}, err
@@ -322,6 +365,14 @@ func (r *Reader) Next() (Row, error) {
 		line, _ = r.csv.FieldPos(0)
 		for i := range rec {
 			rec[i] = text(rec[i])
+		}
+		if allEmpty(rec) {
+			return r.Next()
+		}
+	}
+	for _, v := range rec {
+		if strings.ContainsRune(v, 0) {
+			return Row{Line: line, Err: errors.New("a cell holds a NUL byte: not text")}, nil
 		}
 	}
 	if len(rec) > maxCells {

@@ -83,6 +83,12 @@ func TestAwkwardFiles(t *testing.T) {
 			[]string{"2 +15551230001||| vip,spring,b2b"}},
 		{"broken quoting spoils one row, not the file", "phone,name\n+15551230001,\"Ann\n", csvimport.Options{}, ',',
 			[]string{"2 ERR"}},
+		{"lines of empty cells before the header are blank lines", ",,\n,,\nphone,name\n+15551230001,Ann\n", csvimport.Options{}, ',',
+			[]string{"4 +15551230001||| name=Ann"}},
+		{"a broken first line is reported, and the header after it read", "\"phone,x\"y\nphone\n+15551230001\n", csvimport.Options{}, ',',
+			[]string{"1 ERR", "3 +15551230001|||"}},
+		{"a cell with a NUL byte spoils its row", "phone,name\n+15551230001,A\x00n\n+15551230002,Bo\n", csvimport.Options{}, ',',
+			[]string{"2 ERR", "3 +15551230002||| name=Bo"}},
 		{"a single column without header", "+15551230001\n+15551230002\n", csvimport.Options{}, ',',
 			[]string{"1 +15551230001|||", "2 +15551230002|||"}},
 	}
@@ -99,6 +105,23 @@ func TestAwkwardFiles(t *testing.T) {
 				t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestRunawayQuoteRefusesTheFile(t *testing.T) {
+	file := "phone,name\n+15551230001,\"Bob\n" + strings.Repeat("+15551230002,x\n", 200)
+	r, err := csvimport.Open(strings.NewReader(file), csvimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := r.Next()
+		if errors.Is(err, csvimport.ErrRunaway) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Next = %v, want ErrRunaway", err)
+		}
 	}
 }
 

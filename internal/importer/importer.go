@@ -133,6 +133,9 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if errors.Is(err, csvimport.ErrRunaway) {
+			return fmt.Errorf("%w: %v", ErrFile, err)
+		}
 		if err != nil {
 			return err
 		}

@@ -5,8 +5,10 @@ import "time"
 // CampaignStatus is where a campaign is in its life.
 type CampaignStatus string
 
-// Campaign statuses: draft → scheduled → sending ⇄ paused → completed | cancelled | failed.
+// Campaign statuses: creating → draft → scheduled → sending ⇄ paused → completed | cancelled |
+// failed. A campaign is "creating" while its recipients are stored and priced: it cannot start.
 const (
+	CampaignCreating  CampaignStatus = "creating"
 	CampaignDraft     CampaignStatus = "draft"
 	CampaignScheduled CampaignStatus = "scheduled"
 	CampaignSending   CampaignStatus = "sending"

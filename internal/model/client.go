@@ -26,13 +26,13 @@ type Client struct {
 }
 
 // ErrInvalidClientID is returned for client ids outside 2–32 characters of a-z 0-9 _ -.
-var ErrInvalidClientID = errors.New("client id must be 2-32 characters of a-z, 0-9, _ and -")
+var ErrInvalidClientID = errors.New("client id must be 2-32 characters of a-z, 0-9, _ and -, starting with a letter or digit")
 
 // ValidClientID reports whether id is a well-formed client id. Ids travel in the ExtremeSMS
 // Business field, so they are kept short and free of spaces and capitals.
 func ValidClientID(id string) bool {
-	if len(id) < 2 || len(id) > 32 {
-		return false
+	if len(id) < 2 || len(id) > 32 || id[0] == '_' || id[0] == '-' {
+		return false // a leading "-" would read as a formula in the ExtremeSMS export
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]

@@ -130,15 +130,32 @@ func (tx *Tx) SetRecipient(ctx context.Context, rc model.Recipient) error {
 		WHERE campaign_id = ? AND seq = ? AND status = 'pending'`, rc.Status, rc.MessageID, rc.Error, rc.CampaignID, rc.Seq))
 }
 
-// CancelPending marks every pending recipient cancelled and returns the sum of their costs.
+// CancelPending marks every pending recipient cancelled and returns the sum of the costs of
+// exactly the rows it changed (one statement: a feeder queueing some meanwhile cannot have them
+// both queued and refunded).
 func (tx *Tx) CancelPending(ctx context.Context, campaignID string) (int64, error) {
+	rows, err := tx.query(ctx, `UPDATE campaign_recipients SET status = 'cancelled' WHERE campaign_id = ? AND status = 'pending'
+		RETURNING cost_cents`, campaignID)
+	costs, err := collect(rows, err, "cancel recipients", func(row scanner) (int64, error) {
+		var c int64
+		return c, row.Scan(&c)
+	})
 	var sum int64
-	if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(cost_cents), 0) FROM campaign_recipients
-		WHERE campaign_id = ? AND status = 'pending'`, campaignID).Scan(&sum); err != nil {
-		return 0, err
+	for _, c := range costs {
+		sum += c
 	}
-	_, err := tx.exec(ctx, `UPDATE campaign_recipients SET status = 'cancelled' WHERE campaign_id = ? AND status = 'pending'`, campaignID)
 	return sum, err
+}
+
+// LockCampaign reads one of a client's campaigns for a change, locking its row on PostgreSQL so
+// that status changes, the start's charge and the feeder take turns (SQLite has one writer).
+func (tx *Tx) LockCampaign(ctx context.Context, clientID, id string) (model.Campaign, error) {
+	lock := ""
+	if tx.engine == Postgres {
+		lock = " FOR UPDATE"
+	}
+	c, err := scanCampaign(tx.queryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE client_id = ? AND id = ?`+lock, clientID, id))
+	return c, notFound(err, "campaign "+id)
 }
 
 // repliedExpr says whether the recipient of message m wrote back within the window: an inbound
@@ -207,13 +224,6 @@ type count struct {
 func scanCount(row scanner) (count, error) {
 	var c count
 	return c, row.Scan(&c.k, &c.n)
-}
-
-// CampaignsDue lists campaigns in `sending` (to feed) and scheduled ones whose time has come.
-func (r reader) CampaignsDue(ctx context.Context, now time.Time, limit int) ([]model.Campaign, error) {
-	rows, err := r.query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE status = 'sending'
-		OR (status = 'scheduled' AND schedule_at <= ?) ORDER BY id LIMIT ?`, ms(now), limit)
-	return collect(rows, err, "due campaigns", scanCampaign)
 }
 
 // RecipientsCost is the price of a campaign's recipients (what starting it reserves).

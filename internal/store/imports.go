@@ -88,18 +88,20 @@ type ImportMerge struct {
 // every imported contact gets the tags of its row and `tag`. The staging rows are deleted.
 func (tx *Tx) MergeImport(ctx context.Context, importID, clientID, tag string, allowConflicts bool, limit int, at time.Time) (ImportMerge, error) {
 	var m ImportMerge
-	rows, err := tx.query(ctx, `SELECT s.line, s.phone FROM import_rows s WHERE s.import_id = ?
-		AND EXISTS (SELECT 1 FROM contacts c WHERE c.phone = s.phone AND c.client_id <> ?) ORDER BY s.line`, importID, clientID)
-	all, err := collect(rows, err, "import conflicts", func(r scanner) (ImportConflict, error) {
+	const conflicting = ` FROM import_rows s WHERE s.import_id = ?
+		AND EXISTS (SELECT 1 FROM contacts c WHERE c.phone = s.phone AND c.client_id <> ?)`
+	if err := tx.queryRow(ctx, `SELECT COUNT(*)`+conflicting, importID, clientID).Scan(&m.Conflicting); err != nil {
+		return m, err
+	}
+	rows, err := tx.query(ctx, `SELECT s.line, s.phone`+conflicting+` ORDER BY s.line LIMIT ?`, importID, clientID, limit)
+	m.Conflicts, err = collect(rows, err, "import conflicts", func(r scanner) (ImportConflict, error) {
 		var c ImportConflict
 		return c, r.Scan(&c.Line, &c.Phone)
 	})
 	if err != nil {
 		return m, err
 	}
-	m.Conflicting = int64(len(all))
-	m.Conflicts = all[:min(len(all), limit)]
-	if !allowConflicts && len(all) > 0 {
+	if !allowConflicts && m.Conflicting > 0 {
 		if _, err := tx.exec(ctx, `DELETE FROM import_rows WHERE import_id = ? AND EXISTS (
 			SELECT 1 FROM contacts c WHERE c.phone = import_rows.phone AND c.client_id <> ?)`, importID, clientID); err != nil {
 			return m, err
@@ -191,4 +193,11 @@ func (r reader) ImportByID(ctx context.Context, clientID, id string) (Import, er
 		WHERE client_id = ? AND id = ?`, clientID, id).Scan(&im.ID, &im.ClientID, &im.Status, &im.Filename, &report, &created, &finished)
 	im.Report, im.CreatedAt, im.FinishedAt = []byte(report), fromMS(created), fromMS(finished)
 	return im, notFound(err, "import "+id)
+}
+
+// PhoneOfAnotherClient reports whether a phone is the contact of a client other than clientID.
+func (r reader) PhoneOfAnotherClient(ctx context.Context, clientID, phone string) (bool, error) {
+	var n int
+	err := r.queryRow(ctx, `SELECT COUNT(*) FROM contacts WHERE phone = ? AND client_id <> ?`, phone, clientID).Scan(&n)
+	return n > 0, err
 }
