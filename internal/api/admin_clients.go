@@ -7,6 +7,7 @@ import (
 
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/quiet"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/webhook"
@@ -32,6 +33,7 @@ type clientOut struct {
 	Active            bool    `json:"active"`
 	WebhookDisabledAt *string `json:"webhook_disabled_at"`
 	RateCents         int64   `json:"rate_cents"`
+	QuietHours        *string `json:"quiet_hours"`
 	CreatedAt         string  `json:"created_at"`
 	UpdatedAt         string  `json:"updated_at"`
 	// Secrets appear only in the answers that create them.
@@ -45,6 +47,9 @@ func clientJSON(c model.Client) clientOut {
 		RateCents: c.RateCents, CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt)}
 	if c.WebhookURL != "" {
 		out.WebhookURL = &c.WebhookURL
+	}
+	if c.QuietHours != "" {
+		out.QuietHours = &c.QuietHours
 	}
 	return out
 }
@@ -154,6 +159,7 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		WebhookURL *string `json:"webhook_url"`
 		Active     *bool   `json:"active"`
 		RateCents  *int64  `json:"rate_cents"`
+		QuietHours *string `json:"quiet_hours"`
 	}
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
@@ -162,6 +168,14 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 	if in.RateCents != nil && !validRate(*in.RateCents) {
 		respond.Err(w, r, errRate)
 		return
+	}
+	if in.QuietHours != nil {
+		q, err := quiet.Parse(*in.QuietHours)
+		if err != nil {
+			respond.Err(w, r, respond.Invalid("quiet_hours", err.Error()+` ("" for none)`))
+			return
+		}
+		*in.QuietHours = q.String()
 	}
 	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 200) {
 		respond.Err(w, r, respond.Invalid("name", "name must be 1 to 200 characters"))
@@ -188,6 +202,9 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.RateCents != nil {
 			c.RateCents = *in.RateCents
+		}
+		if in.QuietHours != nil {
+			c.QuietHours = *in.QuietHours
 		}
 	})
 }

@@ -26,6 +26,7 @@ type campaignOut struct {
 	Message    string               `json:"message"`
 	Status     model.CampaignStatus `json:"status"`
 	ScheduleAt *string              `json:"schedule_at"`
+	QuietHours bool                 `json:"quiet_hours"`
 	Total      int64                `json:"total"`
 	Invalid    int64                `json:"invalid"`
 	CostCents  int64                `json:"cost_cents"`
@@ -77,7 +78,8 @@ func recipientJSON(rc model.Recipient) recipientOut {
 
 func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, error) {
 	out := campaignOut{ID: cp.ID, Name: cp.Name, Message: cp.Message, Status: cp.Status, ScheduleAt: timeOrNil(cp.ScheduleAt),
-		Total: cp.Total, Invalid: cp.Invalid, CostCents: cp.CostCents, CreatedAt: formatTime(cp.CreatedAt),
+		QuietHours: cp.QuietHours,
+		Total:      cp.Total, Invalid: cp.Invalid, CostCents: cp.CostCents, CreatedAt: formatTime(cp.CreatedAt),
 		StartedAt: timeOrNil(cp.StartedAt), FinishedAt: timeOrNil(cp.FinishedAt)}
 	if cp.Report != "" {
 		out.Report = json.RawMessage(cp.Report)
@@ -154,11 +156,12 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			Tag        string `json:"tag"`
 			ScheduleAt string `json:"schedule_at"`
 			Draft      bool   `json:"draft"`
+			QuietHours bool   `json:"quiet_hours"`
 		}
 		if err := respond.Decode(r, &body); err != nil {
 			return in, cleanup, err
 		}
-		in = campaign.Input{Name: body.Name, Message: body.Message, Tag: body.Tag, Draft: body.Draft}
+		in = campaign.Input{Name: body.Name, Message: body.Message, Tag: body.Tag, Draft: body.Draft, QuietHours: body.QuietHours}
 		if in.Tag == "" {
 			return in, cleanup, respond.Missing("tag")
 		}
@@ -214,9 +217,15 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			if in.ScheduleAt, err = parseSchedule(v); err != nil {
 				return in, cleanup, err
 			}
-		case "draft":
-			if in.Draft, err = strconv.ParseBool(v); err != nil && v != "" {
-				return in, cleanup, respond.Invalid("draft", "draft must be true or false")
+		case "draft", "quiet_hours":
+			b, err := strconv.ParseBool(v)
+			if err != nil && v != "" {
+				return in, cleanup, respond.Invalid(part.FormName(), part.FormName()+" must be true or false")
+			}
+			if part.FormName() == "draft" {
+				in.Draft = b
+			} else {
+				in.QuietHours = b
 			}
 		case "mapping":
 			if v != "" && json.Unmarshal([]byte(v), &in.Mapping) != nil {

@@ -194,3 +194,29 @@ func TestCampaignDraftTagAndCredits(t *testing.T) {
 	}
 	wantError(t, s.Do("POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "x"}), http.StatusBadRequest, "missing_field", "tag")
 }
+
+func TestQuietHoursSetting(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme := s.CreateClient("acme", "")
+	wantError(t, s.Do("PATCH", "/admin/v1/clients/acme", admin, map[string]any{"quiet_hours": "9pm-8am"}), 400, "invalid_field", "quiet_hours")
+	var c struct {
+		QuietHours *string `json:"quiet_hours"`
+	}
+	mustDo(t, s, "PATCH", "/admin/v1/clients/acme", admin, map[string]any{"quiet_hours": " 21:00-08:00 "}, http.StatusOK).JSON(t, &c)
+	if c.QuietHours == nil || *c.QuietHours != "21:00-08:00" {
+		t.Errorf("quiet_hours = %v", c.QuietHours)
+	}
+	mustDo(t, s, "POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": "+15553800001", "tags": []string{"t"}}, http.StatusCreated)
+	var cp struct {
+		QuietHours bool `json:"quiet_hours"`
+	}
+	mustDo(t, s, "POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "hi", "tag": "t", "draft": true, "quiet_hours": true},
+		http.StatusCreated).JSON(t, &cp)
+	if !cp.QuietHours {
+		t.Errorf("the campaign does not keep quiet hours")
+	}
+	mustDo(t, s, "PATCH", "/admin/v1/clients/acme", admin, map[string]any{"quiet_hours": ""}, http.StatusOK).JSON(t, &c)
+	if c.QuietHours != nil {
+		t.Errorf("quiet_hours = %v after clearing", *c.QuietHours)
+	}
+}

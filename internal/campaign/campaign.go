@@ -51,6 +51,8 @@ type Input struct {
 	File       io.Reader
 	Mapping    map[string]string
 	Tag        string
+	// QuietHours holds sends inside the client's quiet hours, in each recipient's time zone.
+	QuietHours bool
 }
 
 // Invalid is a recipient refused at creation.
@@ -105,7 +107,7 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	}
 	now := s.Clock().UTC()
 	cp := model.Campaign{ID: model.NewIDAt("cmp", now), ClientID: c.ID, Name: in.Name, Message: in.Message,
-		Status: model.CampaignCreating, ScheduleAt: in.ScheduleAt, CreatedAt: now}
+		Status: model.CampaignCreating, ScheduleAt: in.ScheduleAt, QuietHours: in.QuietHours, CreatedAt: now}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertCampaign(ctx, cp) }); err != nil {
 		return model.Campaign{}, rep, err
 	}

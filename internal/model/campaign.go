@@ -34,6 +34,7 @@ type Campaign struct {
 	Total      int64 // valid recipients
 	Invalid    int64 // rows refused at creation, reported apart
 	CostCents  int64 // the whole campaign's price, reserved when it starts
+	QuietHours bool  // hold sends inside the client's quiet hours
 	Report     string
 	CreatedAt  time.Time
 	StartedAt  time.Time

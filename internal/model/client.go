@@ -21,8 +21,11 @@ type Client struct {
 	WebhookDisabledAt time.Time
 	// RateCents is what one outbound segment costs the client.
 	RateCents int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// QuietHours is the client's daily quiet window ("21:00-08:00", "" for none), applied to
+	// the campaigns that ask for it in each recipient's time zone.
+	QuietHours string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // ErrInvalidClientID is returned for client ids outside 2–32 characters of a-z 0-9 _ -.

@@ -13,6 +13,7 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/queue"
+	"github.com/ibiki/ibiki/internal/quiet"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		g := s.campaignGate(m.CampaignID)
 		g.RLock()
 		defer g.RUnlock()
-		st, err := s.Store.CampaignStatus(ctx, m.CampaignID)
+		st, keepQuiet, err := s.Store.CampaignState(ctx, m.CampaignID)
 		if err != nil {
 			return queue.Fail(err)
 		}
@@ -71,6 +72,13 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			return queue.Result{RetryAt: s.Clock().Add(time.Second), Deferred: true}
 		case model.CampaignCancelled, model.CampaignFailed:
 			return s.failNow(m, "campaign_cancelled", "the campaign was cancelled before this message was sent")
+		}
+		if keepQuiet {
+			if next, err := s.quietUntil(ctx, m); err != nil {
+				return queue.Fail(err)
+			} else if now := s.Clock(); next.After(now) {
+				return queue.Result{RetryAt: next, Deferred: true}
+			}
 		}
 	}
 	inDoubt := m.Status == model.StatusSending
@@ -290,4 +298,18 @@ func (s *Service) WaitCampaignSends(id string) {
 	g := s.campaignGate(id)
 	g.Lock()
 	g.Unlock() // the lock is only a barrier
+}
+
+// quietUntil is when a campaign message may go out under its client's quiet hours (now when
+// it may go now).
+func (s *Service) quietUntil(ctx context.Context, m model.Message) (time.Time, error) {
+	c, err := s.Store.CachedClient(ctx, m.ClientID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	w, err := quiet.Parse(c.QuietHours)
+	if err != nil {
+		return s.Clock(), nil // validated when saved; an old bad value holds nothing
+	}
+	return w.NextAllowed(m.To, s.Clock()), nil
 }

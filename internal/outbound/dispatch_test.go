@@ -314,3 +314,36 @@ func TestUnreachableProviderRetriesInsteadOfDoubt(t *testing.T) {
 		t.Errorf("%s with %d calls", got.Status, f.Calls())
 	}
 }
+
+func TestQuietHoursHoldCampaignMessages(t *testing.T) {
+	f := &fake{}
+	r := newRig(t, f)
+	ctx := context.Background()
+	ny, _ := time.LoadLocation("America/New_York")
+	night := time.Date(2026, 11, 22, 23, 0, 0, 0, ny)
+	r.svc.Clock = func() time.Time { return night }
+	c := r.client()
+	c.QuietHours, c.UpdatedAt = "21:00-08:00", time.Now()
+	var m model.Message
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateClient(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.InsertCampaign(ctx, model.Campaign{ID: "cmp_q", ClientID: "acme", Name: "q", Message: "x",
+			Status: model.CampaignSending, QuietHours: true, CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		var err error
+		m, err = r.svc.QueuePrepaid(ctx, tx, c, "+12125551234", "night owl", 2, "cmp_q")
+		return err
+	}))
+	res := r.run(m)
+	if want := time.Date(2026, 11, 23, 8, 0, 0, 0, ny); !res.Deferred || !res.RetryAt.Equal(want) || f.Calls() != 0 {
+		t.Fatalf("at 23:00 in New York: %+v with %d calls, want held until %s", res, f.Calls(), want)
+	}
+	r.svc.Clock = func() time.Time { return time.Date(2026, 11, 23, 8, 0, 0, 0, ny) }
+	r.run(m)
+	if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 1 {
+		t.Errorf("at 08:00: %s with %d calls", got.Status, f.Calls())
+	}
+}

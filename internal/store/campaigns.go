@@ -9,7 +9,7 @@ import (
 )
 
 const campaignColumns = `id, client_id, name, message, status, schedule_at, total, invalid, cost_cents, report,
-	created_at, started_at, finished_at`
+	quiet_hours, created_at, started_at, finished_at`
 
 func scanCampaign(row scanner) (model.Campaign, error) {
 	var (
@@ -17,16 +17,16 @@ func scanCampaign(row scanner) (model.Campaign, error) {
 		schedule, created, started, finished int64
 	)
 	err := row.Scan(&c.ID, &c.ClientID, &c.Name, &c.Message, &c.Status, &schedule, &c.Total, &c.Invalid, &c.CostCents,
-		&c.Report, &created, &started, &finished)
+		&c.Report, &c.QuietHours, &created, &started, &finished)
 	c.ScheduleAt, c.CreatedAt, c.StartedAt, c.FinishedAt = fromMS(schedule), fromMS(created), fromMS(started), fromMS(finished)
 	return c, err
 }
 
 // InsertCampaign stores a new campaign.
 func (tx *Tx) InsertCampaign(ctx context.Context, c model.Campaign) error {
-	_, err := tx.exec(ctx, `INSERT INTO campaigns (`+campaignColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO campaigns (`+campaignColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.ClientID, c.Name, c.Message, c.Status, ms(c.ScheduleAt), c.Total, c.Invalid, c.CostCents, c.Report,
-		ms(c.CreatedAt), ms(c.StartedAt), ms(c.FinishedAt))
+		c.QuietHours, ms(c.CreatedAt), ms(c.StartedAt), ms(c.FinishedAt))
 	return notFound(err, "insert campaign")
 }
 
@@ -62,11 +62,11 @@ func (r reader) Campaign(ctx context.Context, clientID, id string) (model.Campai
 	return c, notFound(err, "campaign "+id)
 }
 
-// CampaignStatus reads only a campaign's status (the send job asks before each send).
-func (r reader) CampaignStatus(ctx context.Context, id string) (model.CampaignStatus, error) {
-	var s model.CampaignStatus
-	err := r.queryRow(ctx, `SELECT status FROM campaigns WHERE id = ?`, id).Scan(&s)
-	return s, notFound(err, "campaign "+id)
+// CampaignState reads what the send job asks before each send: a campaign's status and
+// whether it keeps quiet hours.
+func (r reader) CampaignState(ctx context.Context, id string) (status model.CampaignStatus, quiet bool, err error) {
+	err = r.queryRow(ctx, `SELECT status, quiet_hours FROM campaigns WHERE id = ?`, id).Scan(&status, &quiet)
+	return status, quiet, notFound(err, "campaign "+id)
 }
 
 // Campaigns lists a client's campaigns newest first, before the cursor id.

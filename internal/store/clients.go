@@ -8,7 +8,7 @@ import (
 )
 
 const clientColumns = `id, name, webhook_url, active, webhook_secret, previous_secret,
-	previous_secret_until, webhook_disabled_at, rate_cents, created_at, updated_at`
+	previous_secret_until, webhook_disabled_at, rate_cents, quiet_hours, created_at, updated_at`
 
 func scanClient(row scanner) (model.Client, error) {
 	var (
@@ -16,7 +16,7 @@ func scanClient(row scanner) (model.Client, error) {
 		prevUntil, disabled, created, updated int64
 	)
 	err := row.Scan(&c.ID, &c.Name, &c.WebhookURL, &c.Active, &c.WebhookSecret, &c.PreviousSecret,
-		&prevUntil, &disabled, &c.RateCents, &created, &updated)
+		&prevUntil, &disabled, &c.RateCents, &c.QuietHours, &created, &updated)
 	c.PreviousSecretUntil, c.WebhookDisabledAt = fromMS(prevUntil), fromMS(disabled)
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 	return c, err
@@ -37,9 +37,9 @@ func (r reader) Clients(ctx context.Context, after string, limit int) ([]model.C
 // InsertClient stores a new client; an existing id is ErrConflict.
 func (tx *Tx) InsertClient(ctx context.Context, c model.Client) error {
 	tx.dropClient(c.ID)
-	_, err := tx.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.WebhookURL, c.Active, c.WebhookSecret, c.PreviousSecret,
-		ms(c.PreviousSecretUntil), ms(c.WebhookDisabledAt), c.RateCents, ms(c.CreatedAt), ms(c.UpdatedAt))
+		ms(c.PreviousSecretUntil), ms(c.WebhookDisabledAt), c.RateCents, c.QuietHours, ms(c.CreatedAt), ms(c.UpdatedAt))
 	return notFound(err, "insert client")
 }
 
@@ -49,9 +49,9 @@ func (tx *Tx) UpdateClient(ctx context.Context, c model.Client) error {
 	tx.dropClient(c.ID)
 	return affected(tx.exec(ctx, `UPDATE clients SET name = ?, webhook_url = ?, active = ?,
 		webhook_secret = ?, previous_secret = ?, previous_secret_until = ?, webhook_disabled_at = ?,
-		rate_cents = ?, updated_at = ? WHERE id = ?`,
+		rate_cents = ?, quiet_hours = ?, updated_at = ? WHERE id = ?`,
 		c.Name, c.WebhookURL, c.Active, c.WebhookSecret, c.PreviousSecret, ms(c.PreviousSecretUntil),
-		ms(c.WebhookDisabledAt), c.RateCents, ms(c.UpdatedAt), c.ID))
+		ms(c.WebhookDisabledAt), c.RateCents, c.QuietHours, ms(c.UpdatedAt), c.ID))
 }
 
 // DisableWebhook marks the client's endpoint disabled (it answered 410 Gone), unless the URL
