@@ -191,14 +191,8 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			if file != nil {
 				return in, cleanup, respond.Invalid("file", "send one file")
 			}
-			if file, err = os.CreateTemp("", "ibiki-campaign-*.csv"); err == nil {
-				_, err = io.Copy(file, part)
-			}
-			if err == nil {
-				_, err = file.Seek(0, io.SeekStart)
-			}
-			if err != nil {
-				return in, cleanup, uploadErr(err)
+			if file, err = spool(part); err != nil {
+				return in, cleanup, err
 			}
 			in.File = file
 			continue

@@ -1,10 +1,7 @@
 package api_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"testing"
 	"time"
@@ -38,24 +35,7 @@ type campaignAnswer struct {
 
 func postCampaign(t *testing.T, s *ibikitest.Server, key, file string, fields map[string]string) ibikitest.Response {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	fw, _ := mw.CreateFormFile("file", "list.csv")
-	io.WriteString(fw, file)
-	mw.Close()
-	req, _ := http.NewRequest("POST", s.URL+"/api/v1/campaigns", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return ibikitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return postMultipart(t, s, "/api/v1/campaigns", key, file, fields)
 }
 
 func getCampaign(t *testing.T, s *ibikitest.Server, key, id string) campaignAnswer {

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -51,14 +52,8 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 				respond.Err(w, r, respond.Invalid("file", "send one file"))
 				return
 			}
-			if file, err = os.CreateTemp("", "ibiki-import-*.csv"); err == nil {
-				_, err = io.Copy(file, part)
-			}
-			if err == nil {
-				_, err = file.Seek(0, io.SeekStart)
-			}
-			if err != nil {
-				respond.Err(w, r, uploadErr(err))
+			if file, err = spool(part); err != nil {
+				respond.Err(w, r, err)
 				return
 			}
 			opt.Filename = part.FileName()
@@ -91,6 +86,26 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, rep)
+}
+
+// spool copies an uploaded file to a temporary file, rewound for reading; the caller closes
+// and removes it. A server-side failure is an internal error; a broken upload a 400.
+func spool(part io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp("", "ibiki-upload-*.csv")
+	if err != nil {
+		return nil, err
+	}
+	if _, err = io.Copy(f, part); err != nil {
+		err = uploadErr(err)
+	} else if _, err = f.Seek(0, io.SeekStart); err != nil {
+		err = fmt.Errorf("rewind upload: %w", err)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
 }
 
 // uploadErr answers a multipart body that cannot be read: 413 past the size limit, else 400

@@ -33,6 +33,12 @@ type importReport struct {
 // upload posts a multipart import with the file and the form fields.
 func upload(t *testing.T, s *ibikitest.Server, key, file string, fields map[string]string) ibikitest.Response {
 	t.Helper()
+	return postMultipart(t, s, "/api/v1/contacts/import", key, file, fields)
+}
+
+// postMultipart posts form fields and (when not empty) a CSV file field named file.
+func postMultipart(t *testing.T, s *ibikitest.Server, path, key, file string, fields map[string]string) ibikitest.Response {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
@@ -43,7 +49,7 @@ func upload(t *testing.T, s *ibikitest.Server, key, file string, fields map[stri
 		io.WriteString(fw, file)
 	}
 	mw.Close()
-	req, _ := http.NewRequest("POST", s.URL+"/api/v1/contacts/import", &body)
+	req, _ := http.NewRequest("POST", s.URL+path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := http.DefaultClient.Do(req)
