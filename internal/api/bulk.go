@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/campaign"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/respond"
@@ -67,6 +68,14 @@ type bulkIn struct {
 	Template *string          `json:"template"`
 	Contacts []map[string]any `json:"contacts"`
 	From     string           `json:"from"`
+	// Campaign, with a template and contacts, makes the bulk send a campaign (paced,
+	// pausable, with results) instead of messages queued at once.
+	Campaign *struct {
+		Name       string `json:"name"`
+		ScheduleAt string `json:"schedule_at"`
+		Draft      bool   `json:"draft"`
+		QuietHours bool   `json:"quiet_hours"`
+	} `json:"campaign"`
 }
 
 // requests turns the body into one request per item; items that cannot even be rendered are
@@ -137,6 +146,9 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 		if err := decodeBytes(r, body, &in); err != nil {
 			return 0, nil, err
 		}
+		if in.Campaign != nil {
+			return a.bulkCampaign(r, c, in, save != nil)
+		}
 		reqs, refused, err := in.requests(a.BulkMaxItems)
 		if err != nil {
 			return 0, nil, err
@@ -189,4 +201,44 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 		}
 		return http.StatusAccepted, out, nil
 	})
+}
+
+// bulkCampaign makes a templated bulk send a campaign: 201 with the campaign, as
+// POST /api/v1/campaigns answers.
+func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, keyed bool) (int, any, error) {
+	switch {
+	case keyed:
+		return 0, nil, respond.Invalid("Idempotency-Key", "a campaign is not created under an Idempotency-Key yet: create it as a draft, then start it")
+	case in.Template == nil || in.Messages != nil:
+		return 0, nil, respond.Invalid("campaign", "a campaign needs a template and contacts")
+	case len(in.Contacts) == 0:
+		return 0, nil, respond.Missing("contacts")
+	case len(in.Contacts) > a.BulkMaxItems:
+		return 0, nil, respond.Invalid("contacts", fmt.Sprintf("a bulk send takes 1 to %d items", a.BulkMaxItems))
+	}
+	list := make([]map[string]string, len(in.Contacts))
+	for i, ct := range in.Contacts {
+		list[i] = map[string]string{}
+		for k, v := range ct {
+			switch v := v.(type) {
+			case string:
+				list[i][k] = v
+			case float64:
+				list[i][k] = strconv.FormatFloat(v, 'f', -1, 64)
+			case bool:
+				list[i][k] = strconv.FormatBool(v)
+			}
+		}
+	}
+	at, err := parseSchedule(in.Campaign.ScheduleAt)
+	if err != nil {
+		return 0, nil, err
+	}
+	cp, _, err := a.Campaigns.Create(r.Context(), c, campaign.Input{Name: in.Campaign.Name, Message: *in.Template, List: list,
+		ScheduleAt: at, Draft: in.Campaign.Draft, QuietHours: in.Campaign.QuietHours})
+	if err != nil {
+		return 0, nil, campaignErr(err)
+	}
+	out, err := a.campaignJSON(r, cp)
+	return http.StatusCreated, out, err
 }

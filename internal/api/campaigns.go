@@ -103,6 +103,11 @@ func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, err
 // recipients rendered and priced, and starts only on POST /api/v1/campaigns/{id}/start.
 func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.Client(r.Context())
+	if r.Header.Get("Idempotency-Key") != "" {
+		// Said plainly rather than ignored: a retry would create a second campaign.
+		respond.Err(w, r, respond.Invalid("Idempotency-Key", "a campaign is not created under an Idempotency-Key yet: create it as a draft, then start it"))
+		return
+	}
 	in, cleanup, err := a.campaignInput(r)
 	defer cleanup()
 	if err != nil {

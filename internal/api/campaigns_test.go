@@ -200,3 +200,24 @@ func TestQuietHoursSetting(t *testing.T) {
 		t.Errorf("quiet_hours = %v after clearing", *c.QuietHours)
 	}
 }
+
+func TestBulkSendAsCampaign(t *testing.T) {
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms"})
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 10)
+	body := map[string]any{"template": "Hi [name|you], code [code]", "campaign": map[string]any{"name": "codes"},
+		"contacts": []map[string]any{{"phone": "+15553900001", "name": "Ann", "code": 7}, {"phone": "bad", "code": 1}, {"phone": "+15553900002", "code": 8}}}
+	var c campaignAnswer
+	mustDo(t, s, "POST", "/api/v1/messages/bulk", acme.APIKey, body, http.StatusCreated).JSON(t, &c)
+	if c.Total != 2 || c.Invalid != 1 || c.CostCents != 2 || c.Report.Invalid[0].Line != 2 {
+		t.Fatalf("campaign = %+v", c)
+	}
+	eventually(t, "the campaign's messages delivered", func() bool {
+		c = getCampaign(t, s, acme.APIKey, c.ID)
+		return c.Status == "completed" && c.Delivered == 2
+	})
+	wantError(t, s.DoWith("POST", "/api/v1/messages/bulk", acme.APIKey, body, map[string]string{"Idempotency-Key": "k"}),
+		http.StatusBadRequest, "invalid_field", "Idempotency-Key")
+	wantError(t, s.Do("POST", "/api/v1/messages/bulk", acme.APIKey, map[string]any{"messages": []map[string]string{{"to": "+15553900001", "body": "x"}},
+		"campaign": map[string]any{}}), http.StatusBadRequest, "invalid_field", "campaign")
+}

@@ -53,6 +53,9 @@ type Input struct {
 	Tag        string
 	// QuietHours holds sends inside the client's quiet hours, in each recipient's time zone.
 	QuietHours bool
+	// List, when set, is the recipients themselves (a bulk send made a campaign): each with
+	// its fields, "phone" among them; Line is its index in the request plus one.
+	List []map[string]string
 }
 
 // Invalid is a recipient refused at creation.
@@ -102,7 +105,7 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 		if rows, err = csvimport.Open(in.File, csvimport.Options{Mapping: in.Mapping, Region: s.Region}); err != nil {
 			return model.Campaign{}, rep, &provider.FieldError{Field: "file", Reason: err.Error()}
 		}
-	} else if in.Tag == "" {
+	} else if in.Tag == "" && in.List == nil {
 		return model.Campaign{}, rep, &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
 	}
 	now := s.Clock().UTC()
@@ -111,7 +114,7 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertCampaign(ctx, cp) }); err != nil {
 		return model.Campaign{}, rep, err
 	}
-	if err := s.fill(ctx, c, &cp, rows, in.Tag, in.Message, &rep); err != nil {
+	if err := s.fill(ctx, c, &cp, rows, in, &rep); err != nil {
 		// Not startable, ever: the recipients may be half stored.
 		ferr := s.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 			return tx.SetCampaignStatus(context.WithoutCancel(ctx), c.ID, cp.ID, model.CampaignFailed, s.Clock().UTC(), model.CampaignCreating)
@@ -137,8 +140,8 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 
 // fill renders and stores the recipients, and records the campaign's counts and price.
 // The campaign becomes a draft (startable) only in the transaction that records its price.
-func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, rows *csvimport.Reader, tag, message string, rep *Report) error {
-	tmpl := template.Parse(message)
+func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, rows *csvimport.Reader, in Input, rep *Report) error {
+	tmpl := template.Parse(in.Message)
 	var (
 		batch []model.Recipient
 		seq   int64
@@ -183,10 +186,13 @@ func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, 
 		return nil
 	}
 	var err error
-	if rows != nil {
+	switch {
+	case rows != nil:
 		err = fromFile(rows, add, rep)
-	} else {
-		err = s.fromTag(ctx, c.ID, tag, add)
+	case in.List != nil:
+		err = s.fromList(in.List, add, rep)
+	default:
+		err = s.fromTag(ctx, c.ID, in.Tag, add)
 	}
 	if err == nil {
 		err = flush()
@@ -248,6 +254,30 @@ func (s *Service) fromTag(ctx context.Context, clientID, tag string, add adder) 
 		}
 		return nil
 	})
+}
+
+// fromList adds recipients given in the request (a bulk send made a campaign).
+func (s *Service) fromList(list []map[string]string, add adder, rep *Report) error {
+	for i, fields := range list {
+		phone, err := sms.NormalizeE164(fields["phone"], s.Region)
+		if err != nil {
+			rep.Rows++
+			rep.InvalidCount++
+			if len(rep.Invalid) < MaxListed {
+				rep.Invalid = append(rep.Invalid, Invalid{Line: i + 1, Phone: fields["phone"], Error: err.Error()})
+			}
+			continue
+		}
+		f := make(map[string]string, len(fields)+1)
+		for k, v := range fields {
+			f[template.Key(k)] = v
+		}
+		f["phone"] = phone
+		if err := add(i+1, phone, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fieldsOf makes a recipient's template fields, keyed as the template package reads them.
