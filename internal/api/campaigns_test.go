@@ -221,3 +221,28 @@ func TestBulkSendAsCampaign(t *testing.T) {
 	wantError(t, s.Do("POST", "/api/v1/messages/bulk", acme.APIKey, map[string]any{"messages": []map[string]string{{"to": "+15553900001", "body": "x"}},
 		"campaign": map[string]any{}}), http.StatusBadRequest, "invalid_field", "campaign")
 }
+
+func TestScheduledCampaignWaitsForItsTime(t *testing.T) {
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms"})
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 10)
+	at := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	var c campaignAnswer
+	res := postCampaign(t, s, acme.APIKey, "phone\n+15553950001\n", map[string]string{"message": "later", "schedule_at": at})
+	if res.JSON(t, &c); res.Status != http.StatusCreated || c.Status != "scheduled" || c.Queued != 1 {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	if b := getBalance(t, s, acme.APIKey); b.BalanceCents != 9 {
+		t.Errorf("balance = %d: a scheduled campaign reserves its cost at once", b.BalanceCents)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := getCampaign(t, s, acme.APIKey, c.ID); got.Status != "scheduled" || got.Queued != 1 {
+		t.Fatalf("before its time: %+v", got)
+	}
+	eventually(t, "the scheduled campaign to run", func() bool {
+		c = getCampaign(t, s, acme.APIKey, c.ID)
+		return c.Status == "completed" && c.Delivered == 1
+	})
+	wantError(t, postCampaign(t, s, acme.APIKey, "phone\n+15553950001\n", map[string]string{"message": "x", "schedule_at": "tomorrow"}),
+		http.StatusBadRequest, "invalid_field", "schedule_at")
+}
