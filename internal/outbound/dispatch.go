@@ -17,6 +17,9 @@ import (
 	"github.com/ibiki/ibiki/internal/store"
 )
 
+// pausedRecheck is how often a message of a paused campaign looks at the campaign again.
+const pausedRecheck = 5 * time.Second
+
 // maxThrottleWait is the longest a send job waits for its provider's throttle while holding its
 // lease; a longer wait puts the job back in the queue for that time instead.
 const maxThrottleWait = 5 * time.Second
@@ -54,9 +57,6 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			return queue.Fail(err)
 		}
 	}
-	if wait, ok := s.throttle(ctx, m.Provider, p); !ok {
-		return queue.Result{RetryAt: s.Clock().Add(wait), Deferred: true}
-	}
 	if m.CampaignID != "" && m.Status == model.StatusQueued {
 		// The campaign's gate is held across the check and the provider call, so a pause
 		// waits for the sends already past their check (see WaitCampaignSends).
@@ -69,7 +69,8 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		}
 		switch st {
 		case model.CampaignPaused:
-			return queue.Result{RetryAt: s.Clock().Add(time.Second), Deferred: true}
+			// Looked at again every few seconds: cheap, and resuming needs no bookkeeping.
+			return queue.Result{RetryAt: s.Clock().Add(pausedRecheck), Deferred: true}
 		case model.CampaignCancelled, model.CampaignFailed:
 			return s.failNow(m, "campaign_cancelled", "the campaign was cancelled before this message was sent")
 		}
@@ -80,6 +81,11 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 				return queue.Result{RetryAt: next, Deferred: true}
 			}
 		}
+	}
+	// The throttle comes after the campaign checks, so held messages take no provider
+	// throughput from the others; a pause waits for it (the gate is held).
+	if wait, ok := s.throttle(ctx, m.Provider, p); !ok {
+		return queue.Result{RetryAt: s.Clock().Add(wait), Deferred: true}
 	}
 	inDoubt := m.Status == model.StatusSending
 	// A provider that recognises repeats needs no record before the call: a run after a crash
