@@ -147,7 +147,7 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 			return 0, nil, err
 		}
 		if in.Campaign != nil {
-			return a.bulkCampaign(r, c, in, save != nil)
+			return a.bulkCampaign(r, c, in, body)
 		}
 		reqs, refused, err := in.requests(a.BulkMaxItems)
 		if err != nil {
@@ -205,10 +205,8 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 
 // bulkCampaign makes a templated bulk send a campaign: 201 with the campaign, as
 // POST /api/v1/campaigns answers.
-func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, keyed bool) (int, any, error) {
+func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, body []byte) (int, any, error) {
 	switch {
-	case keyed:
-		return 0, nil, respond.Invalid("Idempotency-Key", "a campaign is not created under an Idempotency-Key yet: create it as a draft, then start it")
 	case in.Template == nil || in.Messages != nil:
 		return 0, nil, respond.Invalid("campaign", "a campaign needs a template and contacts")
 	case len(in.Contacts) == 0:
@@ -234,8 +232,14 @@ func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, keyed boo
 	if err != nil {
 		return 0, nil, err
 	}
-	cp, _, err := a.Campaigns.Create(r.Context(), c, campaign.Input{Name: in.Campaign.Name, Message: *in.Template, List: list,
-		ScheduleAt: at, Draft: in.Campaign.Draft, QuietHours: in.Campaign.QuietHours})
+	input := campaign.Input{Name: in.Campaign.Name, Message: *in.Template, List: list,
+		ScheduleAt: at, Draft: in.Campaign.Draft, QuietHours: in.Campaign.QuietHours}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		// The campaign's id is kept with the key as it is created: a retry finds it (the
+		// wrapper replays it) instead of making another.
+		input.OnCreate = a.campaignKey(r, c.ID, key, requestHash(r, body))
+	}
+	cp, _, err := a.Campaigns.Create(r.Context(), c, input)
 	if err != nil {
 		return 0, nil, campaignErr(err)
 	}

@@ -2,13 +2,16 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/store"
 )
 
 type campaignOut struct {
@@ -103,18 +107,27 @@ func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, err
 // recipients rendered and priced, and starts only on POST /api/v1/campaigns/{id}/start.
 func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.Client(r.Context())
-	if r.Header.Get("Idempotency-Key") != "" {
-		// Said plainly rather than ignored: a retry would create a second campaign.
-		respond.Err(w, r, respond.Invalid("Idempotency-Key", "a campaign is not created under an Idempotency-Key yet: create it as a draft, then start it"))
+	key, err := checkKey(r)
+	if err != nil {
+		respond.Err(w, r, err)
 		return
 	}
-	in, cleanup, err := a.campaignInput(r)
+	in, hash, cleanup, err := a.campaignInput(r)
 	defer cleanup()
 	if err != nil {
 		respond.Err(w, r, err)
 		return
 	}
+	if key != "" {
+		if a.replay(w, r, c.ID, key, hash) {
+			return
+		}
+		in.OnCreate = a.campaignKey(r, c.ID, key, hash)
+	}
 	cp, _, err := a.Campaigns.Create(r.Context(), c, in)
+	if key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, c.ID, key, hash) {
+		return // a concurrent request with the same key made it
+	}
 	if cp.ID == "" {
 		respond.Err(w, r, campaignErr(err))
 		return
@@ -150,11 +163,24 @@ func campaignErr(err error) error {
 }
 
 // campaignInput reads the create request; the CSV is spooled to a temporary file (the other
-// fields may come after it), removed by cleanup.
-func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(), err error) {
+// fields may come after it), removed by cleanup. hash identifies the request for an
+// Idempotency-Key: for a multipart body, its fields and the file's bytes, not the boundary
+// (which clients change on every try).
+func (a *API) campaignInput(r *http.Request) (in campaign.Input, hash string, cleanup func(), err error) {
+	in, parts, cleanup, err := a.readCampaignInput(r)
+	sort.Strings(parts)
+	return in, requestHash(r, []byte(strings.Join(parts, "\n"))), cleanup, err
+}
+
+func (a *API) readCampaignInput(r *http.Request) (in campaign.Input, parts []string, cleanup func(), err error) {
 	cleanup = func() {}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			return in, nil, cleanup, uploadErr(err)
+		}
+		parts = []string{string(raw)}
 		var body struct {
 			Name       string `json:"name"`
 			Message    string `json:"message"`
@@ -163,19 +189,19 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			Draft      bool   `json:"draft"`
 			QuietHours bool   `json:"quiet_hours"`
 		}
-		if err := respond.Decode(r, &body); err != nil {
-			return in, cleanup, err
+		if err := decodeBytes(r, raw, &body); err != nil {
+			return in, parts, cleanup, err
 		}
 		in = campaign.Input{Name: body.Name, Message: body.Message, Tag: body.Tag, Draft: body.Draft, QuietHours: body.QuietHours}
 		if in.Tag == "" {
-			return in, cleanup, respond.Missing("tag")
+			return in, parts, cleanup, respond.Missing("tag")
 		}
 		in.ScheduleAt, err = parseSchedule(body.ScheduleAt)
-		return in, cleanup, err
+		return in, parts, cleanup, err
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return in, cleanup, respond.Invalid("file", "the multipart body cannot be read")
+		return in, parts, cleanup, respond.Invalid("file", "the multipart body cannot be read")
 	}
 	var file *os.File
 	cleanup = func() {
@@ -190,23 +216,26 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			break
 		}
 		if err != nil {
-			return in, cleanup, uploadErr(err)
+			return in, parts, cleanup, uploadErr(err)
 		}
 		if part.FormName() == "file" {
 			if file != nil {
-				return in, cleanup, respond.Invalid("file", "send one file")
+				return in, parts, cleanup, respond.Invalid("file", "send one file")
 			}
-			if file, err = spool(part); err != nil {
-				return in, cleanup, err
+			fileHash := sha256.New()
+			if file, err = spool(io.TeeReader(part, fileHash)); err != nil {
+				return in, parts, cleanup, err
 			}
+			parts = append(parts, "file:"+hex.EncodeToString(fileHash.Sum(nil)))
 			in.File = file
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFormField))
 		if err != nil {
-			return in, cleanup, uploadErr(err)
+			return in, parts, cleanup, uploadErr(err)
 		}
 		v := strings.TrimSpace(string(b))
+		parts = append(parts, part.FormName()+"="+v)
 		switch part.FormName() {
 		case "message":
 			in.Message = v
@@ -214,12 +243,12 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			in.Name = v
 		case "schedule_at":
 			if in.ScheduleAt, err = parseSchedule(v); err != nil {
-				return in, cleanup, err
+				return in, parts, cleanup, err
 			}
 		case "draft", "quiet_hours":
 			b, err := strconv.ParseBool(v)
 			if err != nil && v != "" {
-				return in, cleanup, respond.Invalid(part.FormName(), part.FormName()+" must be true or false")
+				return in, parts, cleanup, respond.Invalid(part.FormName(), part.FormName()+" must be true or false")
 			}
 			if part.FormName() == "draft" {
 				in.Draft = b
@@ -228,16 +257,31 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, cleanup func(),
 			}
 		case "mapping":
 			if v != "" && json.Unmarshal([]byte(v), &in.Mapping) != nil {
-				return in, cleanup, respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile"}`)
+				return in, parts, cleanup, respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile"}`)
 			}
 		default:
-			return in, cleanup, respond.Invalid(part.FormName(), "unknown field "+part.FormName())
+			return in, parts, cleanup, respond.Invalid(part.FormName(), "unknown field "+part.FormName())
 		}
 	}
 	if file == nil {
-		return in, cleanup, respond.Missing("file")
+		return in, parts, cleanup, respond.Missing("file")
 	}
-	return in, cleanup, nil
+	return in, parts, cleanup, nil
+}
+
+// answerCampaign answers one of the owner's campaigns as it is now.
+func (a *API) answerCampaign(w http.ResponseWriter, r *http.Request, owner, id string, status int) {
+	cp, err := a.Store.Campaign(r.Context(), owner, id)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	out, err := a.campaignJSON(r, cp)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, status, out)
 }
 
 func parseSchedule(v string) (time.Time, error) {

@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"testing"
 	"time"
@@ -216,8 +219,18 @@ func TestBulkSendAsCampaign(t *testing.T) {
 		c = getCampaign(t, s, acme.APIKey, c.ID)
 		return c.Status == "completed" && c.Delivered == 2
 	})
-	wantError(t, s.DoWith("POST", "/api/v1/messages/bulk", acme.APIKey, body, map[string]string{"Idempotency-Key": "k"}),
-		http.StatusBadRequest, "invalid_field", "Idempotency-Key")
+	t.Run("an Idempotency-Key makes one campaign however often it is sent", func(t *testing.T) {
+		topUp(t, s, "acme", 10)
+		var first, again campaignAnswer
+		res := s.DoWith("POST", "/api/v1/messages/bulk", acme.APIKey, body, map[string]string{"Idempotency-Key": "bk"})
+		res.JSON(t, &first)
+		again2 := s.DoWith("POST", "/api/v1/messages/bulk", acme.APIKey, body, map[string]string{"Idempotency-Key": "bk"})
+		again2.JSON(t, &again)
+		if res.Status != http.StatusCreated || again2.Status != http.StatusCreated || again.ID != first.ID ||
+			again2.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("first %d %s, again %d %s", res.Status, res.Body, again2.Status, again2.Body)
+		}
+	})
 	wantError(t, s.Do("POST", "/api/v1/messages/bulk", acme.APIKey, map[string]any{"messages": []map[string]string{{"to": "+15553900001", "body": "x"}},
 		"campaign": map[string]any{}}), http.StatusBadRequest, "invalid_field", "campaign")
 }
@@ -245,4 +258,41 @@ func TestScheduledCampaignWaitsForItsTime(t *testing.T) {
 	})
 	wantError(t, postCampaign(t, s, acme.APIKey, "phone\n+15553950001\n", map[string]string{"message": "x", "schedule_at": "tomorrow"}),
 		http.StatusBadRequest, "invalid_field", "schedule_at")
+}
+
+func TestCampaignIdempotencyKey(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 10)
+	post := func(key, message string) ibikitest.Response {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body) // a new boundary every time, as clients do
+		mw.WriteField("message", message)
+		fw, _ := mw.CreateFormFile("file", "list.csv")
+		io.WriteString(fw, "phone\n+15553960001\n")
+		mw.Close()
+		req, _ := http.NewRequest("POST", s.URL+"/api/v1/campaigns", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+acme.APIKey)
+		req.Header.Set("Idempotency-Key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return ibikitest.Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	}
+	var first, again campaignAnswer
+	post("c-1", "hello").JSON(t, &first)
+	res := post("c-1", "hello")
+	res.JSON(t, &again)
+	if res.Status != http.StatusCreated || again.ID != first.ID || res.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("repeat: %d %s, want campaign %s", res.Status, res.Body, first.ID)
+	}
+	wantError(t, post("c-1", "another message"), http.StatusConflict, "idempotency_key_reused", "Idempotency-Key")
+	if b := getBalance(t, s, acme.APIKey); b.BalanceCents != 9 {
+		t.Errorf("balance = %d: charged once", b.BalanceCents)
+	}
 }

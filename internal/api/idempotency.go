@@ -38,19 +38,18 @@ func (a *API) scopedIdempotent(w http.ResponseWriter, r *http.Request, owner, sc
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	key := r.Header.Get("Idempotency-Key")
+	key, err := checkKey(r)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
 	if key == "" {
 		status, v, err := create(body, nil)
 		answer(w, r, status, v, err)
 		return
 	}
-	if len(key) > maxIdempotencyKey {
-		respond.Err(w, r, respond.Invalid("Idempotency-Key", "Idempotency-Key must be at most 255 characters"))
-		return
-	}
 	key = scope + key
-	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
-	hash := hex.EncodeToString(sum[:])
+	hash := requestHash(r, body)
 	if a.replay(w, r, owner, key, hash) {
 		return
 	}
@@ -68,6 +67,12 @@ func (a *API) scopedIdempotent(w http.ResponseWriter, r *http.Request, owner, sc
 	answer(w, r, status, v, err)
 }
 
+// requestHash identifies a request for its Idempotency-Key: method, path and body.
+func requestHash(r *http.Request, body []byte) string {
+	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+	return hex.EncodeToString(sum[:])
+}
+
 // replay answers from a stored idempotent answer, if there is one.
 func (a *API) replay(w http.ResponseWriter, r *http.Request, owner, key, hash string) bool {
 	prev, err := a.Store.IdempotentAnswer(r.Context(), owner, key)
@@ -80,12 +85,42 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, owner, key, hash st
 		respond.Err(w, r, &respond.Error{Status: http.StatusConflict, Code: "idempotency_key_reused",
 			Message: "this Idempotency-Key was used with a different request", Param: "Idempotency-Key"})
 	default:
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Idempotent-Replayed", "true")
+		var marker campaignMarker
+		if json.Unmarshal(prev.Response, &marker) == nil && marker.CampaignID != "" {
+			// A campaign is answered as it is now (it was created in several steps).
+			a.answerCampaign(w, r, owner, marker.CampaignID, prev.StatusCode)
+			return true
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(prev.StatusCode)
 		_, _ = w.Write(append(prev.Response, '\n'))
 	}
 	return true
+}
+
+// campaignMarker is what an Idempotency-Key keeps for a campaign: its id, saved in the
+// transaction that creates the campaign, so that a retry finds it instead of making another.
+type campaignMarker struct {
+	CampaignID string `json:"campaign_id"`
+}
+
+// campaignKey returns the function that saves the marker of a keyed campaign creation.
+func (a *API) campaignKey(r *http.Request, owner, key, hash string) func(tx *store.Tx, id string) error {
+	return func(tx *store.Tx, id string) error {
+		b, _ := json.Marshal(campaignMarker{CampaignID: id})
+		return tx.SaveIdempotentAnswer(r.Context(), owner, key, store.IdempotentAnswer{RequestHash: hash,
+			StatusCode: http.StatusCreated, Response: b}, a.now())
+	}
+}
+
+// checkKey validates the Idempotency-Key header ("" when absent).
+func checkKey(r *http.Request) (string, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > maxIdempotencyKey {
+		return "", respond.Invalid("Idempotency-Key", "Idempotency-Key must be at most 255 characters")
+	}
+	return key, nil
 }
 
 func answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {

@@ -53,6 +53,9 @@ type Input struct {
 	Tag        string
 	// QuietHours holds sends inside the client's quiet hours, in each recipient's time zone.
 	QuietHours bool
+	// OnCreate, when set, runs in the transaction that stores the campaign (the API saves the
+	// request's Idempotency-Key there, so that a retry finds this campaign).
+	OnCreate func(tx *store.Tx, id string) error
 	// List, when set, is the recipients themselves (a bulk send made a campaign): each with
 	// its fields, "phone" among them; Line is its index in the request plus one.
 	List []map[string]string
@@ -111,7 +114,12 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	now := s.Clock().UTC()
 	cp := model.Campaign{ID: model.NewIDAt("cmp", now), ClientID: c.ID, Name: in.Name, Message: in.Message,
 		Status: model.CampaignCreating, ScheduleAt: in.ScheduleAt, QuietHours: in.QuietHours, CreatedAt: now}
-	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertCampaign(ctx, cp) }); err != nil {
+	if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertCampaign(ctx, cp); err != nil || in.OnCreate == nil {
+			return err
+		}
+		return in.OnCreate(tx, cp.ID)
+	}); err != nil {
 		return model.Campaign{}, rep, err
 	}
 	if err := s.fill(ctx, c, &cp, rows, in, &rep); err != nil {
