@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		return queue.Fail(err)
 	case errors.As(err, &se) && se.Permanent:
 		metrics.OutboundSends.WithLabelValues(m.Provider, "failed").Inc()
-		return s.failNow(m, cmpOr(se.Code, "provider_rejected"), se.Message)
+		return s.failNow(m, cmp.Or(se.Code, "provider_rejected"), se.Message)
 	case errors.As(err, &se):
 		// Refused for now: the provider did not take it, so the message is plainly queued again.
 		metrics.OutboundSends.WithLabelValues(m.Provider, "retry").Inc()
@@ -181,13 +182,6 @@ func (s *Service) startSend(ctx context.Context, tx *store.Tx, id string, event 
 	provider := m.Provider
 	tx.AfterCommit(func() { metrics.OutboundStatus.WithLabelValues(provider, string(model.StatusSending)).Inc() })
 	return m, s.event(ctx, tx, m, model.EventMessageStatus, now)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // sent records a provider's acceptance with the job's completion.

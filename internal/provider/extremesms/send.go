@@ -1,6 +1,7 @@
 package extremesms
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 
@@ -24,24 +25,17 @@ type SendConfig struct {
 	Rate        float64 `json:"rate"`
 }
 
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 // NewSender returns the ExtremeSMS sending adapter: the generic HTTP adapter with ExtremeSMS's
 // defaults.
 func NewSender(cfg SendConfig, client *http.Client) (*httpapi.Client, error) {
-	body := map[string]string{or(cfg.ToField, "to"): "{to}", or(cfg.MessageField, "message"): "{body}"}
+	body := map[string]string{cmp.Or(cfg.ToField, "to"): "{to}", cmp.Or(cfg.MessageField, "message"): "{body}"}
 	if cfg.FromField != "" {
 		body[cfg.FromField] = "{from}"
 	}
 	hc := httpapi.Config{
-		URL: strings.TrimRight(cfg.BaseURL, "/") + or(cfg.Path, "/send"), Body: body,
+		URL: strings.TrimRight(cfg.BaseURL, "/") + cmp.Or(cfg.Path, "/send"), Body: body,
 		Headers: map[string]string{"Authorization": "Bearer " + cfg.APIKey},
-		IDPath:  or(cfg.IDField, "message_id"), SenderPath: or(cfg.SenderField, "carrier_number"),
+		IDPath:  cmp.Or(cfg.IDField, "message_id"), SenderPath: cmp.Or(cfg.SenderField, "carrier_number"),
 		ChooseSender: cfg.FromField != "", Rate: cfg.Rate,
 	}
 	return httpapi.New(hc, client)

@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -92,8 +93,8 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("url %q is not an http(s) URL", cfg.URL)
 	}
-	cfg.Method = strings.ToUpper(cmpOr(cfg.Method, http.MethodPost))
-	cfg.Format = cmpOr(cfg.Format, "json")
+	cfg.Method = strings.ToUpper(cmp.Or(cfg.Method, http.MethodPost))
+	cfg.Format = cmp.Or(cfg.Format, "json")
 	if cfg.Format != "json" && cfg.Format != "form" {
 		return nil, fmt.Errorf("format %q is not json or form", cfg.Format)
 	}
@@ -119,13 +120,6 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 		httpClient = &http.Client{}
 	}
 	return &Client{cfg: cfg, http: httpClient}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Capabilities reports the configured sender choice, idempotency and rate.
