@@ -58,10 +58,11 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, 
 	}
 	sticky := func(_ context.Context, _, to string) (string, error) { return last[to], nil }
 	routes := make([]route, len(drafts))
+	refused := make([]bool, len(drafts))
 	for i, d := range drafts {
 		if routes[i], err = s.chooseSender(ctx, c.ID, d.To, d.From, sticky); err != nil {
 			base.Errors = append(base.Errors, ItemError{Index: index[i], Err: err})
-			drafts[i].Count.Segments = -1 // refused
+			refused[i] = true
 		}
 	}
 	var res BulkResult
@@ -70,7 +71,7 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, 
 		now := s.Clock().UTC()
 		var ok []int
 		for i, d := range drafts {
-			if d.Count.Segments < 0 {
+			if refused[i] {
 				continue
 			}
 			if err := optedOut(ctx, tx, c.ID, d.To); err != nil {
