@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
@@ -31,16 +30,8 @@ func (a *API) simulateInbound(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := provider.Inbound{Provider: "simulator", Channel: model.ChannelSMS, Status: model.StatusReceived, Body: in.Body}
 	var err error
-	switch {
-	case strings.TrimSpace(in.From) == "":
-		err = respond.Missing("from")
-	case in.Body == "":
+	if msg.From, err = a.phoneParam("from", in.From); err == nil && in.Body == "" {
 		err = respond.Missing("body")
-	}
-	if err == nil {
-		if msg.From, err = sms.NormalizeE164(in.From, a.Region); err != nil {
-			err = respond.Invalid("from", err.Error())
-		}
 	}
 	if err == nil && in.To != "" {
 		if msg.To, err = sms.NormalizeAddress(in.To, a.Region); err != nil {

@@ -243,6 +243,6 @@ func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, body []by
 	if err != nil {
 		return 0, nil, campaignErr(err)
 	}
-	out, err := a.campaignJSON(r, cp)
+	out, err := a.campaignJSON(r, cp, true)
 	return http.StatusCreated, out, err
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +38,7 @@ type campaignOut struct {
 	Delivered  int64                `json:"delivered"`
 	Failed     int64                `json:"failed"`
 	OptedOut   int64                `json:"opted_out"`
-	Replied    int64                `json:"replied"`
+	Replied    *int64               `json:"replied"`
 	Cancelled  int64                `json:"cancelled"`
 	CreatedAt  string               `json:"created_at"`
 	StartedAt  *string              `json:"started_at"`
@@ -80,7 +79,9 @@ func recipientJSON(rc model.Recipient) recipientOut {
 	return out
 }
 
-func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, error) {
+// campaignJSON describes a campaign with its counts. The replied count reads every recipient's
+// conversation, so lists leave it out (null): it is given for one campaign at a time.
+func (a *API) campaignJSON(r *http.Request, cp model.Campaign, withReplied bool) (campaignOut, error) {
 	out := campaignOut{ID: cp.ID, Name: cp.Name, Message: cp.Message, Status: cp.Status, ScheduleAt: timeOrNil(cp.ScheduleAt),
 		QuietHours: cp.QuietHours,
 		Total:      cp.Total, Invalid: cp.Invalid, CostCents: cp.CostCents, CreatedAt: formatTime(cp.CreatedAt),
@@ -95,8 +96,10 @@ func (a *API) campaignJSON(r *http.Request, cp model.Campaign) (campaignOut, err
 	out.Failed = n["message:failed"] + n["message:undelivered"]
 	out.OptedOut = n["recipient:opted_out"]
 	out.Cancelled = n["recipient:cancelled"]
-	if err == nil {
-		out.Replied, err = a.Store.CampaignReplied(r.Context(), cp.ID, a.CampaignReplyWindow)
+	if err == nil && withReplied {
+		var n int64
+		n, err = a.Store.CampaignReplied(r.Context(), cp.ID, a.CampaignReplyWindow)
+		out.Replied = &n
 	}
 	return out, err
 }
@@ -132,7 +135,7 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, campaignErr(err))
 		return
 	}
-	out, cerr := a.campaignJSON(r, cp)
+	out, cerr := a.campaignJSON(r, cp, true)
 	if cerr != nil {
 		respond.Err(w, r, cerr)
 		return
@@ -276,7 +279,12 @@ func (a *API) answerCampaign(w http.ResponseWriter, r *http.Request, owner, id s
 		respond.Err(w, r, err)
 		return
 	}
-	out, err := a.campaignJSON(r, cp)
+	a.writeCampaign(w, r, cp, status)
+}
+
+// writeCampaign answers a campaign with its counts.
+func (a *API) writeCampaign(w http.ResponseWriter, r *http.Request, cp model.Campaign, status int) {
+	out, err := a.campaignJSON(r, cp, true)
 	if err != nil {
 		respond.Err(w, r, err)
 		return
@@ -310,7 +318,7 @@ func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request) {
 	out := make([]campaignOut, len(cs))
 	last := ""
 	for i, cp := range cs {
-		if out[i], err = a.campaignJSON(r, cp); err != nil {
+		if out[i], err = a.campaignJSON(r, cp, false); err != nil {
 			respond.Err(w, r, err)
 			return
 		}
@@ -321,20 +329,10 @@ func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request) {
 
 // getCampaign: GET /api/v1/campaigns/{id}.
 func (a *API) getCampaign(w http.ResponseWriter, r *http.Request) {
-	cp, err := a.Store.Campaign(r.Context(), clientID(r.Context()), r.PathValue("id"))
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	out, err := a.campaignJSON(r, cp)
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, out)
+	a.answerCampaign(w, r, clientID(r.Context()), r.PathValue("id"), http.StatusOK)
 }
 
-// campaignAction serves POST /api/v1/campaigns/{id}/start|pause|resume|cancel.
+// campaignActionFunc is one of the campaign service's moves (start, pause, resume, cancel).
 type campaignActionFunc func(ctx context.Context, c model.Client, id string) (model.Campaign, error)
 
 func (a *API) campaignAction(act func(*campaign.Service) campaignActionFunc) http.HandlerFunc {
@@ -345,12 +343,7 @@ func (a *API) campaignAction(act func(*campaign.Service) campaignActionFunc) htt
 			respond.Err(w, r, campaignErr(err))
 			return
 		}
-		out, err := a.campaignJSON(r, cp)
-		if err != nil {
-			respond.Err(w, r, err)
-			return
-		}
-		respond.JSON(w, http.StatusOK, out)
+		a.writeCampaign(w, r, cp, http.StatusOK)
 	}
 }
 
@@ -396,16 +389,8 @@ func (a *API) campaignResults(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+cp.ID+`-results.csv"`)
-	cw := csv.NewWriter(w)
-	write := func(cells ...string) {
-		for i := range cells {
-			cells[i] = safeCell(cells[i])
-		}
-		_ = cw.Write(cells)
-	}
-	write("line", "phone", "status", "message_status", "error_code", "error", "replied", "message_id", "body")
+	cw := newCSV(w, cp.ID+"-results.csv")
+	_ = cw.row("line", "phone", "status", "message_status", "error_code", "error", "replied", "message_id", "body")
 	var after int64
 	for {
 		rs, err := a.Store.Recipients(r.Context(), cp.ID, "", after, 1000, a.CampaignReplyWindow)
@@ -415,7 +400,7 @@ func (a *API) campaignResults(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, rc := range rs {
-			write(strconv.Itoa(rc.Line), rc.Phone, string(rc.Status), string(rc.MessageStatus), rc.ErrorCode, rc.Error,
+			_ = cw.row(strconv.Itoa(rc.Line), rc.Phone, string(rc.Status), string(rc.MessageStatus), rc.ErrorCode, rc.Error,
 				strconv.FormatBool(rc.Replied), rc.MessageID, rc.Body)
 			after = rc.Seq
 		}

@@ -63,13 +63,9 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	if in.Phone == "" {
-		respond.Err(w, r, respond.Missing("phone"))
-		return
-	}
-	phone, err := sms.NormalizeE164(in.Phone, a.Region)
+	phone, err := a.phoneParam("phone", in.Phone)
 	if err != nil {
-		respond.Err(w, r, respond.Invalid("phone", err.Error()))
+		respond.Err(w, r, err)
 		return
 	}
 	for name, v := range map[string]*string{"first_name": &in.FirstName, "last_name": &in.LastName, "business": &in.Business} {
@@ -105,6 +101,19 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusCreated, contactJSON(c))
+}
+
+// phoneParam reads a required phone field into E.164: missing_field when empty, invalid_field
+// with the reason when it is not a possible number.
+func (a *API) phoneParam(param, raw string) (string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return "", respond.Missing(param)
+	}
+	phone, err := sms.NormalizeE164(raw, a.Region)
+	if err != nil {
+		return "", respond.Invalid(param, err.Error())
+	}
+	return phone, nil
 }
 
 // checkOwnership applies the operator's rule "one phone, one client" (IBIKI_CONTACT_CONFLICTS)
@@ -227,8 +236,8 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Phone != nil {
-		if c.Phone, err = sms.NormalizeE164(*in.Phone, a.Region); err != nil {
-			respond.Err(w, r, respond.Invalid("phone", err.Error()))
+		if c.Phone, err = a.phoneParam("phone", *in.Phone); err != nil {
+			respond.Err(w, r, err)
 			return
 		}
 		if err := a.checkOwnership(r, c.ClientID, c.Phone); err != nil {

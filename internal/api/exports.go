@@ -35,6 +35,23 @@ func isE164(s string) bool {
 	return true
 }
 
+// csvOut writes a CSV download whose cells are made safe for spreadsheets (safeCell).
+type csvOut struct{ *csv.Writer }
+
+// newCSV starts a CSV download named name.
+func newCSV(w http.ResponseWriter, name string) csvOut {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	return csvOut{csv.NewWriter(w)}
+}
+
+func (c csvOut) row(cells ...string) error {
+	for i := range cells {
+		cells[i] = safeCell(cells[i])
+	}
+	return c.Write(cells)
+}
+
 // exportContacts: GET /api/v1/contacts/export: the client's contacts as CSV (every field:
 // phone, names, business, tags, one column per custom field); ?format=extremesms gives the file
 // the operator uploads to the ExtremeSMS contact group instead.
@@ -73,15 +90,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, clientID string) {
 	if format == "extremesms" {
 		name = "extremesms-contacts.csv"
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := csv.NewWriter(w)
-	write := func(cells []string) error {
-		for i := range cells {
-			cells[i] = safeCell(cells[i])
-		}
-		return cw.Write(cells)
-	}
+	cw := newCSV(w, name)
 	allClients := clientID == "" && format != "extremesms"
 	var header []string
 	if format == "extremesms" {
@@ -93,13 +102,13 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, clientID string) {
 		}
 		header = append(header, fields...)
 	}
-	_ = write(header)
+	_ = cw.row(header...)
 	err := a.Store.EachContact(r.Context(), clientID, func(c model.Contact) error {
 		// Business is the client id in the ExtremeSMS file: replies then carry it, and routing
 		// by business tag finds the client.
 		if format == "extremesms" {
-			// Client ids start with a letter or digit: never a formula, and they must
-			// reach ExtremeSMS exactly.
+			// The client id goes out exactly as it is, never neutralised: ExtremeSMS must
+			// hand it back. (Ids now start with a letter or digit; older ones may not.)
 			return cw.Write([]string{safeCell(c.Phone), c.ClientID})
 		}
 		row := []string{c.Phone, c.FirstName, c.LastName, c.Business, strings.Join(c.Tags, ";")}
@@ -109,7 +118,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, clientID string) {
 		for _, f := range fields {
 			row = append(row, c.Fields[f])
 		}
-		return write(row)
+		return cw.row(row...)
 	})
 	cw.Flush()
 	if err != nil {

@@ -110,13 +110,9 @@ func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source st
 		respond.Err(w, r, err)
 		return
 	}
-	if in.Phone == "" {
-		respond.Err(w, r, respond.Missing("phone"))
-		return
-	}
-	phone, err := sms.NormalizeE164(in.Phone, a.Region)
+	phone, err := a.phoneParam("phone", in.Phone)
 	if err != nil {
-		respond.Err(w, r, respond.Invalid("phone", err.Error()))
+		respond.Err(w, r, err)
 		return
 	}
 	status := http.StatusCreated
