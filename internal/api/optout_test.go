@@ -40,9 +40,19 @@ func TestOptOutKeywords(t *testing.T) {
 	sendTo := func() ibikitest.Response {
 		return s.Do("POST", "/api/v1/messages", acme.APIKey, map[string]string{"to": phone, "body": "sale today"})
 	}
-	if res := sendTo(); res.Status != http.StatusAccepted {
-		t.Fatalf("first send: %d %s", res.Status, res.Body)
+	first := sendTo()
+	if first.Status != http.StatusAccepted {
+		t.Fatalf("first send: %d %s", first.Status, first.Body)
 	}
+	// Let the first message leave before the STOP: a STOP that finds it still queued
+	// cancels and refunds it, and that refund would land in the middle of a later check.
+	var firstMsg sent
+	first.JSON(t, &firstMsg)
+	eventually(t, "the first message to be delivered", func() bool {
+		var m sent
+		mustDo(t, s, "GET", "/api/v1/messages/"+firstMsg.ID, acme.APIKey, nil, http.StatusOK).JSON(t, &m)
+		return m.Status == "delivered"
+	})
 
 	stop := simulate(t, s, phone, "+15550000020", "  Stop ")
 	t.Run("STOP is delivered to the client, then a message.opt_out event", func(t *testing.T) {
