@@ -3,14 +3,12 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/tenant"
 )
 
 type numberOut struct {
@@ -31,14 +29,18 @@ func numberJSON(n model.Number) numberOut {
 	return out
 }
 
-// checkClient answers a 400 naming the field when clientID names no client.
-func (a *API) checkClient(r *http.Request, tx *store.Tx, param, clientID string) error {
-	if _, err := tx.Client(r.Context(), clientID); errors.Is(err, store.ErrNotFound) {
-		return respond.Invalid(param, "no client has the id "+clientID)
-	} else if err != nil {
-		return err
+// numbers is the shared writer of receiving numbers (the dashboard uses the same).
+func (a *API) numbers() tenant.Numbers {
+	return tenant.Numbers{Store: a.Store, Providers: a.Providers, Region: a.Region, Clock: a.now}
+}
+
+// numberErr maps the number writer's errors onto the catalogue.
+func numberErr(err error) error {
+	if errors.Is(err, tenant.ErrNumberExists) {
+		return &respond.Error{Status: http.StatusConflict, Code: "number_exists",
+			Message: "this number is already configured; PATCH it to change its client", Param: "number"}
 	}
-	return nil
+	return tenantErr(err)
 }
 
 func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
@@ -51,37 +53,13 @@ func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	if in.Number == "" {
-		respond.Err(w, r, respond.Missing("number"))
-		return
-	}
-	num, err := sms.NormalizeAddress(in.Number, a.Region)
-	if err != nil {
-		respond.Err(w, r, respond.Invalid("number", err.Error()))
-		return
-	}
-	if in.Provider, err = a.checkProvider(in.Provider); err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	n := model.Number{Number: num, Provider: in.Provider, CreatedAt: a.now()}
+	nn := tenant.NewNumber{Number: in.Number, Provider: in.Provider}
 	if in.ClientID != nil {
-		n.ClientID = *in.ClientID
+		nn.ClientID = *in.ClientID
 	}
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		if n.ClientID != "" {
-			if err := a.checkClient(r, tx, "client_id", n.ClientID); err != nil {
-				return err
-			}
-		}
-		return tx.InsertNumber(r.Context(), n)
-	})
-	if isConflict(err) {
-		err = &respond.Error{Status: http.StatusConflict, Code: "number_exists",
-			Message: "this number is already configured; PATCH it to change its client", Param: "number"}
-	}
+	n, err := a.numbers().Add(r.Context(), nn)
 	if err != nil {
-		respond.Err(w, r, err)
+		respond.Err(w, r, numberErr(err))
 		return
 	}
 	respond.JSON(w, http.StatusCreated, numberJSON(n))
@@ -106,15 +84,6 @@ func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(ns), limit, last)})
 }
 
-// numberParam reads the {number} path segment, normalised like a stored number.
-func (a *API) numberParam(r *http.Request) (string, error) {
-	num, err := sms.NormalizeAddress(r.PathValue("number"), a.Region)
-	if err != nil {
-		return "", respond.ErrNotFound
-	}
-	return num, nil
-}
-
 func (a *API) updateNumber(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		// Raw, to tell null (back to the shared pool) from absent (unchanged).
@@ -136,66 +105,20 @@ func (a *API) updateNumber(w http.ResponseWriter, r *http.Request) {
 		}
 		clientID = &id
 	}
-	num, err := a.numberParam(r)
+	n, err := a.numbers().Change(r.Context(), r.PathValue("number"), clientID, in.Provider)
 	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	if in.Provider != nil {
-		if *in.Provider, err = a.checkProvider(*in.Provider); err != nil {
-			respond.Err(w, r, err)
-			return
-		}
-	}
-	var n model.Number
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		if n, err = tx.Number(r.Context(), num); err != nil {
-			return err
-		}
-		if clientID != nil {
-			if n.ClientID = *clientID; n.ClientID != "" {
-				if err := a.checkClient(r, tx, "client_id", n.ClientID); err != nil {
-					return err
-				}
-			}
-		}
-		if in.Provider != nil {
-			n.Provider = *in.Provider
-		}
-		return tx.UpdateNumber(r.Context(), n)
-	})
-	if err != nil {
-		respond.Err(w, r, err)
+		respond.Err(w, r, numberErr(err))
 		return
 	}
 	respond.JSON(w, http.StatusOK, numberJSON(n))
 }
 
 func (a *API) deleteNumber(w http.ResponseWriter, r *http.Request) {
-	num, err := a.numberParam(r)
-	if err == nil {
-		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error { return tx.DeleteNumber(r.Context(), num) })
-	}
-	if err != nil {
-		respond.Err(w, r, err)
+	if err := a.numbers().Delete(r.Context(), r.PathValue("number")); err != nil {
+		respond.Err(w, r, numberErr(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
-
-// checkProvider validates a number's provider: a configured one, or "" for the default.
-func (a *API) checkProvider(name string) (string, error) {
-	if a.Providers == nil {
-		return name, nil
-	}
-	if name == "" {
-		return a.Providers.Default(), nil
-	}
-	if _, ok := a.Providers.Get(name); !ok {
-		return "", respond.Invalid("provider", fmt.Sprintf("provider %q is not configured (configured: %s)",
-			name, strings.Join(a.Providers.Names(), ", ")))
-	}
-	return name, nil
-}

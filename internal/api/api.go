@@ -19,6 +19,7 @@ import (
 	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/tenant"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
@@ -28,6 +29,8 @@ type API struct {
 	Inbound *inbound.Service
 	// Outbound sends clients' messages.
 	Outbound *outbound.Service
+	// Tenants creates and changes clients (settings, keys, secrets, credits).
+	Tenants *tenant.Service
 	// Providers are the outbound providers (listed for the operator, never their secrets).
 	Providers *provider.Registry
 	// Campaigns creates and runs campaigns; a reply within CampaignReplyWindow of a campaign

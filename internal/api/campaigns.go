@@ -89,18 +89,9 @@ func (a *API) campaignJSON(r *http.Request, cp model.Campaign, withReplied bool)
 	if cp.Report != "" {
 		out.Report = json.RawMessage(cp.Report)
 	}
-	n, err := a.Store.CampaignCounts(r.Context(), cp.ID)
-	out.Queued = n["recipient:pending"] + n["message:queued"] + n["message:sending"]
-	out.Sent = n["message:sent"] + n["message:unknown"]
-	out.Delivered = n["message:delivered"]
-	out.Failed = n["message:failed"] + n["message:undelivered"]
-	out.OptedOut = n["recipient:opted_out"]
-	out.Cancelled = n["recipient:cancelled"]
-	if err == nil && withReplied {
-		var n int64
-		n, err = a.Store.CampaignReplied(r.Context(), cp.ID, a.CampaignReplyWindow)
-		out.Replied = &n
-	}
+	p, err := a.Campaigns.Progress(r.Context(), cp, a.CampaignReplyWindow, withReplied)
+	out.Queued, out.Sent, out.Delivered, out.Failed = p.Queued, p.Sent, p.Delivered, p.Failed
+	out.OptedOut, out.Cancelled, out.Replied = p.OptedOut, p.Cancelled, p.Replied
 	return out, err
 }
 

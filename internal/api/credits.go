@@ -2,15 +2,11 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
 )
-
-// maxTopUpCents bounds one ledger movement (one million dollars): a larger one is a typo.
-const maxTopUpCents = 100_000_000
 
 type ledgerOut struct {
 	ID           string           `json:"id"`
@@ -54,30 +50,18 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		if err := decodeBytes(r, body, &in); err != nil {
 			return 0, nil, err
 		}
-		switch {
-		case in.AmountCents == nil:
+		if in.AmountCents == nil {
 			return 0, nil, respond.Missing("amount_cents")
-		case *in.AmountCents == 0 || *in.AmountCents > maxTopUpCents || *in.AmountCents < -maxTopUpCents:
-			return 0, nil, respond.Invalid("amount_cents", "amount_cents must be a non-zero whole number of cents, at most 100000000 either way")
-		case len(in.Reference) > 200:
-			return 0, nil, respond.Invalid("reference", "reference must be at most 200 characters")
 		}
-		kind := model.LedgerTopUp
-		if *in.AmountCents < 0 {
-			kind = model.LedgerAdjustment
+		var keep func(*store.Tx, model.LedgerEntry) error
+		if save != nil {
+			keep = func(tx *store.Tx, e model.LedgerEntry) error { return save(tx, http.StatusOK, topUpOut(c, e)) }
 		}
-		now := a.now()
-		var e model.LedgerEntry
-		err := a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			var err error
-			e, err = tx.MoveCredits(r.Context(), model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
-				Kind: kind, AmountCents: *in.AmountCents, Reference: strings.TrimSpace(in.Reference), CreatedAt: now})
-			if err == nil && save != nil {
-				err = save(tx, http.StatusOK, topUpOut(c, e))
-			}
-			return err
-		})
-		return http.StatusOK, topUpOut(c, e), err
+		_, e, err := a.Tenants.TopUp(r.Context(), c.ID, *in.AmountCents, in.Reference, keep)
+		if err != nil {
+			return 0, nil, tenantErr(err)
+		}
+		return http.StatusOK, topUpOut(c, e), nil
 	})
 }
 

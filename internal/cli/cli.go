@@ -25,6 +25,8 @@ Usage:
   ibiki config             print the effective configuration (from IBIKI_* variables), secrets redacted
   ibiki config --markdown  print every setting as the Markdown table of docs/configuration.md
   ibiki bench inbound ...  load-test inbound webhooks and measure delivery (ibiki bench inbound -h)
+  ibiki user create --admin --email EMAIL   add a dashboard operator (password: one line on stdin)
+  ibiki user password --email EMAIL         set a dashboard user's password (one line on stdin)
   ibiki version            print the version
 `
 
@@ -48,6 +50,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = config.Dump(stdout, os.Getenv)
 	case "bench":
 		err = bench(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = user(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ibiki", Version())
 		return 0

@@ -10,15 +10,18 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/api"
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/campaign"
 	"github.com/ibiki/ibiki/internal/config"
+	"github.com/ibiki/ibiki/internal/dashboard"
 	"github.com/ibiki/ibiki/internal/hooks"
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/inbound"
+	"github.com/ibiki/ibiki/internal/live"
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
@@ -27,6 +30,7 @@ import (
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/server"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/tenant"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
@@ -51,6 +55,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runnerDone := make(chan struct{})
 	go func() { app.Run(runCtx); close(runnerDone) }()
 
+	go func() {
+		// Open dashboards hold event streams: end them, or the graceful shutdown waits for them.
+		<-ctx.Done()
+		app.Hub.Close()
+	}()
 	err = server.Run(ctx, cfg.Addr, app.Handler, cfg.ShutdownTimeout, log, func(a net.Addr) {
 		log.Info("ibiki listening", "addr", a.String(), "database", string(app.Store.Engine()), "version", Version())
 	})
@@ -74,6 +83,10 @@ type App struct {
 	Providers     *provider.Registry
 	Simulator     *simulator.Simulator
 	StatusTimeout time.Duration
+	// Hub fans changes out to open dashboards; closing it ends their event streams.
+	Hub *live.Hub
+	// Sessions are the dashboard's sign-ins (swept of ended ones while running).
+	Sessions *auth.Sessions
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -82,6 +95,7 @@ func (a *App) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
+	go a.Sessions.Sweep(ctx)
 	a.Runner.Run(ctx)
 	<-done
 	for _, name := range a.Providers.Names() {
@@ -153,19 +167,56 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		guards[name] = hooks.Guard{Token: s.Token, TokenHeader: s.TokenHeader, HMACSecret: s.HMACSecret,
 			HMACHeader: s.HMACHeader, AllowNets: s.AllowIPs}
 	}
+	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}
+	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
+		Clock: time.Now, Log: log}
+	accounts := &auth.Accounts{Store: st, Clock: time.Now}
+	if err := ensureOperator(ctx, cfg, accounts, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	hub := live.New()
+	sessions := &auth.Sessions{Store: st, Clock: time.Now, Idle: auth.DefaultIdle, Lifetime: auth.DefaultLifetime,
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://")}
+	st.OnAnnounce(hub.Publish)
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
-		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns"},
+		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
+			"/contacts/import", "/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Outbound: out, Providers: providers, Simulator: sim, Campaigns: campaigns,
-			CampaignReplyWindow: cfg.CampaignReplyWindow,
-			Importer: &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
-				Clock: time.Now, Log: log}, Admin: admin, Clock: time.Now,
+		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Simulator: sim, Campaigns: campaigns,
+			CampaignReplyWindow: cfg.CampaignReplyWindow, Importer: imports, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
 			Providers: providers, Status: out},
+		&dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
+			Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL,
+			CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
+			Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)},
 	)
 	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
-		StatusTimeout: cfg.StatusTimeout}, nil
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Sessions: sessions}, nil
+}
+
+// ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and
+// IBIKI_ADMIN_PASSWORD when they are set and no user has that email.
+func ensureOperator(ctx context.Context, cfg config.Config, accounts *auth.Accounts, log *slog.Logger) error {
+	switch {
+	case cfg.AdminEmail == "" && cfg.AdminPassword == "":
+		if n, err := accounts.Store.CountUsers(ctx); err == nil && n == 0 {
+			log.Info("the dashboard has no operator yet: set IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD, or run `ibiki user create --admin --email ...`")
+		}
+		return nil
+	case cfg.AdminEmail == "" || cfg.AdminPassword == "":
+		return errors.New("IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD go together: set both to create the first operator")
+	}
+	made, err := accounts.EnsureOperator(ctx, cfg.AdminEmail, cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("IBIKI_ADMIN_EMAIL/IBIKI_ADMIN_PASSWORD: %w", err)
+	}
+	if made {
+		log.Info("dashboard operator created", "email", cfg.AdminEmail)
+	}
+	return nil
 }
 
 // serveDebug serves pprof on its own listener, never on the public one.

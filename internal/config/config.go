@@ -35,6 +35,9 @@ type Config struct {
 	Addr                  string
 	DatabaseURL           string
 	AdminToken            string
+	AdminEmail            string
+	AdminPassword         string
+	PublicURL             string
 	AllowPrivateWebhooks  bool
 	WebhookRetrySchedule  []time.Duration
 	WebhookTimeout        time.Duration
@@ -80,6 +83,19 @@ func settings() []setting {
 			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 		{"ADMIN_TOKEN", "", "bearer token of the admin API; when unset, one is generated on first start, stored hashed and printed once", true,
 			func(c *Config, v string) error { c.AdminToken = v; return nil }},
+		{"ADMIN_EMAIL", "", "email of the first dashboard operator, created on start (with IBIKI_ADMIN_PASSWORD) when no user has it", false,
+			func(c *Config, v string) error { c.AdminEmail = strings.TrimSpace(v); return nil }},
+		{"ADMIN_PASSWORD", "", "password of that first operator (10 to 256 characters); later changes are made in the dashboard", true,
+			func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+		{"PUBLIC_URL", "", "address people and providers reach Ibiki at (e.g. https://sms.example.com): the setup page and invitation links use it, and https makes session cookies Secure; unset: the request's own host", false,
+			func(c *Config, v string) error {
+				v = strings.TrimRight(strings.TrimSpace(v), "/")
+				if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+					return fmt.Errorf("%q does not start with http:// or https://", v)
+				}
+				c.PublicURL = v
+				return nil
+			}},
 		{"ALLOW_PRIVATE_WEBHOOKS", "false", "let client webhook URLs point at private, loopback and link-local addresses (tests, local setups)", false,
 			boolVar(func(c *Config) *bool { return &c.AllowPrivateWebhooks })},
 		{"WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,14h,20h,24h", "waits between client webhook attempts (with ±10% jitter); after the last, the delivery is dead-lettered", false,

@@ -122,6 +122,10 @@ const maxRecordLines = 100
 
 // Open sniffs the file (BOM, delimiter, header) and returns a Reader positioned at the first row.
 func Open(in io.Reader, opt Options) (*Reader, error) {
+	return open(in, opt, false)
+}
+
+func open(in io.Reader, opt Options, anyColumns bool) (*Reader, error) {
 	br := bufio.NewReaderSize(in, 64<<10)
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		_, _ = br.Discard(3)
@@ -160,18 +164,65 @@ func Open(in io.Reader, opt Options) (*Reader, error) {
 		line, _ = r.csv.FieldPos(0)
 		break
 	}
+	var header []string
 	if r.isHeader(first) {
-		r.Header = first
-		if err := r.mapColumns(first); err != nil {
-			return nil, err
-		}
-		return r, nil
+		r.Header, header = first, first
+	} else {
+		r.first, r.firstAt = first, line
 	}
-	r.first, r.firstAt = first, line
-	if err := r.mapColumns(nil); err != nil {
+	if err := r.mapColumns(header); err != nil && !(anyColumns && errors.Is(err, ErrNoPhone)) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Sample is the start of a file as a column-mapping screen shows it.
+type Sample struct {
+	Delimiter rune
+	// Header is the header line's cells (nil when the file has none).
+	Header []string
+	// Fields gives, per column, the field it fills unless the mapping says otherwise
+	// (phone, first_name…, a custom field's name, or "" for none).
+	Fields []string
+	// Rows are the first records' cells, as read.
+	Rows [][]string
+}
+
+// Preview reads the header and the first n records of a file. Unlike Open it does not insist
+// on a phone column: the person mapping the columns may be about to choose it.
+func Preview(in io.Reader, opt Options, n int) (Sample, error) {
+	r, err := open(in, opt, true)
+	if err != nil {
+		return Sample{}, err
+	}
+	s := Sample{Delimiter: r.Delimiter, Header: r.Header}
+	if r.first != nil {
+		s.Rows = append(s.Rows, r.first)
+	}
+	for len(s.Rows) < n {
+		rec, err := r.csv.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			continue // a broken line: the import reports it with its line number
+		}
+		for i := range rec {
+			rec[i] = text(rec[i])
+		}
+		if !allEmpty(rec) {
+			s.Rows = append(s.Rows, rec)
+		}
+	}
+	cols := len(s.Header)
+	for _, row := range s.Rows {
+		cols = max(cols, len(row))
+	}
+	s.Fields = make([]string, cols)
+	for i := range s.Fields {
+		s.Fields[i] = r.columns[i]
+	}
+	return s, nil
 }
 
 // sniffDelimiter picks comma, semicolon or tab: the one that splits the first lines into the

@@ -172,3 +172,44 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestPreview(t *testing.T) {
+	t.Run("a header file shows each column's field and the first rows", func(t *testing.T) {
+		in := "Phone Number;First Name;Shoe size\n+15551230001;Ann;38\n\n+15551230002;Bob;44\n+15551230003;Cy;40\n"
+		s, err := csvimport.Preview(strings.NewReader(in), csvimport.Options{}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Delimiter != ';' || !slices.Equal(s.Header, []string{"Phone Number", "First Name", "Shoe size"}) {
+			t.Errorf("delimiter %q header %q", s.Delimiter, s.Header)
+		}
+		if !slices.Equal(s.Fields, []string{"phone", "first_name", "Shoe size"}) {
+			t.Errorf("fields = %q", s.Fields)
+		}
+		if len(s.Rows) != 2 || !slices.Equal(s.Rows[1], []string{"+15551230002", "Bob", "44"}) {
+			t.Errorf("rows = %q", s.Rows)
+		}
+	})
+	t.Run("a file without a recognisable phone column can still be previewed and mapped", func(t *testing.T) {
+		in := "Who,Digits\nAnn,+15551230001\n"
+		if _, err := csvimport.Open(strings.NewReader(in), csvimport.Options{}); !errors.Is(err, csvimport.ErrNoPhone) {
+			t.Fatalf("Open = %v, want ErrNoPhone", err)
+		}
+		s, err := csvimport.Preview(strings.NewReader(in), csvimport.Options{}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(s.Fields, []string{"Who", "Digits"}) || len(s.Rows) != 1 {
+			t.Errorf("sample = %+v", s)
+		}
+	})
+	t.Run("a headerless file starts with its first record", func(t *testing.T) {
+		s, err := csvimport.Preview(strings.NewReader("+15551230001,Ann\n+15551230002,Bob\n"), csvimport.Options{}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Header != nil || len(s.Rows) != 2 || s.Fields[0] != "phone" {
+			t.Errorf("sample = %+v", s)
+		}
+	})
+}

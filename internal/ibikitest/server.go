@@ -59,6 +59,7 @@ func NewServer(t testing.TB, env map[string]string) *Server {
 	go func() { app.Run(ctx); close(done) }()
 	hs := httptest.NewServer(app.Handler)
 	t.Cleanup(func() {
+		app.Hub.Close() // end open dashboard event streams, or Close waits for them
 		hs.Close()
 		cancel()
 		<-done

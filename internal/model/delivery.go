@@ -11,6 +11,8 @@ const (
 	EventMessageStatus   EventType = "message.status"
 	EventMessageOptOut   EventType = "message.opt_out"
 	EventMessageOptIn    EventType = "message.opt_in"
+	// EventWebhookTest is sent when someone presses "send a test event" in the dashboard.
+	EventWebhookTest EventType = "webhook.test"
 )
 
 // DeliveryStatus is where one event stands in its delivery to the client's webhook.

@@ -59,4 +59,14 @@ const (
 	PrefixAttempt      = "att"
 	PrefixAPIKey       = "key"
 	PrefixLedger       = "led"
+	PrefixUser         = "usr"
+	PrefixAudit        = "aud"
 )
+
+// IDFloor is the smallest id NewIDAt could give at t: "prefix_… >= IDFloor(prefix, t)" selects
+// the ids made at t or later through the primary key, without a time index.
+func IDFloor(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	return prefix + "_" + lowerBase32.EncodeToString(b[:])
+}

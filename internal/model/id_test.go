@@ -27,3 +27,16 @@ func TestIDsSortInTheOrderTheyWereMade(t *testing.T) {
 		prev = id
 	}
 }
+
+func TestIDFloorBoundsTheIDsOfItsTime(t *testing.T) {
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	floor := model.IDFloor("msg", at)
+	for range 100 {
+		if id := model.NewIDAt("msg", at); id < floor {
+			t.Fatalf("id %s made at the floor's time sorts below it (%s)", id, floor)
+		}
+	}
+	if before := model.IDFloor("msg", at.Add(-time.Millisecond)); before >= floor {
+		t.Errorf("the floor of an earlier millisecond %s is not below %s", before, floor)
+	}
+}

@@ -17,6 +17,7 @@ type Tx struct {
 	reader
 	kinds  []string // job kinds enqueued, announced after commit
 	after  []func() // run after commit
+	news   []Announcement
 	caches *caches
 }
 
@@ -130,11 +131,13 @@ func (s *Store) commit(batch []*writeReq) {
 type effects struct {
 	kinds []string
 	after []func()
+	news  []Announcement
 }
 
 func (e *effects) add(tx *Tx) {
 	e.kinds = append(e.kinds, tx.kinds...)
 	e.after = append(e.after, tx.after...)
+	e.news = append(e.news, tx.news...)
 }
 
 func (s *Store) applyEffects(e effects) {
@@ -143,6 +146,7 @@ func (s *Store) applyEffects(e effects) {
 	}
 	slices.Sort(e.kinds)
 	s.notify(slices.Compact(e.kinds))
+	s.announce(e.news)
 }
 
 func (s *Store) newTx(sqlTx *sql.Tx) *Tx {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -145,4 +146,27 @@ func (r reader) LastInboundNumbers(ctx context.Context, clientID string, phones 
 		phones = phones[n:]
 	}
 	return out, nil
+}
+
+// ConversationByID returns one of a client's conversations by id.
+func (r reader) ConversationByID(ctx context.Context, clientID, id string) (model.Conversation, error) {
+	c, err := scanConversation(r.queryRow(ctx, `SELECT `+conversationColumns+` FROM conversations
+		WHERE client_id = ? AND id = ?`, clientID, id))
+	return c, notFound(err, "conversation")
+}
+
+// SearchConversations lists a client's conversations whose phone or last message contains q,
+// most recently active first.
+func (r reader) SearchConversations(ctx context.Context, clientID, q string, limit int) ([]model.Conversation, error) {
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+	rows, err := r.query(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE client_id = ?
+		AND (phone LIKE ? ESCAPE '\' OR LOWER(last_preview) LIKE LOWER(?) ESCAPE '\')
+		ORDER BY last_message_at DESC, id DESC LIMIT ?`, clientID, like, like, limit)
+	return collect(rows, err, "conversations", scanConversation)
+}
+
+// MarkConversationRead sets a conversation's unread count to zero.
+func (tx *Tx) MarkConversationRead(ctx context.Context, clientID, id string) error {
+	_, err := tx.exec(ctx, `UPDATE conversations SET unread_count = 0 WHERE client_id = ? AND id = ? AND unread_count <> 0`, clientID, id)
+	return err
 }

@@ -52,3 +52,28 @@ func (r reader) OptOuts(ctx context.Context, clientID, after string, limit int) 
 		return o, err
 	})
 }
+
+// OptedOutAmong reports which of phones are on a client's suppression list.
+func (r reader) OptedOutAmong(ctx context.Context, clientID string, phones []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	args := []any{clientID}
+	for _, p := range phones {
+		args = append(args, p)
+	}
+	rows, err := r.query(ctx, `SELECT phone FROM optouts WHERE client_id = ? AND phone IN (`+placeholders(len(phones))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}

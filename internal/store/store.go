@@ -62,8 +62,9 @@ type Store struct {
 	// writeStmts caches the writer's prepared statements (SQLite).
 	writeStmts *stmtCache
 
-	hookMu  sync.RWMutex
-	onWrite []func(kinds []string)
+	hookMu     sync.RWMutex
+	onWrite    []func(kinds []string)
+	onAnnounce []func(Announcement)
 }
 
 // Open opens the database named by url: "postgres://…" or "postgresql://…" selects PostgreSQL;

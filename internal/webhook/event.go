@@ -5,6 +5,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -85,7 +86,10 @@ func Payload(typ model.EventType, at time.Time, data any) ([]byte, error) {
 // Enqueue stores an event for a client's webhook and the job that delivers it, inside tx.
 // Events of one conversation are delivered one at a time, in order. A client without a webhook
 // URL gets no delivery (it reads its conversations through the API); it reports false then.
+//
+// Every event is also announced to the client's open dashboards, webhook URL or not.
 func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventType, m model.Message, payload []byte, now time.Time) (bool, error) {
+	tx.Announce(store.Announcement{ClientID: c.ID, Kind: "message", ConversationID: m.ConversationID, MessageID: m.ID})
 	if c.WebhookURL == "" {
 		return false, nil
 	}
@@ -98,6 +102,29 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 	}
 	tx.AfterCommit(func() { fresh.Put(d.ID, d) })
 	return true, enqueueJob(ctx, tx, d, now)
+}
+
+// ErrNoURL means the client has no webhook URL to send to.
+var ErrNoURL = errors.New("the client has no webhook URL")
+
+// EnqueueTest queues a webhook.test event for the client's webhook: the same signing, retries
+// and attempt log as real events, with a payload that says what it is.
+func EnqueueTest(ctx context.Context, tx *store.Tx, c model.Client, now time.Time) (model.Delivery, error) {
+	if c.WebhookURL == "" {
+		return model.Delivery{}, ErrNoURL
+	}
+	payload, err := Payload(model.EventWebhookTest, now, map[string]string{"client_id": c.ID,
+		"message": "This is a test event sent from the Ibiki dashboard."})
+	if err != nil {
+		return model.Delivery{}, err
+	}
+	d := model.Delivery{ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, Type: model.EventWebhookTest,
+		Payload: payload, Status: model.DeliveryPending, CreatedAt: now}
+	if err := tx.InsertDelivery(ctx, d); err != nil {
+		return d, err
+	}
+	tx.Announce(store.Announcement{ClientID: c.ID, Kind: "delivery"})
+	return d, enqueueJob(ctx, tx, d, now)
 }
 
 // fresh hands new deliveries to their first attempt in this process, which then needs not read

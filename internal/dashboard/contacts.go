@@ -1,0 +1,276 @@
+package dashboard
+
+import (
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/csvexport"
+	"github.com/ibiki/ibiki/internal/csvimport"
+	"github.com/ibiki/ibiki/internal/importer"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+type contactsData struct {
+	Q, Tag   string
+	Contacts []model.Contact
+	Next     string
+}
+
+func (d *Dashboard) listContacts(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	data := contactsData{Q: strings.TrimSpace(q.Get("q")), Tag: strings.TrimSpace(q.Get("tag"))}
+	cs, err := d.Store.Contacts(r.Context(), v.Client.ID, store.ContactFilter{Q: data.Q, Tag: data.Tag}, q.Get("before"), 101)
+	if err != nil {
+		return err
+	}
+	if len(cs) > 100 {
+		cs, data.Next = cs[:100], cs[99].ID
+	}
+	data.Contacts = cs
+	d.render(w, r, v, http.StatusOK, "contacts", "Contacts", data)
+	return nil
+}
+
+// exportContacts downloads the client's contacts: every field, or ?format=extremesms for the
+// file the operator uploads to ExtremeSMS.
+func (d *Dashboard) exportContacts(w http.ResponseWriter, r *http.Request, v *view) error {
+	return d.exportFor(w, r, v.Client.ID)
+}
+
+// exportFor writes clientID's contacts ("" = every client's) in the ?format= asked for.
+func (d *Dashboard) exportFor(w http.ResponseWriter, r *http.Request, clientID string) error {
+	format := r.URL.Query().Get("format")
+	if !csvexport.ValidFormat(format) {
+		return store.ErrNotFound
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+csvexport.FileName(format)+`"`)
+	if err := csvexport.Contacts(r.Context(), d.Store, w, clientID, format); err != nil {
+		d.Log.Warn("dashboard: contact export cut short", "error", err)
+	}
+	return nil
+}
+
+// The import is two steps: the upload is kept in a file of its own (named for the client and a
+// random token), the mapping step shows its first rows, and the import reads it from there.
+const (
+	uploadTTL      = time.Hour
+	previewRows    = 5
+	ignoreColumn   = "-"
+	keepColumnAsIs = ""
+)
+
+// uploadToken is what crypto/rand.Text gives: 26 characters of A-Z and 2-7.
+var uploadToken = regexp.MustCompile(`^[A-Z2-7]{26}$`)
+
+func (d *Dashboard) uploadPath(clientID, token string) (string, bool) {
+	if !uploadToken.MatchString(token) {
+		return "", false
+	}
+	// "." is in neither a client id nor a token: no other client's id and token name this file.
+	return filepath.Join(d.uploadDir(), "ibiki-import."+clientID+"."+token+".csv"), true
+}
+
+func (d *Dashboard) uploadDir() string {
+	if d.UploadDir != "" {
+		return d.UploadDir
+	}
+	return os.TempDir()
+}
+
+// cleanUploads removes uploads nobody finished mapping within uploadTTL.
+func (d *Dashboard) cleanUploads() {
+	old, _ := filepath.Glob(filepath.Join(d.uploadDir(), "ibiki-import.*.csv"))
+	for _, f := range old {
+		if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > uploadTTL {
+			os.Remove(f)
+		}
+	}
+}
+
+type importData struct {
+	Error  string
+	Token  string
+	Name   string
+	Tag    string
+	Sample csvimport.Sample
+	// Columns pairs each column with its header, sample cells and current field.
+	Columns []importColumn
+	Report  *importer.Report
+}
+
+type importColumn struct {
+	Index   int
+	Header  string
+	Field   string
+	Samples []string
+}
+
+// Fields offered for a column in the mapping step.
+var mappingFields = []struct{ Value, Label string }{
+	{csvimport.Phone, "Phone"}, {csvimport.FirstName, "First name"}, {csvimport.LastName, "Last name"},
+	{csvimport.Business, "Business"}, {csvimport.Tags, "Tags"}, {keepColumnAsIs, "Custom field (keep)"}, {ignoreColumn, "Ignore"},
+}
+
+// Fields are the choices of the mapping step.
+func (importData) Fields() []struct{ Value, Label string } { return mappingFields }
+
+func (d *Dashboard) importPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	d.render(w, r, v, http.StatusOK, "import", "Import contacts", importData{})
+	return nil
+}
+
+// uploadImport keeps the uploaded file and shows the mapping step.
+func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view) error {
+	d.cleanUploads()
+	fail := func(status int, msg string) error {
+		d.render(w, r, v, status, "import", "Import contacts", importData{Error: msg})
+		return nil
+	}
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return fail(http.StatusRequestEntityTooLarge, "The file is too large.")
+		}
+		return fail(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
+	}
+	defer file.Close()
+	token := rand.Text()
+	path, _ := d.uploadPath(v.Client.ID, token)
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, file)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("keep upload: %w", err)
+	}
+	data, err := d.mappingStep(path, token, hdr.Filename, strings.TrimSpace(r.FormValue("tag")))
+	if err != nil {
+		os.Remove(path)
+		return fail(http.StatusUnprocessableEntity, "This file cannot be read as a contact list: "+err.Error())
+	}
+	d.render(w, r, v, http.StatusOK, "import", "Map the columns", data)
+	return nil
+}
+
+func (d *Dashboard) mappingStep(path, token, name, tag string) (importData, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return importData{}, err
+	}
+	defer f.Close()
+	s, err := csvimport.Preview(f, csvimport.Options{Region: d.Region}, previewRows)
+	if err != nil {
+		return importData{}, err
+	}
+	data := importData{Token: token, Name: name, Tag: tag, Sample: s}
+	for i, field := range s.Fields {
+		col := importColumn{Index: i + 1, Field: field}
+		if i < len(s.Header) {
+			col.Header = s.Header[i]
+		}
+		switch field {
+		case csvimport.Phone, csvimport.FirstName, csvimport.LastName, csvimport.Business, csvimport.Tags:
+		case "":
+			col.Field = ignoreColumn
+		default:
+			col.Field = keepColumnAsIs
+		}
+		for _, row := range s.Rows {
+			if i < len(row) {
+				col.Samples = append(col.Samples, row[i])
+			} else {
+				col.Samples = append(col.Samples, "")
+			}
+		}
+		data.Columns = append(data.Columns, col)
+	}
+	return data, nil
+}
+
+// runImport imports the kept file with the chosen mapping and shows the report.
+func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) error {
+	token := r.PathValue("token")
+	path, ok := d.uploadPath(v.Client.ID, token)
+	if !ok {
+		return store.ErrNotFound
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		d.render(w, r, v, http.StatusNotFound, "import", "Import contacts", importData{
+			Error: "This upload has expired or was imported already. Upload the file again."})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	opt := importer.Options{Filename: r.PostFormValue("name"), Tag: strings.TrimSpace(r.PostFormValue("tag")),
+		Mapping: map[string]string{}, IgnoreExtra: true}
+	phones := 0
+	for i := 1; i <= 1000; i++ {
+		field, ok := r.PostForm[fmt.Sprintf("col%d", i)]
+		if !ok {
+			break
+		}
+		src := fmt.Sprintf("#%d", i)
+		switch f := field[0]; f {
+		case ignoreColumn:
+		case keepColumnAsIs:
+			name := strings.TrimSpace(r.PostFormValue(fmt.Sprintf("name%d", i)))
+			if name == "" {
+				name = fmt.Sprintf("column_%d", i)
+			}
+			opt.Mapping[name] = src
+		default:
+			if _, dup := opt.Mapping[f]; dup {
+				return d.remap(w, r, v, path, token, opt, "Two columns are mapped to "+f+": choose one.")
+			}
+			if f == csvimport.Phone {
+				phones++
+			}
+			opt.Mapping[f] = src
+		}
+	}
+	if phones == 0 {
+		return d.remap(w, r, v, path, token, opt, "Choose the column that holds the phone numbers.")
+	}
+	rep, err := d.Importer.Import(r.Context(), v.Client.ID, f, opt)
+	os.Remove(path) // imported, or refused with its report: either way this upload is done
+	data := importData{Report: &rep, Name: opt.Filename, Tag: opt.Tag}
+	if err != nil {
+		if !errors.Is(err, importer.ErrFile) && rep.Error == "" {
+			return err
+		}
+		data.Error = "Nothing was imported: " + cmp.Or(rep.Error, err.Error())
+	}
+	d.render(w, r, v, http.StatusOK, "import", "Import report", data)
+	return nil
+}
+
+// remap shows the mapping step again with an error (the file is kept for another try).
+func (d *Dashboard) remap(w http.ResponseWriter, r *http.Request, v *view, path, token string, opt importer.Options, msg string) error {
+	data, err := d.mappingStep(path, token, opt.Filename, opt.Tag)
+	if err != nil {
+		return err
+	}
+	data.Error = msg
+	d.render(w, r, v, http.StatusUnprocessableEntity, "import", "Map the columns", data)
+	return nil
+}
