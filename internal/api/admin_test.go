@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -485,4 +486,38 @@ func rawKeys(t *testing.T, b []byte) map[string]json.RawMessage {
 		t.Fatalf("%s is not a JSON object: %v", b, err)
 	}
 	return m
+}
+
+func TestAuditLogRecordsAdminChanges(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	s.CreateClient("acme", "")
+	s.CreateClient("globex", "")
+	wantError(t, s.Do("POST", "/admin/v1/clients", admin, map[string]string{"id": "Bad Id"}), 400, "invalid_field", "id")
+	topUp(t, s, "acme", 500)
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15550000099", "client_id": "acme"}, http.StatusCreated)
+	mustDo(t, s, "GET", "/admin/v1/clients", admin, nil, http.StatusOK)
+	var pg struct {
+		Data []struct {
+			Actor    string `json:"actor"`
+			Action   string `json:"action"`
+			ClientID string `json:"client_id"`
+		} `json:"data"`
+	}
+	mustDo(t, s, "GET", "/admin/v1/audit", admin, nil, http.StatusOK).JSON(t, &pg)
+	var got []string
+	for _, e := range pg.Data {
+		if e.Actor != "admin API token" {
+			t.Errorf("actor = %q", e.Actor)
+		}
+		got = append(got, e.Action+" "+e.ClientID)
+	}
+	want := []string{"number.create acme", "credits.top_up acme", "client.create globex", "client.create acme"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log = %q, want %q (refused requests and reads are not recorded)", got, want)
+	}
+	mustDo(t, s, "GET", "/admin/v1/audit?client_id=globex", admin, nil, http.StatusOK).JSON(t, &pg)
+	if len(pg.Data) != 1 || pg.Data[0].Action != "client.create" {
+		t.Errorf("globex's audit log = %+v", pg.Data)
+	}
+	wantError(t, s.Do("GET", "/admin/v1/audit", "", nil), 401, "unauthorized", "")
 }

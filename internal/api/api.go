@@ -55,7 +55,7 @@ type API struct {
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireAdmin(h)) }
+	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireAdmin(a.audited(pattern, h))) }
 	admin("POST /admin/v1/clients", a.createClient)
 	admin("GET /admin/v1/clients", a.listClients)
 	admin("GET /admin/v1/clients/{id}", a.getClient)
@@ -76,6 +76,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("POST /admin/v1/simulator/inbound", a.simulateInbound)
 	admin("GET /admin/v1/providers", a.listProviders)
 	admin("GET /admin/v1/contacts/export", a.adminExportContacts)
+	admin("GET /admin/v1/audit", a.listAudit)
 	admin("GET /admin/v1/clients/{id}/suppressions", a.adminListSuppressions)
 	admin("POST /admin/v1/clients/{id}/suppressions", a.adminAddSuppression)
 	admin("DELETE /admin/v1/clients/{id}/suppressions/{phone}", a.adminRemoveSuppression)

@@ -38,6 +38,26 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Helper()
 		ibikitest.Get(t, ctx, what, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(19*time.Second)))
 	}
+	// accessible checks what a page offers a screen reader and a keyboard: a language, a main
+	// heading, a label for every control, a name for every button and link.
+	accessible := func(page string) {
+		t.Helper()
+		bad := ibikitest.Get(t, ctx, "accessibility of "+page, chromedp.Evaluate[[]string](`(() => {
+			const bad = [];
+			if (!document.documentElement.lang) bad.push('no lang on <html>');
+			if (!document.querySelector('h1')) bad.push('no <h1>');
+			for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+				if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) bad.push('unlabelled ' + el.outerHTML.slice(0, 80));
+			}
+			for (const el of document.querySelectorAll('button, a')) {
+				if (!el.textContent.trim() && !el.getAttribute('aria-label')) bad.push('nameless ' + el.outerHTML.slice(0, 80));
+			}
+			return bad;
+		})()`))
+		for _, b := range bad {
+			t.Errorf("%s: %s", page, b)
+		}
+	}
 	signIn := func(email, password string) {
 		t.Helper()
 		run("open the sign-in page", chromedp.Navigate(srv.URL+"/login"), chromedp.WaitVisible(chromedp.ID("email")))
@@ -54,6 +74,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Fatalf("the operator's home says %q, want Clients", h)
 	}
 	ibikitest.Screenshot(t, ctx, "operator-home")
+	accessible("operator-home")
 
 	// 2. ...creates a client with a webhook...
 	run("create a client",
@@ -66,6 +87,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Errorf("the API key shown once is %q", key)
 	}
 	ibikitest.Screenshot(t, ctx, "client-created")
+	accessible("client-created")
 
 	// 3. ...tops up its credits and invites a user.
 	run("open the client", chromedp.Navigate(srv.URL+"/clients/acme"), chromedp.WaitVisible(chromedp.ID("amount")))
@@ -87,6 +109,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Fatalf("invitation link = %q", invite)
 	}
 	ibikitest.Screenshot(t, ctx, "user-invited")
+	accessible("user-invited")
 	run("the operator signs out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)))
 
 	// 4. The user opens the invitation, chooses a password, and signs in with it.
@@ -102,6 +125,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Fatalf("the client user's home says %q, want Conversations", h)
 	}
 	ibikitest.Screenshot(t, ctx, "client-home")
+	accessible("client-home")
 
 	// 5. Import a CSV through the mapping step: its headers are not Ibiki's names.
 	csvPath := filepath.Join(t.TempDir(), "customers.csv")
@@ -121,6 +145,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Errorf("the Mobile column is mapped to %q, want phone", got)
 	}
 	ibikitest.Screenshot(t, ctx, "import-mapping")
+	accessible("import-mapping")
 	run("ignore the shoe size and import",
 		chromedp.SetValue(chromedp.ID("col4"), "-"),
 		chromedp.Submit(chromedp.ID("col1")),
@@ -132,6 +157,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Errorf("the report does not give the bad row's line (4): %q", rep)
 	}
 	ibikitest.Screenshot(t, ctx, "import-report")
+	accessible("import-report")
 
 	// 6. A campaign to the tag: preview with its cost, then send, and the progress bar reaches 100%.
 	run("open the campaign builder",
@@ -146,10 +172,12 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Errorf("the send button shows %q, want the cost $0.03", b)
 	}
 	ibikitest.Screenshot(t, ctx, "campaign-preview")
+	accessible("campaign-preview")
 	run("send", chromedp.Click(chromedp.ID("start")), chromedp.WaitVisible(chromedp.CSS("p.flash")), chromedp.WaitNotPresent(chromedp.ID("start")))
 	waitFor("the progress bar to reach 100%", `document.querySelector('#campaign-percent').textContent.trim() === '100%'`)
 	waitFor("every message to be delivered", `document.querySelector('#delivered').textContent.trim() === '3'`)
 	ibikitest.Screenshot(t, ctx, "campaign-done")
+	accessible("campaign-done")
 
 	// 7. Open Ann's conversation; her reply arrives through the simulator without a reload.
 	run("open the conversations", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("ul.conversations a")))
@@ -168,6 +196,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Error("the page was reloaded to show the reply")
 	}
 	ibikitest.Screenshot(t, ctx, "reply-arrived")
+	accessible("reply-arrived")
 
 	// 8. Answer from the thread: the box shows segments and cost while typing.
 	run("type the answer", chromedp.SendKeys(chromedp.ID("body"), "Great, see you at 9 €"))
@@ -184,4 +213,15 @@ func TestBrowserWalkthrough(t *testing.T) {
 	run("open the webhook settings", chromedp.Navigate(srv.URL+"/settings/webhook"), chromedp.WaitVisible(chromedp.ID("delivery-log")))
 	waitFor("the reply's event, delivered", `[...document.querySelectorAll('#delivery-log tr.delivery[data-type="message.received"]')].some(r => r.textContent.includes('succeeded') && r.textContent.includes('HTTP 200'))`)
 	ibikitest.Screenshot(t, ctx, "webhook-log")
+	accessible("webhook-log")
+
+	// 10. On a phone: the conversation fits the screen's width, the reply box included.
+	run("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("ul.conversations a")),
+		chromedp.Click(chromedp.CSS("ul.conversations a")), chromedp.WaitVisible(chromedp.ID("body")))
+	if wide := ibikitest.Get(t, ctx, "the page width on a phone", chromedp.Evaluate[bool](
+		`document.documentElement.scrollWidth <= window.innerWidth + 1`)); !wide {
+		t.Error("the conversation page is wider than a phone's screen")
+	}
+	ibikitest.Screenshot(t, ctx, "phone")
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/audit"
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
@@ -405,13 +406,10 @@ func (d *Dashboard) auditLog(w http.ResponseWriter, r *http.Request, v *view) er
 	return nil
 }
 
-// audit records an action of a signed-in user. It is written after the action, in a
-// transaction of its own: a failure to record is logged, and does not undo the action.
+// audit records an action of a signed-in user (see audit.Record).
 func (d *Dashboard) audit(r *http.Request, v *view, action, clientID, target, detail string) {
-	now := d.Clock()
-	e := model.AuditEntry{ID: model.NewIDAt(model.PrefixAudit, now), Actor: v.User.Email, Action: action,
-		ClientID: clientID, Target: target, Detail: detail, CreatedAt: now}
-	if err := d.Store.InTx(r.Context(), func(tx *store.Tx) error { return tx.InsertAudit(r.Context(), e) }); err != nil {
+	e := model.AuditEntry{Actor: v.User.Email, Action: action, ClientID: clientID, Target: target, Detail: detail}
+	if err := audit.Record(r.Context(), d.Store, d.Clock(), e); err != nil {
 		d.Log.Error("dashboard: audit entry not recorded", "action", action, "error", err)
 	}
 }
