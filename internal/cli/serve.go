@@ -92,12 +92,15 @@ type App struct {
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
 // lets it finish (see queue.Runner.Run) and returns.
 func (a *App) Run(ctx context.Context) {
-	done := make(chan struct{})
+	done, shared := make(chan struct{}), make(chan struct{})
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	go a.Sessions.Sweep(ctx)
+	// With several instances on PostgreSQL, their pages hear each other's changes.
+	go func() { a.Store.ShareAnnouncements(ctx, a.Hub.Publish); close(shared) }()
 	a.Runner.Run(ctx)
 	<-done
+	<-shared
 	for _, name := range a.Providers.Names() {
 		if s, ok := a.Providers.Get(name); ok {
 			if sim, ok := s.(*simulator.Simulator); ok {

@@ -1,7 +1,7 @@
 // Package live fans committed changes out to the dashboards that show them: each open page
 // subscribes for its client and hears, within a moment, that a message arrived or changed.
-// It is in-process: on PostgreSQL with several instances, a page hears the changes made by
-// the instance that serves it (see docs/design.md).
+// The hub is in-process; with several instances on PostgreSQL, store.ShareAnnouncements feeds
+// it the other instances' changes too (see docs/dashboard.md).
 package live
 
 import (

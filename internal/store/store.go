@@ -65,6 +65,8 @@ type Store struct {
 	hookMu     sync.RWMutex
 	onWrite    []func(kinds []string)
 	onAnnounce []func(Announcement)
+	// shareLog hears the errors of sharing announcements between instances (SetShareLog).
+	shareLog func(error)
 }
 
 // Open opens the database named by url: "postgres://…" or "postgresql://…" selects PostgreSQL;
