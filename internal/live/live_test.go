@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ibiki/ibiki/internal/live"
@@ -55,4 +56,26 @@ func TestHubCloseEndsEveryStream(t *testing.T) {
 		s.Close() // no panic on a closed one
 	}
 	h.Publish(store.Announcement{ClientID: "acme"}) // no panic either
+}
+
+// BenchmarkPublish is the cost the hot path pays per client event: with nobody watching, and
+// with 100 open pages of the client.
+func BenchmarkPublish(b *testing.B) {
+	for _, n := range []int{0, 100} {
+		b.Run(fmt.Sprintf("%d_pages", n), func(b *testing.B) {
+			h := live.New()
+			for range n {
+				s := h.Subscribe("acme")
+				defer s.Close()
+				go func() {
+					for range s.C {
+					}
+				}()
+			}
+			a := store.Announcement{ClientID: "acme", Kind: "message", MessageID: "msg_1"}
+			for b.Loop() {
+				h.Publish(a)
+			}
+		})
+	}
 }
