@@ -47,10 +47,6 @@ type API struct {
 	BulkMaxItems int
 	// Region reads phone numbers written without a country code.
 	Region string
-	// AllowPrivateWebhooks lets webhook URLs point at private addresses (tests, local setups).
-	AllowPrivateWebhooks bool
-	// Resolver resolves webhook hosts for the SSRF check (nil: the system resolver).
-	Resolver webhook.Resolver
 }
 
 // Register adds the API's routes to mux.

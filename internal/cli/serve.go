@@ -188,7 +188,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		AccessLog: cfg.AccessLog, Log: log},
 		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Simulator: sim, Campaigns: campaigns,
 			CampaignReplyWindow: cfg.CampaignReplyWindow, Importer: imports, Admin: admin, Clock: time.Now,
-			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
+			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
 			Providers: providers, Status: out},
 		&dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,

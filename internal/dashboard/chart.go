@@ -13,7 +13,10 @@ type trafficChart struct {
 	Bars                        []trafficBar
 	In, Out, Max, Attempts      int64
 	AvgLatency, MaxLatency      time.Duration
-	First, Last                 string
+	// Delivered and its latencies: outbound SMS from acceptance to the delivery report.
+	Delivered                int64
+	DeliveryAvg, DeliveryMax time.Duration
+	First, Last              string
 }
 
 type trafficBar struct {
@@ -28,12 +31,18 @@ func chart(hours []store.HourTraffic) *trafficChart {
 	}
 	const width, plot = 720, 120
 	c := &trafficChart{Width: width, Height: plot + 20, Base: plot, LabelY: plot + 16}
-	var latencySum time.Duration
+	var latencySum, deliverySum time.Duration
 	for _, h := range hours {
+		c.Delivered += h.Delivered
+		deliverySum += h.DeliveryAvg * time.Duration(h.Delivered)
+		c.DeliveryMax = max(c.DeliveryMax, h.DeliveryMax)
 		c.In, c.Out, c.Max = c.In+h.In, c.Out+h.Out, max(c.Max, h.In, h.Out)
 		c.Attempts += h.Attempts
 		latencySum += h.AvgLatency * time.Duration(h.Attempts)
 		c.MaxLatency = max(c.MaxLatency, h.MaxLatency)
+	}
+	if c.Delivered > 0 {
+		c.DeliveryAvg = (deliverySum / time.Duration(c.Delivered)).Round(time.Millisecond)
 	}
 	if c.Attempts > 0 {
 		c.AvgLatency = (latencySum / time.Duration(c.Attempts)).Round(time.Millisecond)

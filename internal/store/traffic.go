@@ -14,6 +14,10 @@ type HourTraffic struct {
 	Attempts int64
 	// AvgLatency and MaxLatency are of webhook attempts (time to the client's answer).
 	AvgLatency, MaxLatency time.Duration
+	// Delivered counts the outbound messages accepted in the hour that the provider reported
+	// delivered; DeliveryAvg and DeliveryMax are their time from acceptance to that report.
+	Delivered                int64
+	DeliveryAvg, DeliveryMax time.Duration
 }
 
 const hourMS = 3_600_000
@@ -54,6 +58,29 @@ func (r reader) Traffic(ctx context.Context, clientID string, since, until time.
 			} else {
 				t.In += n
 			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	q, args = `SELECT received_at / 3600000, COUNT(*), COALESCE(SUM(status_at - received_at), 0), COALESCE(MAX(status_at - received_at), 0)
+		FROM messages WHERE id >= ? AND direction = 'outbound' AND status = 'delivered'`, []any{model.IDFloor(model.PrefixMessage, since)}
+	if clientID != "" {
+		q, args = q+` AND client_id = ?`, append(args, clientID)
+	}
+	rows, err = r.query(ctx, q+` GROUP BY received_at / 3600000`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var h, n, sum, most int64
+		if err := rows.Scan(&h, &n, &sum, &most); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if t := hours[h]; t != nil && n > 0 {
+			t.Delivered, t.DeliveryAvg, t.DeliveryMax = n, time.Duration(sum/n)*time.Millisecond, time.Duration(most)*time.Millisecond
 		}
 	}
 	rows.Close()
