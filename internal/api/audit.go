@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -46,6 +47,10 @@ func (a *API) audited(pattern string, h http.Handler) http.Handler {
 			ID       string `json:"id"`
 			ClientID string `json:"client_id"`
 			Number   string `json:"number"`
+			Entry    *struct {
+				AmountCents int64  `json:"amount_cents"`
+				Reference   string `json:"reference"`
+			} `json:"entry"`
 		}
 		_ = json.Unmarshal(rec.head.Bytes(), &out)
 		e := model.AuditEntry{Actor: audit.APIActor, Action: action, ClientID: out.ClientID, Target: r.URL.Path}
@@ -60,6 +65,9 @@ func (a *API) audited(pattern string, h http.Handler) http.Handler {
 		}
 		if out.Number != "" {
 			e.Detail = strings.TrimSpace(e.Detail + " number=" + out.Number)
+		}
+		if out.Entry != nil { // a top-up: how much, and why
+			e.Detail = fmt.Sprintf("amount_cents=%d reference=%s", out.Entry.AmountCents, out.Entry.Reference)
 		}
 		if err := audit.Record(r.Context(), a.Store, a.now(), e); err != nil {
 			respond.Log(r, "audit entry not recorded", err)

@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -16,10 +17,14 @@ const APIActor = "admin API token"
 // Record writes one entry in a transaction of its own. The action it records has committed
 // already (actions run in the domain services' own transactions); a caller logs a failure here
 // rather than undo the action.
+//
+// The entry is written even when ctx is cancelled (the caller went away after its change
+// committed): the change stands, so must its record.
 func Record(ctx context.Context, st *store.Store, now time.Time, e model.AuditEntry) error {
+	ctx = context.WithoutCancel(ctx)
 	e.ID, e.CreatedAt = model.NewIDAt(model.PrefixAudit, now), now
 	if len(e.Detail) > 1000 {
-		e.Detail = e.Detail[:1000]
+		e.Detail = strings.ToValidUTF8(e.Detail[:1000], "")
 	}
 	return st.InTx(ctx, func(tx *store.Tx) error { return tx.InsertAudit(ctx, e) })
 }

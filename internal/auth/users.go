@@ -26,6 +26,7 @@ var (
 	ErrEmailTaken     = errors.New("a user with this email exists")
 	ErrBadCredentials = errors.New("wrong email or password")
 	ErrInviteInvalid  = errors.New("this invitation link is not valid any more: ask for a new one")
+	ErrHasPassword    = errors.New("this user has chosen a password already: an invitation is for a first sign-in")
 )
 
 // NormalizeEmail trims and lowercases an address and checks its form.
@@ -47,10 +48,10 @@ func (a *Accounts) CreateOperator(ctx context.Context, email, name, password str
 // with which that person chooses one (valid InviteLifetime; shown once, stored hashed).
 func (a *Accounts) InviteClientUser(ctx context.Context, clientID, email, name string) (model.User, string, error) {
 	token := newToken()
+	if _, err := a.Store.Client(ctx, clientID); err != nil {
+		return model.User{}, "", err // no such client: not found, before the user is made
+	}
 	u, err := a.create(ctx, model.User{Email: email, Name: name, Role: model.RoleClient, ClientID: clientID}, "", func(tx *store.Tx, u model.User) error {
-		if _, err := tx.Client(ctx, clientID); err != nil {
-			return err
-		}
 		return tx.InsertInvite(ctx, Hash(token), u.ID, u.CreatedAt, u.CreatedAt.Add(InviteLifetime))
 	})
 	return u, token, err
@@ -63,6 +64,9 @@ func (a *Accounts) Reinvite(ctx context.Context, clientID, userID string) (strin
 		u, err := tx.User(ctx, userID)
 		if err != nil || u.ClientID != clientID {
 			return store.ErrNotFound
+		}
+		if u.PasswordHash != "" {
+			return ErrHasPassword
 		}
 		if err := tx.DeleteInvites(ctx, u.ID); err != nil {
 			return err
@@ -157,6 +161,10 @@ func (a *Accounts) Authenticate(ctx context.Context, email, password string) (mo
 	if err != nil {
 		return model.User{}, err
 	}
+	if u.PasswordHash == "" { // invited, no password yet: as slow as a wrong password
+		CheckPassword(dummyHash, password)
+		return model.User{}, ErrBadCredentials
+	}
 	if !CheckPassword(u.PasswordHash, password) || !u.Active {
 		return model.User{}, ErrBadCredentials
 	}
@@ -201,6 +209,9 @@ func (a *Accounts) SetPassword(ctx context.Context, userID, password string) err
 		}
 		u.PasswordHash, u.UpdatedAt = hash, a.Clock()
 		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.DeleteInvites(ctx, userID); err != nil { // a password is set: old links die
 			return err
 		}
 		_, err = tx.DeleteUserSessions(ctx, userID)

@@ -182,6 +182,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	sessions := &auth.Sessions{Store: st, Clock: time.Now, Idle: auth.DefaultIdle, Lifetime: auth.DefaultLifetime,
 		Secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	st.OnAnnounce(hub.Publish)
+	st.SetShareLog(func(err error) { log.Warn("live updates between instances", "error", err) })
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},
@@ -192,7 +193,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
 			Providers: providers, Status: out},
 		&dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
-			Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL,
+			Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL, UploadDir: cfg.UploadDir,
 			CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 			Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)},
 	)

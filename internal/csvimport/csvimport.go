@@ -68,6 +68,9 @@ type Options struct {
 	// IgnoreExtra drops the columns that fill no field; by default they become custom fields
 	// named after their header.
 	IgnoreExtra bool
+	// OnlyMapped uses the mapping alone: no column is recognised by its header, and the
+	// columns the mapping leaves out are dropped (a person chose each column's field).
+	OnlyMapped bool
 	// Region reads phone numbers written without a country code.
 	Region string
 }
@@ -188,6 +191,20 @@ type Sample struct {
 	Rows [][]string
 }
 
+// sampleCellLen is as much of a cell as a preview shows.
+const sampleCellLen = 100
+
+func clipCell(c string) string {
+	if len(c) <= sampleCellLen {
+		return c
+	}
+	cut := sampleCellLen
+	for cut > 0 && !utf8.RuneStart(c[cut]) {
+		cut--
+	}
+	return c[:cut] + "…"
+}
+
 // Preview reads the header and the first n records of a file. Unlike Open it does not insist
 // on a phone column: the person mapping the columns may be about to choose it.
 func Preview(in io.Reader, opt Options, n int) (Sample, error) {
@@ -217,6 +234,17 @@ func Preview(in io.Reader, opt Options, n int) (Sample, error) {
 	cols := len(s.Header)
 	for _, row := range s.Rows {
 		cols = max(cols, len(row))
+	}
+	if cols > maxCells {
+		return Sample{}, fmt.Errorf("%d columns: more than %d", cols, maxCells)
+	}
+	for _, row := range s.Rows {
+		for i, c := range row {
+			row[i] = clipCell(c)
+		}
+	}
+	for i, h := range s.Header {
+		s.Header[i] = clipCell(h)
 	}
 	s.Fields = make([]string, cols)
 	for i := range s.Fields {
@@ -331,7 +359,7 @@ func (r *Reader) mapColumns(header []string) error {
 		r.columns[i], taken[field] = field, true
 	}
 	for i, h := range header {
-		if _, mapped := r.columns[i]; mapped {
+		if _, mapped := r.columns[i]; mapped || r.opt.OnlyMapped {
 			continue
 		}
 		if f, ok := aliases[Key(h)]; ok && !taken[f] {
@@ -362,6 +390,16 @@ func (r *Reader) mapColumns(header []string) error {
 		return ErrNoPhone
 	}
 	return nil
+}
+
+// IsStandardField reports whether name, in any spelling, is one of the fields Ibiki knows
+// (phone, first_name, last_name, business, tags) rather than a custom field.
+func IsStandardField(name string) bool {
+	switch normalizeField(name) {
+	case Phone, FirstName, LastName, Business, Tags:
+		return true
+	}
+	return false
 }
 
 // normalizeField reads a mapping's field name: one of the known fields in any spelling, or a

@@ -16,7 +16,7 @@ type loginForm struct {
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := d.Sessions.Load(r.Context(), r); err == nil {
+	if d.stillSignedIn(r) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ibiki/ibiki/internal/csvexport"
 	"github.com/ibiki/ibiki/internal/csvimport"
@@ -28,7 +30,7 @@ type contactsData struct {
 
 func (d *Dashboard) listContacts(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
-	data := contactsData{Q: strings.TrimSpace(q.Get("q")), Tag: strings.TrimSpace(q.Get("tag"))}
+	data := contactsData{Q: cleanQuery(q.Get("q")), Tag: cleanQuery(q.Get("tag"))}
 	cs, err := d.Store.Contacts(r.Context(), v.Client.ID, store.ContactFilter{Q: data.Q, Tag: data.Tag}, q.Get("before"), 101)
 	if err != nil {
 		return err
@@ -126,6 +128,7 @@ var mappingFields = []struct{ Value, Label string }{
 func (importData) Fields() []struct{ Value, Label string } { return mappingFields }
 
 func (d *Dashboard) importPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	d.cleanUploads()
 	d.render(w, r, v, http.StatusOK, "import", "Import contacts", importData{})
 	return nil
 }
@@ -136,6 +139,10 @@ func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view
 	fail := func(status int, msg string) error {
 		d.render(w, r, v, status, "import", "Import contacts", importData{Error: msg})
 		return nil
+	}
+	tag := strings.TrimSpace(r.FormValue("tag"))
+	if msg := tagProblem(tag); msg != "" {
+		return fail(http.StatusUnprocessableEntity, msg)
 	}
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
@@ -160,7 +167,7 @@ func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view
 		os.Remove(path)
 		return fmt.Errorf("keep upload: %w", err)
 	}
-	data, err := d.mappingStep(path, token, hdr.Filename, strings.TrimSpace(r.FormValue("tag")))
+	data, err := d.mappingStep(path, token, hdr.Filename, tag)
 	if err != nil {
 		os.Remove(path)
 		return fail(http.StatusUnprocessableEntity, "This file cannot be read as a contact list: "+err.Error())
@@ -222,7 +229,10 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 	}
 	defer f.Close()
 	opt := importer.Options{Filename: r.PostFormValue("name"), Tag: strings.TrimSpace(r.PostFormValue("tag")),
-		Mapping: map[string]string{}, IgnoreExtra: true}
+		Mapping: map[string]string{}, IgnoreExtra: true, OnlyMapped: true}
+	if msg := tagProblem(opt.Tag); msg != "" {
+		return d.remap(w, r, v, path, token, opt, msg)
+	}
 	phones := 0
 	for i := 1; i <= 1000; i++ {
 		field, ok := r.PostForm[fmt.Sprintf("col%d", i)]
@@ -236,6 +246,11 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 			name := strings.TrimSpace(r.PostFormValue(fmt.Sprintf("name%d", i)))
 			if name == "" {
 				name = fmt.Sprintf("column_%d", i)
+			}
+			// A custom column named like a standard field ("Phone" kept as custom while
+			// "Mobile" is the phone) must stay custom; two columns of one name stay apart.
+			if _, taken := opt.Mapping[name]; taken || csvimport.IsStandardField(name) {
+				name = fmt.Sprintf("%s (column %d)", name, i)
 			}
 			opt.Mapping[name] = src
 		default:
@@ -255,8 +270,8 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 	os.Remove(path) // imported, or refused with its report: either way this upload is done
 	data := importData{Report: &rep, Name: opt.Filename, Tag: opt.Tag}
 	if err != nil {
-		if !errors.Is(err, importer.ErrFile) && rep.Error == "" {
-			return err
+		if !errors.Is(err, importer.ErrFile) {
+			return err // ours, not the file's: logged, and a 500 page
 		}
 		data.Error = "Nothing was imported: " + cmp.Or(rep.Error, err.Error())
 	}
@@ -273,4 +288,30 @@ func (d *Dashboard) remap(w http.ResponseWriter, r *http.Request, v *view, path,
 	data.Error = msg
 	d.render(w, r, v, http.StatusUnprocessableEntity, "import", "Map the columns", data)
 	return nil
+}
+
+// tagProblem says what is wrong with a tag typed into a form ("" when nothing is).
+func tagProblem(tag string) string {
+	switch {
+	case len(tag) > 100:
+		return "A tag is at most 100 characters."
+	case !utf8.ValidString(tag) || strings.ContainsFunc(tag, unicode.IsControl):
+		return "A tag is plain text: no control characters."
+	}
+	return ""
+}
+
+// cleanQuery makes a search box's text safe to search with on both engines: valid UTF-8,
+// without control characters, at most 100 characters.
+func cleanQuery(q string) string {
+	q = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(q, ""))
+	if len(q) > 100 {
+		q = strings.ToValidUTF8(q[:100], "")
+	}
+	return strings.TrimSpace(q)
 }

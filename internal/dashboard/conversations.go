@@ -46,7 +46,7 @@ func (d *Dashboard) listConversations(w http.ResponseWriter, r *http.Request, v 
 }
 
 func (d *Dashboard) conversations(r *http.Request, v *view) (conversationsData, error) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q := cleanQuery(r.URL.Query().Get("q"))
 	data := conversationsData{Q: q}
 	var (
 		cs  []model.Conversation
@@ -139,6 +139,18 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, v *view) error
 	}
 	body := r.PostFormValue("body")
 	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Priority: model.PriorityInteractive}, nil)
+	if r.Header.Get("HX-Request") == "" { // a plain form post (no JavaScript): back to the thread
+		msg := "Sent."
+		if err != nil {
+			m, ok := userMessage(err)
+			if !ok {
+				return err
+			}
+			msg = "Not sent: " + m
+		}
+		redirect(w, r, "/conversations/"+conv.ID, msg)
+		return nil
+	}
 	data, terr := d.thread(r, v, conv.ID)
 	if terr != nil {
 		return terr

@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -96,8 +97,9 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	public("POST /login", d.login)
 	public("GET /invite/{token}", d.invitePage)
 	public("POST /invite/{token}", d.acceptInvite)
-	anyone("POST /logout", d.logout)
-	anyone("POST /logout-everywhere", d.logoutEverywhere)
+	// Signing out works for everyone signed in, a user of a deactivated client too.
+	handle("POST /logout", d.signedInAllowInactive(d.logout))
+	handle("POST /logout-everywhere", d.signedInAllowInactive(d.logoutEverywhere))
 	anyone("GET /{$}", d.home)
 	anyone("GET /account", d.accountPage)
 	anyone("POST /account/password", d.changePassword)
@@ -110,6 +112,13 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 // signedIn wraps h: the request needs a live session (and role, unless ""), and a valid CSRF
 // token when it changes something. A page of the other role answers 404, like a missing one.
 func (d *Dashboard) signedIn(role model.Role, h handler) http.Handler {
+	return d.session(role, false, h)
+}
+
+// signedInAllowInactive is signedIn for any role, letting in users of a deactivated client.
+func (d *Dashboard) signedInAllowInactive(h handler) http.Handler { return d.session("", true, h) }
+
+func (d *Dashboard) session(role model.Role, allowInactive bool, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, u, err := d.Sessions.Load(r.Context(), r)
 		if errors.Is(err, auth.ErrNoSession) {
@@ -135,9 +144,19 @@ func (d *Dashboard) signedIn(role model.Role, h handler) http.Handler {
 				d.fail(w, r, v, err)
 				return
 			}
-			if !v.Client.Active {
+			if !v.Client.Active && !allowInactive {
 				d.errorPage(w, r, nil, http.StatusForbidden, "This client account is deactivated. Ask your operator.")
 				return
+			}
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// Read the form (an upload spills to temporary files) before the token in it.
+			if err := r.ParseMultipartForm(32 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+				var mb *http.MaxBytesError
+				if errors.As(err, &mb) {
+					d.errorPage(w, r, v, http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is too large: at most %d MB.", mb.Limit>>20))
+					return
+				}
 			}
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !auth.ValidCSRF(r, sess) {

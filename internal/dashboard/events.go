@@ -17,13 +17,20 @@ const heartbeat = 20 * time.Second
 // state through its ordinary, tenant-checked routes.
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, v *view) error {
 	rc := http.NewResponseController(w)
-	// The server's write timeout is for ordinary answers; a stream lives as long as the page.
-	// (The read deadline too: when it passes, the server cancels the request's context.)
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("event stream: %w", err)
-	}
+	// The server's timeouts are for ordinary answers; a stream lives as long as the page. Each
+	// write gets its own deadline instead, so a reader that stopped reading is dropped. (The read
+	// deadline too: when it passes, the server cancels the request's context.)
 	if err := rc.SetReadDeadline(time.Time{}); err != nil {
 		return fmt.Errorf("event stream: %w", err)
+	}
+	write := func(format string, args ...any) error {
+		if err := rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
+		}
+		return rc.Flush()
 	}
 	clientID := v.Client.ID
 	if v.User.Role == model.RoleOperator {
@@ -34,13 +41,13 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, v *view) erro
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
-	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
-	if err := rc.Flush(); err != nil {
+	if write("retry: 2000\n: connected\n\n") != nil {
 		return nil
 	}
 	ping := time.NewTicker(heartbeat)
 	defer ping.Stop()
 	for {
+		var err error
 		select {
 		case <-r.Context().Done():
 			return nil
@@ -50,12 +57,33 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, v *view) erro
 			}
 			data, _ := json.Marshal(map[string]string{"client_id": a.ClientID, "conversation_id": a.ConversationID,
 				"message_id": a.MessageID})
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", a.Kind, data)
+			err = write("event: %s\ndata: %s\n\n", a.Kind, data)
 		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
+			// A stream ends with its session: signed out (here or everywhere), blocked, or the
+			// client deactivated.
+			if !d.stillSignedIn(r) {
+				return nil
+			}
+			err = write(": ping\n\n")
 		}
-		if err := rc.Flush(); err != nil {
+		if err != nil {
 			return nil
 		}
 	}
+}
+
+// streamWriteTimeout drops a page that stopped reading its event stream.
+const streamWriteTimeout = 30 * time.Second
+
+// stillSignedIn reports whether r's session still stands, for a client user with an active client.
+func (d *Dashboard) stillSignedIn(r *http.Request) bool {
+	_, u, err := d.Sessions.Load(r.Context(), r)
+	if err != nil {
+		return false
+	}
+	if u.Role == model.RoleClient {
+		c, err := d.Store.Client(r.Context(), u.ClientID)
+		return err == nil && c.Active
+	}
+	return true
 }

@@ -196,6 +196,8 @@ func (d *Dashboard) topUp(w http.ResponseWriter, r *http.Request, v *view) error
 	var fe *tenant.FieldError
 	var ic *store.InsufficientCreditsError
 	switch {
+	case errors.As(err, &fe) && fe.Field == "amount_cents":
+		return d.clientError(w, r, v, id, "The amount must not be zero, and at most $1,000,000 either way.")
 	case errors.As(err, &fe):
 		return d.clientError(w, r, v, id, fe.Message)
 	case errors.As(err, &ic):
@@ -264,6 +266,9 @@ func (d *Dashboard) inviteUser(w http.ResponseWriter, r *http.Request, v *view) 
 func (d *Dashboard) reinviteUser(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
 	token, err := d.Accounts.Reinvite(r.Context(), id, r.PathValue("user"))
+	if errors.Is(err, auth.ErrHasPassword) {
+		return d.clientError(w, r, v, id, err.Error()+".")
+	}
 	if err != nil {
 		return err
 	}
@@ -391,6 +396,7 @@ func (d *Dashboard) simulateInbound(w http.ResponseWriter, r *http.Request, v *v
 type auditPage struct {
 	Entries []model.AuditEntry
 	Next    string
+	Client  string // the ?client= filter, kept when paging
 }
 
 func (d *Dashboard) auditLog(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -398,7 +404,7 @@ func (d *Dashboard) auditLog(w http.ResponseWriter, r *http.Request, v *view) er
 	if err != nil {
 		return err
 	}
-	data := auditPage{Entries: es}
+	data := auditPage{Entries: es, Client: r.URL.Query().Get("client")}
 	if len(es) > 100 {
 		data.Entries, data.Next = es[:100], es[99].ID
 	}

@@ -69,7 +69,6 @@ var funcs = template.FuncMap{
 	"csrfField": func(token string) template.HTML {
 		return template.HTML(`<input type="hidden" name="` + auth.CSRFField + `" value="` + template.HTMLEscapeString(token) + `">`)
 	},
-	"json": func(v string) template.JS { return template.JS(fmt.Sprintf("%q", v)) },
 }
 
 // formatCents writes integer cents as dollars: 1234 → "$12.34", -5 → "-$0.05".

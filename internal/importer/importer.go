@@ -65,6 +65,9 @@ type Options struct {
 	Tag      string
 	// IgnoreExtra drops unmapped columns instead of keeping them as custom fields.
 	IgnoreExtra bool
+	// OnlyMapped imports the mapped columns only, none recognised by its header (the
+	// dashboard's mapping step, where a person chose each column).
+	OnlyMapped bool
 }
 
 // ErrFile wraps the reasons a file cannot be read at all (empty, no phone column, bad mapping).
@@ -73,7 +76,7 @@ var ErrFile = errors.New("unusable file")
 // Import reads src and imports it for the client. The report is returned (and stored) even
 // when the import fails, with Status "failed" and nothing merged.
 func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, opt Options) (Report, error) {
-	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, Region: s.Region})
+	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, OnlyMapped: opt.OnlyMapped, Region: s.Region})
 	if err != nil {
 		return Report{}, fmt.Errorf("%w: %v", ErrFile, err)
 	}

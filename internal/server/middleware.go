@@ -3,10 +3,12 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/respond"
@@ -64,6 +66,12 @@ func limitBody(opt Options, next http.Handler) http.Handler {
 			limit = opt.UploadBytes
 		}
 		if r.ContentLength > limit {
+			if strings.Contains(r.Header.Get("Accept"), "text/html") { // a person's browser (the dashboard)
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				fmt.Fprintf(w, "<!doctype html><html lang=\"en\"><title>Too large · Ibiki</title><h1>Too large</h1><p>The upload is too large: at most %d MB. Go back and choose a smaller file.</p></html>", limit>>20)
+				return
+			}
 			respond.Err(w, r, respond.ErrTooLarge)
 			return
 		}

@@ -121,7 +121,11 @@ func (s *Store) listenShared(ctx context.Context, instance string, deliver func(
 			return err
 		}
 		// The connection goes back to the pool afterwards: stop listening on it.
-		defer pc.Exec(context.WithoutCancel(ctx), "UNLISTEN "+shareChannel) //nolint:errcheck
+		defer func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			pc.Exec(uctx, "UNLISTEN "+shareChannel) //nolint:errcheck // the pool drops a broken connection
+		}()
 		for {
 			n, err := pc.WaitForNotification(ctx)
 			if err != nil {
