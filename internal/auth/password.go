@@ -21,6 +21,16 @@ const (
 	saltLen        = 16
 )
 
+// hashing bounds the password hashes computed at once: each takes argonMemoryKiB of memory, so
+// a flood of sign-in attempts queues here instead of taking the server's memory (4 × 19 MiB).
+var hashing = make(chan struct{}, 4)
+
+func argonKey(pw string, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey([]byte(pw), salt, time, memory, threads, keyLen)
+}
+
 // Password length limits: long enough to resist guessing, short enough that hashing a huge
 // "password" is no way to burn the server's CPU.
 const (
@@ -42,7 +52,7 @@ func CheckPasswordRules(pw string) error {
 // HashPassword returns the argon2id hash of pw in PHC form.
 func HashPassword(pw string) string {
 	salt := randomBytes(saltLen)
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := argonKey(pw, salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
@@ -60,7 +70,7 @@ func CheckPassword(hash, pw string) bool {
 	if err != nil {
 		return false
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(key)))
+	got := argonKey(pw, salt, p.time, p.memory, p.threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1
 }
 

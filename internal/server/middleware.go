@@ -108,7 +108,16 @@ func accessLog(log *slog.Logger, all bool, next http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		log.LogAttrs(r.Context(), level, "http request", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.String("path", logPath(r.URL.Path)), slog.Int("status", sw.status),
 			slog.Duration("duration", time.Since(start)), slog.String("request_id", w.Header().Get("X-Request-Id")))
 	})
+}
+
+// logPath is a request path as the log shows it: invitation links carry a secret token, which
+// stays out of the log.
+func logPath(p string) string {
+	if strings.HasPrefix(p, "/invite/") {
+		return "/invite/…"
+	}
+	return p
 }
