@@ -36,9 +36,16 @@ func fieldMessage(fe *tenant.FieldError) string {
 	return fieldLabels[fe.Field] + ": " + fe.Message + "."
 }
 
-// clientChoices lists the clients an operator can pick from in a form.
+// clientChoices lists the clients an operator can pick from in a form: all of them.
 func (d *Dashboard) clientChoices(r *http.Request) ([]model.Client, error) {
-	return d.Store.Clients(r.Context(), "", 500)
+	var all []model.Client
+	for after := ""; ; {
+		cs, err := d.Store.Clients(r.Context(), after, 500)
+		if err != nil || len(cs) < 500 {
+			return append(all, cs...), err
+		}
+		all, after = append(all, cs...), cs[len(cs)-1].ID
+	}
 }
 
 func (d *Dashboard) providerNames() []string {

@@ -23,8 +23,12 @@ type clientRow struct {
 	In, Out int64 // last 24 hours
 }
 
+// clientsPerPage is how many clients the operator's home lists at a time.
+const clientsPerPage = 200
+
 type clientsPage struct {
 	Clients []clientRow
+	Next    string // the id to list on from ("" = the last page)
 	Traffic []store.HourTraffic
 	Form    newClientForm
 	// Created is the client just made, with its API key (shown once).
@@ -54,9 +58,12 @@ func (d *Dashboard) clientsData(r *http.Request) (clientsPage, error) {
 	var data clientsPage
 	now := d.Clock()
 	since := now.Add(-23 * time.Hour)
-	cs, err := d.Store.Clients(r.Context(), "", 500)
+	cs, err := d.Store.Clients(r.Context(), r.URL.Query().Get("after"), clientsPerPage+1)
 	if err != nil {
 		return data, err
+	}
+	if len(cs) > clientsPerPage {
+		cs, data.Next = cs[:clientsPerPage], cs[clientsPerPage-1].ID
 	}
 	totals, err := d.Store.AllClientTotals(r.Context(), since.UTC().Truncate(time.Hour)) // the chart's hours
 	if err != nil {
@@ -326,7 +333,7 @@ type setupPage struct {
 // setup shows what to configure at the providers: the webhook URLs to paste into ExtremeSMS
 // (or any aggregator), and the contact files to upload there.
 func (d *Dashboard) setup(w http.ResponseWriter, r *http.Request, v *view) error {
-	cs, err := d.Store.Clients(r.Context(), "", 500)
+	cs, err := d.clientChoices(r)
 	if err != nil {
 		return err
 	}
