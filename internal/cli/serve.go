@@ -87,6 +87,8 @@ type App struct {
 	Hub *live.Hub
 	// Sessions are the dashboard's sign-ins (swept of ended ones while running).
 	Sessions *auth.Sessions
+	// Dashboard is the web interface (its abandoned uploads are swept while running).
+	Dashboard *dashboard.Dashboard
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -96,6 +98,7 @@ func (a *App) Run(ctx context.Context) {
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	go a.Sessions.Sweep(ctx)
+	go a.Dashboard.SweepUploads(ctx)
 	// With several instances on PostgreSQL, their pages hear each other's changes.
 	go func() { a.Store.ShareAnnouncements(ctx, a.Hub.Publish); close(shared) }()
 	a.Runner.Run(ctx)
@@ -183,6 +186,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	st.OnAnnounce(hub.Publish)
 	st.SetShareLog(func(err error) { log.Warn("live updates between instances", "error", err) })
+	dash := &dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
+		Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL,
+		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
+		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},
@@ -192,13 +199,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
 			Providers: providers, Status: out},
-		&dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
-			Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL, UploadDir: cfg.UploadDir,
-			CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
-			Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)},
+		dash,
 	)
 	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
-		StatusTimeout: cfg.StatusTimeout, Hub: hub, Sessions: sessions}, nil
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Sessions: sessions, Dashboard: dash}, nil
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and

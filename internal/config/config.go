@@ -38,7 +38,6 @@ type Config struct {
 	AdminEmail            string
 	AdminPassword         string
 	PublicURL             string
-	UploadDir             string
 	AllowPrivateWebhooks  bool
 	WebhookRetrySchedule  []time.Duration
 	WebhookTimeout        time.Duration
@@ -97,8 +96,6 @@ func settings() []setting {
 				c.PublicURL = v
 				return nil
 			}},
-		{"UPLOAD_DIR", "", "where the dashboard keeps a CSV between its upload and the column-mapping step (up to an hour); with several instances, a directory they share (or sticky sessions); unset: the system's temporary directory", false,
-			func(c *Config, v string) error { c.UploadDir = strings.TrimSpace(v); return nil }},
 		{"ALLOW_PRIVATE_WEBHOOKS", "false", "let client webhook URLs point at private, loopback and link-local addresses (tests, local setups)", false,
 			boolVar(func(c *Config) *bool { return &c.AllowPrivateWebhooks })},
 		{"WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,14h,20h,24h", "waits between client webhook attempts (with ±10% jitter); after the last, the delivery is dead-lettered", false,

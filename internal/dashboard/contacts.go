@@ -2,19 +2,18 @@ package dashboard
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/csvexport"
 	"github.com/ibiki/ibiki/internal/csvimport"
 	"github.com/ibiki/ibiki/internal/importer"
@@ -63,8 +62,9 @@ func (d *Dashboard) exportFor(w http.ResponseWriter, r *http.Request, clientID s
 	return nil
 }
 
-// The import is two steps: the upload is kept in a file of its own (named for the client and a
-// random token), the mapping step shows its first rows, and the import reads it from there.
+// The import is two steps: the upload is kept in the database (so that any instance can take
+// the second step) under the hash of a random token the browser holds, the mapping step shows
+// its first rows, and the import reads it from there.
 const (
 	uploadTTL      = time.Hour
 	previewRows    = 5
@@ -75,27 +75,27 @@ const (
 // uploadToken is what crypto/rand.Text gives: 26 characters of A-Z and 2-7.
 var uploadToken = regexp.MustCompile(`^[A-Z2-7]{26}$`)
 
-func (d *Dashboard) uploadPath(clientID, token string) (string, bool) {
+// upload finds the client's complete, unexpired upload for a token.
+func (d *Dashboard) upload(r *http.Request, clientID, token string) (store.Upload, error) {
 	if !uploadToken.MatchString(token) {
-		return "", false
+		return store.Upload{}, store.ErrNotFound
 	}
-	// "." is in neither a client id nor a token: no other client's id and token name this file.
-	return filepath.Join(d.uploadDir(), "ibiki-import."+clientID+"."+token+".csv"), true
+	return d.Store.CompleteUpload(r.Context(), clientID, auth.Hash(token), d.Clock().Add(-uploadTTL))
 }
 
-func (d *Dashboard) uploadDir() string {
-	if d.UploadDir != "" {
-		return d.UploadDir
-	}
-	return os.TempDir()
-}
-
-// cleanUploads removes uploads nobody finished mapping within uploadTTL.
-func (d *Dashboard) cleanUploads() {
-	old, _ := filepath.Glob(filepath.Join(d.uploadDir(), "ibiki-import.*.csv"))
-	for _, f := range old {
-		if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > uploadTTL {
-			os.Remove(f)
+// SweepUploads removes, every ten minutes until ctx ends, the uploads nobody finished mapping
+// within uploadTTL.
+func (d *Dashboard) SweepUploads(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.Store.DeleteUploadsBefore(ctx, d.Clock().Add(-uploadTTL)); err != nil && ctx.Err() == nil {
+				d.Log.Warn("dashboard: sweeping old uploads", "error", err)
+			}
 		}
 	}
 }
@@ -128,14 +128,12 @@ var mappingFields = []struct{ Value, Label string }{
 func (importData) Fields() []struct{ Value, Label string } { return mappingFields }
 
 func (d *Dashboard) importPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	d.cleanUploads()
 	d.render(w, r, v, http.StatusOK, "import", "Import contacts", importData{})
 	return nil
 }
 
 // uploadImport keeps the uploaded file and shows the mapping step.
 func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view) error {
-	d.cleanUploads()
 	fail := func(status int, msg string) error {
 		d.render(w, r, v, status, "import", "Import contacts", importData{Error: msg})
 		return nil
@@ -154,38 +152,28 @@ func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view
 	}
 	defer file.Close()
 	token := rand.Text()
-	path, _ := d.uploadPath(v.Client.ID, token)
-	out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	u, err := d.Store.SaveUpload(r.Context(), store.Upload{ID: auth.Hash(token), ClientID: v.Client.ID,
+		Name: hdr.Filename, CreatedAt: d.Clock()}, file)
 	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, file)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
 		return fmt.Errorf("keep upload: %w", err)
 	}
-	data, err := d.mappingStep(path, token, hdr.Filename, tag)
+	data, err := d.mappingStep(r, u, token, tag)
 	if err != nil {
-		os.Remove(path)
+		if derr := d.Store.DeleteUpload(r.Context(), v.Client.ID, u.ID); derr != nil {
+			return derr
+		}
 		return fail(http.StatusUnprocessableEntity, "This file cannot be read as a contact list: "+err.Error())
 	}
 	d.render(w, r, v, http.StatusOK, "import", "Map the columns", data)
 	return nil
 }
 
-func (d *Dashboard) mappingStep(path, token, name, tag string) (importData, error) {
-	f, err := os.Open(path)
+func (d *Dashboard) mappingStep(r *http.Request, u store.Upload, token, tag string) (importData, error) {
+	s, err := csvimport.Preview(d.Store.OpenUpload(r.Context(), u), csvimport.Options{Region: d.Region}, previewRows)
 	if err != nil {
 		return importData{}, err
 	}
-	defer f.Close()
-	s, err := csvimport.Preview(f, csvimport.Options{Region: d.Region}, previewRows)
-	if err != nil {
-		return importData{}, err
-	}
+	name := u.Name
 	data := importData{Token: token, Name: name, Tag: tag, Sample: s}
 	for i, field := range s.Fields {
 		col := importColumn{Index: i + 1, Field: field}
@@ -214,12 +202,8 @@ func (d *Dashboard) mappingStep(path, token, name, tag string) (importData, erro
 // runImport imports the kept file with the chosen mapping and shows the report.
 func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) error {
 	token := r.PathValue("token")
-	path, ok := d.uploadPath(v.Client.ID, token)
-	if !ok {
-		return store.ErrNotFound
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	u, err := d.upload(r, v.Client.ID, token)
+	if errors.Is(err, store.ErrNotFound) {
 		d.render(w, r, v, http.StatusNotFound, "import", "Import contacts", importData{
 			Error: "This upload has expired or was imported already. Upload the file again."})
 		return nil
@@ -227,11 +211,10 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	opt := importer.Options{Filename: r.PostFormValue("name"), Tag: strings.TrimSpace(r.PostFormValue("tag")),
+	opt := importer.Options{Filename: u.Name, Tag: strings.TrimSpace(r.PostFormValue("tag")),
 		Mapping: map[string]string{}, IgnoreExtra: true, OnlyMapped: true}
 	if msg := tagProblem(opt.Tag); msg != "" {
-		return d.remap(w, r, v, path, token, opt, msg)
+		return d.remap(w, r, v, u, token, opt, msg)
 	}
 	phones := 0
 	for i := 1; i <= 1000; i++ {
@@ -253,21 +236,26 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 				name = fmt.Sprintf("%s (column %d)", name, i)
 			}
 			opt.Mapping[name] = src
-		default:
+		case csvimport.Phone, csvimport.FirstName, csvimport.LastName, csvimport.Business, csvimport.Tags:
 			if _, dup := opt.Mapping[f]; dup {
-				return d.remap(w, r, v, path, token, opt, "Two columns are mapped to "+f+": choose one.")
+				return d.remap(w, r, v, u, token, opt, "Two columns are mapped to "+f+": choose one.")
 			}
 			if f == csvimport.Phone {
 				phones++
 			}
 			opt.Mapping[f] = src
+		default:
+			return d.remap(w, r, v, u, token, opt, fmt.Sprintf("Column %d: choose what it holds from the list.", i))
 		}
 	}
 	if phones == 0 {
-		return d.remap(w, r, v, path, token, opt, "Choose the column that holds the phone numbers.")
+		return d.remap(w, r, v, u, token, opt, "Choose the column that holds the phone numbers.")
 	}
-	rep, err := d.Importer.Import(r.Context(), v.Client.ID, f, opt)
-	os.Remove(path) // imported, or refused with its report: either way this upload is done
+	rep, err := d.Importer.Import(r.Context(), v.Client.ID, d.Store.OpenUpload(r.Context(), u), opt)
+	// Imported, or refused with its report: either way this upload is done.
+	if derr := d.Store.DeleteUpload(context.WithoutCancel(r.Context()), v.Client.ID, u.ID); derr != nil {
+		d.Log.Warn("dashboard: removing an imported upload", "error", derr)
+	}
 	data := importData{Report: &rep, Name: opt.Filename, Tag: opt.Tag}
 	if err != nil {
 		if !errors.Is(err, importer.ErrFile) {
@@ -280,12 +268,12 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 }
 
 // remap shows the mapping step again with an error (the file is kept for another try).
-func (d *Dashboard) remap(w http.ResponseWriter, r *http.Request, v *view, path, token string, opt importer.Options, msg string) error {
-	data, err := d.mappingStep(path, token, opt.Filename, opt.Tag)
+func (d *Dashboard) remap(w http.ResponseWriter, r *http.Request, v *view, u store.Upload, token string, opt importer.Options, msg string) error {
+	data, err := d.mappingStep(r, u, token, opt.Tag)
 	if err != nil {
 		return err
 	}
-	data.Error = msg
+	data.Name, data.Error = opt.Filename, msg
 	d.render(w, r, v, http.StatusUnprocessableEntity, "import", "Map the columns", data)
 	return nil
 }

@@ -54,9 +54,7 @@ type Dashboard struct {
 	Simulator *simulator.Simulator
 	// PublicURL is the address providers and people reach Ibiki at ("" = the request's host);
 	// the setup page and invitation links use it.
-	PublicURL string
-	// UploadDir holds CSV files between upload and the mapping step ("" = the system's temp dir).
-	UploadDir           string
+	PublicURL           string
 	CampaignReplyWindow time.Duration
 	Region              string
 	Clock               func() time.Time

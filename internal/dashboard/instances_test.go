@@ -2,6 +2,8 @@ package dashboard_test
 
 import (
 	"encoding/json"
+	neturl "net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +49,28 @@ func TestEventsReachPagesServedByAnotherInstance(t *testing.T) {
 		case <-timeout:
 			t.Fatal("the page on the other instance heard nothing within 10 s")
 		}
+	}
+}
+
+// The two steps of an import may reach different instances: the upload waits in the database.
+func TestImportAcrossInstances(t *testing.T) {
+	if ibikitest.Engine() != store.Postgres {
+		t.Skip("SQLite runs one instance (this test runs in the PostgreSQL pass)")
+	}
+	url := ibikitest.DatabaseURL(t)
+	f := newFixture(t, map[string]string{"IBIKI_DATABASE_URL": url})
+	other := ibikitest.NewServer(t, map[string]string{"IBIKI_DATABASE_URL": url})
+	f.client("acme")
+	user := f.clientUser("acme", "ann@acme.example")
+	up := user.postFile("/contacts/import", "a.csv", "Mobile,Name\n+15551239001,Ann\n", nil)
+	m := importToken.FindStringSubmatch(up.Body)
+	if m == nil {
+		t.Fatalf("upload: %s", up)
+	}
+	elsewhere := newBrowser(t, other)
+	elsewhere.setSession(user.sessionID())
+	res := elsewhere.postForm("/contacts/import/"+m[1], neturl.Values{"col1": {"phone"}, "col2": {"first_name"}})
+	if res.Status != 200 || !strings.Contains(res.Body, `id="imported">1<`) {
+		t.Fatalf("the mapping step on the other instance: %s", res)
 	}
 }
