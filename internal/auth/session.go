@@ -237,20 +237,8 @@ func (l *LoginLimiter) Try(r *http.Request, email string) (ok bool, wait time.Du
 	}
 }
 
-// sweepEvery is how often ended sessions are deleted.
-const sweepEvery = time.Hour
-
-// Sweep deletes ended sessions every hour until ctx ends (a session that ended is refused at
-// once anyway; this only keeps the table small).
-func (s *Sessions) Sweep(ctx context.Context) {
-	t := time.NewTicker(sweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteExpiredSessions(ctx, s.Clock()) })
-		}
-	}
+// DeleteEnded deletes the sessions that have ended (they are refused at once anyway; this only
+// keeps the table small).
+func (s *Sessions) DeleteEnded(ctx context.Context) error {
+	return s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteExpiredSessions(ctx, s.Clock()) })
 }

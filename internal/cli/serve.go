@@ -85,9 +85,8 @@ type App struct {
 	StatusTimeout time.Duration
 	// Hub fans changes out to open dashboards; closing it ends their event streams.
 	Hub *live.Hub
-	// Sessions are the dashboard's sign-ins (swept of ended ones while running).
-	Sessions *auth.Sessions
-	// Dashboard is the web interface (its abandoned uploads are swept while running).
+	// Dashboard is the web interface (its ended sessions and abandoned uploads are swept while
+	// running).
 	Dashboard *dashboard.Dashboard
 }
 
@@ -97,8 +96,7 @@ func (a *App) Run(ctx context.Context) {
 	done, shared := make(chan struct{}), make(chan struct{})
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
-	go a.Sessions.Sweep(ctx)
-	go a.Dashboard.SweepUploads(ctx)
+	go a.Dashboard.Maintain(ctx)
 	// With several instances on PostgreSQL, their pages hear each other's changes.
 	go func() { a.Store.ShareAnnouncements(ctx, a.Hub.Publish); close(shared) }()
 	a.Runner.Run(ctx)
@@ -202,7 +200,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		dash,
 	)
 	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
-		StatusTimeout: cfg.StatusTimeout, Hub: hub, Sessions: sessions, Dashboard: dash}, nil
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash}, nil
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and

@@ -83,29 +83,11 @@ func (d *Dashboard) upload(r *http.Request, clientID, token string) (store.Uploa
 	return d.Store.CompleteUpload(r.Context(), clientID, auth.Hash(token), d.Clock().Add(-uploadTTL))
 }
 
-// SweepUploads removes, every ten minutes until ctx ends, the uploads nobody finished mapping
-// within uploadTTL.
-func (d *Dashboard) SweepUploads(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := d.Store.DeleteUploadsBefore(ctx, d.Clock().Add(-uploadTTL)); err != nil && ctx.Err() == nil {
-				d.Log.Warn("dashboard: sweeping old uploads", "error", err)
-			}
-		}
-	}
-}
-
 type importData struct {
-	Error  string
-	Token  string
-	Name   string
-	Tag    string
-	Sample csvimport.Sample
+	Error string
+	Token string
+	Name  string
+	Tag   string
 	// Columns pairs each column with its header, sample cells and current field.
 	Columns []importColumn
 	Report  *importer.Report
@@ -174,7 +156,7 @@ func (d *Dashboard) mappingStep(r *http.Request, u store.Upload, token, tag stri
 		return importData{}, err
 	}
 	name := u.Name
-	data := importData{Token: token, Name: name, Tag: tag, Sample: s}
+	data := importData{Token: token, Name: name, Tag: tag}
 	for i, field := range s.Fields {
 		col := importColumn{Index: i + 1, Field: field}
 		if i < len(s.Header) {

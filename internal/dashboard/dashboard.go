@@ -167,6 +167,27 @@ func (d *Dashboard) session(role model.Role, allowInactive bool, h handler) http
 	})
 }
 
+// maintainEvery is how often Maintain tidies up.
+const maintainEvery = 10 * time.Minute
+
+// Maintain deletes, every ten minutes until ctx ends, the sessions that have ended and the
+// uploads nobody finished mapping within uploadTTL.
+func (d *Dashboard) Maintain(ctx context.Context) {
+	t := time.NewTicker(maintainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			err := errors.Join(d.Sessions.DeleteEnded(ctx), d.Store.DeleteUploadsBefore(ctx, d.Clock().Add(-uploadTTL)))
+			if err != nil && ctx.Err() == nil {
+				d.Log.Warn("dashboard: tidying sessions and uploads", "error", err)
+			}
+		}
+	}
+}
+
 // secureHeaders sets the headers every dashboard page carries: nothing loads from elsewhere,
 // no framing, no MIME sniffing.
 // secure (an https public URL) is recorded in the request for the cookies set on the answer.
