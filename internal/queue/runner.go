@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -75,11 +76,13 @@ func (r *Runner) wake(kinds []string) {
 	for _, k := range kinds {
 		if k == "*" {
 			for _, kr := range r.kinds {
+				kr.pending.Store(true)
 				kr.signal()
 			}
 			continue
 		}
 		if kr := r.kinds[model.JobKind(k)]; kr != nil {
+			kr.pending.Store(true)
 			kr.signal()
 		}
 	}
@@ -104,6 +107,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for _, kr := range r.kinds {
+		kr.start(work)
 		wg.Add(1)
 		go func() { defer wg.Done(); kr.loop(ctx, work) }()
 	}
@@ -150,10 +154,119 @@ type kindRunner struct {
 	cfg    Kind
 	wakeCh chan struct{}
 
+	// pending says the queue may hold jobs of this kind that are ready and not claimed: a
+	// finishing job then wakes the claim loop for its slot. Adopted jobs need no claim, so
+	// with everything adopted the loop stays idle between polls.
+	pending atomic.Bool
+
 	mu        sync.Mutex
 	running   int
 	perClient map[string]int
 	jobs      sync.WaitGroup
+	// Adopted jobs (born leased to this process, see store.AdoptNew) wait here for a free slot.
+	work      context.Context // nil before Run and once it stops
+	backlog   []model.Job
+	perLogged map[string]int // backlog entries per client
+}
+
+// start lets the kind run jobs in work, and take new ones born leased to it when the store can
+// do that for its kind. It runs after any ReleaseRunning, which would otherwise hand the same
+// jobs to the queue as well.
+func (k *kindRunner) start(work context.Context) {
+	k.mu.Lock()
+	k.work = work
+	k.mu.Unlock()
+	if store.CanAdopt(k.cfg.Kind) {
+		k.r.store.AdoptNew(k.cfg.Kind, &store.Adoption{Owner: k.r.opt.Owner, Lease: k.r.opt.Lease,
+			Clock: k.r.opt.Clock, Take: k.adopt})
+	}
+}
+
+// stop ends adoption and gives the adopted jobs that never started back to the queue.
+func (k *kindRunner) stop() {
+	if store.CanAdopt(k.cfg.Kind) {
+		k.r.store.AdoptNew(k.cfg.Kind, nil)
+	}
+	k.mu.Lock()
+	k.work = nil
+	left := k.backlog
+	k.backlog, k.perLogged = nil, nil
+	k.mu.Unlock()
+	for _, j := range left {
+		k.giveBack(j)
+	}
+}
+
+// adopt takes a job born leased to this runner: it starts at once when a slot is free, else
+// waits in the backlog, ahead of anything the runner would claim. It runs on the store's writer
+// goroutine, so it must neither block nor write.
+func (k *kindRunner) adopt(j model.Job) {
+	k.mu.Lock()
+	switch {
+	case k.work != nil && k.running < k.cfg.Concurrency && k.perClient[j.ClientID] < k.cfg.PerClient:
+		k.startLocked(j)
+		k.mu.Unlock()
+		return
+	case k.work != nil && len(k.backlog) < 4*k.cfg.Concurrency && k.perLogged[j.ClientID] < k.cfg.PerClient:
+		k.backlog = append(k.backlog, j)
+		if k.perLogged == nil {
+			k.perLogged = map[string]int{}
+		}
+		k.perLogged[j.ClientID]++
+		k.mu.Unlock()
+		return
+	}
+	k.mu.Unlock()
+	go k.giveBack(j)
+}
+
+// startLocked runs j in the background; k.mu is held.
+func (k *kindRunner) startLocked(j model.Job) {
+	k.running++
+	k.perClient[j.ClientID]++
+	k.jobs.Add(1)
+	go k.run(k.work, j)
+}
+
+// fromBacklog starts the adopted jobs that fit in the free slots, oldest first, skipping clients
+// at their cap. One whose lease is half gone goes back to the queue instead: it would risk
+// lapsing while it runs.
+func (k *kindRunner) fromBacklog() {
+	var stale []model.Job
+	k.mu.Lock()
+	now := k.r.opt.Clock()
+	kept := k.backlog[:0]
+	for _, j := range k.backlog {
+		switch {
+		case j.LeaseUntil.Sub(now) < k.r.opt.Lease/2:
+			stale = append(stale, j)
+		case k.work != nil && k.running < k.cfg.Concurrency && k.perClient[j.ClientID] < k.cfg.PerClient:
+			k.startLocked(j)
+		default:
+			kept = append(kept, j)
+			continue
+		}
+		if k.perLogged[j.ClientID]--; k.perLogged[j.ClientID] <= 0 {
+			delete(k.perLogged, j.ClientID)
+		}
+	}
+	clear(k.backlog[len(kept):])
+	k.backlog = kept
+	k.mu.Unlock()
+	for _, j := range stale {
+		k.giveBack(j)
+	}
+}
+
+// giveBack returns an adopted job that did not run to the queue, without counting its claim.
+func (k *kindRunner) giveBack(j model.Job) {
+	err := k.r.store.InTx(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.DeferJob(context.Background(), j, k.r.opt.Clock())
+		return err
+	})
+	if err != nil {
+		k.r.opt.Log.Warn("queue: adopted job left to its lease", "kind", j.Kind, "job", j.Ref, "error", err)
+	}
 }
 
 func (k *kindRunner) signal() {
@@ -165,6 +278,7 @@ func (k *kindRunner) signal() {
 
 func (k *kindRunner) loop(ctx, work context.Context) {
 	defer k.jobs.Wait()
+	defer k.stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -193,15 +307,19 @@ func (k *kindRunner) loop(ctx, work context.Context) {
 // claim leases as many ready jobs as there are free slots, lane by lane, and starts them. It
 // returns the earliest run time among lanes not yet due, and whether more may be ready.
 func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool, err error) {
+	k.fromBacklog()
 	k.mu.Lock()
-	free := k.cfg.Concurrency - k.running
+	free := k.cfg.Concurrency - k.running - len(k.backlog)
 	budget := map[string]int{}
 	k.mu.Unlock()
 	if free <= 0 {
 		return time.Time{}, false, nil
 	}
+	// Cleared before the look, so that work announced during it sets it again.
+	k.pending.Store(false)
 	lanes, err := k.r.store.Lanes(ctx, k.cfg.Kind)
 	if err != nil {
+		k.pending.Store(true)
 		return time.Time{}, false, err
 	}
 	now := k.r.opt.Clock()
@@ -239,6 +357,7 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 		for _, l := range due {
 			n := min(share, left, budget[l.ClientID]-used[l.ClientID])
 			if n <= 0 {
+				k.pending.Store(true) // left for a slot that frees later
 				continue
 			}
 			jobs, err := tx.Claim(ctx, k.cfg.Kind, l, now, now.Add(k.r.opt.Lease), k.r.opt.Owner, n)
@@ -250,11 +369,13 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 			used[l.ClientID] += len(jobs)
 			if len(jobs) == n {
 				more = true
+				k.pending.Store(true)
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		k.pending.Store(true)
 		return next, false, err
 	}
 	k.mu.Lock()
@@ -279,8 +400,14 @@ func (k *kindRunner) run(ctx context.Context, j model.Job) {
 	if k.perClient[j.ClientID]--; k.perClient[j.ClientID] <= 0 {
 		delete(k.perClient, j.ClientID)
 	}
+	waiting := len(k.backlog) > 0
 	k.mu.Unlock()
-	k.signal()
+	if waiting {
+		k.fromBacklog()
+	}
+	if k.pending.Load() {
+		k.signal()
+	}
 }
 
 func (k *kindRunner) safeHandle(ctx context.Context, j model.Job) (res Result) {

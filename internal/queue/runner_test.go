@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,5 +273,106 @@ func TestARunThatOutlivedItsLeaseCommitsNothing(t *testing.T) {
 	time.Sleep(time.Second) // let the stalled first run come back and try to record
 	if _, err := s.Setting(t.Context(), "run1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the run whose lease lapsed committed its writes: %v", err)
+	}
+}
+
+// New deliveries are born leased to the running runner and start without a claim; those that
+// do not fit its slots wait in its backlog or go back to the queue; every one runs once, and
+// what is left in the backlog at shutdown goes back to the queue.
+func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertClient(ctx, model.Client{ID: "acme", Name: "Acme", Active: true, WebhookSecret: "whsec_x"})
+	}))
+	enqueueDelivery := func(id string) {
+		t.Helper()
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+			return tx.EnqueueDelivery(ctx, model.Delivery{ID: id, ClientID: "acme", ConversationID: "conv_" + id,
+				Type: model.EventMessageReceived, Payload: []byte(`{}`), Status: model.DeliveryPending, CreatedAt: time.Now()})
+		}))
+	}
+	count := func(state model.JobState) int64 {
+		stats, err := s.QueueStats(ctx)
+		ibikitest.Must(t, err)
+		for _, st := range stats {
+			if st.Kind == model.JobWebhook && st.State == state {
+				return st.Count
+			}
+		}
+		return 0
+	}
+	var (
+		mu      sync.Mutex
+		runs    = map[string]int{}
+		release = make(chan struct{})
+	)
+	r := queue.New(s, queue.Options{Poll: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	r.Register(queue.Kind{Kind: model.JobWebhook, Concurrency: 2, PerClient: 2,
+		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
+			mu.Lock()
+			runs[j.Ref]++
+			mu.Unlock()
+			if !strings.HasPrefix(j.Ref, "probe") {
+				<-release
+			}
+			return queue.Result{}
+		})})
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(runCtx); close(done) }()
+	// Wait until the runner adopts: a probe born running rather than queued.
+	probes := 0
+	eventually(t, "the runner adopts new deliveries", func() bool {
+		probes++
+		enqueueDelivery(fmt.Sprint("probe_", probes))
+		born := count(model.JobRunning) == 1
+		eventually(t, "the probe ran", func() bool { return count(model.JobRunning)+count(model.JobQueued) == 0 })
+		return born
+	})
+	mu.Lock()
+	clear(runs)
+	mu.Unlock()
+
+	for i := range 10 {
+		enqueueDelivery(fmt.Sprint("evt_", i))
+	}
+	// Two run, two wait in the backlog (the client's share), six went back to the queue.
+	eventually(t, "two running, two in the backlog, six queued", func() bool {
+		return count(model.JobRunning) == 4 && count(model.JobQueued) == 6
+	})
+	mu.Lock()
+	if len(runs) != 2 {
+		t.Errorf("%d started, want 2", len(runs))
+	}
+	mu.Unlock()
+	close(release)
+	eventually(t, "every delivery ran", func() bool { return count(model.JobRunning)+count(model.JobQueued) == 0 })
+	mu.Lock()
+	for i := range 10 {
+		if n := runs[fmt.Sprint("evt_", i)]; n != 1 {
+			t.Errorf("evt_%d ran %d times", i, n)
+		}
+	}
+	mu.Unlock()
+
+	// At shutdown, adopted deliveries that never started go back to the queue.
+	release = make(chan struct{})
+	for i := range 4 {
+		enqueueDelivery(fmt.Sprint("late_", i))
+	}
+	eventually(t, "two late ones running", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return runs["late_0"]+runs["late_1"]+runs["late_2"]+runs["late_3"] == 2
+	})
+	stop()
+	close(release)
+	<-done
+	if got := count(model.JobQueued); got != 2 {
+		t.Errorf("after shutdown %d queued, want the 2 that never started", got)
+	}
+	if got := count(model.JobRunning); got != 0 {
+		t.Errorf("after shutdown %d still running", got)
 	}
 }

@@ -19,6 +19,7 @@ type Tx struct {
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
+	adopt  *Adoption // who takes new deliveries born leased (nil: born queued)
 }
 
 type writeReq struct {
@@ -154,7 +155,8 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 	if s.writeStmts != nil {
 		local = map[string]*sql.Stmt{}
 	}
-	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches}
+	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
+		adopt: s.adopt.Load()}
 }
 
 // runTx runs the batch in one transaction.

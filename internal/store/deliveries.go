@@ -95,15 +95,6 @@ func (r reader) Attempts(ctx context.Context, deliveryIDs ...string) (map[string
 	return out, notFound(rows.Err(), "attempts")
 }
 
-// InsertDelivery stores a new pending delivery.
-func (tx *Tx) InsertDelivery(ctx context.Context, d model.Delivery) error {
-	_, err := tx.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
-		d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CreatedAt), ms(d.CompletedAt))
-	return notFound(err, "insert delivery")
-}
-
 // RecordAttempt stores an attempt and the delivery's new state together.
 func (tx *Tx) RecordAttempt(ctx context.Context, a model.Attempt, d model.Delivery) error {
 	if _, err := tx.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, client_id, attempted_at, url,

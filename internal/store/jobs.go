@@ -64,6 +64,9 @@ type Lane struct {
 // each priority. It walks the distinct clients through the index (a loose index scan), so a
 // client with a long backlog costs no more than one with a single job.
 func (r reader) Lanes(ctx context.Context, kind model.JobKind) ([]Lane, error) {
+	if kind == model.JobWebhook {
+		return r.deliveryLanes(ctx)
+	}
 	const minAt = `(SELECT MIN(run_at) FROM jobs j WHERE j.kind = ? AND j.state = 'queued'
 		AND j.client_id = lanes.client_id AND j.priority = %d)`
 	q := `WITH RECURSIVE lanes(client_id) AS (
@@ -102,6 +105,9 @@ func (r reader) Lanes(ctx context.Context, kind model.JobKind) ([]Lane, error) {
 // Claim leases up to limit ready jobs of one lane to owner until leaseUntil, oldest first.
 // On PostgreSQL, rows another instance is claiming are skipped rather than waited for.
 func (tx *Tx) Claim(ctx context.Context, kind model.JobKind, lane Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
+	if kind == model.JobWebhook {
+		return tx.claimDeliveries(ctx, lane, now, leaseUntil, owner, limit)
+	}
 	skip := ""
 	if tx.engine == Postgres {
 		skip = " FOR UPDATE SKIP LOCKED"
@@ -118,6 +124,9 @@ func (tx *Tx) Claim(ctx context.Context, kind model.JobKind, lane Lane, now, lea
 // It matches the claim (id and attempt number), so a worker whose lease lapsed and whose job
 // was claimed again cannot finish the newer run; it reports false then.
 func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
+	if j.Kind == model.JobWebhook {
+		return tx.finishDelivery(ctx, j)
+	}
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
@@ -126,8 +135,12 @@ func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
 }
 
 // BuryJob moves a job that cannot succeed to the dead state, kept for the operator, and lets
-// the next job with its order key run.
+// the next job with its order key run. A webhook job leaves the queue (the kind's OnDead marks
+// the delivery failed: failed deliveries are the operator's dead letters).
 func (tx *Tx) BuryJob(ctx context.Context, j model.Job, reason string) (bool, error) {
+	if j.Kind == model.JobWebhook {
+		return tx.finishDelivery(ctx, j)
+	}
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
@@ -160,6 +173,9 @@ func (tx *Tx) afterFinish(ctx context.Context, j model.Job, res sql.Result, err 
 // RetryJob puts a claimed job back in the queue to run again at runAt. The job stays the head
 // of its order key, so later jobs with the same key keep waiting.
 func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason string) (bool, error) {
+	if j.Kind == model.JobWebhook {
+		return tx.requeueClaimed(ctx, j, runAt, false)
+	}
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_until = 0
 		WHERE id = ? AND attempts = ? AND state = 'running'`, ms(runAt), reason, j.ID, j.Attempts)
 	if err != nil {
@@ -175,6 +191,9 @@ func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason
 // DeferJob puts a claimed job back for later without counting the run as an attempt (it did
 // no work).
 func (tx *Tx) DeferJob(ctx context.Context, j model.Job, runAt time.Time) (bool, error) {
+	if j.Kind == model.JobWebhook {
+		return tx.requeueClaimed(ctx, j, runAt, true)
+	}
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, attempts = attempts - 1, lease_until = 0
 		WHERE id = ? AND attempts = ? AND state = 'running'`, ms(runAt), j.ID, j.Attempts)
 	if err != nil {
@@ -196,6 +215,11 @@ func (tx *Tx) ReleaseExpired(ctx context.Context, now time.Time) (int64, error) 
 		return 0, err
 	}
 	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	nd, err := tx.releaseDeliveries(ctx, now)
+	n += nd
 	if n > 0 {
 		tx.kinds = append(tx.kinds, "*")
 	}
@@ -212,6 +236,11 @@ func (tx *Tx) ReleaseRunning(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	nd, err := tx.releaseDeliveries(ctx, time.Time{})
+	n += nd
 	if n > 0 {
 		tx.kinds = append(tx.kinds, "*")
 	}
@@ -245,16 +274,9 @@ func (r reader) QueueStats(ctx context.Context) ([]QueueStat, error) {
 		s.OldestAt = fromMS(oldest)
 		out = append(out, s)
 	}
-	return out, notFound(rows.Err(), "queue stats")
-}
-
-// ClaimByID leases one queued job by id (tests and benchmarks; the runner claims by lane).
-func (tx *Tx) ClaimByID(ctx context.Context, id int64, leaseUntil time.Time, owner string) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?
-		WHERE id = ? AND state = 'queued'`, ms(leaseUntil), owner, id)
-	if err != nil {
-		return false, err
+	if err := rows.Err(); err != nil {
+		return nil, notFound(err, "queue stats")
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	hooks, err := r.deliveryQueueStats(ctx)
+	return append(out, hooks...), err
 }

@@ -15,7 +15,11 @@ var migrations embed.FS
 
 // Migrate applies every pending migration and returns the versions it applied. On PostgreSQL a
 // session lock makes instances that start together take turns.
-func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
+func (s *Store) Migrate(ctx context.Context) ([]int64, error) { return s.MigrateTo(ctx, 0) }
+
+// MigrateTo applies the migrations up to version (0: all), for tests of a migration's data
+// changes.
+func (s *Store) MigrateTo(ctx context.Context, version int64) ([]int64, error) {
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
 	var opts []goose.ProviderOption
 	if s.engine == Postgres {
@@ -34,7 +38,12 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
+	var res []*goose.MigrationResult
+	if version > 0 {
+		res, err = p.UpTo(ctx, version)
+	} else {
+		res, err = p.Up(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +66,7 @@ type Store struct {
 	hookMu     sync.RWMutex
 	onWrite    []func(kinds []string)
 	onAnnounce []func(Announcement)
+	adopt      atomic.Pointer[Adoption]
 	// shareLog hears the errors of sharing announcements between instances (SetShareLog).
 	shareLog func(error)
 }

@@ -83,7 +83,7 @@ func Payload(typ model.EventType, at time.Time, data any) ([]byte, error) {
 	return json.Marshal(envelope{Type: typ, Timestamp: at.UTC().Format(TimeFormat), Data: data})
 }
 
-// Enqueue stores an event for a client's webhook and the job that delivers it, inside tx.
+// Enqueue stores an event for a client's webhook, inside tx; the delivery is its own job.
 // Events of one conversation are delivered one at a time, in order. A client without a webhook
 // URL gets no delivery (it reads its conversations through the API); it reports false then.
 //
@@ -97,11 +97,10 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 		ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, ConversationID: m.ConversationID,
 		MessageID: m.ID, Type: typ, Payload: payload, Status: model.DeliveryPending, CreatedAt: now,
 	}
-	if err := tx.InsertDelivery(ctx, d); err != nil {
-		return false, err
-	}
+	// Registered before the insert: a delivery born leased to this process starts right after
+	// the commit, and should find itself handed off.
 	tx.AfterCommit(func() { fresh.Put(d.ID, d) })
-	return true, enqueueJob(ctx, tx, d, now)
+	return true, tx.EnqueueDelivery(ctx, d)
 }
 
 // ErrNoURL means the client has no webhook URL to send to.
@@ -120,11 +119,8 @@ func EnqueueTest(ctx context.Context, tx *store.Tx, c model.Client, now time.Tim
 	}
 	d := model.Delivery{ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, Type: model.EventWebhookTest,
 		Payload: payload, Status: model.DeliveryPending, CreatedAt: now}
-	if err := tx.InsertDelivery(ctx, d); err != nil {
-		return d, err
-	}
 	tx.Announce(store.Announcement{ClientID: c.ID, Kind: "delivery"})
-	return d, enqueueJob(ctx, tx, d, now)
+	return d, tx.EnqueueDelivery(ctx, d)
 }
 
 // fresh hands new deliveries to their first attempt in this process, which then needs not read
@@ -133,20 +129,11 @@ func EnqueueTest(ctx context.Context, tx *store.Tx, c model.Client, now time.Tim
 // of traffic; beyond that the attempt reads the row.
 var fresh = queue.NewHandoff[model.Delivery](10_000)
 
-func enqueueJob(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) error {
-	_, err := tx.Enqueue(ctx, model.Job{Kind: model.JobWebhook, ClientID: d.ClientID, Ref: d.ID,
-		OrderKey: d.ConversationID, Priority: model.PriorityInteractive, RunAt: now, CreatedAt: now})
-	return err
-}
-
 // Replay sends a finished delivery again, with the same webhook-id (receivers that did get it
 // will recognise it), and the whole retry schedule ahead of it: its attempt count starts over
 // while the attempt log keeps the earlier ones. It queues behind the conversation's other
 // pending deliveries.
 func Replay(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) (model.Delivery, error) {
 	d.Status, d.NextAttemptAt, d.CompletedAt, d.Attempts = model.DeliveryPending, now, time.Time{}, 0
-	if err := tx.UpdateDelivery(ctx, d); err != nil {
-		return d, err
-	}
-	return d, enqueueJob(ctx, tx, d, now)
+	return d, tx.RequeueDelivery(ctx, d)
 }

@@ -1,0 +1,269 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+)
+
+// A webhook delivery is its own job: the deliveries row carries its place in the queue
+// (q_state, next_attempt_at, claims, lease_until, locked_by, seq), so a message's delivery costs
+// no job row to insert, claim and delete. The job methods (Lanes, Claim, FinishJob, ...) take
+// their webhook jobs from here; to the queue runner a delivery is a model.Job whose Ref is the
+// delivery id, whose OrderKey is its conversation and whose Attempts counts its claims.
+
+const deliveryJobColumns = `id, client_id, conversation_id, seq, next_attempt_at, claims, lease_until, created_at`
+
+func scanDeliveryJob(row scanner) (model.Job, error) {
+	var (
+		j                     model.Job
+		runAt, lease, created int64
+	)
+	err := row.Scan(&j.Ref, &j.ClientID, &j.OrderKey, &j.ID, &runAt, &j.Attempts, &lease, &created)
+	j.Kind, j.Priority = model.JobWebhook, model.PriorityInteractive
+	j.RunAt, j.LeaseUntil, j.CreatedAt = fromMS(runAt), fromMS(lease), fromMS(created)
+	return j, err
+}
+
+// Adoption is how a process takes the jobs of one kind born leased to it: a new delivery is
+// inserted already running (locked_by Owner, leased for Lease) instead of queued, and handed to
+// Take once its transaction commits, so its first run needs no claim. A delivery that must wait
+// behind an earlier one of its conversation is born waiting instead, and claimed as usual later.
+type Adoption struct {
+	Owner string
+	Lease time.Duration
+	Clock func() time.Time
+	Take  func(model.Job)
+}
+
+// AdoptNew registers the process's taker of new webhook jobs (the queue runner); nil stops
+// adopting. Without one, new deliveries are born queued and claimed like any job.
+func (s *Store) AdoptNew(kind model.JobKind, a *Adoption) {
+	if kind != model.JobWebhook {
+		panic(fmt.Sprintf("store: jobs of kind %q cannot be born leased", kind))
+	}
+	s.adopt.Store(a)
+}
+
+// CanAdopt tells whether new jobs of kind can be born leased (AdoptNew).
+func CanAdopt(kind model.JobKind) bool { return kind == model.JobWebhook }
+
+// lastSeq orders deliveries: each new (or replayed) delivery gets a larger seq than any before
+// it in this process, close to the time in microseconds, so that instances agree roughly too.
+var lastSeq atomic.Int64
+
+func nextSeq() int64 {
+	for {
+		prev := lastSeq.Load()
+		n := max(prev+1, time.Now().UnixMicro())
+		if lastSeq.CompareAndSwap(prev, n) {
+			return n
+		}
+	}
+}
+
+// EnqueueDelivery stores a new pending delivery with its place in the queue: waiting when an
+// earlier delivery of its conversation is unfinished (deliveries of one conversation go one at a
+// time, in order), else born leased to this process when a runner adopts new deliveries, else
+// queued.
+func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
+	if err := tx.lockKey(ctx, d.ConversationID); err != nil {
+		return err
+	}
+	state, claims, lease, owner := string(model.JobQueued), 0, int64(0), ""
+	ad := tx.adopt
+	now := time.Now()
+	if ad != nil {
+		now = ad.Clock()
+		state, claims, lease, owner = string(model.JobRunning), 1, ms(now.Add(ad.Lease)), ad.Owner
+	}
+	seq := nextSeq()
+	runAt := d.NextAttemptAt
+	if runAt.IsZero() {
+		runAt = d.CreatedAt
+	}
+	// "w" decides the state and the lease together; "q_state <> ''" repeats the partial index's
+	// condition so that the planner may use it.
+	var got string
+	err := tx.queryRow(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
+		SELECT ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
+			CAST(? AS BIGINT),
+			CASE WHEN w THEN 'waiting' ELSE ? END, CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END,
+			CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END, CASE WHEN w THEN '' ELSE ? END, CAST(? AS BIGINT)
+		FROM (SELECT CAST(? AS TEXT) <> '' AND EXISTS (SELECT 1 FROM deliveries
+			WHERE conversation_id = ? AND q_state <> '') AS w) AS x
+		RETURNING q_state`,
+		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
+		d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
+		state, claims, lease, owner, seq, d.ConversationID, d.ConversationID).Scan(&got)
+	if err != nil {
+		return notFound(err, "insert delivery")
+	}
+	switch got {
+	case string(model.JobRunning):
+		j := model.Job{ID: seq, Kind: model.JobWebhook, ClientID: d.ClientID, Ref: d.ID, OrderKey: d.ConversationID,
+			Priority: model.PriorityInteractive, RunAt: runAt, Attempts: 1, LeaseUntil: fromMS(lease), CreatedAt: d.CreatedAt}
+		tx.AfterCommit(func() { ad.Take(j) })
+	case string(model.JobQueued):
+		tx.kinds = append(tx.kinds, string(model.JobWebhook))
+	}
+	return nil
+}
+
+// RequeueDelivery puts a finished delivery back in the queue (a replay), behind its
+// conversation's unfinished deliveries. d's state (status, attempts, ...) is saved with it. A
+// delivery that is still in the queue is ErrNotFound.
+func (tx *Tx) RequeueDelivery(ctx context.Context, d model.Delivery) error {
+	if err := tx.lockKey(ctx, d.ConversationID); err != nil {
+		return err
+	}
+	err := affected(tx.exec(ctx, `UPDATE deliveries SET status = ?, attempts = ?, last_status_code = ?,
+			last_error = ?, next_attempt_at = ?, completed_at = ?, claims = 0, lease_until = 0, locked_by = '', seq = ?,
+			q_state = CASE WHEN conversation_id <> '' AND EXISTS (SELECT 1 FROM deliveries o
+				WHERE o.conversation_id = deliveries.conversation_id AND o.q_state <> '') THEN 'waiting' ELSE 'queued' END
+		WHERE id = ? AND q_state = ''`,
+		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt), nextSeq(), d.ID))
+	if err != nil {
+		return notFound(err, "requeue delivery "+d.ID)
+	}
+	tx.kinds = append(tx.kinds, string(model.JobWebhook))
+	return nil
+}
+
+// deliveryLanes is Lanes for webhook jobs: the clients with queued deliveries.
+func (r reader) deliveryLanes(ctx context.Context) ([]Lane, error) {
+	rows, err := r.query(ctx, `WITH RECURSIVE lanes(client_id) AS (
+			SELECT MIN(client_id) FROM deliveries WHERE q_state = 'queued'
+			UNION ALL
+			SELECT (SELECT MIN(d.client_id) FROM deliveries d WHERE d.q_state = 'queued'
+				AND d.client_id > lanes.client_id)
+			FROM lanes WHERE lanes.client_id IS NOT NULL
+		)
+		SELECT client_id, (SELECT MIN(d.next_attempt_at) FROM deliveries d WHERE d.q_state = 'queued'
+			AND d.client_id = lanes.client_id)
+		FROM lanes WHERE client_id IS NOT NULL`)
+	if err != nil {
+		return nil, notFound(err, "delivery lanes")
+	}
+	defer rows.Close()
+	var out []Lane
+	for rows.Next() {
+		var (
+			l  Lane
+			at int64
+		)
+		if err := rows.Scan(&l.ClientID, &at); err != nil {
+			return nil, notFound(err, "delivery lanes")
+		}
+		l.Priority, l.MinRunAt = model.PriorityInteractive, fromMS(at)
+		out = append(out, l)
+	}
+	return out, notFound(rows.Err(), "delivery lanes")
+}
+
+func (tx *Tx) claimDeliveries(ctx context.Context, lane Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
+	if lane.Priority != model.PriorityInteractive {
+		return nil, nil
+	}
+	skip := ""
+	if tx.engine == Postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := tx.query(ctx, `UPDATE deliveries SET q_state = 'running', claims = claims + 1, lease_until = ?, locked_by = ?
+		WHERE id IN (SELECT id FROM deliveries WHERE q_state = 'queued' AND client_id = ? AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, seq LIMIT ?`+skip+`)
+		RETURNING `+deliveryJobColumns,
+		ms(leaseUntil), owner, lane.ClientID, ms(now), limit)
+	jobs, err := collect(rows, err, "claim deliveries", scanDeliveryJob)
+	// RETURNING keeps no order on PostgreSQL: start them in queue order.
+	slices.SortFunc(jobs, func(a, b model.Job) int { return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID)) })
+	return jobs, err
+}
+
+// finishDelivery takes a delivery out of the queue (its status says how it ended) and lets the
+// next delivery of its conversation run. It matches the claim, like FinishJob.
+func (tx *Tx) finishDelivery(ctx context.Context, j model.Job) (bool, error) {
+	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
+		return false, err
+	}
+	res, err := tx.exec(ctx, `UPDATE deliveries SET q_state = '', lease_until = 0, locked_by = ''
+		WHERE id = ? AND claims = ? AND q_state = 'running'`, j.Ref, j.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("store: finish delivery %s: %w", j.Ref, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if j.OrderKey == "" {
+		return true, nil
+	}
+	res, err = tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued' WHERE id = (
+		SELECT id FROM deliveries WHERE conversation_id = ? AND q_state <> '' AND q_state = 'waiting'
+		ORDER BY seq LIMIT 1)`, j.OrderKey)
+	if err != nil {
+		return false, fmt.Errorf("store: next delivery after %s: %w", j.Ref, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		tx.kinds = append(tx.kinds, string(model.JobWebhook))
+	}
+	return true, nil
+}
+
+// requeueClaimed puts a claimed delivery back in the queue at runAt; uncounted takes the claim
+// back (the run did no work).
+func (tx *Tx) requeueClaimed(ctx context.Context, j model.Job, runAt time.Time, uncounted bool) (bool, error) {
+	back := ""
+	if uncounted {
+		back = ", claims = claims - 1"
+	}
+	res, err := tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', next_attempt_at = ?, lease_until = 0,
+		locked_by = ''`+back+` WHERE id = ? AND claims = ? AND q_state = 'running'`, ms(runAt), j.Ref, j.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("store: requeue delivery %s: %w", j.Ref, err)
+	}
+	n, err := res.RowsAffected()
+	if n > 0 {
+		tx.kinds = append(tx.kinds, string(model.JobWebhook))
+	}
+	return n > 0, err
+}
+
+// releaseDeliveries returns running deliveries to the queue: those whose lease lapsed before
+// `before`, or all of them when before is zero.
+func (tx *Tx) releaseDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	q, args := `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = '' WHERE q_state = 'running'`, []any(nil)
+	if !before.IsZero() {
+		q, args = q+` AND lease_until < ?`, append(args, ms(before))
+	}
+	res, err := tx.exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: release deliveries: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// deliveryQueueStats is QueueStats for webhook jobs.
+func (r reader) deliveryQueueStats(ctx context.Context) ([]QueueStat, error) {
+	rows, err := r.query(ctx, `SELECT q_state, COUNT(*), MIN(created_at) FROM deliveries WHERE q_state <> ''
+		GROUP BY q_state`)
+	if err != nil {
+		return nil, notFound(err, "delivery queue stats")
+	}
+	defer rows.Close()
+	var out []QueueStat
+	for rows.Next() {
+		s := QueueStat{Kind: model.JobWebhook}
+		var oldest int64
+		if err := rows.Scan(&s.State, &s.Count, &oldest); err != nil {
+			return nil, notFound(err, "delivery queue stats")
+		}
+		s.OldestAt = fromMS(oldest)
+		out = append(out, s)
+	}
+	return out, notFound(rows.Err(), "delivery queue stats")
+}

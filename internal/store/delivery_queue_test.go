@@ -1,0 +1,261 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+func delivery(id, conv string) model.Delivery {
+	return model.Delivery{ID: id, ClientID: "acme", ConversationID: conv, Type: model.EventMessageReceived,
+		Payload: []byte(`{}`), Status: model.DeliveryPending, CreatedAt: t0}
+}
+
+func enqueueDeliveries(t *testing.T, s *store.Store, ds ...model.Delivery) {
+	t.Helper()
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error {
+		for _, d := range ds {
+			if err := tx.EnqueueDelivery(t.Context(), d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func claimDeliveries(t *testing.T, s *store.Store, n int) []model.Job {
+	t.Helper()
+	var jobs []model.Job
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
+		lanes, err := tx.Lanes(t.Context(), model.JobWebhook)
+		if err != nil || len(lanes) == 0 {
+			return err
+		}
+		jobs, err = tx.Claim(t.Context(), model.JobWebhook, lanes[0], t0.Add(time.Hour), t0.Add(2*time.Hour), "me", n)
+		return err
+	}))
+	return jobs
+}
+
+func refs(jobs []model.Job) string {
+	var out []string
+	for _, j := range jobs {
+		out = append(out, j.Ref)
+	}
+	return strings.Join(out, ",")
+}
+
+func finish(t *testing.T, s *store.Store, j model.Job) bool {
+	t.Helper()
+	var ok bool
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
+		ok, err = tx.FinishJob(t.Context(), j)
+		return err
+	}))
+	return ok
+}
+
+// Deliveries of one conversation go one at a time, in order; other conversations do not wait.
+func TestDeliveriesOfAConversationRunOneAtATime(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	enqueueDeliveries(t, s, delivery("evt_1", "conv_a"), delivery("evt_2", "conv_a"), delivery("evt_3", "conv_b"),
+		delivery("evt_4", "conv_a"), delivery("evt_5", ""))
+	jobs := claimDeliveries(t, s, 10)
+	if got := refs(jobs); got != "evt_1,evt_3,evt_5" {
+		t.Fatalf("claimed %s, want evt_1,evt_3,evt_5 (evt_2 and evt_4 wait behind evt_1)", got)
+	}
+	if j := jobs[0]; j.Kind != model.JobWebhook || j.OrderKey != "conv_a" || j.Attempts != 1 || j.ClientID != "acme" {
+		t.Fatalf("job = %+v", j)
+	}
+	stale := jobs[0]
+	stale.Attempts = 7
+	if finish(t, s, stale) {
+		t.Fatal("a run that does not hold the current claim finished the delivery")
+	}
+	if !finish(t, s, jobs[0]) {
+		t.Fatal("finish did not apply")
+	}
+	if got := refs(claimDeliveries(t, s, 10)); got != "evt_2" {
+		t.Fatalf("after evt_1 claimed %q, want evt_2", got)
+	}
+}
+
+// A new delivery is born leased to the process that adopts new deliveries, and handed to it only
+// once its transaction commits; one that must wait is born waiting and is not handed over.
+func TestNewDeliveriesAreBornLeasedToTheAdopter(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	var (
+		mu      sync.Mutex
+		adopted []model.Job
+	)
+	s.AdoptNew(model.JobWebhook, &store.Adoption{Owner: "me", Lease: time.Minute, Clock: func() time.Time { return t0 },
+		Take: func(j model.Job) { mu.Lock(); adopted = append(adopted, j); mu.Unlock() }})
+	enqueueDeliveries(t, s, delivery("evt_1", "conv_a"), delivery("evt_2", "conv_a"))
+	err := s.InTx(t.Context(), func(tx *store.Tx) error {
+		if err := tx.EnqueueDelivery(t.Context(), delivery("evt_9", "conv_c")); err != nil {
+			return err
+		}
+		return context.Canceled // rolled back: never handed over
+	})
+	if err == nil {
+		t.Fatal("the failing transaction succeeded")
+	}
+	mu.Lock()
+	got := append([]model.Job(nil), adopted...)
+	mu.Unlock()
+	if refs(got) != "evt_1" {
+		t.Fatalf("adopted %q, want evt_1 only", refs(got))
+	}
+	if j := got[0]; j.Attempts != 1 || !j.LeaseUntil.Equal(t0.Add(time.Minute)) || j.OrderKey != "conv_a" {
+		t.Fatalf("adopted job = %+v", j)
+	}
+	if jobs := claimDeliveries(t, s, 10); len(jobs) != 0 {
+		t.Fatalf("claimed %s: an adopted delivery and one waiting behind it are not claimable", refs(jobs))
+	}
+	if !finish(t, s, got[0]) {
+		t.Fatal("the adopter could not finish its delivery")
+	}
+	if got := refs(claimDeliveries(t, s, 10)); got != "evt_2" {
+		t.Fatalf("claimed %q, want evt_2", got)
+	}
+	s.AdoptNew(model.JobWebhook, nil)
+	enqueueDeliveries(t, s, delivery("evt_3", "conv_d"))
+	if got := refs(claimDeliveries(t, s, 10)); got != "evt_3" {
+		t.Fatalf("without an adopter a new delivery is queued: claimed %q", got)
+	}
+}
+
+// Retries, deferrals, lapsed leases and a restart put a delivery back in the queue; a replay
+// queues a finished delivery behind its conversation's unfinished ones.
+func TestDeliveryQueueStates(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	enqueueDeliveries(t, s, delivery("evt_1", "conv_a"))
+	j := claimDeliveries(t, s, 1)[0]
+	later := t0.Add(30 * time.Minute)
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { _, err := tx.RetryJob(ctx, j, later, "HTTP 500"); return err }))
+	d, err := s.DeliveryByID(ctx, "evt_1")
+	if err != nil || !d.NextAttemptAt.Equal(later) {
+		t.Fatalf("after a retry: next attempt %v, %v; want %v", d.NextAttemptAt, err, later)
+	}
+	j = claimDeliveries(t, s, 1)[0]
+	if j.Attempts != 2 {
+		t.Fatalf("claims = %d, want 2", j.Attempts)
+	}
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { _, err := tx.DeferJob(ctx, j, t0); return err }))
+	if j = claimDeliveries(t, s, 1)[0]; j.Attempts != 2 {
+		t.Fatalf("claims after a deferral = %d, want 2 (a deferral is not a claim)", j.Attempts)
+	}
+	var n int64
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.ReleaseExpired(ctx, t0.Add(3*time.Hour)); return err }))
+	if n != 1 {
+		t.Fatalf("released %d lapsed leases, want 1", n)
+	}
+	j = claimDeliveries(t, s, 1)[0]
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.ReleaseRunning(ctx); return err }))
+	if n != 1 {
+		t.Fatalf("released %d running at start, want 1", n)
+	}
+	j = claimDeliveries(t, s, 1)[0]
+	if !finish(t, s, j) {
+		t.Fatal("finish did not apply")
+	}
+
+	// Replay: evt_1 (finished) goes behind evt_2, which is unfinished in the same conversation.
+	enqueueDeliveries(t, s, delivery("evt_2", "conv_a"))
+	d, _ = s.DeliveryByID(ctx, "evt_1")
+	d.Status, d.Attempts = model.DeliveryPending, 0
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { return tx.RequeueDelivery(ctx, d) }))
+	err = s.InTx(ctx, func(tx *store.Tx) error { return tx.RequeueDelivery(ctx, d) })
+	if err == nil {
+		t.Fatal("a delivery still in the queue was requeued")
+	}
+	j = claimDeliveries(t, s, 5)[0]
+	if j.Ref != "evt_2" {
+		t.Fatalf("claimed %s, want evt_2 first", j.Ref)
+	}
+	finish(t, s, j)
+	if got := refs(claimDeliveries(t, s, 5)); got != "evt_1" {
+		t.Fatalf("claimed %q, want the replayed evt_1", got)
+	}
+	stats, err := s.QueueStats(ctx)
+	ibikitest.Must(t, err)
+	found := false
+	for _, st := range stats {
+		if st.Kind == model.JobWebhook && st.State == model.JobRunning && st.Count == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("queue stats %+v lack one running webhook job", stats)
+	}
+}
+
+// The webhook jobs of a database from before deliveries were their own jobs carry over.
+func TestMigrationMovesWebhookJobsIntoDeliveries(t *testing.T) {
+	ctx := context.Background()
+	url := ibikitest.DatabaseURL(t)
+	old, err := store.Open(ctx, url, store.Options{})
+	ibikitest.Must(t, err)
+	if _, err := old.MigrateTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	ibikitest.Must(t, old.Close())
+
+	driver, dsn := "pgx", url
+	if ibikitest.Engine() == store.SQLite {
+		driver = "sqlite"
+	}
+	db, err := sql.Open(driver, dsn)
+	ibikitest.Must(t, err)
+	ph := func(q string) string {
+		if driver == "sqlite" {
+			return q
+		}
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", "$"+string(rune('0'+i)), 1)
+		}
+		return q
+	}
+	at := t0.UnixMilli()
+	for _, q := range []string{
+		`INSERT INTO clients (id, name, webhook_secret, created_at, updated_at) VALUES ('acme', 'Acme', 'whsec_x', 0, 0)`,
+		`INSERT INTO deliveries (id, client_id, conversation_id, type, payload, status, created_at)
+			VALUES ('evt_run', 'acme', 'conv_a', 'message.received', '{}', 'pending', 0),
+			('evt_wait', 'acme', 'conv_a', 'message.received', '{}', 'pending', 0),
+			('evt_done', 'acme', 'conv_b', 'message.received', '{}', 'succeeded', 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, j := range []struct{ state, ref string }{{"running", "evt_run"}, {"waiting", "evt_wait"}} {
+		if _, err := db.ExecContext(ctx, ph(`INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, created_at)
+			VALUES ('webhook', ?, 'acme', ?, 'conv_a', 0, ?, 0)`), j.state, j.ref, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ibikitest.Must(t, db.Close())
+
+	s := ibikitest.OpenStore(t, url)
+	if got := refs(claimDeliveries(t, s, 5)); got != "evt_run" {
+		t.Fatalf("claimed %q after the migration, want evt_run (evt_wait waits behind it)", got)
+	}
+	stats, err := s.QueueStats(ctx)
+	ibikitest.Must(t, err)
+	for _, st := range stats {
+		if st.Kind == model.JobWebhook && st.State == model.JobWaiting && st.Count != 1 {
+			t.Fatalf("waiting webhook jobs = %d, want 1", st.Count)
+		}
+	}
+}
