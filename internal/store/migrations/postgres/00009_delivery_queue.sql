@@ -30,6 +30,10 @@ WHERE id IN (SELECT ref FROM jobs WHERE kind = 'webhook' AND state IN ('queued',
 DELETE FROM jobs WHERE kind = 'webhook';
 
 -- +goose Down
+INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, created_at)
+    SELECT 'webhook', CASE q_state WHEN 'waiting' THEN 'waiting' ELSE 'queued' END, client_id, id,
+        conversation_id, 0, next_attempt_at, created_at
+    FROM deliveries WHERE q_state <> '' ORDER BY seq;
 DROP INDEX deliveries_unfinished;
 DROP INDEX deliveries_lease;
 DROP INDEX deliveries_ready;
