@@ -22,7 +22,7 @@ type reads interface {
 	ContactOwners(ctx context.Context, phone string, limit int) ([]string, error)
 	LastSender(ctx context.Context, phone string) (string, error)
 	ContactByPhone(ctx context.Context, clientID, phone string) (model.Contact, error)
-	Conversation(ctx context.Context, clientID, phone string, ch model.Channel) (model.Conversation, error)
+	ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error)
 }
 
 // route decides a message's client and gives the message to it. It reads and decides on the
@@ -88,10 +88,10 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 	if p.client, err = r.Client(ctx, clientID); err != nil {
 		return p, fmt.Errorf("route %s to %s: %w", m.ID, clientID, err)
 	}
-	conv, err := r.Conversation(ctx, clientID, m.From, m.Channel)
+	conv, err := r.ConversationID(ctx, clientID, m.From, m.Channel)
 	switch {
 	case err == nil:
-		p.convID = conv.ID
+		p.convID = conv
 	case errors.Is(err, store.ErrNotFound):
 		p.convID = model.NewIDAt(model.PrefixConversation, p.now)
 	default:
@@ -221,8 +221,9 @@ func (s *Service) Assign(ctx context.Context, messageID, clientID string) (model
 	return out, err
 }
 
-// cachedReads reads clients and numbers through the store's short-lived cache: every message
-// needs them, and they change rarely.
+// cachedReads reads clients and numbers through the store's short-lived cache (every message
+// needs them, and they change rarely), and conversation ids through a cache that never goes
+// stale (an id never changes).
 type cachedReads struct{ *store.Store }
 
 func (c cachedReads) Client(ctx context.Context, id string) (model.Client, error) {
@@ -231,6 +232,10 @@ func (c cachedReads) Client(ctx context.Context, id string) (model.Client, error
 
 func (c cachedReads) Number(ctx context.Context, number string) (model.Number, error) {
 	return c.CachedNumber(ctx, number)
+}
+
+func (c cachedReads) ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error) {
+	return c.CachedConversationID(ctx, clientID, phone, ch)
 }
 
 // lookup answers the routing rules from the store.

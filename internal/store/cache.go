@@ -64,6 +64,37 @@ type caches struct {
 	clients ttlCache[model.Client]
 	numbers ttlCache[model.Number]
 	keys    ttlCache[model.Client] // by API key hash
+	convIDs idCache
+}
+
+// idCache remembers ids that never change once given, so that an entry is never stale: the
+// conversation of a (client, phone, channel). Misses are not kept: the row may appear any time.
+type idCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// CachedConversationID is ConversationID through a cache (routing reads it for every message).
+func (s *Store) CachedConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error) {
+	c := &s.caches.convIDs
+	key := clientID + "\x00" + phone + "\x00" + string(ch)
+	c.mu.Lock()
+	id, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	id, err := s.ConversationID(ctx, clientID, phone, ch)
+	if err != nil {
+		return id, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 100_000 {
+		c.m = map[string]string{} // bound the memory; it refills from the database
+	}
+	c.m[key] = id
+	c.mu.Unlock()
+	return id, nil
 }
 
 // CachedClientByKeyHash is ClientByKeyHash through the same kind of cache: every API request

@@ -30,6 +30,14 @@ func (r reader) Conversation(ctx context.Context, clientID, phone string, ch mod
 	return c, notFound(err, "conversation")
 }
 
+// ConversationID returns the id of a client's conversation with a phone on a channel.
+func (r reader) ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error) {
+	var id string
+	err := r.queryRow(ctx, `SELECT id FROM conversations WHERE client_id = ? AND phone = ? AND channel = ?`,
+		clientID, phone, ch).Scan(&id)
+	return id, notFound(err, "conversation")
+}
+
 // ConversationCursor is a position in the newest-first list of conversations.
 type ConversationCursor struct {
 	LastMessageAt time.Time
