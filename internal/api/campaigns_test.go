@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -131,6 +132,16 @@ func TestCampaignPauseAndCancel(t *testing.T) {
 	if final.Status != "cancelled" || sent == 0 || sent >= 300 {
 		t.Fatalf("final = %+v", final)
 	}
+	// The messages the cancel stopped in the queue were never sent: cancelled, not failed.
+	if final.Failed != 0 || final.Cancelled != 300-sent || addUp(final) != final.Total {
+		t.Errorf("final = %+v: want failed 0, cancelled %d, counts adding up to the total", final, 300-sent)
+	}
+	if n := countRecipients(t, s, acme.APIKey, c.ID, "cancelled"); n != final.Cancelled {
+		t.Errorf("?status=cancelled lists %d recipients, the campaign counts %d", n, final.Cancelled)
+	}
+	if n := countRecipients(t, s, acme.APIKey, c.ID, "failed"); n != 0 {
+		t.Errorf("?status=failed lists %d recipients", n)
+	}
 	time.Sleep(300 * time.Millisecond)
 	if again := getCampaign(t, s, acme.APIKey, c.ID); again.Sent+again.Delivered != sent {
 		t.Errorf("sends after the cancel: %d → %d", sent, again.Sent+again.Delivered)
@@ -140,6 +151,31 @@ func TestCampaignPauseAndCancel(t *testing.T) {
 	}
 	if sum, _ := ledgerSum(t, s, acme.APIKey); sum != 1000-sent {
 		t.Errorf("ledger sum = %d", sum)
+	}
+}
+
+// addUp is the sum of a campaign's counts, which is its total.
+func addUp(c campaignAnswer) int64 {
+	return c.Queued + c.Sent + c.Delivered + c.Failed + c.OptedOut + c.Cancelled
+}
+
+// countRecipients counts a campaign's recipients listed with ?status=, page by page.
+func countRecipients(t *testing.T, s *ibikitest.Server, key, id, status string) int64 {
+	t.Helper()
+	var n int64
+	cursor := ""
+	for {
+		var pg struct {
+			Data       []json.RawMessage `json:"data"`
+			NextCursor *string           `json:"next_cursor"`
+		}
+		mustDo(t, s, "GET", "/api/v1/campaigns/"+id+"/recipients?limit=100&status="+status+"&cursor="+cursor, key, nil,
+			http.StatusOK).JSON(t, &pg)
+		n += int64(len(pg.Data))
+		if pg.NextCursor == nil {
+			return n
+		}
+		cursor = *pg.NextCursor
 	}
 }
 
@@ -153,9 +189,19 @@ func TestCampaignDraftTagAndCredits(t *testing.T) {
 	var c campaignAnswer
 	mustDo(t, s, "POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "Hello [firstname]", "tag": "vip", "draft": true},
 		http.StatusCreated).JSON(t, &c)
-	if c.Status != "draft" || c.Total != 2 || c.CostCents != 2 {
+	// Nothing of a draft has gone to the provider: all its recipients count as queued.
+	if c.Status != "draft" || c.Total != 2 || c.CostCents != 2 || c.Queued != 2 || addUp(c) != 2 {
 		t.Fatalf("draft = %+v", c)
 	}
+	t.Run("a cancelled draft counts its recipients cancelled", func(t *testing.T) {
+		var d campaignAnswer
+		mustDo(t, s, "POST", "/api/v1/campaigns", acme.APIKey, map[string]any{"message": "Bye", "tag": "vip", "draft": true},
+			http.StatusCreated).JSON(t, &d)
+		mustDo(t, s, "POST", "/api/v1/campaigns/"+d.ID+"/cancel", acme.APIKey, nil, http.StatusOK).JSON(t, &d)
+		if d.Status != "cancelled" || d.Cancelled != 2 || d.Queued != 0 || addUp(d) != 2 {
+			t.Errorf("cancelled draft = %+v", d)
+		}
+	})
 	wantError(t, s.Do("POST", "/api/v1/campaigns/"+c.ID+"/start", acme.APIKey, nil), http.StatusPaymentRequired, "insufficient_credits", "")
 	if got := getCampaign(t, s, acme.APIKey, c.ID); got.Status != "draft" {
 		t.Errorf("status after a refused start = %s", got.Status)
