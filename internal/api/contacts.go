@@ -82,11 +82,10 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 	c := model.Contact{ID: model.NewIDAt(model.PrefixContact, now), ClientID: clientID(r.Context()), Phone: phone,
 		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: tags,
 		CreatedAt: now, UpdatedAt: now}
-	if err := a.checkOwnership(r, c.ClientID, c.Phone); err != nil {
-		respond.Err(w, r, err)
-		return
-	}
 	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		if err := a.checkOwnership(r, tx, c.ClientID, c.Phone); err != nil {
+			return err
+		}
 		if err := tx.InsertContact(r.Context(), c); err != nil {
 			return err
 		}
@@ -117,12 +116,14 @@ func (a *API) phoneParam(param, raw string) (string, error) {
 }
 
 // checkOwnership applies the operator's rule "one phone, one client" (IBIKI_CONTACT_CONFLICTS)
-// to a contact added or changed by the API, as imports do. It does not say which client.
-func (a *API) checkOwnership(r *http.Request, clientID, phone string) error {
+// to a contact added or changed by the API, as imports do. It does not say which client. It
+// runs in the transaction that writes the contact, so that two clients adding the same phone
+// at once cannot both pass.
+func (a *API) checkOwnership(r *http.Request, tx *store.Tx, clientID, phone string) error {
 	if a.Importer == nil || a.Importer.AllowConflicts {
 		return nil
 	}
-	taken, err := a.Store.PhoneOfAnotherClient(r.Context(), clientID, phone)
+	taken, err := tx.PhoneTaken(r.Context(), clientID, phone)
 	if err != nil || !taken {
 		return err
 	}
@@ -240,10 +241,6 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
 			respond.Err(w, r, err)
 			return
 		}
-		if err := a.checkOwnership(r, c.ClientID, c.Phone); err != nil {
-			respond.Err(w, r, err)
-			return
-		}
 	}
 	for name, p := range map[string]struct{ in, out *string }{"first_name": {in.FirstName, &c.FirstName},
 		"last_name": {in.LastName, &c.LastName}, "business": {in.Business, &c.Business}} {
@@ -271,6 +268,11 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
 	}
 	c.UpdatedAt = a.now()
 	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		if in.Phone != nil {
+			if err := a.checkOwnership(r, tx, c.ClientID, c.Phone); err != nil {
+				return err
+			}
+		}
 		if err := tx.UpdateContact(r.Context(), c); err != nil {
 			return err
 		}

@@ -20,7 +20,8 @@ const maxFormField = 64 << 10
 // `mapping` (a JSON object: field → column header, or "#3" for the third column), `tag` (put on
 // every imported contact) and `extra` ("ignore" drops unmapped columns). The file is spooled to
 // a temporary file as it arrives (the fields may come after it), then imported; the answer is
-// the report. Memory stays flat whatever the file's size.
+// the report (with the error, under "import", when the import failed part-way). Memory stays
+// flat whatever the file's size.
 func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -78,11 +79,20 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := a.Importer.Import(r.Context(), clientID(r.Context()), file, opt)
 	if errors.Is(err, importer.ErrFile) {
-		respond.Err(w, r, respond.Invalid("file", err.Error()))
+		err = respond.Invalid("file", err.Error())
+	}
+	if err != nil && rep.ID == "" {
+		respond.Err(w, r, err) // refused before anything was recorded
 		return
 	}
 	if err != nil {
-		respond.Err(w, r, err)
+		// Recorded as failed, with its report: answer it under "import", so that the client
+		// knows the id it can read again at GET /api/v1/contacts/imports/{id}.
+		e := respond.Map(err)
+		if e == respond.ErrInternal {
+			respond.Log(r, "contact import failed", err)
+		}
+		respond.JSON(w, e.Status, map[string]any{"error": e, "import": rep})
 		return
 	}
 	respond.JSON(w, http.StatusOK, rep)

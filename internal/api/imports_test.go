@@ -2,11 +2,12 @@ package api_test
 
 import (
 	"bytes"
-
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ibiki/ibiki/internal/ibikitest"
@@ -141,5 +142,48 @@ func TestImportConflictPolicyAllow(t *testing.T) {
 	upload(t, s, acme.APIKey, "phone\n+15553100005\n+15553100006\n", nil).JSON(t, &rep)
 	if rep.Imported != 2 || rep.ConflictCount != 1 || rep.Conflicts[0].Line != 2 {
 		t.Errorf("report = %+v: with allow, a conflict is imported and still reported", rep)
+	}
+}
+
+// A file refused part-way is recorded as a failed import: the error answer says which, and its
+// report can be read again.
+func TestFailedImportAnswersItsReport(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme, globex := s.CreateClient("acme", ""), s.CreateClient("globex", "")
+	file := "phone,name\n+15553100001,\"Bob\n" + strings.Repeat("+15553100002,x\n", 200)
+	res := upload(t, s, acme.APIKey, file, nil)
+	const why = "unusable file: a quoted field is never closed: line 2 opens one that runs to line 202"
+	var answer struct {
+		Error struct {
+			Code, Message, Param string
+		} `json:"error"`
+		Import struct {
+			importReport
+			Error string `json:"error"`
+		} `json:"import"`
+	}
+	res.JSON(t, &answer)
+	if res.Status != http.StatusBadRequest || answer.Error.Code != "invalid_field" || answer.Error.Param != "file" ||
+		answer.Error.Message != why {
+		t.Fatalf("answer %d %s", res.Status, res.Body)
+	}
+	if got := answer.Import; !strings.HasPrefix(got.ID, "imp_") || got.Status != "failed" || got.Imported != 0 || got.Error != why {
+		t.Errorf("import in the answer = %+v", got)
+	}
+	var stored struct {
+		importReport
+		Error string `json:"error"`
+	}
+	mustDo(t, s, "GET", "/api/v1/contacts/imports/"+answer.Import.ID, acme.APIKey, nil, http.StatusOK).JSON(t, &stored)
+	if stored.ID != answer.Import.ID || stored.Status != "failed" || stored.Error != why {
+		t.Errorf("stored report = %+v", stored)
+	}
+	wantError(t, s.Do("GET", "/api/v1/contacts/imports/"+answer.Import.ID, globex.APIKey, nil), 404, "not_found", "")
+	var pg struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	mustDo(t, s, "GET", "/api/v1/contacts", acme.APIKey, nil, http.StatusOK).JSON(t, &pg)
+	if len(pg.Data) != 0 {
+		t.Errorf("a failed import left %d contacts", len(pg.Data))
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 )
 
-// Progress counts a campaign's recipients by where they are.
+// Progress counts a campaign's recipients by where they are; the counts add up to the
+// campaign's total. A draft's or a scheduled campaign's recipients are all Queued.
 type Progress struct {
 	Queued    int64 // not sent yet: waiting for their turn, or queued at the dispatcher
 	Sent      int64 // with the provider, no final report yet
 	Delivered int64
 	Failed    int64
 	OptedOut  int64
+	// Cancelled were never sent because of a cancel: not yet queued when it came, or queued
+	// and then stopped by the send job (their messages failed with campaign_cancelled).
 	Cancelled int64
 	// Replied is how many wrote back within the reply window (nil when not counted: it reads
 	// every recipient's conversation).
@@ -35,7 +38,7 @@ func (s *Service) Progress(ctx context.Context, cp model.Campaign, window time.D
 		Delivered: n["message:delivered"],
 		Failed:    n["message:failed"] + n["message:undelivered"],
 		OptedOut:  n["recipient:opted_out"],
-		Cancelled: n["recipient:cancelled"],
+		Cancelled: n["recipient:cancelled"] + n["message:cancelled"],
 	}
 	if withReplied {
 		replied, err := s.Store.CampaignReplied(ctx, cp.ID, window)

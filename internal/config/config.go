@@ -132,7 +132,7 @@ func settings() []setting {
 				}
 				return fmt.Errorf("%q is not reject or allow", v)
 			}},
-		{"CAMPAIGN_REPLY_WINDOW", "72h", "a reply this long after a campaign message at most counts as \"replied\" for the campaign", false,
+		{"CAMPAIGN_REPLY_WINDOW", "72h", "a reply this long at most after a campaign message was sent (handed to the provider, not queued) counts as \"replied\" for the campaign", false,
 			durationVar(func(c *Config) *time.Duration { return &c.CampaignReplyWindow })},
 		{"PROVIDERS_FILE", "", "JSON file of outbound providers (simulator, extremesms, twilio, http) with credentials and rates; unset: the simulator only (see docs/providers.md)", false,
 			func(c *Config, v string) error { c.ProvidersFile = v; return nil }},

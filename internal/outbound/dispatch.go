@@ -73,7 +73,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			// Looked at again every few seconds: cheap, and resuming needs no bookkeeping.
 			return queue.Result{RetryAt: s.Clock().Add(pausedRecheck), Deferred: true}
 		case model.CampaignCancelled, model.CampaignFailed:
-			return s.failNow(m, "campaign_cancelled", "the campaign was cancelled before this message was sent")
+			return s.failNow(m, store.CampaignCancelledCode, "the campaign was cancelled before this message was sent")
 		}
 		if keepQuiet {
 			if next, err := s.quietUntil(ctx, m); err != nil {

@@ -3,6 +3,7 @@ package outbound_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -345,5 +346,102 @@ func TestQuietHoursHoldCampaignMessages(t *testing.T) {
 	r.run(m)
 	if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 1 {
 		t.Errorf("at 08:00: %s with %d calls", got.Status, f.Calls())
+	}
+}
+
+// A campaign's reply window opens when its message is sent, not when it was queued: a message
+// held overnight by quiet hours keeps its whole window, and what came in before the send is no
+// reply to it.
+func TestCampaignReplyWindowRunsFromTheSend(t *testing.T) {
+	f := &fake{}
+	r := newRig(t, f)
+	ctx := context.Background()
+	ny, _ := time.LoadLocation("America/New_York")
+	at := func(day, hour, min int) time.Time { return time.Date(2026, 11, day, hour, min, 0, 0, ny) }
+	r.svc.Clock = func() time.Time { return at(22, 23, 0) } // queued at 23:00, quiet until 08:00
+	c := r.client()
+	c.QuietHours, c.UpdatedAt = "21:00-08:00", time.Now()
+	phones := []string{"+12125551231", "+12125551232", "+12125551233"}
+	var msgs []model.Message
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		msgs = nil
+		if err := tx.UpdateClient(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.InsertCampaign(ctx, model.Campaign{ID: "cmp_w", ClientID: "acme", Name: "w", Message: "x",
+			Status: model.CampaignSending, QuietHours: true, Total: 3, CreatedAt: at(22, 23, 0)}); err != nil {
+			return err
+		}
+		for i, p := range phones {
+			rc := model.Recipient{CampaignID: "cmp_w", Seq: int64(i + 1), Line: i + 2, Phone: p, Body: "x", Segments: 1,
+				Encoding: "GSM-7", CostCents: 2, Status: model.RecipientPending}
+			if _, err := tx.AddRecipients(ctx, []model.Recipient{rc}); err != nil {
+				return err
+			}
+			m, err := r.svc.QueuePrepaid(ctx, tx, c, p, "x", 2, "cmp_w")
+			if err != nil {
+				return err
+			}
+			rc.Status, rc.MessageID = model.RecipientQueued, m.ID
+			if err := tx.SetRecipient(ctx, rc); err != nil {
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		return nil
+	}))
+	for _, m := range msgs {
+		if res := r.run(m); !res.Deferred || f.Calls() != 0 {
+			t.Fatalf("at 23:00 the message was not held: %+v", res)
+		}
+	}
+	r.svc.Clock = func() time.Time { return at(23, 8, 0) }
+	for _, m := range msgs {
+		r.run(m)
+		if got := r.message(m.ID); got.Status != model.StatusSent {
+			t.Fatalf("at 08:00: %s", got.Status)
+		}
+	}
+
+	const window = time.Hour
+	replies := []struct {
+		name    string
+		at      time.Time
+		replied bool
+	}{
+		{"a reply 30 minutes after the send (10 h after the queue) counts", at(23, 8, 30), true},
+		{"a reply 90 minutes after the send does not", at(23, 9, 30), false},
+		{"a message 30 minutes after the queue, before the send, is no reply", at(22, 23, 30), false},
+	}
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		for i, rp := range replies {
+			in := model.Message{ID: model.NewIDAt(model.PrefixMessage, rp.at), ClientID: "acme",
+				ConversationID: msgs[i].ConversationID, Direction: model.Inbound, Channel: model.ChannelSMS,
+				From: phones[i], To: "+15550000001", Body: "yes", Status: model.StatusReceived, Provider: "fake",
+				ProviderMessageID: fmt.Sprintf("in-%d", i), RoutedBy: model.RoutedByContact, ReceivedAt: rp.at, CreatedAt: rp.at}
+			if _, _, err := tx.InsertInbound(ctx, in); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	// Later statuses move status_at on; the window stays where the send put it.
+	r.svc.Clock = func() time.Time { return at(24, 12, 0) }
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.ChangeStatus(ctx, store.StatusChange{ID: msgs[0].ID, From: model.StatusSent, To: model.StatusDelivered,
+			At: at(24, 12, 0)})
+	}))
+
+	rs, err := r.st.Recipients(ctx, "cmp_w", "", 0, 10, window)
+	ibikitest.Must(t, err)
+	for i, rp := range replies {
+		t.Run(rp.name, func(t *testing.T) {
+			if rs[i].Replied != rp.replied {
+				t.Errorf("replied = %v, want %v", rs[i].Replied, rp.replied)
+			}
+		})
+	}
+	if n, err := r.st.CampaignReplied(ctx, "cmp_w", window); err != nil || n != 1 {
+		t.Errorf("CampaignReplied = %d, %v; want 1", n, err)
 	}
 }

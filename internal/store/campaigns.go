@@ -159,20 +159,29 @@ func (tx *Tx) LockCampaign(ctx context.Context, clientID, id string) (model.Camp
 }
 
 // repliedExpr says whether the recipient of message m wrote back within the window: an inbound
-// message in the same conversation after it (ids are time-ordered) and at most window later.
+// message in the same conversation received after m was handed to the provider and at most
+// window after that. The window runs from the send, not from when m was queued: a message held
+// by quiet hours or a pause loses none of it, and what came in before the send is no reply.
+// (i.id > m.id repeats "after" in the index's terms: ids are time-ordered.)
 const repliedExpr = `EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = m.conversation_id AND i.id > m.id
-	AND i.direction = 'inbound' AND i.created_at <= m.created_at + ?)`
+	AND i.direction = 'inbound' AND m.sent_at > 0 AND i.created_at >= m.sent_at AND i.created_at <= m.sent_at + ?)`
 
 // Recipients lists a campaign's recipients in order after the cursor seq, optionally those
-// whose recipient status or message status is `status`, each with whether they replied within
-// the window.
+// whose recipient status or message status is `status` (as CampaignCounts counts them:
+// "cancelled" includes the messages failed with CampaignCancelledCode, "failed" does not),
+// each with whether they replied within the window.
 func (r reader) Recipients(ctx context.Context, campaignID, status string, after int64, limit int, window time.Duration) ([]model.Recipient, error) {
 	q := `SELECT ` + prefixed("r.", recipientColumns) + `, COALESCE(m.status, ''), COALESCE(m.error_code, ''),
 		CASE WHEN m.id IS NOT NULL AND ` + repliedExpr + ` THEN 1 ELSE 0 END
 		FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ? AND r.seq > ?`
 	args := []any{window.Milliseconds(), campaignID, after}
-	if status != "" {
-		q, args = q+` AND (r.status = ? OR m.status = ?)`, append(args, status, status)
+	switch status {
+	case "":
+	case string(model.RecipientCancelled): // with the queued messages the cancel stopped
+		q, args = q+` AND (r.status = ? OR m.error_code = '`+CampaignCancelledCode+`')`, append(args, status)
+	default:
+		q, args = q+` AND (r.status = ? OR (m.status = ? AND m.error_code <> '`+CampaignCancelledCode+`'))`,
+			append(args, status, status)
 	}
 	rows, err := r.query(ctx, q+` ORDER BY r.seq LIMIT ?`, append(args, limit)...)
 	return collect(rows, err, "recipients", func(row scanner) (model.Recipient, error) {
@@ -195,8 +204,13 @@ func (r reader) CampaignReplied(ctx context.Context, campaignID string, window t
 	return n, err
 }
 
+// CampaignCancelledCode is the error code of a campaign's message failed unsent because the
+// campaign was cancelled (or failed) before its turn.
+const CampaignCancelledCode = "campaign_cancelled"
+
 // CampaignCounts counts a campaign's recipients by where they are: not yet queued, opted out,
-// cancelled, and their messages by status.
+// cancelled, and their messages by status ("cancelled" for those failed with
+// CampaignCancelledCode).
 func (r reader) CampaignCounts(ctx context.Context, campaignID string) (map[string]int64, error) {
 	out := map[string]int64{}
 	rows, err := r.query(ctx, `SELECT status, COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND status <> 'queued'
@@ -208,7 +222,10 @@ func (r reader) CampaignCounts(ctx context.Context, campaignID string) (map[stri
 	for _, p := range pairs {
 		out["recipient:"+p.k] = p.n
 	}
-	rows, err = r.query(ctx, `SELECT status, COUNT(*) FROM messages WHERE campaign_id = ? GROUP BY status`, campaignID)
+	// A message failed because its campaign was cancelled before its turn was never sent: it
+	// counts apart ("message:cancelled"), not with the messages that failed at the provider.
+	rows, err = r.query(ctx, `SELECT CASE WHEN status = 'failed' AND error_code = '`+CampaignCancelledCode+`' THEN 'cancelled'
+		ELSE status END, COUNT(*) FROM messages WHERE campaign_id = ? GROUP BY 1`, campaignID)
 	pairs, err = collect(rows, err, "campaign message counts", scanCount)
 	for _, p := range pairs {
 		out["message:"+p.k] = p.n

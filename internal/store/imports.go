@@ -86,8 +86,15 @@ type ImportMerge struct {
 // transaction: new phones become contacts, known ones are updated (non-empty values win),
 // phones that are another client's contact are conflicts (skipped unless allowConflicts), and
 // every imported contact gets the tags of its row and `tag`. The staging rows are deleted.
+// Unless allowConflicts, it holds the ownership lock (see PhoneTaken) to the end of the
+// transaction, so that no other client can take one of the file's phones meanwhile.
 func (tx *Tx) MergeImport(ctx context.Context, importID, clientID, tag string, allowConflicts bool, limit int, at time.Time) (ImportMerge, error) {
 	var m ImportMerge
+	if !allowConflicts {
+		if err := tx.lockAllPhones(ctx); err != nil {
+			return m, err
+		}
+	}
 	const conflicting = ` FROM import_rows s WHERE s.import_id = ?
 		AND EXISTS (SELECT 1 FROM contacts c WHERE c.phone = s.phone AND c.client_id <> ?)`
 	if err := tx.queryRow(ctx, `SELECT COUNT(*)`+conflicting, importID, clientID).Scan(&m.Conflicting); err != nil {
@@ -193,11 +200,4 @@ func (r reader) ImportByID(ctx context.Context, clientID, id string) (Import, er
 		WHERE client_id = ? AND id = ?`, clientID, id).Scan(&im.ID, &im.ClientID, &im.Status, &im.Filename, &report, &created, &finished)
 	im.Report, im.CreatedAt, im.FinishedAt = []byte(report), fromMS(created), fromMS(finished)
 	return im, notFound(err, "import "+id)
-}
-
-// PhoneOfAnotherClient reports whether a phone is the contact of a client other than clientID.
-func (r reader) PhoneOfAnotherClient(ctx context.Context, clientID, phone string) (bool, error) {
-	var n int
-	err := r.queryRow(ctx, `SELECT COUNT(*) FROM contacts WHERE phone = ? AND client_id <> ?`, phone, clientID).Scan(&n)
-	return n > 0, err
 }

@@ -112,8 +112,11 @@ func (tx *Tx) InsertOutbound(ctx context.Context, m model.Message) error {
 // before the provider is called: a send_attempts above one tells a later run that an earlier
 // call may have reached the provider. A message past "sending" is ErrNotFound.
 func (tx *Tx) StartSend(ctx context.Context, id string, at time.Time) (model.Message, error) {
+	// sent_at is this attempt's time, except when an attempt is already in doubt ("sending"):
+	// that earlier call may be the one that reached the provider.
 	m, err := scanMessage(tx.queryRow(ctx, `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1,
-		status_at = ? WHERE id = ? AND status IN ('queued', 'sending') RETURNING `+messageColumns, ms(at), id))
+		status_at = ?, sent_at = CASE WHEN status = 'sending' AND sent_at <> 0 THEN sent_at ELSE ? END
+		WHERE id = ? AND status IN ('queued', 'sending') RETURNING `+messageColumns, ms(at), ms(at), id))
 	return m, notFound(err, "start send")
 }
 
@@ -131,12 +134,14 @@ type StatusChange struct {
 // ChangeStatus applies a status change if the message is still in c.From: of two concurrent
 // changes from the same status one wins and the other is ErrNotFound.
 func (tx *Tx) ChangeStatus(ctx context.Context, c StatusChange) error {
+	// Back to "queued" (the provider refused for now): not sent after all.
 	return affected(tx.exec(ctx, `UPDATE messages SET status = ?, status_at = ?,
+		sent_at = CASE WHEN status = 'sending' AND ? = 'queued' THEN 0 ELSE sent_at END,
 		provider_message_id = COALESCE(?, provider_message_id), from_number = COALESCE(?, from_number),
 		error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
 		error_message = CASE WHEN ? <> '' THEN ? ELSE error_message END
 		WHERE id = ? AND status = ?`,
-		c.To, ms(c.At), nullable(c.ProviderMessageID), nullable(c.Sender), c.ErrorCode, c.ErrorCode, c.ErrorMessage, c.ErrorMessage,
+		c.To, ms(c.At), c.To, nullable(c.ProviderMessageID), nullable(c.Sender), c.ErrorCode, c.ErrorCode, c.ErrorMessage, c.ErrorMessage,
 		c.ID, c.From))
 }
 
