@@ -87,20 +87,32 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	if runAt.IsZero() {
 		runAt = d.CreatedAt
 	}
-	// "w" decides the state and the lease together; "q_state <> ''" repeats the partial index's
-	// condition so that the planner may use it.
-	var got string
-	err := tx.queryRow(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
-		SELECT ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
-			CAST(? AS BIGINT),
-			CASE WHEN w THEN 'waiting' ELSE ? END, CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END,
-			CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END, CASE WHEN w THEN '' ELSE ? END, CAST(? AS BIGINT)
-		FROM (SELECT CAST(? AS TEXT) <> '' AND EXISTS (SELECT 1 FROM deliveries
-			WHERE conversation_id = ? AND q_state <> '') AS w) AS x
-		RETURNING q_state`,
-		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
-		d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
-		state, claims, lease, owner, seq, d.ConversationID, d.ConversationID).Scan(&got)
+	var (
+		got string
+		err error
+	)
+	if tx.engine == Postgres {
+		got, err = tx.insertDeliveryChecked(ctx, d, runAt, state, claims, lease, owner, seq)
+	} else {
+		// SQLite: a probe and a plain insert are cheaper than one INSERT ... SELECT, which
+		// would copy its row through a temporary table (it reads the table it writes).
+		waiting := false
+		if d.ConversationID != "" {
+			err = tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE conversation_id = ? AND q_state <> '')`,
+				d.ConversationID).Scan(&waiting)
+		}
+		if waiting {
+			state, claims, lease, owner = string(model.JobWaiting), 0, 0, ""
+		}
+		if err == nil {
+			_, err = tx.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
+				d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
+				state, claims, lease, owner, seq)
+		}
+		got = state
+	}
 	if err != nil {
 		return notFound(err, "insert delivery")
 	}
@@ -113,6 +125,26 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 		tx.kinds = append(tx.kinds, string(model.JobWebhook))
 	}
 	return nil
+}
+
+// insertDeliveryChecked inserts a delivery and decides, in the same statement, whether it waits
+// behind an unfinished delivery of its conversation (one round trip on PostgreSQL). It returns
+// the state the delivery got.
+func (tx *Tx) insertDeliveryChecked(ctx context.Context, d model.Delivery, runAt time.Time, state string, claims int, lease int64, owner string, seq int64) (string, error) {
+	// "q_state <> ''" repeats the partial index's condition so that the planner may use it.
+	var got string
+	err := tx.queryRow(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
+		SELECT ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
+			CAST(? AS BIGINT),
+			CASE WHEN w THEN 'waiting' ELSE ? END, CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END,
+			CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END, CASE WHEN w THEN '' ELSE ? END, CAST(? AS BIGINT)
+		FROM (SELECT CAST(? AS TEXT) <> '' AND EXISTS (SELECT 1 FROM deliveries
+			WHERE conversation_id = ? AND q_state <> '') AS w) AS x
+		RETURNING q_state`,
+		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
+		d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
+		state, claims, lease, owner, seq, d.ConversationID, d.ConversationID).Scan(&got)
+	return got, err
 }
 
 // RequeueDelivery puts a finished delivery back in the queue (a replay), behind its
