@@ -6,6 +6,7 @@ import (
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 )
 
@@ -52,25 +53,35 @@ func tenantErr(err error) error {
 	}
 }
 
+// createClient: POST /admin/v1/clients {"id","name"?,"webhook_url"?,"rate_cents"?} → 201 with
+// the API key and webhook secret, shown this once. It takes an Idempotency-Key (the
+// operator's), but its answer is not kept: only a marker is, and a repeat is 409
+// secrets_shown_once (see answerMarker).
 func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ID         string `json:"id"`
-		Name       string `json:"name"`
-		WebhookURL string `json:"webhook_url"`
-		RateCents  *int64 `json:"rate_cents"`
-	}
-	if err := respond.Decode(r, &in); err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	c, key, err := a.Tenants.Create(r.Context(), tenant.NewClient{ID: in.ID, Name: in.Name, WebhookURL: in.WebhookURL, RateCents: in.RateCents})
-	if err != nil {
-		respond.Err(w, r, tenantErr(err))
-		return
-	}
-	out := clientJSON(c)
-	out.APIKey, out.WebhookSecret = key, c.WebhookSecret
-	respond.JSON(w, http.StatusCreated, out)
+	a.idempotent(w, r, store.OperatorOwner, func(body []byte, save saveFunc) (int, any, error) {
+		var in struct {
+			ID         string `json:"id"`
+			Name       string `json:"name"`
+			WebhookURL string `json:"webhook_url"`
+			RateCents  *int64 `json:"rate_cents"`
+		}
+		if err := decodeBytes(r, body, &in); err != nil {
+			return 0, nil, err
+		}
+		nc := tenant.NewClient{ID: in.ID, Name: in.Name, WebhookURL: in.WebhookURL, RateCents: in.RateCents}
+		if save != nil {
+			nc.OnCreate = func(tx *store.Tx, c model.Client) error {
+				return save(tx, http.StatusCreated, answerMarker{SecretsOfClient: c.ID})
+			}
+		}
+		c, key, err := a.Tenants.Create(r.Context(), nc)
+		if err != nil {
+			return 0, nil, keepCause(tenantErr(err), err)
+		}
+		out := clientJSON(c)
+		out.APIKey, out.WebhookSecret = key, c.WebhookSecret
+		return http.StatusCreated, out, nil
+	})
 }
 
 func (a *API) listClients(w http.ResponseWriter, r *http.Request) {

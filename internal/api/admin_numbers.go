@@ -43,26 +43,31 @@ func numberErr(err error) error {
 	return tenantErr(err)
 }
 
+// createNumber: POST /admin/v1/numbers {"number","client_id"?,"provider"?} → 201. It takes an
+// Idempotency-Key (the operator's).
 func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Number   string  `json:"number"`
-		ClientID *string `json:"client_id"`
-		Provider string  `json:"provider"`
-	}
-	if err := respond.Decode(r, &in); err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	nn := tenant.NewNumber{Number: in.Number, Provider: in.Provider}
-	if in.ClientID != nil {
-		nn.ClientID = *in.ClientID
-	}
-	n, err := a.numbers().Add(r.Context(), nn)
-	if err != nil {
-		respond.Err(w, r, numberErr(err))
-		return
-	}
-	respond.JSON(w, http.StatusCreated, numberJSON(n))
+	a.idempotent(w, r, store.OperatorOwner, func(body []byte, save saveFunc) (int, any, error) {
+		var in struct {
+			Number   string  `json:"number"`
+			ClientID *string `json:"client_id"`
+			Provider string  `json:"provider"`
+		}
+		if err := decodeBytes(r, body, &in); err != nil {
+			return 0, nil, err
+		}
+		nn := tenant.NewNumber{Number: in.Number, Provider: in.Provider}
+		if in.ClientID != nil {
+			nn.ClientID = *in.ClientID
+		}
+		if save != nil {
+			nn.OnCreate = func(tx *store.Tx, n model.Number) error { return save(tx, http.StatusCreated, numberJSON(n)) }
+		}
+		n, err := a.numbers().Add(r.Context(), nn)
+		if err != nil {
+			return 0, nil, keepCause(numberErr(err), err)
+		}
+		return http.StatusCreated, numberJSON(n), nil
+	})
 }
 
 func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {

@@ -31,7 +31,7 @@ var auditActions = map[string]string{
 
 // audited records a successful change made through the admin API in the audit log: the
 // action, the client (from the path, or the answer), the path, and the ids the answer gives.
-// Reads are not recorded; nor are refused requests.
+// Reads are not recorded; nor are refused requests, nor Idempotency-Key replays.
 func (a *API) audited(pattern string, h http.Handler) http.Handler {
 	action, ok := auditActions[pattern]
 	if !ok {
@@ -40,8 +40,8 @@ func (a *API) audited(pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &auditWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		if rec.status >= 300 {
-			return
+		if rec.status >= 300 || rec.Header().Get("Idempotent-Replayed") != "" {
+			return // refused, or the replay of a change already recorded
 		}
 		var out struct {
 			ID       string `json:"id"`

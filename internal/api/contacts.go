@@ -45,7 +45,39 @@ const (
 	maxFieldText = 1024
 )
 
+// createContact: POST /api/v1/contacts → 201. It takes an Idempotency-Key.
 func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
+	client := clientID(r.Context())
+	a.idempotent(w, r, client, func(body []byte, save saveFunc) (int, any, error) {
+		c, err := a.newContact(r, client, body)
+		if err != nil {
+			return 0, nil, err
+		}
+		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+			if err := a.checkOwnership(r, tx, c.ClientID, c.Phone); err != nil {
+				return err
+			}
+			if err := tx.InsertContact(r.Context(), c); err != nil {
+				return err
+			}
+			if err := tx.SetContactTags(r.Context(), c.ClientID, c.ID, c.Tags); err != nil {
+				return err
+			}
+			if save == nil {
+				return nil
+			}
+			return save(tx, http.StatusCreated, contactJSON(c))
+		})
+		if isConflict(err) {
+			err = keepCause(&respond.Error{Status: http.StatusConflict, Code: "contact_exists",
+				Message: "this phone is already one of your contacts", Param: "phone"}, err)
+		}
+		return http.StatusCreated, contactJSON(c), err
+	})
+}
+
+// newContact reads and checks a contact to create.
+func (a *API) newContact(r *http.Request, client string, body []byte) (model.Contact, error) {
 	var in struct {
 		Phone     string            `json:"phone"`
 		FirstName string            `json:"first_name"`
@@ -54,52 +86,30 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		Fields    map[string]string `json:"fields"`
 		Tags      []string          `json:"tags"`
 	}
-	if err := respond.Decode(r, &in); err != nil {
-		respond.Err(w, r, err)
-		return
+	if err := decodeBytes(r, body, &in); err != nil {
+		return model.Contact{}, err
 	}
 	tags, err := checkTags(in.Tags)
 	if err != nil {
-		respond.Err(w, r, err)
-		return
+		return model.Contact{}, err
 	}
 	phone, err := a.phoneParam("phone", in.Phone)
 	if err != nil {
-		respond.Err(w, r, err)
-		return
+		return model.Contact{}, err
 	}
 	for name, v := range map[string]*string{"first_name": &in.FirstName, "last_name": &in.LastName, "business": &in.Business} {
 		if err := checkName(name, v); err != nil {
-			respond.Err(w, r, err)
-			return
+			return model.Contact{}, err
 		}
 	}
 	if err := checkFields(in.Fields); err != nil {
-		respond.Err(w, r, err)
-		return
+		return model.Contact{}, err
 	}
 	now := a.now()
-	c := model.Contact{ID: model.NewIDAt(model.PrefixContact, now), ClientID: clientID(r.Context()), Phone: phone,
+	c := model.Contact{ID: model.NewIDAt(model.PrefixContact, now), ClientID: client, Phone: phone,
 		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: tags,
 		CreatedAt: now, UpdatedAt: now}
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		if err := a.checkOwnership(r, tx, c.ClientID, c.Phone); err != nil {
-			return err
-		}
-		if err := tx.InsertContact(r.Context(), c); err != nil {
-			return err
-		}
-		return tx.SetContactTags(r.Context(), c.ClientID, c.ID, c.Tags)
-	})
-	if isConflict(err) {
-		err = &respond.Error{Status: http.StatusConflict, Code: "contact_exists",
-			Message: "this phone is already one of your contacts", Param: "phone"}
-	}
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusCreated, contactJSON(c))
+	return c, nil
 }
 
 // phoneParam reads a required phone field into E.164: missing_field when empty, invalid_field

@@ -42,7 +42,7 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	a.scopedIdempotent(w, r, c.ID, "admin:", func(body []byte, save saveFunc) (int, any, error) {
+	a.idempotent(w, r, store.OperatorOwner, func(body []byte, save saveFunc) (int, any, error) {
 		var in struct {
 			AmountCents *int64 `json:"amount_cents"`
 			Reference   string `json:"reference"`

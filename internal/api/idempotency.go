@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -23,15 +24,11 @@ type saveFunc func(tx *store.Tx, status int, v any) error
 // key with the same body answers the first answer again (with Idempotent-Replayed: true) and
 // does nothing new; the same key with another body is 409. Only successful answers are kept:
 // a refused request (no credits, a bad field) may be retried with its key once fixed. Keys are
-// per client (owner) and kept at least 24 hours. create gets the body bytes and the save
-// function to call inside its transaction (nil without a key).
+// per caller (owner: the client's id, or store.OperatorOwner for the admin token) and kept at
+// least 24 hours. create gets the body bytes and the save function to call inside its
+// transaction (nil without a key). An error of create that is a store.ErrConflict underneath
+// (see keepCause) may be a concurrent request with the same key: its answer is replayed.
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, create func(body []byte, save saveFunc) (int, any, error)) {
-	a.scopedIdempotent(w, r, owner, "", create)
-}
-
-// scopedIdempotent is idempotent with the key stored under a scope prefix: the operator's keys
-// for a client ("admin:") never collide with the client's own.
-func (a *API) scopedIdempotent(w http.ResponseWriter, r *http.Request, owner, scope string, create func(body []byte, save saveFunc) (int, any, error)) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		respond.Err(w, r, respond.Map(err))
@@ -48,23 +45,36 @@ func (a *API) scopedIdempotent(w http.ResponseWriter, r *http.Request, owner, sc
 		answer(w, r, status, v, err)
 		return
 	}
-	key = scope + key
 	hash := requestHash(r, body)
 	if a.replay(w, r, owner, key, hash) {
 		return
 	}
-	save := func(tx *store.Tx, status int, v any) error {
+	status, v, err := create(body, a.saver(r, owner, key, hash))
+	if errors.Is(err, store.ErrConflict) && a.replay(w, r, owner, key, hash) {
+		return // a concurrent request with the same key won
+	}
+	answer(w, r, status, v, err)
+}
+
+// saver returns the function that stores a keyed call's answer in the call's transaction.
+func (a *API) saver(r *http.Request, owner, key, hash string) saveFunc {
+	return func(tx *store.Tx, status int, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
 		return tx.SaveIdempotentAnswer(r.Context(), owner, key, store.IdempotentAnswer{RequestHash: hash, StatusCode: status, Response: b}, a.now())
 	}
-	status, v, err := create(body, save)
-	if errors.Is(err, store.ErrConflict) && a.replay(w, r, owner, key, hash) {
-		return // a concurrent request with the same key won
+}
+
+// keepCause is the catalogue error mapped for the answer with the original error kept
+// underneath, so that idempotent still sees a conflict (a concurrent request with the same
+// key) behind a specific code such as contact_exists.
+func keepCause(mapped, cause error) error {
+	if mapped == cause || cause == nil {
+		return mapped
 	}
-	answer(w, r, status, v, err)
+	return fmt.Errorf("%w (%w)", mapped, cause)
 }
 
 // requestHash identifies a request for its Idempotency-Key: method, path and body.
@@ -86,10 +96,15 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, owner, key, hash st
 			Message: "this Idempotency-Key was used with a different request", Param: "Idempotency-Key"})
 	default:
 		w.Header().Set("Idempotent-Replayed", "true")
-		var marker campaignMarker
-		if json.Unmarshal(prev.Response, &marker) == nil && marker.CampaignID != "" {
+		var marker answerMarker
+		_ = json.Unmarshal(prev.Response, &marker)
+		switch {
+		case marker.CampaignID != "":
 			// A campaign is answered as it is now (it was created in several steps).
 			a.answerCampaign(w, r, owner, marker.CampaignID, prev.StatusCode)
+			return true
+		case marker.SecretsOfClient != "":
+			respond.Err(w, r, secretsShownOnce(marker.SecretsOfClient))
 			return true
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -99,16 +114,30 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, owner, key, hash st
 	return true
 }
 
-// campaignMarker is what an Idempotency-Key keeps for a campaign: its id, saved in the
-// transaction that creates the campaign, so that a retry finds it instead of making another.
-type campaignMarker struct {
-	CampaignID string `json:"campaign_id"`
+// answerMarker is what an Idempotency-Key keeps instead of an answer that is not replayed as
+// it was. (An object answer never has these fields.)
+type answerMarker struct {
+	// CampaignID: a campaign's id, saved in the transaction that creates the campaign, so that
+	// a retry finds it instead of making another; it is answered as it is now.
+	CampaignID string `json:"campaign_id,omitempty"`
+	// SecretsOfClient: a created client, whose answer carried its API key and webhook secret.
+	// The key is kept only as a hash and secrets are not copied into idempotency_keys (plain
+	// text, kept 25 hours), so a retry is told to rotate them (secretsShownOnce).
+	SecretsOfClient string `json:"secrets_of_client,omitempty"`
+}
+
+// secretsShownOnce answers the repeat of a keyed client creation.
+func secretsShownOnce(clientID string) error {
+	return &respond.Error{Status: http.StatusConflict, Code: "secrets_shown_once",
+		Message: "this Idempotency-Key already created client " + clientID + "; its API key and webhook secret are shown " +
+			"only once and were not kept: rotate them (POST /admin/v1/clients/" + clientID + "/rotate-key and " +
+			"/rotate-webhook-secret)", Param: "Idempotency-Key"}
 }
 
 // campaignKey returns the function that saves the marker of a keyed campaign creation.
 func (a *API) campaignKey(r *http.Request, owner, key, hash string) func(tx *store.Tx, id string) error {
 	return func(tx *store.Tx, id string) error {
-		b, _ := json.Marshal(campaignMarker{CampaignID: id})
+		b, _ := json.Marshal(answerMarker{CampaignID: id})
 		return tx.SaveIdempotentAnswer(r.Context(), owner, key, store.IdempotentAnswer{RequestHash: hash,
 			StatusCode: http.StatusCreated, Response: b}, a.now())
 	}

@@ -1,16 +1,20 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/store"
 )
 
 // maxFormField bounds the small multipart fields (mapping, tag).
@@ -21,63 +25,38 @@ const maxFormField = 64 << 10
 // every imported contact) and `extra` ("ignore" drops unmapped columns). The file is spooled to
 // a temporary file as it arrives (the fields may come after it), then imported; the answer is
 // the report (with the error, under "import", when the import failed part-way). Memory stays
-// flat whatever the file's size.
+// flat whatever the file's size. It takes an Idempotency-Key: the request is identified by its
+// fields and the file's bytes (not the multipart boundary), and the report is kept in the
+// transaction that merges the import.
 func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
-	mr, err := r.MultipartReader()
+	client := clientID(r.Context())
+	key, err := checkKey(r)
 	if err != nil {
-		respond.Err(w, r, respond.Invalid("file", "send the file as multipart/form-data in a field named file"))
+		respond.Err(w, r, err)
 		return
 	}
-	var (
-		opt  importer.Options
-		file *os.File
-	)
-	defer func() {
-		if file != nil {
+	opt, file, hash, err := a.readImport(r)
+	if file != nil {
+		defer func() {
 			file.Close()
 			os.Remove(file.Name())
-		}
-	}()
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			respond.Err(w, r, uploadErr(err))
-			return
-		}
-		switch part.FormName() {
-		case "file":
-			if file != nil {
-				respond.Err(w, r, respond.Invalid("file", "send one file"))
-				return
-			}
-			if file, err = spool(part); err != nil {
-				respond.Err(w, r, err)
-				return
-			}
-			opt.Filename = part.FileName()
-		case "mapping", "tag", "extra":
-			b, err := io.ReadAll(io.LimitReader(part, maxFormField))
-			if err != nil {
-				respond.Err(w, r, uploadErr(err))
-				return
-			}
-			if err := setImportOption(&opt, part.FormName(), strings.TrimSpace(string(b))); err != nil {
-				respond.Err(w, r, err)
-				return
-			}
-		default:
-			respond.Err(w, r, respond.Invalid(part.FormName(), "unknown field "+part.FormName()))
-			return
-		}
+		}()
 	}
-	if file == nil {
-		respond.Err(w, r, respond.Missing("file"))
+	if err != nil {
+		respond.Err(w, r, err)
 		return
 	}
-	rep, err := a.Importer.Import(r.Context(), clientID(r.Context()), file, opt)
+	if key != "" {
+		if a.replay(w, r, client, key, hash) {
+			return
+		}
+		save := a.saver(r, client, key, hash)
+		opt.OnMerged = func(tx *store.Tx, rep importer.Report) error { return save(tx, http.StatusOK, rep) }
+	}
+	rep, err := a.Importer.Import(r.Context(), client, file, opt)
+	if key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, client, key, hash) {
+		return // a concurrent request with the same key won
+	}
 	if errors.Is(err, importer.ErrFile) {
 		err = respond.Invalid("file", err.Error())
 	}
@@ -96,6 +75,54 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, rep)
+}
+
+// readImport reads an import's multipart form: the options, the spooled file (which the caller
+// closes and removes, also after an error) and the hash that identifies the request.
+func (a *API) readImport(r *http.Request) (opt importer.Options, file *os.File, hash string, err error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return opt, nil, "", respond.Invalid("file", "send the file as multipart/form-data in a field named file")
+	}
+	var parts []string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return opt, file, "", uploadErr(err)
+		}
+		switch part.FormName() {
+		case "file":
+			if file != nil {
+				return opt, file, "", respond.Invalid("file", "send one file")
+			}
+			fileHash := sha256.New()
+			if file, err = spool(io.TeeReader(part, fileHash)); err != nil {
+				return opt, file, "", err
+			}
+			opt.Filename = part.FileName()
+			parts = append(parts, "file:"+hex.EncodeToString(fileHash.Sum(nil)))
+		case "mapping", "tag", "extra":
+			b, err := io.ReadAll(io.LimitReader(part, maxFormField))
+			if err != nil {
+				return opt, file, "", uploadErr(err)
+			}
+			v := strings.TrimSpace(string(b))
+			if err := setImportOption(&opt, part.FormName(), v); err != nil {
+				return opt, file, "", err
+			}
+			parts = append(parts, part.FormName()+"="+v)
+		default:
+			return opt, file, "", respond.Invalid(part.FormName(), "unknown field "+part.FormName())
+		}
+	}
+	if file == nil {
+		return opt, nil, "", respond.Missing("file")
+	}
+	sort.Strings(parts)
+	return opt, file, requestHash(r, []byte(strings.Join(parts, "\n"))), nil
 }
 
 // spool copies an uploaded file to a temporary file, rewound for reading; the caller closes

@@ -29,9 +29,11 @@ func (a *API) listSuppressions(w http.ResponseWriter, r *http.Request) {
 	a.suppressions(w, r, clientID(r.Context()))
 }
 
-// addSuppression: POST /api/v1/suppressions {"phone"} → 201 (200 if it was there already).
+// addSuppression: POST /api/v1/suppressions {"phone"} → 201 (200 if it was there already). It
+// takes an Idempotency-Key, as the operator's POST /admin/v1/clients/{id}/suppressions does.
 func (a *API) addSuppression(w http.ResponseWriter, r *http.Request) {
-	a.suppress(w, r, clientID(r.Context()), "client")
+	id := clientID(r.Context())
+	a.suppress(w, r, id, "client", id)
 }
 
 // getSuppression: GET /api/v1/suppressions/{phone} → 200, or 404 when the phone may be sent to.
@@ -63,7 +65,7 @@ func (a *API) adminListSuppressions(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) adminAddSuppression(w http.ResponseWriter, r *http.Request) {
 	if id, ok := a.existingClient(w, r); ok {
-		a.suppress(w, r, id, "operator")
+		a.suppress(w, r, id, "operator", store.OperatorOwner)
 	}
 }
 
@@ -102,35 +104,39 @@ func (a *API) suppressions(w http.ResponseWriter, r *http.Request, client string
 	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(os), limit, last)})
 }
 
-func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source string) {
-	var in struct {
-		Phone string `json:"phone"`
-	}
-	if err := respond.Decode(r, &in); err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	phone, err := a.phoneParam("phone", in.Phone)
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	status := http.StatusCreated
-	var o model.OptOut
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		prev, err := tx.OptOut(r.Context(), client, phone)
-		if err == nil {
-			o, status = prev, http.StatusOK
-			return nil
+// suppress adds a phone to the client's list; owner is the caller whose Idempotency-Key it
+// takes (the client, or the operator).
+func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source, owner string) {
+	a.idempotent(w, r, owner, func(body []byte, save saveFunc) (int, any, error) {
+		var in struct {
+			Phone string `json:"phone"`
 		}
-		o = model.OptOut{ClientID: client, Phone: phone, Source: source, CreatedAt: a.now()}
-		return tx.UpsertOptOut(r.Context(), o)
+		if err := decodeBytes(r, body, &in); err != nil {
+			return 0, nil, err
+		}
+		phone, err := a.phoneParam("phone", in.Phone)
+		if err != nil {
+			return 0, nil, err
+		}
+		status := http.StatusCreated
+		var o model.OptOut
+		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
+			prev, err := tx.OptOut(r.Context(), client, phone)
+			if err == nil {
+				o, status = prev, http.StatusOK
+			} else {
+				o = model.OptOut{ClientID: client, Phone: phone, Source: source, CreatedAt: a.now()}
+				if err := tx.UpsertOptOut(r.Context(), o); err != nil {
+					return err
+				}
+			}
+			if save == nil {
+				return nil
+			}
+			return save(tx, status, suppressionJSON(o))
+		})
+		return status, suppressionJSON(o), err
 	})
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	respond.JSON(w, status, suppressionJSON(o))
 }
 
 func (a *API) unsuppress(w http.ResponseWriter, r *http.Request, client string) {

@@ -107,7 +107,7 @@ func buildProvider(raw json.RawMessage, cfg config.Config, client *http.Client) 
 	case "twilio":
 		var c twilio.Config
 		if err = strict(rest, &c); err == nil {
-			s, err = twilio.New(c, client)
+			s, err = twilio.New(c.WithPublicURL(cfg.PublicURL, head.Name), client)
 		}
 	case "http":
 		var c httpapi.Config

@@ -68,6 +68,9 @@ type Options struct {
 	// OnlyMapped imports the mapped columns only, none recognised by its header (the
 	// dashboard's mapping step, where a person chose each column).
 	OnlyMapped bool
+	// OnMerged, when set, runs in the transaction that merges a completed import, with its
+	// report (the API keeps its idempotent answer there), so both commit or neither does.
+	OnMerged func(*store.Tx, Report) error
 }
 
 // ErrFile wraps the reasons a file cannot be read at all (empty, no phone column, bad mapping).
@@ -104,7 +107,10 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 			rep.Conflicts = []store.ImportConflict{}
 		}
 		rep.Status = "completed"
-		return tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC())
+		if err := tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC()); err != nil || opt.OnMerged == nil {
+			return err
+		}
+		return opt.OnMerged(tx, rep)
 	})
 	if err != nil {
 		return s.fail(rep, err)

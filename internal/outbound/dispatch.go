@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
@@ -20,10 +18,6 @@ import (
 
 // pausedRecheck is how often a message of a paused campaign looks at the campaign again.
 const pausedRecheck = 5 * time.Second
-
-// maxThrottleWait is the longest a send job waits for its provider's throttle while holding its
-// lease; a longer wait puts the job back in the queue for that time instead.
-const maxThrottleWait = 5 * time.Second
 
 // Kind returns the queue configuration of the send job.
 func (s *Service) Kind(concurrency int) queue.Kind {
@@ -234,46 +228,6 @@ func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause
 	_, _, err = s.advance(ctx, tx, m, store.StatusChange{To: model.StatusFailed, ErrorCode: "send_failed",
 		ErrorMessage: msg, At: s.Clock().UTC()})
 	return err
-}
-
-// limiter is one provider's token bucket.
-type limiter struct{ *rate.Limiter }
-
-// throttle waits for the provider's token bucket. When the wait would be long it gives the
-// token back and says how long to wait instead (ok=false).
-func (s *Service) throttle(ctx context.Context, name string, p provider.Sender) (wait time.Duration, ok bool) {
-	perSec := p.Capabilities().MaxPerSecond
-	if perSec <= 0 {
-		return 0, true
-	}
-	s.limMu.Lock()
-	if s.limiters == nil {
-		s.limiters = map[string]*limiter{}
-	}
-	l := s.limiters[name]
-	if l == nil {
-		l = &limiter{rate.NewLimiter(rate.Limit(perSec), 1)}
-		s.limiters[name] = l
-	}
-	s.limMu.Unlock()
-	r := l.Reserve()
-	d := r.Delay()
-	if d > maxThrottleWait {
-		r.Cancel()
-		return d, false
-	}
-	if d <= 0 {
-		return 0, true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return 0, true
-	case <-ctx.Done():
-		r.Cancel()
-		return time.Second, false
-	}
 }
 
 // campaignGate returns the lock that orders a campaign's sends against its pause.

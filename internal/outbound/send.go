@@ -53,7 +53,7 @@ type Service struct {
 	numMu    sync.Mutex
 	numCache map[string]senderNumbers
 	limMu    sync.Mutex
-	limiters map[string]*limiter
+	limiters map[string]*bucket
 	gateMu   sync.Mutex
 	gates    map[string]*sync.RWMutex
 }

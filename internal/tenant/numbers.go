@@ -34,6 +34,9 @@ type Numbers struct {
 // is the default provider.
 type NewNumber struct {
 	Number, ClientID, Provider string
+	// OnCreate, when set, runs in the transaction that stores the number (the API keeps its
+	// idempotent answer there), so both commit or neither does.
+	OnCreate func(*store.Tx, model.Number) error
 }
 
 // Add stores a receiving number, dedicated to a client or in the shared pool.
@@ -53,7 +56,10 @@ func (s Numbers) Add(ctx context.Context, in NewNumber) (model.Number, error) {
 		if err := checkClient(ctx, tx, n.ClientID); err != nil {
 			return err
 		}
-		return tx.InsertNumber(ctx, n)
+		if err := tx.InsertNumber(ctx, n); err != nil || in.OnCreate == nil {
+			return err
+		}
+		return in.OnCreate(tx, n)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return model.Number{}, fmt.Errorf("tenant: add number: %w (%w)", ErrNumberExists, err)

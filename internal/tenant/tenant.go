@@ -86,6 +86,9 @@ type NewClient struct {
 	Name       string
 	WebhookURL string
 	RateCents  *int64
+	// OnCreate, when set, runs in the transaction that stores the client (the API keeps its
+	// idempotent answer there), so both commit or neither does.
+	OnCreate func(*store.Tx, model.Client) error
 }
 
 // Create validates and stores a new, active client with a fresh webhook secret and API key,
@@ -116,7 +119,10 @@ func (s *Service) Create(ctx context.Context, in NewClient) (c model.Client, api
 		if err := tx.InsertClient(ctx, c); err != nil {
 			return err
 		}
-		return tx.InsertAPIKey(ctx, rec, auth.Hash(key))
+		if err := tx.InsertAPIKey(ctx, rec, auth.Hash(key)); err != nil || in.OnCreate == nil {
+			return err
+		}
+		return in.OnCreate(tx, c)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return model.Client{}, "", fmt.Errorf("tenant: create %s: %w (%w)", c.ID, ErrClientExists, err)

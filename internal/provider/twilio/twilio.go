@@ -31,10 +31,23 @@ type Config struct {
 	MessagingServiceSID string `json:"messaging_service_sid"`
 	// StatusCallback is the public URL of this provider's status endpoint
 	// (https://<ibiki>/webhooks/<name>/status); Twilio's signatures are checked against it.
+	// Unset, it is derived from IBIKI_PUBLIC_URL (WithPublicURL); with neither, Twilio is not
+	// asked for delivery reports.
 	StatusCallback string `json:"status_callback"`
 	// BaseURL is Twilio's API (default https://api.twilio.com; tests point it at a fake).
 	BaseURL string  `json:"base_url"`
 	Rate    float64 `json:"rate"`
+}
+
+// WithPublicURL returns the configuration with StatusCallback derived from Ibiki's public
+// address when the operator left it unset: <publicURL>/webhooks/<name>/status, the route of
+// the status endpoint (internal/hooks), so that Twilio messages get delivery reports by
+// default. A configured StatusCallback, or an empty publicURL, leaves it as it is.
+func (c Config) WithPublicURL(publicURL, name string) Config {
+	if c.StatusCallback == "" && publicURL != "" {
+		c.StatusCallback = strings.TrimRight(publicURL, "/") + "/webhooks/" + url.PathEscape(name) + "/status"
+	}
+	return c
 }
 
 // Client is a configured Twilio account.

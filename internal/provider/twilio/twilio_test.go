@@ -156,3 +156,47 @@ func TestStatusCallbackSignature(t *testing.T) {
 		}
 	})
 }
+
+// Without status_callback, the callback is derived from Ibiki's public address, so messages get
+// delivery reports by default; its signatures are checked against that same URL.
+func TestStatusCallbackFromThePublicURL(t *testing.T) {
+	tests := []struct {
+		name       string
+		configured string
+		publicURL  string
+		want       string // "" = no StatusCallback field
+	}{
+		{"derived from the public URL", "", "https://sms.example.com/", "https://sms.example.com/webhooks/tw-us/status"},
+		{"derived under a path prefix", "", "https://example.com/ibiki", "https://example.com/ibiki/webhooks/tw-us/status"},
+		{"the configured one wins", "https://hooks.example/tw", "https://sms.example.com", "https://hooks.example/tw"},
+		{"none without a public URL", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got url.Values
+			srv := fakeTwilio(t, 201, `{"sid":"SM1","status":"queued"}`, &got)
+			cfg := twilio.Config{AccountSID: sid, AuthToken: token, BaseURL: srv.URL, StatusCallback: tt.configured}
+			c, err := twilio.New(cfg.WithPublicURL(tt.publicURL, "tw-us"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Send(context.Background(), provider.Outbound{From: "+15550001", To: "+15550002", Body: "hi"}); err != nil {
+				t.Fatal(err)
+			}
+			if got.Get("StatusCallback") != tt.want || got.Has("StatusCallback") != (tt.want != "") {
+				t.Errorf("StatusCallback = %q (sent %v), want %q", got.Get("StatusCallback"), got.Has("StatusCallback"), tt.want)
+			}
+			if tt.want == "" {
+				return
+			}
+			// Twilio signs its callback with the URL it was given; behind a proxy the request
+			// reaches Ibiki on another host, and is still verified.
+			f := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}}
+			r := httptest.NewRequest("POST", "http://10.0.0.5:8080/webhooks/tw-us/status", strings.NewReader(f.Encode()))
+			r.Header.Set("X-Twilio-Signature", twilio.Signature(token, tt.want, f))
+			if ups, err := c.ParseStatus(r, []byte(f.Encode())); err != nil || len(ups) != 1 || ups[0].Status != model.StatusDelivered {
+				t.Errorf("ParseStatus = %+v, %v", ups, err)
+			}
+		})
+	}
+}
