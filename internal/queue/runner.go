@@ -169,24 +169,19 @@ type kindRunner struct {
 	perLogged map[string]int // backlog entries per client
 }
 
-// start lets the kind run jobs in work, and take new ones born leased to it when the store can
-// do that for its kind. It runs after any ReleaseRunning, which would otherwise hand the same
+// start lets the kind run jobs in work, and take new ones born leased to it. It runs after any ReleaseRunning, which would otherwise hand the same
 // jobs to the queue as well.
 func (k *kindRunner) start(work context.Context) {
 	k.mu.Lock()
 	k.work = work
 	k.mu.Unlock()
-	if store.CanAdopt(k.cfg.Kind) {
-		k.r.store.AdoptNew(k.cfg.Kind, &store.Adoption{Owner: k.r.opt.Owner, Lease: k.r.opt.Lease,
-			Clock: k.r.opt.Clock, Take: k.adopt})
-	}
+	k.r.store.AdoptNew(k.cfg.Kind, &store.Adoption{Owner: k.r.opt.Owner, Lease: k.r.opt.Lease,
+		Clock: k.r.opt.Clock, Take: k.adopt})
 }
 
 // stop ends adoption and gives the adopted jobs that never started back to the queue.
 func (k *kindRunner) stop() {
-	if store.CanAdopt(k.cfg.Kind) {
-		k.r.store.AdoptNew(k.cfg.Kind, nil)
-	}
+	k.r.store.AdoptNew(k.cfg.Kind, nil)
 	k.mu.Lock()
 	k.work = nil
 	left := k.backlog
@@ -198,21 +193,25 @@ func (k *kindRunner) stop() {
 }
 
 // adopt takes a job born leased to this runner: it starts at once when a slot is free, else
-// waits in the backlog, ahead of anything the runner would claim. It runs on the store's writer
-// goroutine, so it must neither block nor write.
+// waits in the backlog, ahead of anything the runner would claim, if its client could run it
+// then (within its cap). Otherwise it goes back to the queue, where the claim shares the slots
+// fairly between clients. It runs on the store's writer goroutine, so it must neither block
+// nor write.
 func (k *kindRunner) adopt(j model.Job) {
 	k.mu.Lock()
+	c := j.ClientID
 	switch {
-	case k.work != nil && k.running < k.cfg.Concurrency && k.perClient[j.ClientID] < k.cfg.PerClient:
+	case k.work == nil || k.perClient[c]+k.perLogged[c] >= k.cfg.PerClient:
+	case k.running < k.cfg.Concurrency:
 		k.startLocked(j)
 		k.mu.Unlock()
 		return
-	case k.work != nil && len(k.backlog) < 4*k.cfg.Concurrency && k.perLogged[j.ClientID] < k.cfg.PerClient:
+	case len(k.backlog) < 4*k.cfg.Concurrency:
 		k.backlog = append(k.backlog, j)
 		if k.perLogged == nil {
 			k.perLogged = map[string]int{}
 		}
-		k.perLogged[j.ClientID]++
+		k.perLogged[c]++
 		k.mu.Unlock()
 		return
 	}
@@ -228,9 +227,8 @@ func (k *kindRunner) startLocked(j model.Job) {
 	go k.run(k.work, j)
 }
 
-// fromBacklog starts the adopted jobs that fit in the free slots, oldest first, skipping clients
-// at their cap. One whose lease is half gone goes back to the queue instead: it would risk
-// lapsing while it runs.
+// fromBacklog starts the adopted jobs that fit in the free slots, oldest first. One whose lease
+// is half gone goes back to the queue instead: it would risk lapsing while it runs.
 func (k *kindRunner) fromBacklog() {
 	var stale []model.Job
 	k.mu.Lock()
@@ -238,9 +236,9 @@ func (k *kindRunner) fromBacklog() {
 	kept := k.backlog[:0]
 	for _, j := range k.backlog {
 		switch {
-		case j.LeaseUntil.Sub(now) < k.r.opt.Lease/2:
+		case j.LeaseUntil.Sub(now) < k.r.opt.Lease/2 || k.work == nil:
 			stale = append(stale, j)
-		case k.work != nil && k.running < k.cfg.Concurrency && k.perClient[j.ClientID] < k.cfg.PerClient:
+		case k.running < k.cfg.Concurrency:
 			k.startLocked(j)
 		default:
 			kept = append(kept, j)

@@ -277,18 +277,21 @@ func TestARunThatOutlivedItsLeaseCommitsNothing(t *testing.T) {
 }
 
 // New deliveries are born leased to the running runner and start without a claim; those that
-// do not fit its slots wait in its backlog or go back to the queue; every one runs once, and
-// what is left in the backlog at shutdown goes back to the queue.
+// do not fit its slots wait in its backlog (when their client could run them) or go back to the
+// queue; every one runs once, and what is left in the backlog at shutdown goes back to the
+// queue.
 func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	s := ibikitest.NewStore(t)
 	ctx := t.Context()
-	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
-		return tx.InsertClient(ctx, model.Client{ID: "acme", Name: "Acme", Active: true, WebhookSecret: "whsec_x"})
-	}))
-	enqueueDelivery := func(id string) {
+	for _, id := range []string{"acme", "beta"} {
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+			return tx.InsertClient(ctx, model.Client{ID: id, Name: id, Active: true, WebhookSecret: "whsec_x"})
+		}))
+	}
+	enqueueDelivery := func(client, id string) {
 		t.Helper()
 		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
-			return tx.EnqueueDelivery(ctx, model.Delivery{ID: id, ClientID: "acme", ConversationID: "conv_" + id,
+			return tx.EnqueueDelivery(ctx, model.Delivery{ID: id, ClientID: client, ConversationID: "conv_" + id,
 				Type: model.EventMessageReceived, Payload: []byte(`{}`), Status: model.DeliveryPending, CreatedAt: time.Now()})
 		}))
 	}
@@ -307,14 +310,26 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 		runs    = map[string]int{}
 		release = make(chan struct{})
 	)
+	started := func(prefix string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for ref := range runs {
+			if strings.HasPrefix(ref, prefix) {
+				n++
+			}
+		}
+		return n
+	}
 	r := queue.New(s, queue.Options{Poll: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	r.Register(queue.Kind{Kind: model.JobWebhook, Concurrency: 2, PerClient: 2,
 		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
 			mu.Lock()
 			runs[j.Ref]++
+			gate := release
 			mu.Unlock()
 			if !strings.HasPrefix(j.Ref, "probe") {
-				<-release
+				<-gate
 			}
 			return queue.Result{}
 		})})
@@ -325,7 +340,7 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	probes := 0
 	eventually(t, "the runner adopts new deliveries", func() bool {
 		probes++
-		enqueueDelivery(fmt.Sprint("probe_", probes))
+		enqueueDelivery("acme", fmt.Sprint("probe_", probes))
 		born := count(model.JobRunning) == 1
 		eventually(t, "the probe ran", func() bool { return count(model.JobRunning)+count(model.JobQueued) == 0 })
 		return born
@@ -334,45 +349,60 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	clear(runs)
 	mu.Unlock()
 
+	// acme fills both slots (its cap): its other eight go back to the queue. beta's wait in
+	// the backlog, as many as beta may run (two); its third goes back to the queue.
 	for i := range 10 {
-		enqueueDelivery(fmt.Sprint("evt_", i))
+		enqueueDelivery("acme", fmt.Sprint("a_", i))
 	}
-	// Two run, two wait in the backlog (the client's share), six went back to the queue.
-	eventually(t, "two running, two in the backlog, six queued", func() bool {
-		return count(model.JobRunning) == 4 && count(model.JobQueued) == 6
+	for i := range 3 {
+		enqueueDelivery("beta", fmt.Sprint("b_", i))
+	}
+	eventually(t, "four born running (two run, two in the backlog), nine queued", func() bool {
+		return count(model.JobRunning) == 4 && count(model.JobQueued) == 9
 	})
-	mu.Lock()
-	if len(runs) != 2 {
-		t.Errorf("%d started, want 2", len(runs))
+	if n := started(""); n != 2 {
+		t.Errorf("%d started, want 2", n)
 	}
-	mu.Unlock()
+	mu.Lock()
 	close(release)
+	mu.Unlock()
 	eventually(t, "every delivery ran", func() bool { return count(model.JobRunning)+count(model.JobQueued) == 0 })
 	mu.Lock()
-	for i := range 10 {
-		if n := runs[fmt.Sprint("evt_", i)]; n != 1 {
-			t.Errorf("evt_%d ran %d times", i, n)
+	for _, ref := range []string{"a_", "b_"} {
+		n := 10
+		if ref == "b_" {
+			n = 3
+		}
+		for i := range n {
+			if got := runs[fmt.Sprint(ref, i)]; got != 1 {
+				t.Errorf("%s%d ran %d times", ref, i, got)
+			}
 		}
 	}
+	release = make(chan struct{})
 	mu.Unlock()
 
 	// At shutdown, adopted deliveries that never started go back to the queue.
-	release = make(chan struct{})
-	for i := range 4 {
-		enqueueDelivery(fmt.Sprint("late_", i))
+	for i := range 2 {
+		enqueueDelivery("acme", fmt.Sprint("late_a", i))
 	}
-	eventually(t, "two late ones running", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return runs["late_0"]+runs["late_1"]+runs["late_2"]+runs["late_3"] == 2
-	})
+	eventually(t, "two late ones running", func() bool { return started("late_a") == 2 })
+	for i := range 2 {
+		enqueueDelivery("beta", fmt.Sprint("late_b", i))
+	}
+	eventually(t, "two in the backlog", func() bool { return count(model.JobRunning) == 4 })
 	stop()
+	mu.Lock()
 	close(release)
+	mu.Unlock()
 	<-done
 	if got := count(model.JobQueued); got != 2 {
 		t.Errorf("after shutdown %d queued, want the 2 that never started", got)
 	}
 	if got := count(model.JobRunning); got != 0 {
 		t.Errorf("after shutdown %d still running", got)
+	}
+	if n := started("late_b"); n != 0 {
+		t.Errorf("%d of beta's late deliveries started, want none (no free slot)", n)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
 )
 
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
@@ -19,7 +21,7 @@ type Tx struct {
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
-	adopt  *Adoption // who takes new deliveries born leased (nil: born queued)
+	adopt  *map[model.JobKind]*Adoption // who takes new jobs born leased, by kind
 }
 
 type writeReq struct {

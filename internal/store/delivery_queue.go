@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,9 @@ func scanDeliveryJob(row scanner) (model.Job, error) {
 
 // Adoption is how a process takes the jobs of one kind born leased to it: a new delivery is
 // inserted already running (locked_by Owner, leased for Lease) instead of queued, and handed to
-// Take once its transaction commits, so its first run needs no claim. A delivery that must wait
-// behind an earlier one of its conversation is born waiting instead, and claimed as usual later.
+// Take once its transaction commits, so its first attempt needs no claim. One that must wait
+// behind an earlier delivery of its conversation is born waiting instead, and claimed as usual
+// later. (Only webhook jobs are born leased; the others are born queued, see Enqueue.)
 type Adoption struct {
 	Owner string
 	Lease time.Duration
@@ -41,17 +43,30 @@ type Adoption struct {
 	Take  func(model.Job)
 }
 
-// AdoptNew registers the process's taker of new webhook jobs (the queue runner); nil stops
-// adopting. Without one, new deliveries are born queued and claimed like any job.
+// AdoptNew registers the process's taker of new jobs of a kind (the queue runner); nil stops
+// adopting them. Without one, new deliveries are born queued and claimed.
 func (s *Store) AdoptNew(kind model.JobKind, a *Adoption) {
-	if kind != model.JobWebhook {
-		panic(fmt.Sprintf("store: jobs of kind %q cannot be born leased", kind))
+	s.adoptMu.Lock()
+	defer s.adoptMu.Unlock()
+	next := map[model.JobKind]*Adoption{}
+	if cur := s.adopt.Load(); cur != nil {
+		maps.Copy(next, *cur)
 	}
-	s.adopt.Store(a)
+	if a == nil {
+		delete(next, kind)
+	} else {
+		next[kind] = a
+	}
+	s.adopt.Store(&next)
 }
 
-// CanAdopt tells whether new jobs of kind can be born leased (AdoptNew).
-func CanAdopt(kind model.JobKind) bool { return kind == model.JobWebhook }
+// adoption returns the taker of new jobs of kind, if any.
+func (tx *Tx) adoption(kind model.JobKind) *Adoption {
+	if tx.adopt == nil {
+		return nil
+	}
+	return (*tx.adopt)[kind]
+}
 
 // lastSeq orders deliveries: each new (or replayed) delivery gets a larger seq than any before
 // it in this process, close to the time in microseconds, so that instances agree roughly too.
@@ -76,7 +91,7 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 		return err
 	}
 	state, claims, lease, owner := string(model.JobQueued), 0, int64(0), ""
-	ad := tx.adopt
+	ad := tx.adoption(model.JobWebhook)
 	now := time.Now()
 	if ad != nil {
 		now = ad.Clock()

@@ -33,7 +33,9 @@ func (tx *Tx) lockKey(ctx context.Context, key string) error {
 }
 
 // Enqueue adds a job. A job whose OrderKey is shared with an unfinished job waits behind it.
-// The job's kind is announced to OnWrite listeners once the transaction commits.
+// The job's kind is announced to OnWrite listeners once the transaction commits. (Jobs are born
+// queued and claimed; only deliveries are born leased to their runner: measured, adopting send
+// jobs made dispatch compete with accepting sends and lowered the flat-out accept rate.)
 func (tx *Tx) Enqueue(ctx context.Context, j model.Job) (int64, error) {
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return 0, err

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
 )
 
 // Errors the store returns; callers test them with errors.Is.
@@ -66,7 +68,8 @@ type Store struct {
 	hookMu     sync.RWMutex
 	onWrite    []func(kinds []string)
 	onAnnounce []func(Announcement)
-	adopt      atomic.Pointer[Adoption]
+	adoptMu    sync.Mutex
+	adopt      atomic.Pointer[map[model.JobKind]*Adoption]
 	// shareLog hears the errors of sharing announcements between instances (SetShareLog).
 	shareLog func(error)
 }
