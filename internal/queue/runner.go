@@ -165,6 +165,7 @@ type kindRunner struct {
 	jobs      sync.WaitGroup
 	// Adopted jobs (born leased to this process, see store.AdoptNew) wait here for a free slot.
 	work      context.Context // nil before Run and once it stops
+	claiming  bool            // a claim is under way: it counted the free slots, adopt must not take them
 	backlog   []model.Job
 	perLogged map[string]int // backlog entries per client
 }
@@ -192,17 +193,17 @@ func (k *kindRunner) stop() {
 	}
 }
 
-// adopt takes a job born leased to this runner: it starts at once when a slot is free, else
-// waits in the backlog, ahead of anything the runner would claim, if its client could run it
-// then (within its cap). Otherwise it goes back to the queue, where the claim shares the slots
-// fairly between clients. It runs on the store's writer goroutine, so it must neither block
-// nor write.
+// adopt takes a job born leased to this runner. It starts at once when a slot is free, nothing
+// older waits in the queue and no claim is under way; it waits in the backlog when only the
+// slot is missing; otherwise it goes back to the queue, where the claim shares the slots fairly
+// between clients and keeps each client's order. Within its client's cap in every case. It runs
+// on the store's writer goroutine, so it must neither block nor write.
 func (k *kindRunner) adopt(j model.Job) {
 	k.mu.Lock()
 	c := j.ClientID
 	switch {
-	case k.work == nil || k.perClient[c]+k.perLogged[c] >= k.cfg.PerClient:
-	case k.running < k.cfg.Concurrency:
+	case k.work == nil || k.pending.Load() || k.perClient[c]+k.perLogged[c] >= k.cfg.PerClient:
+	case k.running < k.cfg.Concurrency && !k.claiming:
 		k.startLocked(j)
 		k.mu.Unlock()
 		return
@@ -227,17 +228,24 @@ func (k *kindRunner) startLocked(j model.Job) {
 	go k.run(k.work, j)
 }
 
-// fromBacklog starts the adopted jobs that fit in the free slots, oldest first. One whose lease
-// is half gone goes back to the queue instead: it would risk lapsing while it runs.
+// fromBacklog starts the adopted jobs that fit in the free slots, oldest first. While older
+// work waits in the queue, or when its client reached its cap, or when its lease is half gone
+// (it would risk lapsing while it runs), a job goes back to the queue instead.
 func (k *kindRunner) fromBacklog() {
-	var stale []model.Job
+	var back []model.Job
 	k.mu.Lock()
+	if k.claiming {
+		k.mu.Unlock()
+		return
+	}
 	now := k.r.opt.Clock()
+	pending := k.pending.Load()
 	kept := k.backlog[:0]
 	for _, j := range k.backlog {
 		switch {
-		case j.LeaseUntil.Sub(now) < k.r.opt.Lease/2 || k.work == nil:
-			stale = append(stale, j)
+		case k.work == nil || pending || k.perClient[j.ClientID] >= k.cfg.PerClient ||
+			j.LeaseUntil.Sub(now) < k.r.opt.Lease/2:
+			back = append(back, j)
 		case k.running < k.cfg.Concurrency:
 			k.startLocked(j)
 		default:
@@ -251,7 +259,7 @@ func (k *kindRunner) fromBacklog() {
 	clear(k.backlog[len(kept):])
 	k.backlog = kept
 	k.mu.Unlock()
-	for _, j := range stale {
+	for _, j := range back {
 		k.giveBack(j)
 	}
 }
@@ -309,10 +317,18 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 	k.mu.Lock()
 	free := k.cfg.Concurrency - k.running - len(k.backlog)
 	budget := map[string]int{}
-	k.mu.Unlock()
 	if free <= 0 {
+		k.mu.Unlock()
 		return time.Time{}, false, nil
 	}
+	k.claiming = true
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		k.claiming = false
+		k.mu.Unlock()
+		k.fromBacklog()
+	}()
 	// Cleared before the look, so that work announced during it sets it again.
 	k.pending.Store(false)
 	lanes, err := k.r.store.Lanes(ctx, k.cfg.Kind)
@@ -341,7 +357,7 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 	k.mu.Lock()
 	for _, l := range due {
 		if _, ok := budget[l.ClientID]; !ok {
-			budget[l.ClientID] = k.cfg.PerClient - k.perClient[l.ClientID]
+			budget[l.ClientID] = k.cfg.PerClient - k.perClient[l.ClientID] - k.perLogged[l.ClientID]
 		}
 	}
 	k.mu.Unlock()

@@ -277,9 +277,9 @@ func TestARunThatOutlivedItsLeaseCommitsNothing(t *testing.T) {
 }
 
 // New deliveries are born leased to the running runner and start without a claim; those that
-// do not fit its slots wait in its backlog (when their client could run them) or go back to the
-// queue; every one runs once, and what is left in the backlog at shutdown goes back to the
-// queue.
+// do not fit its slots wait in its backlog or go back to the queue; every one runs once, the
+// caps hold whichever path started a delivery, and what is left in the backlog at shutdown
+// goes back to the queue.
 func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	s := ibikitest.NewStore(t)
 	ctx := t.Context()
@@ -295,20 +295,28 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 				Type: model.EventMessageReceived, Payload: []byte(`{}`), Status: model.DeliveryPending, CreatedAt: time.Now()})
 		}))
 	}
-	count := func(state model.JobState) int64 {
+	// counts reads the queue once: running and queued deliveries.
+	counts := func() (running, queued int64) {
 		stats, err := s.QueueStats(ctx)
 		ibikitest.Must(t, err)
 		for _, st := range stats {
-			if st.Kind == model.JobWebhook && st.State == state {
-				return st.Count
+			switch {
+			case st.Kind != model.JobWebhook:
+			case st.State == model.JobRunning:
+				running = st.Count
+			case st.State == model.JobQueued:
+				queued = st.Count
 			}
 		}
-		return 0
+		return running, queued
 	}
 	var (
-		mu      sync.Mutex
-		runs    = map[string]int{}
-		release = make(chan struct{})
+		mu                 sync.Mutex
+		runs               = map[string]int{}
+		inFlight           = map[string]int{}
+		maxAll, maxClient  int
+		release            = make(chan struct{})
+		totalFlight, ended int
 	)
 	started := func(prefix string) int {
 		mu.Lock()
@@ -326,11 +334,19 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
 			mu.Lock()
 			runs[j.Ref]++
+			inFlight[j.ClientID]++
+			totalFlight++
+			maxAll, maxClient = max(maxAll, totalFlight), max(maxClient, inFlight[j.ClientID])
 			gate := release
 			mu.Unlock()
 			if !strings.HasPrefix(j.Ref, "probe") {
 				<-gate
 			}
+			mu.Lock()
+			inFlight[j.ClientID]--
+			totalFlight--
+			ended++
+			mu.Unlock()
 			return queue.Result{}
 		})})
 	runCtx, stop := context.WithCancel(context.Background())
@@ -341,43 +357,50 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	eventually(t, "the runner adopts new deliveries", func() bool {
 		probes++
 		enqueueDelivery("acme", fmt.Sprint("probe_", probes))
-		born := count(model.JobRunning) == 1
-		eventually(t, "the probe ran", func() bool { return count(model.JobRunning)+count(model.JobQueued) == 0 })
-		return born
+		running, _ := counts()
+		eventually(t, "the probe ran", func() bool { r, q := counts(); return r+q == 0 })
+		return running == 1
+	})
+	eventually(t, "the probes ended", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return ended == probes
 	})
 	mu.Lock()
 	clear(runs)
+	ended = 0
 	mu.Unlock()
 
-	// acme fills both slots (its cap): its other eight go back to the queue. beta's wait in
-	// the backlog, as many as beta may run (two); its third goes back to the queue.
+	// acme fills both slots (its cap); the rest wait in the backlog or the queue.
 	for i := range 10 {
 		enqueueDelivery("acme", fmt.Sprint("a_", i))
 	}
 	for i := range 3 {
 		enqueueDelivery("beta", fmt.Sprint("b_", i))
 	}
-	eventually(t, "four born running (two run, two in the backlog), nine queued", func() bool {
-		return count(model.JobRunning) == 4 && count(model.JobQueued) == 9
+	eventually(t, "two started, the other eleven waiting", func() bool {
+		running, queued := counts()
+		return started("") == 2 && running+queued == 13
 	})
-	if n := started(""); n != 2 {
-		t.Errorf("%d started, want 2", n)
-	}
 	mu.Lock()
 	close(release)
 	mu.Unlock()
-	eventually(t, "every delivery ran", func() bool { return count(model.JobRunning)+count(model.JobQueued) == 0 })
+	eventually(t, "every delivery ran", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return ended == 13
+	})
+	eventually(t, "the queue is empty", func() bool { r, q := counts(); return r+q == 0 })
 	mu.Lock()
-	for _, ref := range []string{"a_", "b_"} {
-		n := 10
-		if ref == "b_" {
-			n = 3
-		}
+	for ref, n := range map[string]int{"a_": 10, "b_": 3} {
 		for i := range n {
 			if got := runs[fmt.Sprint(ref, i)]; got != 1 {
 				t.Errorf("%s%d ran %d times", ref, i, got)
 			}
 		}
+	}
+	if maxAll > 2 || maxClient > 2 {
+		t.Errorf("at most %d ran at once (%d of one client); the caps are 2 and 2", maxAll, maxClient)
 	}
 	release = make(chan struct{})
 	mu.Unlock()
@@ -390,17 +413,15 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	for i := range 2 {
 		enqueueDelivery("beta", fmt.Sprint("late_b", i))
 	}
-	eventually(t, "two in the backlog", func() bool { return count(model.JobRunning) == 4 })
+	eventually(t, "beta's late ones waiting", func() bool { r, q := counts(); return r+q == 4 })
 	stop()
+	<-time.After(50 * time.Millisecond) // the loop has stopped adopting and given its backlog back
 	mu.Lock()
 	close(release)
 	mu.Unlock()
 	<-done
-	if got := count(model.JobQueued); got != 2 {
-		t.Errorf("after shutdown %d queued, want the 2 that never started", got)
-	}
-	if got := count(model.JobRunning); got != 0 {
-		t.Errorf("after shutdown %d still running", got)
+	if running, queued := counts(); running != 0 || queued != 2 {
+		t.Errorf("after shutdown %d running and %d queued, want 0 and the 2 that never started", running, queued)
 	}
 	if n := started("late_b"); n != 0 {
 		t.Errorf("%d of beta's late deliveries started, want none (no free slot)", n)

@@ -3,10 +3,10 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -68,20 +68,6 @@ func (tx *Tx) adoption(kind model.JobKind) *Adoption {
 	return (*tx.adopt)[kind]
 }
 
-// lastSeq orders deliveries: each new (or replayed) delivery gets a larger seq than any before
-// it in this process, close to the time in microseconds, so that instances agree roughly too.
-var lastSeq atomic.Int64
-
-func nextSeq() int64 {
-	for {
-		prev := lastSeq.Load()
-		n := max(prev+1, time.Now().UnixMicro())
-		if lastSeq.CompareAndSwap(prev, n) {
-			return n
-		}
-	}
-}
-
 // EnqueueDelivery stores a new pending delivery with its place in the queue: waiting when an
 // earlier delivery of its conversation is unfinished (deliveries of one conversation go one at a
 // time, in order), else born leased to this process when a runner adopts new deliveries, else
@@ -92,33 +78,32 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	}
 	state, claims, lease, owner := string(model.JobQueued), 0, int64(0), ""
 	ad := tx.adoption(model.JobWebhook)
-	now := time.Now()
 	if ad != nil {
-		now = ad.Clock()
-		state, claims, lease, owner = string(model.JobRunning), 1, ms(now.Add(ad.Lease)), ad.Owner
+		state, claims, lease, owner = string(model.JobRunning), 1, ms(ad.Clock().Add(ad.Lease)), ad.Owner
 	}
-	seq := nextSeq()
 	runAt := d.NextAttemptAt
 	if runAt.IsZero() {
 		runAt = d.CreatedAt
 	}
 	var (
 		got string
+		seq int64
 		err error
 	)
 	if tx.engine == Postgres {
-		got, err = tx.insertDeliveryChecked(ctx, d, runAt, state, claims, lease, owner, seq)
+		got, seq, err = tx.insertDeliveryChecked(ctx, d, runAt, state, claims, lease, owner)
 	} else {
 		// SQLite: a probe and a plain insert are cheaper than one INSERT ... SELECT, which
 		// would copy its row through a temporary table (it reads the table it writes).
-		waiting := false
+		var last sql.NullInt64
 		if d.ConversationID != "" {
-			err = tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE conversation_id = ? AND q_state <> '')`,
-				d.ConversationID).Scan(&waiting)
+			err = tx.queryRow(ctx, `SELECT MAX(seq) FROM deliveries WHERE conversation_id = ? AND q_state <> ''`,
+				d.ConversationID).Scan(&last)
 		}
-		if waiting {
+		if last.Valid {
 			state, claims, lease, owner = string(model.JobWaiting), 0, 0, ""
 		}
+		seq = last.Int64 + 1
 		if err == nil {
 			_, err = tx.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -143,38 +128,45 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 }
 
 // insertDeliveryChecked inserts a delivery and decides, in the same statement, whether it waits
-// behind an unfinished delivery of its conversation (one round trip on PostgreSQL). It returns
-// the state the delivery got.
-func (tx *Tx) insertDeliveryChecked(ctx context.Context, d model.Delivery, runAt time.Time, state string, claims int, lease int64, owner string, seq int64) (string, error) {
+// behind an unfinished delivery of its conversation, and its place after them (one round trip
+// on PostgreSQL). It returns the state and seq the delivery got.
+func (tx *Tx) insertDeliveryChecked(ctx context.Context, d model.Delivery, runAt time.Time, state string, claims int, lease int64, owner string) (string, int64, error) {
 	// "q_state <> ''" repeats the partial index's condition so that the planner may use it.
-	var got string
+	var (
+		got string
+		seq int64
+	)
 	err := tx.queryRow(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
 		SELECT ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
 			CAST(? AS BIGINT),
-			CASE WHEN w THEN 'waiting' ELSE ? END, CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END,
-			CASE WHEN w THEN 0 ELSE CAST(? AS BIGINT) END, CASE WHEN w THEN '' ELSE ? END, CAST(? AS BIGINT)
-		FROM (SELECT CAST(? AS TEXT) <> '' AND EXISTS (SELECT 1 FROM deliveries
-			WHERE conversation_id = ? AND q_state <> '') AS w) AS x
-		RETURNING q_state`,
+			CASE WHEN m IS NULL THEN ? ELSE 'waiting' END, CASE WHEN m IS NULL THEN CAST(? AS BIGINT) ELSE 0 END,
+			CASE WHEN m IS NULL THEN CAST(? AS BIGINT) ELSE 0 END, CASE WHEN m IS NULL THEN ? ELSE '' END,
+			COALESCE(m, 0) + 1
+		FROM (SELECT CASE WHEN CAST(? AS TEXT) <> '' THEN (SELECT MAX(seq) FROM deliveries
+			WHERE conversation_id = ? AND q_state <> '') END AS m) AS x
+		RETURNING q_state, seq`,
 		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
 		d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
-		state, claims, lease, owner, seq, d.ConversationID, d.ConversationID).Scan(&got)
-	return got, err
+		state, claims, lease, owner, d.ConversationID, d.ConversationID).Scan(&got, &seq)
+	return got, seq, err
 }
 
 // RequeueDelivery puts a finished delivery back in the queue (a replay), behind its
 // conversation's unfinished deliveries. d's state (status, attempts, ...) is saved with it. A
-// delivery that is still in the queue is ErrNotFound.
+// delivery that is still in the queue is ErrNotFound. Its claims go on counting, so that a run
+// from before the replay whose lease lapsed can never record over a new one.
 func (tx *Tx) RequeueDelivery(ctx context.Context, d model.Delivery) error {
 	if err := tx.lockKey(ctx, d.ConversationID); err != nil {
 		return err
 	}
 	err := affected(tx.exec(ctx, `UPDATE deliveries SET status = ?, attempts = ?, last_status_code = ?,
-			last_error = ?, next_attempt_at = ?, completed_at = ?, claims = 0, lease_until = 0, locked_by = '', seq = ?,
+			last_error = ?, next_attempt_at = ?, completed_at = ?, lease_until = 0, locked_by = '',
+			seq = COALESCE((SELECT MAX(o.seq) FROM deliveries o WHERE o.conversation_id = deliveries.conversation_id
+				AND deliveries.conversation_id <> '' AND o.q_state <> ''), 0) + 1,
 			q_state = CASE WHEN conversation_id <> '' AND EXISTS (SELECT 1 FROM deliveries o
 				WHERE o.conversation_id = deliveries.conversation_id AND o.q_state <> '') THEN 'waiting' ELSE 'queued' END
 		WHERE id = ? AND q_state = ''`,
-		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt), nextSeq(), d.ID))
+		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt), d.ID))
 	if err != nil {
 		return notFound(err, "requeue delivery "+d.ID)
 	}
@@ -223,12 +215,12 @@ func (tx *Tx) claimDeliveries(ctx context.Context, lane Lane, now, leaseUntil ti
 	}
 	rows, err := tx.query(ctx, `UPDATE deliveries SET q_state = 'running', claims = claims + 1, lease_until = ?, locked_by = ?
 		WHERE id IN (SELECT id FROM deliveries WHERE q_state = 'queued' AND client_id = ? AND next_attempt_at <= ?
-			ORDER BY next_attempt_at, seq LIMIT ?`+skip+`)
+			ORDER BY next_attempt_at, id LIMIT ?`+skip+`)
 		RETURNING `+deliveryJobColumns,
 		ms(leaseUntil), owner, lane.ClientID, ms(now), limit)
 	jobs, err := collect(rows, err, "claim deliveries", scanDeliveryJob)
 	// RETURNING keeps no order on PostgreSQL: start them in queue order.
-	slices.SortFunc(jobs, func(a, b model.Job) int { return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(jobs, func(a, b model.Job) int { return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.Ref, b.Ref)) })
 	return jobs, err
 }
 

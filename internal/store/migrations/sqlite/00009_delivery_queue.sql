@@ -10,7 +10,7 @@ ALTER TABLE deliveries ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deliveries ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE deliveries ADD COLUMN locked_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX deliveries_ready ON deliveries (client_id, next_attempt_at, seq) WHERE q_state = 'queued';
+CREATE INDEX deliveries_ready ON deliveries (client_id, next_attempt_at, id) WHERE q_state = 'queued';
 CREATE INDEX deliveries_lease ON deliveries (lease_until) WHERE q_state = 'running';
 CREATE INDEX deliveries_unfinished ON deliveries (conversation_id, seq) WHERE q_state <> '';
 
