@@ -193,17 +193,18 @@ func (k *kindRunner) stop() {
 	}
 }
 
-// adopt takes a job born leased to this runner. It starts at once when a slot is free, nothing
-// older waits in the queue and no claim is under way; it waits in the backlog when only the
-// slot is missing; otherwise it goes back to the queue, where the claim shares the slots fairly
-// between clients and keeps each client's order. Within its client's cap in every case. It runs
-// on the store's writer goroutine, so it must neither block nor write.
+// adopt takes a job born leased to this runner. It starts at once when a slot is free and no
+// claim is under way; it waits in the backlog when only the slot is missing; it goes back to the
+// queue when its client reached its cap (the claim then shares the slots fairly). While older
+// work waits in the queue (retries, deliveries promoted behind their conversation, ones given
+// back), adoption leaves an eighth of the slots to the claim, so that the queue keeps moving. It
+// runs on the store's writer goroutine, so it must neither block nor write.
 func (k *kindRunner) adopt(j model.Job) {
 	k.mu.Lock()
 	c := j.ClientID
 	switch {
-	case k.work == nil || k.pending.Load() || k.perClient[c]+k.perLogged[c] >= k.cfg.PerClient:
-	case k.running < k.cfg.Concurrency && !k.claiming:
+	case k.work == nil || k.perClient[c]+k.perLogged[c] >= k.cfg.PerClient:
+	case k.running < k.adoptLimit() && !k.claiming:
 		k.startLocked(j)
 		k.mu.Unlock()
 		return
@@ -220,6 +221,15 @@ func (k *kindRunner) adopt(j model.Job) {
 	go k.giveBack(j)
 }
 
+// adoptLimit is how many jobs may run before adopted ones wait: all the slots, but an eighth
+// (at least one) left to the claim while the queue holds ready work.
+func (k *kindRunner) adoptLimit() int {
+	if k.pending.Load() {
+		return k.cfg.Concurrency - max(k.cfg.Concurrency/8, 1)
+	}
+	return k.cfg.Concurrency
+}
+
 // startLocked runs j in the background; k.mu is held.
 func (k *kindRunner) startLocked(j model.Job) {
 	k.running++
@@ -228,9 +238,9 @@ func (k *kindRunner) startLocked(j model.Job) {
 	go k.run(k.work, j)
 }
 
-// fromBacklog starts the adopted jobs that fit in the free slots, oldest first. While older
-// work waits in the queue, or when its client reached its cap, or when its lease is half gone
-// (it would risk lapsing while it runs), a job goes back to the queue instead.
+// fromBacklog starts the adopted jobs that fit in the free slots (see adoptLimit), oldest
+// first. One whose client reached its cap, or whose lease is half gone (it would risk lapsing
+// while it runs), goes back to the queue instead.
 func (k *kindRunner) fromBacklog() {
 	var back []model.Job
 	k.mu.Lock()
@@ -239,14 +249,13 @@ func (k *kindRunner) fromBacklog() {
 		return
 	}
 	now := k.r.opt.Clock()
-	pending := k.pending.Load()
+	limit := k.adoptLimit()
 	kept := k.backlog[:0]
 	for _, j := range k.backlog {
 		switch {
-		case k.work == nil || pending || k.perClient[j.ClientID] >= k.cfg.PerClient ||
-			j.LeaseUntil.Sub(now) < k.r.opt.Lease/2:
+		case k.work == nil || k.perClient[j.ClientID] >= k.cfg.PerClient || j.LeaseUntil.Sub(now) < k.r.opt.Lease/2:
 			back = append(back, j)
-		case k.running < k.cfg.Concurrency:
+		case k.running < limit:
 			k.startLocked(j)
 		default:
 			kept = append(kept, j)
@@ -315,7 +324,7 @@ func (k *kindRunner) loop(ctx, work context.Context) {
 func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool, err error) {
 	k.fromBacklog()
 	k.mu.Lock()
-	free := k.cfg.Concurrency - k.running - len(k.backlog)
+	free := k.cfg.Concurrency - k.running // ahead of the backlog: it holds the newest work
 	budget := map[string]int{}
 	if free <= 0 {
 		k.mu.Unlock()
