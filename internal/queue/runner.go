@@ -170,8 +170,9 @@ type kindRunner struct {
 	perLogged map[string]int // backlog entries per client
 }
 
-// start lets the kind run jobs in work, and take new ones born leased to it. It runs after any ReleaseRunning, which would otherwise hand the same
-// jobs to the queue as well.
+// start lets the kind run jobs in work, and take new ones born leased to it (only deliveries
+// are, see store.Adoption). It runs after any ReleaseRunning, which would otherwise hand the
+// same jobs to the queue as well.
 func (k *kindRunner) start(work context.Context) {
 	k.mu.Lock()
 	k.work = work
