@@ -45,6 +45,10 @@ type campaignOut struct {
 	FinishedAt *string              `json:"finished_at"`
 	Report     json.RawMessage      `json:"report,omitempty"`
 	Preview    []recipientOut       `json:"preview,omitempty"`
+	// Encodings and Segments sum up every recipient's message in the create answer: how many
+	// go as GSM-7 and as UCS-2 (70 characters a segment), and the segments to be sent.
+	Encodings map[string]int64 `json:"encodings,omitempty"`
+	Segments  int64            `json:"segments,omitempty"`
 }
 
 type recipientOut struct {
@@ -135,6 +139,9 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 		for _, rc := range rs {
 			out.Preview = append(out.Preview, recipientJSON(rc))
 		}
+	}
+	if enc, segs, perr := a.Store.RecipientEncodings(r.Context(), cp.ID); perr == nil && len(enc) > 0 {
+		out.Encodings, out.Segments = enc, segs
 	}
 	if err != nil {
 		// Stored, but not started (no valid recipient, not enough credits): say why, with the

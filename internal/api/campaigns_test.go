@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,8 @@ type campaignAnswer struct {
 		Phone string `json:"phone"`
 		Body  string `json:"body"`
 	} `json:"preview"`
+	Encodings map[string]int64 `json:"encodings"`
+	Segments  int64            `json:"segments"`
 	Report struct {
 		Invalid []struct {
 			Line int `json:"line"`
@@ -51,6 +54,28 @@ func getCampaign(t *testing.T, s *ibikitest.Server, key, id string) campaignAnsw
 	return c
 }
 
+// The create answer sums up the whole campaign's encodings, not only the previewed recipients:
+// one character outside GSM-7 in one recipient's name makes that message UCS-2.
+func TestCampaignPreviewCountsEncodings(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme := s.CreateClient("acme", "")
+	var b strings.Builder
+	b.WriteString("Phone Number,First Name\n")
+	for i := range 7 {
+		fmt.Fprintf(&b, "+1555341%04d,Ann\n", i)
+	}
+	b.WriteString("+15553419999,Zoë\n") // ë is not GSM-7: the eighth recipient, past the preview
+	res := postCampaign(t, s, acme.APIKey, b.String(), map[string]string{"name": "Enc", "message": "Hi [first name]", "draft": "true"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	var c campaignAnswer
+	res.JSON(t, &c)
+	if len(c.Preview) != 5 || c.Encodings["GSM-7"] != 7 || c.Encodings["UCS-2"] != 1 || c.Segments != 8 {
+		t.Fatalf("preview %d, encodings %v, segments %d; want 5, 7 GSM-7 and 1 UCS-2, 8", len(c.Preview), c.Encodings, c.Segments)
+	}
+}
+
 func TestCampaignFromCSVRunsToTheEnd(t *testing.T) {
 	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms"})
 	acme := s.CreateClient("acme", "")
@@ -66,6 +91,9 @@ func TestCampaignFromCSVRunsToTheEnd(t *testing.T) {
 	if c.Total != 3 || c.Invalid != 1 || c.CostCents != 3 || len(c.Report.Invalid) != 1 || c.Report.Invalid[0].Line != 4 ||
 		len(c.Preview) != 3 || c.Preview[1].Body != "Hi there, 20% off" {
 		t.Fatalf("campaign = %s", res.Body)
+	}
+	if c.Encodings["GSM-7"] != 3 || len(c.Encodings) != 1 || c.Segments != 3 {
+		t.Fatalf("encodings %v, segments %d; want 3 GSM-7 recipients, 3 segments", c.Encodings, c.Segments)
 	}
 	// Completed means every message was handed to the provider; delivery reports come after.
 	eventually(t, "the campaign to complete and its messages to be delivered", func() bool {

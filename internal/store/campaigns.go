@@ -243,6 +243,29 @@ func scanCount(row scanner) (count, error) {
 	return c, row.Scan(&c.k, &c.n)
 }
 
+// RecipientEncodings counts a campaign's recipients by the encoding of their message ("GSM-7",
+// "UCS-2"), and their segments in all.
+func (r reader) RecipientEncodings(ctx context.Context, campaignID string) (map[string]int64, int64, error) {
+	rows, err := r.query(ctx, `SELECT encoding, COUNT(*), COALESCE(SUM(segments), 0) FROM campaign_recipients
+		WHERE campaign_id = ? GROUP BY encoding`, campaignID)
+	if err != nil {
+		return nil, 0, notFound(err, "recipient encodings")
+	}
+	defer rows.Close()
+	out, segments := map[string]int64{}, int64(0)
+	for rows.Next() {
+		var (
+			enc   string
+			n, sg int64
+		)
+		if err := rows.Scan(&enc, &n, &sg); err != nil {
+			return nil, 0, notFound(err, "recipient encodings")
+		}
+		out[enc], segments = n, segments+sg
+	}
+	return out, segments, notFound(rows.Err(), "recipient encodings")
+}
+
 // RecipientsCost is the price of a campaign's recipients (what starting it reserves).
 func (r reader) RecipientsCost(ctx context.Context, campaignID string) (int64, error) {
 	var sum int64
