@@ -35,7 +35,7 @@ type campaignAnswer struct {
 	} `json:"preview"`
 	Encodings map[string]int64 `json:"encodings"`
 	Segments  int64            `json:"segments"`
-	Report struct {
+	Report    struct {
 		Invalid []struct {
 			Line int `json:"line"`
 		} `json:"invalid"`
