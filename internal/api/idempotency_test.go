@@ -101,25 +101,9 @@ func TestIdempotencyKeyOnEveryCreatingCall(t *testing.T) {
 	})
 
 	t.Run("concurrent requests with one key make one contact", func(t *testing.T) {
-		var wg sync.WaitGroup
-		ids := make([]string, 8)
-		for i := range ids {
-			wg.Go(func() {
-				res := s.DoWith("POST", "/api/v1/contacts", acme.APIKey, `{"phone":"+15553300030"}`, map[string]string{"Idempotency-Key": "race"})
-				var c struct {
-					ID string `json:"id"`
-				}
-				if res.Status == http.StatusCreated && json.Unmarshal(res.Body, &c) == nil {
-					ids[i] = c.ID
-				} else {
-					t.Errorf("concurrent repeat: %d %s", res.Status, res.Body)
-				}
-			})
-		}
-		wg.Wait()
-		if len(slices.Compact(slices.Clone(ids))) != 1 {
-			t.Errorf("ids = %v, want one", ids)
-		}
+		sameKeyAtOnce(t, 8, http.StatusCreated, func() ibikitest.Response {
+			return s.DoWith("POST", "/api/v1/contacts", acme.APIKey, `{"phone":"+15553300030"}`, map[string]string{"Idempotency-Key": "race"})
+		})
 	})
 
 	t.Run("a refused request keeps no answer", func(t *testing.T) {
@@ -236,5 +220,30 @@ func TestIdempotentContactImport(t *testing.T) {
 	wantError(t, postImport(t, s, acme.APIKey, "imp-1", file+"+15553400003,Cy\n", "spring"), http.StatusConflict, "idempotency_key_reused", "Idempotency-Key")
 	if n := count(t, s, "/api/v1/contacts", acme.APIKey); n != 2 {
 		t.Errorf("%d contacts, want 2", n)
+	}
+}
+
+// sameKeyAtOnce sends n requests with one Idempotency-Key at the same time: each must answer
+// want, all with the same created object (one "id").
+func sameKeyAtOnce(t *testing.T, n, want int, do func() ibikitest.Response) {
+	t.Helper()
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	for i := range ids {
+		wg.Go(func() {
+			res := do()
+			var v struct {
+				ID string `json:"id"`
+			}
+			if res.Status == want && json.Unmarshal(res.Body, &v) == nil {
+				ids[i] = v.ID
+			} else {
+				t.Errorf("concurrent repeat: %d %s", res.Status, res.Body)
+			}
+		})
+	}
+	wg.Wait()
+	if len(slices.Compact(slices.Clone(ids))) != 1 {
+		t.Errorf("ids = %v, want one", ids)
 	}
 }

@@ -271,23 +271,9 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 
 	t.Run("concurrent requests with one key make one message", func(t *testing.T) {
-		var wg sync.WaitGroup
-		ids := make([]string, 8)
-		for i := range ids {
-			wg.Go(func() {
-				res := post("k-2", `{"to":"+15552010002","body":"race"}`)
-				var m sent
-				if res.Status == http.StatusAccepted && json.Unmarshal(res.Body, &m) == nil {
-					ids[i] = m.ID
-				} else {
-					t.Errorf("concurrent repeat: %d %s", res.Status, res.Body)
-				}
-			})
-		}
-		wg.Wait()
-		if len(slices.Compact(slices.Clone(ids))) != 1 {
-			t.Errorf("ids = %v, want one", ids)
-		}
+		sameKeyAtOnce(t, 8, http.StatusAccepted, func() ibikitest.Response {
+			return post("k-2", `{"to":"+15552010002","body":"race"}`)
+		})
 		if b := getBalance(t, s, acme.APIKey); b.BalanceCents != 8 {
 			t.Errorf("balance = %d, want 8", b.BalanceCents)
 		}

@@ -177,13 +177,17 @@ func (k *kindRunner) start(work context.Context) {
 	k.mu.Lock()
 	k.work = work
 	k.mu.Unlock()
-	k.r.store.AdoptNew(k.cfg.Kind, &store.Adoption{Owner: k.r.opt.Owner, Lease: k.r.opt.Lease,
-		Clock: k.r.opt.Clock, Take: k.adopt})
+	if store.CanAdopt(k.cfg.Kind) {
+		k.r.store.AdoptNew(k.cfg.Kind, &store.Adoption{Owner: k.r.opt.Owner, Lease: k.r.opt.Lease,
+			Clock: k.r.opt.Clock, Take: k.adopt})
+	}
 }
 
 // stop ends adoption and gives the adopted jobs that never started back to the queue.
 func (k *kindRunner) stop() {
-	k.r.store.AdoptNew(k.cfg.Kind, nil)
+	if store.CanAdopt(k.cfg.Kind) {
+		k.r.store.AdoptNew(k.cfg.Kind, nil)
+	}
 	k.mu.Lock()
 	k.work = nil
 	left := k.backlog

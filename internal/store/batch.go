@@ -10,8 +10,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"github.com/ibiki/ibiki/internal/model"
 )
 
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
@@ -21,7 +19,7 @@ type Tx struct {
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
-	adopt  *map[model.JobKind]*Adoption // who takes new jobs born leased, by kind
+	adopt  *Adoption // who takes new deliveries born leased (nil: born queued)
 }
 
 type writeReq struct {

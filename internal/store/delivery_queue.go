@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -43,29 +42,16 @@ type Adoption struct {
 	Take  func(model.Job)
 }
 
-// AdoptNew registers the process's taker of new jobs of a kind (the queue runner); nil stops
-// adopting them. Without one, new deliveries are born queued and claimed.
-func (s *Store) AdoptNew(kind model.JobKind, a *Adoption) {
-	s.adoptMu.Lock()
-	defer s.adoptMu.Unlock()
-	next := map[model.JobKind]*Adoption{}
-	if cur := s.adopt.Load(); cur != nil {
-		maps.Copy(next, *cur)
-	}
-	if a == nil {
-		delete(next, kind)
-	} else {
-		next[kind] = a
-	}
-	s.adopt.Store(&next)
-}
+// CanAdopt tells whether new jobs of a kind can be born leased: only deliveries can.
+func CanAdopt(kind model.JobKind) bool { return kind == model.JobWebhook }
 
-// adoption returns the taker of new jobs of kind, if any.
-func (tx *Tx) adoption(kind model.JobKind) *Adoption {
-	if tx.adopt == nil {
-		return nil
+// AdoptNew registers the process's taker of new jobs of a kind that CanAdopt (the queue
+// runner); nil stops adopting them. Without one, new deliveries are born queued and claimed.
+func (s *Store) AdoptNew(kind model.JobKind, a *Adoption) {
+	if !CanAdopt(kind) {
+		panic(fmt.Sprintf("store: jobs of kind %q cannot be born leased", kind))
 	}
-	return (*tx.adopt)[kind]
+	s.adopt.Store(a)
 }
 
 // EnqueueDelivery stores a new pending delivery with its place in the queue: waiting when an
@@ -77,7 +63,7 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 		return err
 	}
 	state, claims, lease, owner := string(model.JobQueued), 0, int64(0), ""
-	ad := tx.adoption(model.JobWebhook)
+	ad := tx.adopt
 	if ad != nil {
 		state, claims, lease, owner = string(model.JobRunning), 1, ms(ad.Clock().Add(ad.Lease)), ad.Owner
 	}
@@ -265,11 +251,7 @@ func (tx *Tx) requeueClaimed(ctx context.Context, j model.Job, runAt time.Time, 
 	if err != nil {
 		return false, fmt.Errorf("store: requeue delivery %s: %w", j.Ref, err)
 	}
-	n, err := res.RowsAffected()
-	if n > 0 {
-		tx.kinds = append(tx.kinds, string(model.JobWebhook))
-	}
-	return n > 0, err
+	return tx.requeued(res, model.JobWebhook)
 }
 
 // releaseDeliveries returns running deliveries to the queue: those whose lease lapsed before

@@ -183,11 +183,7 @@ func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason
 	if err != nil {
 		return false, fmt.Errorf("store: retry job %d: %w", j.ID, err)
 	}
-	n, err := res.RowsAffected()
-	if n > 0 {
-		tx.kinds = append(tx.kinds, string(j.Kind))
-	}
-	return n > 0, err
+	return tx.requeued(res, j.Kind)
 }
 
 // DeferJob puts a claimed job back for later without counting the run as an attempt (it did
@@ -201,9 +197,15 @@ func (tx *Tx) DeferJob(ctx context.Context, j model.Job, runAt time.Time) (bool,
 	if err != nil {
 		return false, fmt.Errorf("store: defer job %d: %w", j.ID, err)
 	}
+	return tx.requeued(res, j.Kind)
+}
+
+// requeued reports whether a claimed job went back to the queue, and if so announces its kind
+// after the commit so that the runner looks again.
+func (tx *Tx) requeued(res sql.Result, kind model.JobKind) (bool, error) {
 	n, err := res.RowsAffected()
 	if n > 0 {
-		tx.kinds = append(tx.kinds, string(j.Kind))
+		tx.kinds = append(tx.kinds, string(kind))
 	}
 	return n > 0, err
 }

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/ibiki/ibiki/internal/model"
 )
 
 // Errors the store returns; callers test them with errors.Is.
@@ -68,8 +66,7 @@ type Store struct {
 	hookMu     sync.RWMutex
 	onWrite    []func(kinds []string)
 	onAnnounce []func(Announcement)
-	adoptMu    sync.Mutex
-	adopt      atomic.Pointer[map[model.JobKind]*Adoption]
+	adopt      atomic.Pointer[Adoption]
 	// shareLog hears the errors of sharing announcements between instances (SetShareLog).
 	shareLog func(error)
 }
