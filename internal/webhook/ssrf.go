@@ -204,21 +204,23 @@ func looksNumeric(host string) bool {
 // being dialled after DNS resolution: a name that resolved to a public address when the URL was
 // saved may resolve to 127.0.0.1 now (DNS rebinding). It never follows redirects, since a
 // redirect is an unchecked second URL and the receiver should answer at the URL it gave us.
-func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
+// perHost is how many attempts may be in flight to one client at once: as many connections to
+// one host are kept open between deliveries, so a busy client's endpoint is not redialled.
+func NewClient(timeout time.Duration, allowPrivate bool, perHost int) *http.Client {
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		dialer.ControlContext = refusePrivate
 	}
 	// Built field by field rather than cloned from http.DefaultTransport, whose value any package
-	// may replace, with http.DefaultTransport's settings except for two.
+	// may replace, with http.DefaultTransport's settings except for three.
 	tr := &http.Transport{
 		// No Proxy: a proxy would make the connection to its own address, so the dial check
 		// would vet the proxy and not the webhook host.
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   64, // a busy client's endpoint gets many concurrent deliveries
+		MaxIdleConns:          0, // no limit in all: each host's is below, idle ones close after 90 s
+		MaxIdleConnsPerHost:   max(perHost, 2),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,

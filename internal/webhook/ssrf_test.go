@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,7 +188,7 @@ func TestNewClient(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	t.Run("the guarded client refuses to connect to a loopback server", func(t *testing.T) {
-		resp, err := NewClient(5*time.Second, false).Get(srv.URL)
+		resp, err := NewClient(5*time.Second, false, 4).Get(srv.URL)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -199,7 +201,7 @@ func TestNewClient(t *testing.T) {
 	})
 
 	t.Run("the client allowing private addresses reaches the loopback server", func(t *testing.T) {
-		resp, err := NewClient(5*time.Second, true).Get(srv.URL)
+		resp, err := NewClient(5*time.Second, true, 4).Get(srv.URL)
 		if err != nil {
 			t.Fatalf("Get(%s): %v", srv.URL, err)
 		}
@@ -211,7 +213,7 @@ func TestNewClient(t *testing.T) {
 
 	t.Run("redirects are returned, not followed", func(t *testing.T) {
 		hits.Store(0)
-		resp, err := NewClient(5*time.Second, true).Get(srv.URL + "/moved")
+		resp, err := NewClient(5*time.Second, true, 4).Get(srv.URL + "/moved")
 		if err != nil {
 			t.Fatalf("Get: %v", err)
 		}
@@ -222,10 +224,63 @@ func TestNewClient(t *testing.T) {
 	})
 
 	t.Run("the client sets the attempt timeout and ignores proxy settings", func(t *testing.T) {
-		c := NewClient(7*time.Second, false)
+		c := NewClient(7*time.Second, false, 4)
 		tr, ok := c.Transport.(*http.Transport)
-		if c.Timeout != 7*time.Second || !ok || tr.Proxy != nil || tr.MaxIdleConnsPerHost != 64 {
+		if c.Timeout != 7*time.Second || !ok || tr.Proxy != nil {
 			t.Errorf("client timeout %v, transport %T (proxy set: %v)", c.Timeout, c.Transport, ok && tr.Proxy != nil)
+		}
+	})
+
+	t.Run("as many connections to one host as attempts in flight stay open", func(t *testing.T) {
+		const perHost = 100
+		var (
+			conns   atomic.Int32
+			inside  sync.WaitGroup
+			release = make(chan struct{})
+		)
+		busy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("hold") != "" {
+				inside.Done()
+				<-release
+			}
+		}))
+		busy.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		busy.Start()
+		t.Cleanup(busy.Close)
+		c := NewClient(5*time.Second, true, perHost)
+		wave := func(query string) {
+			var done sync.WaitGroup
+			for range perHost {
+				done.Go(func() {
+					resp, err := c.Get(busy.URL + query)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				})
+			}
+			if query != "" {
+				inside.Wait() // every request holds its own connection
+				close(release)
+			}
+			done.Wait()
+		}
+		inside.Add(perHost)
+		wave("?hold=1")
+		if n := conns.Load(); n != perHost {
+			t.Fatalf("first wave opened %d connections, want %d", n, perHost)
+		}
+		for range 3 {
+			wave("")
+		}
+		if n := conns.Load(); n != perHost {
+			t.Errorf("%d connections after four waves of %d requests, want the first wave's %d reused", n, perHost, perHost)
 		}
 	})
 }
