@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,45 +42,71 @@ type Report struct {
 	AcceptedPerSec                     float64
 	IngestP50, IngestP99, IngestMax    time.Duration
 	Delivered, Redelivered, Lost       int64
+	Strangers                          int64 // deliveries of messages the run did not send
 	DeliverSeconds                     float64
 	DeliveredPerSec                    float64
 	E2EP50, E2EP99, E2EMax             time.Duration
 }
 
-// run is the state of one bench.
+// run is what every bench has: its options, a prefix that makes its ids unique, and an HTTP
+// client for the API calls that set it up.
 type run struct {
-	opt      Options
-	prefix   string
-	client   *http.Client
-	mu       sync.Mutex
-	sentAt   map[string]time.Time // message id → when its request was due
-	ingest   []time.Duration
-	accepted map[string]bool
-	arrived  map[string]time.Time
-	redeliv  atomic.Int64
-	failed   map[string]int64
-	lastSeen atomic.Int64 // unix nanos of the last delivery
+	opt    Options
+	prefix string
+	client *http.Client
 }
 
 // Inbound runs the inbound benchmark.
 func Inbound(ctx context.Context, opt Options) (Report, error) {
 	r := newRun(opt)
-	hookURL, stop, err := r.receive()
+	u, err := url.Parse(opt.URL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return Report{}, fmt.Errorf("bench inbound: --url %q: want http://host:port (the bench speaks plain HTTP/1.1)", opt.URL)
+	}
+	in := &inboundRun{run: r, addr: u.Host, path: strings.TrimSuffix(u.Path, "/") + "/webhooks/extremesms",
+		failed: map[string]int64{}}
+	hook, err := serveWire(opt.ReceiverAddr, in.hook)
 	if err != nil {
 		return Report{}, err
 	}
-	defer stop()
+	defer hook.stop()
+	hookURL := "http://" + hook.addr() + "/hook"
 	if err := r.createClient(ctx, hookURL); err != nil {
 		return Report{}, err
 	}
 	fmt.Fprintf(opt.Log, "bench: client %s, webhook %s, %d connections, rate %s, %s\n",
 		opt.Client, hookURL, opt.Connections, rateText(opt.Rate), opt.Duration)
 	start := time.Now()
-	sent := r.send(ctx)
+	sent := in.send(ctx)
 	sendDur := time.Since(start)
 	fmt.Fprintf(opt.Log, "bench: sent %d in %.1fs; waiting up to %s for deliveries\n", sent, sendDur.Seconds(), opt.Drain)
-	r.drain(ctx)
-	return r.report(sent, start, sendDur), nil
+	in.drain(ctx)
+	return in.report(sent, start, sendDur), nil
+}
+
+// inboundRun is the state of one inbound bench. Message n (from 1) has the provider message id
+// "<prefix>-<n>", so its bookkeeping lives at index n of plain slices.
+type inboundRun struct {
+	*run
+	addr, path string
+	mu         sync.Mutex
+	due        []time.Time // when message n's request was due (zero: not sent)
+	fresh      []int8      // 1 accepted as new, 2 accepted as a duplicate, 0 not accepted
+	arrived    []time.Time // when message n first reached the webhook
+	ingest     []time.Duration
+	failed     map[string]int64
+	strangers  int64 // deliveries of messages this run did not send
+	redeliv    atomic.Int64
+	lastSeen   atomic.Int64 // unix nanos of the last delivery
+}
+
+// grow makes index n valid in every slice (mu held).
+func (in *inboundRun) grow(n int64) {
+	for int64(len(in.due)) <= n {
+		in.due = append(in.due, time.Time{})
+		in.fresh = append(in.fresh, 0)
+		in.arrived = append(in.arrived, time.Time{})
+	}
 }
 
 func rateText(rate int) string {
@@ -87,11 +114,6 @@ func rateText(rate int) string {
 		return "flat out"
 	}
 	return strconv.Itoa(rate) + "/s"
-}
-
-// receive starts the fake client webhook.
-func (r *run) receive() (string, func(), error) {
-	return r.serve(http.HandlerFunc(r.hook))
 }
 
 // serve hosts a fake client webhook on ReceiverAddr.
@@ -105,27 +127,57 @@ func (r *run) serve(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String() + "/hook", func() { srv.Close() }, nil
 }
 
-func (r *run) hook(w http.ResponseWriter, req *http.Request) {
+// hook is the fake client webhook: it notes when each message first arrives.
+func (in *inboundRun) hook(body []byte) int {
 	now := time.Now()
+	id, ok := providerMessageID(body)
+	if !ok {
+		return http.StatusBadRequest
+	}
+	n, mine := in.number(id)
+	in.mu.Lock()
+	switch {
+	case !mine || n >= int64(len(in.arrived)):
+		in.strangers++
+	case in.arrived[n].IsZero():
+		in.arrived[n] = now
+	default:
+		in.redeliv.Add(1)
+	}
+	in.mu.Unlock()
+	in.lastSeen.Store(now.UnixNano())
+	return http.StatusOK
+}
+
+// providerMessageID reads data.provider_message_id from a message event. The ids the bench
+// sends need no JSON escaping, so the field is found as written; anything else is decoded.
+func providerMessageID(body []byte) (string, bool) {
+	const field = `"provider_message_id":"`
+	if i := bytes.Index(body, []byte(field)); i >= 0 {
+		rest := body[i+len(field):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
+			return string(rest[:j]), true
+		}
+	}
 	var ev struct {
 		Data struct {
 			ProviderMessageID string `json:"provider_message_id"`
 		} `json:"data"`
 	}
-	body, _ := io.ReadAll(req.Body)
-	if err := json.Unmarshal(body, &ev); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
+	if err := json.Unmarshal(body, &ev); err != nil || ev.Data.ProviderMessageID == "" {
+		return "", false
 	}
-	r.mu.Lock()
-	if _, dup := r.arrived[ev.Data.ProviderMessageID]; dup {
-		r.redeliv.Add(1)
-	} else {
-		r.arrived[ev.Data.ProviderMessageID] = now
+	return ev.Data.ProviderMessageID, true
+}
+
+// number is n of an id "<prefix>-<n>" of this run.
+func (in *inboundRun) number(id string) (int64, bool) {
+	rest, ok := strings.CutPrefix(id, in.prefix+"-")
+	if !ok {
+		return 0, false
 	}
-	r.mu.Unlock()
-	r.lastSeen.Store(now.UnixNano())
-	w.WriteHeader(http.StatusOK)
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil && n > 0
 }
 
 func (r *run) createClient(ctx context.Context, hookURL string) error {
@@ -144,57 +196,71 @@ func (r *run) createClient(ctx context.Context, hookURL string) error {
 	return nil
 }
 
-// send posts webhooks until the duration is over (see pace).
-func (r *run) send(ctx context.Context) int64 { return r.pace(ctx, r.post) }
+// send posts webhooks until the duration is over (see pace), each worker on its own
+// keep-alive connection.
+func (in *inboundRun) send(ctx context.Context) int64 {
+	conns := make(chan *wireClient, in.opt.Connections)
+	for range in.opt.Connections {
+		conns <- newWireClient(in.addr, time.Minute)
+	}
+	defer func() {
+		close(conns)
+		for c := range conns {
+			c.close()
+		}
+	}()
+	return in.pace(ctx, func(n int64, due time.Time) {
+		c := <-conns
+		in.post(c, n, due)
+		conns <- c
+	})
+}
 
-func (r *run) post(n int64, due time.Time) {
-	id := r.prefix + "-" + strconv.FormatInt(n, 10)
-	phone := 15550000000 + n%int64(r.opt.Phones)
+func (in *inboundRun) post(c *wireClient, n int64, due time.Time) {
+	id := in.prefix + "-" + strconv.FormatInt(n, 10)
+	phone := 15550000000 + n%int64(in.opt.Phones)
 	body := fmt.Appendf(nil, `{"from":"+%d","firstname":"Load","lastname":"Test","business":%q,"message":"bench message %d","status":"received","matchedBlockWord":null,"receiver":"+15557654321","usedmodem":"M1","port":"1","timestamp":%q,"messageId":%q}`,
-		phone, r.opt.Client, n, time.Now().UTC().Format(time.RFC3339Nano), id)
+		phone, in.opt.Client, n, time.Now().UTC().Format(time.RFC3339Nano), id)
 	start := time.Now()
 	if due.IsZero() {
 		due = start
 	}
-	r.mu.Lock()
-	r.sentAt[id] = due
-	r.mu.Unlock()
-	req, _ := http.NewRequest(http.MethodPost, r.opt.URL+"/webhooks/extremesms", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	res, err := r.client.Do(req)
+	in.mu.Lock()
+	in.grow(n)
+	in.due[n] = due
+	in.mu.Unlock()
+	code, answer, err := c.post(in.path, "application/json", body)
 	lat := time.Since(due)
 	status := "error"
-	var out struct {
-		Duplicate bool `json:"duplicate"`
-	}
 	if err == nil {
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		status = strconv.Itoa(res.StatusCode)
-		_ = json.Unmarshal(b, &out)
+		status = strconv.Itoa(code)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	duplicate := err == nil && bytes.Contains(answer, []byte(`"duplicate":true`))
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	if status != "200" {
-		r.failed[status]++
+		in.failed[status]++
 		return
 	}
-	r.ingest = append(r.ingest, lat)
-	r.accepted[id] = !out.Duplicate
+	in.ingest = append(in.ingest, lat)
+	in.fresh[n] = 1
+	if duplicate {
+		in.fresh[n] = 2
+	}
 }
 
 // drain waits until every accepted message arrived, nothing arrived for a while, or Drain.
-func (r *run) drain(ctx context.Context) {
-	deadline := time.Now().Add(r.opt.Drain)
+func (in *inboundRun) drain(ctx context.Context) {
+	deadline := time.Now().Add(in.opt.Drain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		r.mu.Lock()
+		in.mu.Lock()
 		missing := 0
-		for id := range r.accepted {
-			if _, ok := r.arrived[id]; !ok {
+		for n, f := range in.fresh {
+			if f != 0 && in.arrived[n].IsZero() {
 				missing++
 			}
 		}
-		r.mu.Unlock()
+		in.mu.Unlock()
 		if missing == 0 {
 			return
 		}
@@ -202,31 +268,34 @@ func (r *run) drain(ctx context.Context) {
 	}
 }
 
-func (r *run) report(sent int64, start time.Time, sendDur time.Duration) Report {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rep := Report{Sent: sent, FailedByStatus: r.failed, SendSeconds: sendDur.Seconds(), Redelivered: r.redeliv.Load()}
-	for _, n := range r.failed {
+func (in *inboundRun) report(sent int64, start time.Time, sendDur time.Duration) Report {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	rep := Report{Sent: sent, FailedByStatus: in.failed, SendSeconds: sendDur.Seconds(), Redelivered: in.redeliv.Load(),
+		Strangers: in.strangers}
+	for _, n := range in.failed {
 		rep.Failed += n
 	}
 	var e2e []time.Duration
-	for id, fresh := range r.accepted {
+	for n, f := range in.fresh {
+		if f == 0 {
+			continue
+		}
 		rep.Accepted++
-		if !fresh {
+		if f == 2 {
 			rep.Duplicates++
 		}
-		at, ok := r.arrived[id]
-		if !ok {
+		if in.arrived[n].IsZero() {
 			rep.Lost++
 			continue
 		}
 		rep.Delivered++
-		e2e = append(e2e, at.Sub(r.sentAt[id]))
+		e2e = append(e2e, in.arrived[n].Sub(in.due[n]))
 	}
 	rep.AcceptedPerSec = float64(rep.Accepted) / sendDur.Seconds()
-	rep.IngestP50, rep.IngestP99, rep.IngestMax = percentiles(r.ingest)
+	rep.IngestP50, rep.IngestP99, rep.IngestMax = percentiles(in.ingest)
 	rep.E2EP50, rep.E2EP99, rep.E2EMax = percentiles(e2e)
-	if last := r.lastSeen.Load(); last > 0 {
+	if last := in.lastSeen.Load(); last > 0 {
 		rep.DeliverSeconds = time.Unix(0, last).Sub(start).Seconds()
 		rep.DeliveredPerSec = float64(rep.Delivered) / rep.DeliverSeconds
 	}
@@ -251,6 +320,9 @@ func (rep Report) Write(w io.Writer) {
 	fmt.Fprintf(&b, "delivered       %d (%.0f/s over %.1fs from the first send), redelivered %d\n", rep.Delivered, rep.DeliveredPerSec, rep.DeliverSeconds, rep.Redelivered)
 	fmt.Fprintf(&b, "ingest→delivery p50 %s  p99 %s  max %s\n", ms(rep.E2EP50), ms(rep.E2EP99), ms(rep.E2EMax))
 	fmt.Fprintf(&b, "lost            %d\n", rep.Lost)
+	if rep.Strangers > 0 {
+		fmt.Fprintf(&b, "strangers       %d deliveries of messages this run did not send\n", rep.Strangers)
+	}
 	io.WriteString(w, b.String())
 }
 

@@ -63,8 +63,7 @@ func (r *run) sendingClient(ctx context.Context, hookURL string) (string, error)
 }
 
 func newRun(opt Options) *run {
-	r := &run{opt: opt, prefix: strconv.FormatInt(time.Now().UnixNano(), 36),
-		sentAt: map[string]time.Time{}, accepted: map[string]bool{}, arrived: map[string]time.Time{}, failed: map[string]int64{}}
+	r := &run{opt: opt, prefix: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	r.client = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
 		MaxIdleConns: opt.Connections, MaxIdleConnsPerHost: opt.Connections, MaxConnsPerHost: opt.Connections,
 		IdleConnTimeout: time.Minute}}
