@@ -39,6 +39,11 @@ type Result struct {
 	// Write runs in the transaction that records the outcome, so the handler's writes and the
 	// job's completion commit together or not at all.
 	Write func(ctx context.Context, tx *store.Tx) error
+	// Finish, on a result that finishes the job (no RetryAt, Err or Dead), replaces the
+	// store's FinishJob: the handler's own write that also takes the job out of the queue (the
+	// store can fold the two into one statement) and reports whether this run still held the
+	// job. Write, when also set, runs first.
+	Finish func(ctx context.Context, tx *store.Tx, j model.Job) (mine bool, err error)
 	// After runs once that transaction has committed (metrics, live updates).
 	After func()
 }

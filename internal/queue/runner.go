@@ -501,6 +501,8 @@ func (k *kindRunner) outcome(ctx context.Context, tx *store.Tx, j model.Job, res
 	case res.Err != nil:
 		k.r.opt.Log.Warn("queue: job failed, will retry", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
 		mine, err = tx.RetryJob(ctx, j, k.r.opt.Clock().Add(k.cfg.Backoff(j.Attempts)), errText(res.Err))
+	case res.Finish != nil:
+		mine, err = res.Finish(ctx, tx, j)
 	default:
 		mine, err = tx.FinishJob(ctx, j)
 	}

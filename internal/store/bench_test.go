@@ -67,14 +67,12 @@ func onePipeline(ctx context.Context, s *store.Store, n int64, now time.Time) er
 		return err
 	}
 	// A delivery born waiting (another of its conversation was in flight) is not ours to
-	// finish: FinishJob reports false and changes nothing then.
+	// finish: FinishDelivery reports false then (the runner would roll back; here the attempt
+	// stays, which changes nothing of the cost).
 	job := model.Job{Kind: model.JobWebhook, ClientID: "acme", Ref: d.ID, OrderKey: d.ConversationID, Attempts: 1}
 	return s.InTx(ctx, func(tx *store.Tx) error {
 		d.Status, d.Attempts, d.CompletedAt = model.DeliverySucceeded, 1, now
-		if err := tx.RecordAttempt(ctx, model.Attempt{DeliveryID: d.ID, ClientID: "acme", At: now, URL: "http://x", StatusCode: 200}, d); err != nil {
-			return err
-		}
-		_, err := tx.FinishJob(ctx, job)
+		_, err := tx.FinishDelivery(ctx, job, &model.Attempt{DeliveryID: d.ID, ClientID: "acme", At: now, URL: "http://x", StatusCode: 200}, d)
 		return err
 	})
 }

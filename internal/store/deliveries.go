@@ -97,12 +97,17 @@ func (r reader) Attempts(ctx context.Context, deliveryIDs ...string) (map[string
 
 // RecordAttempt stores an attempt and the delivery's new state together.
 func (tx *Tx) RecordAttempt(ctx context.Context, a model.Attempt, d model.Delivery) error {
-	if _, err := tx.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, client_id, attempted_at, url,
-		status_code, latency_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.DeliveryID, a.ClientID, ms(a.At), a.URL, a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response); err != nil {
-		return notFound(err, "insert attempt")
+	if err := tx.insertAttempt(ctx, a); err != nil {
+		return err
 	}
 	return tx.UpdateDelivery(ctx, d)
+}
+
+func (tx *Tx) insertAttempt(ctx context.Context, a model.Attempt) error {
+	_, err := tx.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, client_id, attempted_at, url,
+		status_code, latency_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.DeliveryID, a.ClientID, ms(a.At), a.URL, a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
+	return notFound(err, "insert attempt")
 }
 
 // UpdateDelivery saves a delivery's state.

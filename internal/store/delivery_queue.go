@@ -218,6 +218,35 @@ func (tx *Tx) finishDelivery(ctx context.Context, j model.Job) (bool, error) {
 	}
 	res, err := tx.exec(ctx, `UPDATE deliveries SET q_state = '', lease_until = 0, locked_by = ''
 		WHERE id = ? AND claims = ? AND q_state = 'running'`, j.Ref, j.Attempts)
+	return tx.leftQueue(ctx, j, res, err)
+}
+
+// FinishDelivery saves a delivery's final state (succeeded or failed) with its last attempt, if
+// a is not nil, and takes it out of the queue in the same statement. It reports false, having
+// changed nothing of the delivery, when the run no longer holds the job (its lease lapsed and
+// it was claimed again): the caller must then roll back.
+func (tx *Tx) FinishDelivery(ctx context.Context, j model.Job, a *model.Attempt, d model.Delivery) (bool, error) {
+	if j.Kind != model.JobWebhook || d.ID != j.Ref {
+		return false, fmt.Errorf("store: finish delivery %s with job %s %s", d.ID, j.Kind, j.Ref)
+	}
+	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
+		return false, err
+	}
+	if a != nil {
+		if err := tx.insertAttempt(ctx, *a); err != nil {
+			return false, err
+		}
+	}
+	res, err := tx.exec(ctx, `UPDATE deliveries SET status = ?, attempts = ?, last_status_code = ?,
+		last_error = ?, next_attempt_at = ?, completed_at = ?, q_state = '', lease_until = 0, locked_by = ''
+		WHERE id = ? AND claims = ? AND q_state = 'running'`,
+		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt), j.Ref, j.Attempts)
+	return tx.leftQueue(ctx, j, res, err)
+}
+
+// leftQueue follows the statement that took a running delivery out of the queue: when it did,
+// the next delivery waiting in its conversation becomes ready.
+func (tx *Tx) leftQueue(ctx context.Context, j model.Job, res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("store: finish delivery %s: %w", j.Ref, err)
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -270,5 +271,66 @@ func TestMigrationMovesWebhookJobsIntoDeliveries(t *testing.T) {
 	}
 	if waiting != 1 {
 		t.Fatalf("waiting webhook jobs = %d, want 1 (evt_wait)", waiting)
+	}
+}
+
+var errStale = errors.New("stale run")
+
+// FinishDelivery saves the final state with the attempt and takes the delivery out of the queue
+// in one go, letting the next of its conversation run; a stale run changes nothing.
+func TestFinishDeliverySavesStateAndLeavesTheQueue(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	enqueueDeliveries(t, s, delivery("evt_1", "conv_a"), delivery("evt_2", "conv_a"))
+	jobs := claimDeliveries(t, s, 10)
+	if got := refs(jobs); got != "evt_1" {
+		t.Fatalf("claimed %s, want evt_1", got)
+	}
+	d, err := s.DeliveryByID(ctx, "evt_1")
+	ibikitest.Must(t, err)
+	d.Status, d.Attempts, d.LastStatusCode, d.CompletedAt = model.DeliverySucceeded, 1, 200, t0.Add(time.Hour)
+	a := model.Attempt{DeliveryID: "evt_1", ClientID: "acme", At: t0.Add(time.Hour), URL: "http://x", StatusCode: 200}
+
+	finishWith := func(j model.Job) (ok bool) {
+		t.Helper()
+		err := s.InTx(ctx, func(tx *store.Tx) (err error) {
+			ok, err = tx.FinishDelivery(ctx, j, &a, d)
+			if !ok && err == nil {
+				err = errStale // as the runner does: a lost lease rolls back
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, errStale) {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	stale := jobs[0]
+	stale.Attempts = 3
+	if finishWith(stale) {
+		t.Fatal("a run with a stale claim count finished the delivery")
+	}
+	if got, _ := s.DeliveryByID(ctx, "evt_1"); got.Status != model.DeliveryPending {
+		t.Fatalf("after the stale run: status %s, want pending", got.Status)
+	}
+	if !finishWith(jobs[0]) {
+		t.Fatal("the run holding the delivery could not finish it")
+	}
+	got, err := s.DeliveryByID(ctx, "evt_1")
+	ibikitest.Must(t, err)
+	if got.Status != model.DeliverySucceeded || got.Attempts != 1 || got.LastStatusCode != 200 || !got.CompletedAt.Equal(d.CompletedAt) {
+		t.Errorf("delivery %+v, want succeeded after 1 attempt (200)", got)
+	}
+	att, err := s.Attempts(ctx, "evt_1")
+	ibikitest.Must(t, err)
+	if len(att["evt_1"]) != 1 || att["evt_1"][0].StatusCode != 200 {
+		t.Errorf("attempts %+v, want the one 200 (none from the stale run)", att)
+	}
+	if got := refs(claimDeliveries(t, s, 10)); got != "evt_2" {
+		t.Errorf("claimed %s after evt_1 finished, want evt_2", got)
+	}
+	if finishWith(jobs[0]) {
+		t.Error("a finished delivery finished a second time")
 	}
 }

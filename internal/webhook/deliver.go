@@ -76,7 +76,9 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 	case Succeeded:
 		d.Status, d.CompletedAt, d.NextAttemptAt = model.DeliverySucceeded, dl.Clock(), time.Time{}
 		return queue.Result{
-			Write: func(ctx context.Context, tx *store.Tx) error { return tx.RecordAttempt(ctx, a, d) },
+			Finish: func(ctx context.Context, tx *store.Tx, j model.Job) (bool, error) {
+				return tx.FinishDelivery(ctx, j, &a, d)
+			},
 			After: func() {
 				metrics.WebhookDeliveries.WithLabelValues("succeeded").Inc()
 				metrics.WebhookLatency.Observe(d.CompletedAt.Sub(d.CreatedAt).Seconds())
@@ -84,12 +86,8 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 		}
 	case Gone:
 		r := dl.give(d, a, "the endpoint answered 410 Gone and is now disabled")
-		write := r.Write
-		r.Write = func(ctx context.Context, tx *store.Tx) error {
-			if err := tx.DisableWebhook(ctx, c.ID, c.WebhookURL, now); err != nil {
-				return err
-			}
-			return write(ctx, tx)
+		r.Write = func(ctx context.Context, tx *store.Tx) error { // before Finish, in its transaction
+			return tx.DisableWebhook(ctx, c.ID, c.WebhookURL, now)
 		}
 		return r
 	case Retry:
@@ -128,11 +126,11 @@ func (dl *Deliverer) give(d model.Delivery, a model.Attempt, why string) queue.R
 	d.Status, d.CompletedAt, d.NextAttemptAt, d.LastError = model.DeliveryFailed, dl.Clock(), time.Time{}, why
 	dl.Log.Warn("webhook: delivery failed", "delivery", d.ID, "client", d.ClientID, "attempts", d.Attempts, "reason", why)
 	return queue.Result{
-		Write: func(ctx context.Context, tx *store.Tx) error {
+		Finish: func(ctx context.Context, tx *store.Tx, j model.Job) (bool, error) {
 			if a.DeliveryID == "" {
-				return tx.UpdateDelivery(ctx, d)
+				return tx.FinishDelivery(ctx, j, nil, d)
 			}
-			return tx.RecordAttempt(ctx, a, d)
+			return tx.FinishDelivery(ctx, j, &a, d)
 		},
 		After: func() { metrics.WebhookDeliveries.WithLabelValues("failed").Inc() },
 	}
