@@ -77,6 +77,7 @@ type plan struct {
 	m       model.Message
 	client  model.Client
 	convID  string
+	known   bool // convID was read, not made up: the conversation exists
 	contact model.ContactInfo
 	payload []byte
 	now     time.Time
@@ -91,7 +92,7 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 	conv, err := r.ConversationID(ctx, clientID, m.From, m.Channel)
 	switch {
 	case err == nil:
-		p.convID = conv
+		p.convID, p.known = conv, true
 	case errors.Is(err, store.ErrNotFound):
 		p.convID = model.NewIDAt(model.PrefixConversation, p.now)
 	default:
@@ -115,7 +116,11 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 // apply gives the message to its client: the conversation, the opt-out that a "blocked" status
 // means, and the message.received delivery to the client's webhook.
 func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
-	conv, err := tx.TouchInbound(ctx, p.client.ID, p.m, p.convID)
+	touch := tx.TouchInbound
+	if p.known {
+		touch = tx.TouchKnownInbound
+	}
+	conv, err := touch(ctx, p.client.ID, p.m, p.convID)
 	if err != nil {
 		return err
 	}

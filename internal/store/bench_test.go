@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func BenchmarkInboundPipeline(b *testing.B) {
 	})
 }
 
+var convIDs sync.Map // phone → conversation id
+
 func onePipeline(ctx context.Context, s *store.Store, n int64, now time.Time) error {
 	from := fmt.Sprintf("+1555%07d", n%10000)
 	m := model.Message{ID: model.NewID(model.PrefixMessage), Direction: model.Inbound, Channel: model.ChannelSMS, From: from,
@@ -53,10 +56,16 @@ func onePipeline(ctx context.Context, s *store.Store, n int64, now time.Time) er
 	d := model.Delivery{ID: model.NewID(model.PrefixDelivery), ClientID: "acme", MessageID: m.ID, Type: model.EventMessageReceived,
 		Payload: []byte(`{"type":"message.received","data":{}}`), Status: model.DeliveryPending, CreatedAt: now}
 	err = s.InTx(ctx, func(tx *store.Tx) error {
-		conv, err := tx.TouchInbound(ctx, "acme", m, model.NewID(model.PrefixConversation))
+		// As routing does: a conversation seen before is touched by its (cached) id.
+		touch, id := tx.TouchInbound, model.NewID(model.PrefixConversation)
+		if known, ok := convIDs.Load(from); ok {
+			touch, id = tx.TouchKnownInbound, known.(string)
+		}
+		conv, err := touch(ctx, "acme", m, id)
 		if err != nil {
 			return err
 		}
+		convIDs.Store(from, conv)
 		if err := tx.SetMessageRoute(ctx, m.ID, "acme", conv, model.RoutedByBusiness); err != nil {
 			return err
 		}

@@ -93,6 +93,33 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 	return id, notFound(err, "touch conversation")
 }
 
+// TouchKnownInbound is TouchInbound for a message whose conversation was found before (its id
+// read beforehand): an update by id, cheaper than the upsert and its RETURNING. Should the
+// conversation not be the client's, it falls back to TouchInbound, which may create it with id.
+func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Message, id string) (string, error) {
+	greatest := "max"
+	if tx.engine == Postgres {
+		greatest = "GREATEST"
+	}
+	at := ms(m.ReceivedAt)
+	res, err := tx.exec(ctx, `UPDATE conversations SET
+			last_inbound_to = CASE WHEN ? <> '' THEN ? ELSE last_inbound_to END,
+			last_message_at = `+greatest+`(last_message_at, ?),
+			last_inbound_at = `+greatest+`(last_inbound_at, ?),
+			last_preview = ?,
+			message_count = message_count + 1,
+			unread_count = unread_count + 1
+		WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?`,
+		m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel)
+	if err != nil {
+		return "", notFound(err, "touch conversation")
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return id, err
+	}
+	return tx.TouchInbound(ctx, clientID, m, id)
+}
+
 // preview is the start of a message shown in conversation lists.
 func preview(body string) string {
 	const max = 140

@@ -109,27 +109,67 @@ func TestClientDataIsScopedToItsClient(t *testing.T) {
 	}
 }
 
+// The upsert and the update by a known id touch a conversation alike: counts go up, the number
+// written to is remembered (an empty one keeps it), times never go back.
 func TestTouchInboundCountsMessagesAndRemembersTheNumber(t *testing.T) {
-	s := ibikitest.NewStore(t)
-	addClient(t, s, "acme")
-	m := inbound("msg_1", "p1", "+15551230001")
-	var ids []string
-	for i, to := range []string{"+15550000001", "+15550000002"} {
-		m.To, m.ReceivedAt, m.Body = to, t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("body %d", i)
+	touches := map[string]func(tx *store.Tx, ctx context.Context, m model.Message, id string) (string, error){
+		"upsert": func(tx *store.Tx, ctx context.Context, m model.Message, id string) (string, error) {
+			return tx.TouchInbound(ctx, "acme", m, id)
+		},
+		"known id": func(tx *store.Tx, ctx context.Context, m model.Message, id string) (string, error) {
+			return tx.TouchKnownInbound(ctx, "acme", m, "conv_0") // the first call creates it
+		},
+	}
+	for name, touch := range touches {
+		t.Run(name, func(t *testing.T) {
+			s := ibikitest.NewStore(t)
+			addClient(t, s, "acme")
+			addClient(t, s, "zeta")
+			m := inbound("msg_1", "p1", "+15551230001")
+			var ids []string
+			steps := []struct {
+				to   string
+				at   time.Duration
+				body string
+			}{{"+15550000001", 0, "body 0"}, {"+15550000002", time.Minute, "body 1"}, {"", 30 * time.Second, "late"}}
+			for i, st := range steps {
+				m.To, m.ReceivedAt, m.Body = st.to, t0.Add(st.at), st.body
+				ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error {
+					id, err := touch(tx, t.Context(), m, fmt.Sprintf("conv_%d", i))
+					ids = append(ids, id)
+					return err
+				}))
+			}
+			c, err := s.Conversation(t.Context(), "acme", "+15551230001", model.ChannelSMS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(ids) != "[conv_0 conv_0 conv_0]" || c.MessageCount != 3 || c.UnreadCount != 3 ||
+				c.LastInboundTo != "+15550000002" || c.LastPreview != "late" || !c.LastMessageAt.Equal(t0.Add(time.Minute)) {
+				t.Fatalf("ids %v, conversation %+v", ids, c)
+			}
+		})
+	}
+	t.Run("a known id of another client's conversation is not touched", func(t *testing.T) {
+		s := ibikitest.NewStore(t)
+		addClient(t, s, "acme")
+		addClient(t, s, "zeta")
+		m := inbound("msg_1", "p1", "+15551230001")
 		ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error {
-			id, err := tx.TouchInbound(t.Context(), "acme", m, fmt.Sprintf("conv_%d", i))
-			ids = append(ids, id)
+			_, err := tx.TouchInbound(t.Context(), "zeta", m, "conv_z")
 			return err
 		}))
-	}
-	c, err := s.Conversation(t.Context(), "acme", "+15551230001", model.ChannelSMS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ids[0] != "conv_0" || ids[1] != "conv_0" || c.MessageCount != 2 || c.UnreadCount != 2 ||
-		c.LastInboundTo != "+15550000002" || c.LastPreview != "body 1" || !c.LastMessageAt.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("ids %v, conversation %+v", ids, c)
-	}
+		err := s.InTx(t.Context(), func(tx *store.Tx) error {
+			_, err := tx.TouchKnownInbound(t.Context(), "acme", m, "conv_z")
+			return err
+		})
+		if err == nil {
+			t.Error("acme touched zeta's conversation id without an error (the id is taken)")
+		}
+		if c, _ := s.Conversation(t.Context(), "zeta", "+15551230001", model.ChannelSMS); c.MessageCount != 1 {
+			t.Errorf("zeta's conversation counts %d messages, want 1", c.MessageCount)
+		}
+	})
 }
 
 func TestContactOwnersAndLastSenderSkipInactiveClients(t *testing.T) {
