@@ -20,6 +20,45 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) { return s.Migrate
 // MigrateTo applies the migrations up to version (0: all), for tests of a migration's data
 // changes.
 func (s *Store) MigrateTo(ctx context.Context, version int64) ([]int64, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	var res []*goose.MigrationResult
+	if version > 0 {
+		res, err = p.UpTo(ctx, version)
+	} else {
+		res, err = p.Up(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	var applied []int64
+	for _, r := range res {
+		applied = append(applied, r.Source.Version)
+	}
+	return applied, nil
+}
+
+// MigrateDownTo undoes the migrations above version and returns the versions it undid, newest
+// first: for tests of the Down migrations.
+func (s *Store) MigrateDownTo(ctx context.Context, version int64) ([]int64, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.DownTo(ctx, version)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate down: %w", err)
+	}
+	var undone []int64
+	for _, r := range res {
+		undone = append(undone, r.Source.Version)
+	}
+	return undone, nil
+}
+
+func (s *Store) migrations() (*goose.Provider, error) {
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
 	var opts []goose.ProviderOption
 	if s.engine == Postgres {
@@ -38,18 +77,5 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	var res []*goose.MigrationResult
-	if version > 0 {
-		res, err = p.UpTo(ctx, version)
-	} else {
-		res, err = p.Up(ctx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: migrate: %w", err)
-	}
-	var applied []int64
-	for _, r := range res {
-		applied = append(applied, r.Source.Version)
-	}
-	return applied, nil
+	return p, nil
 }
