@@ -48,13 +48,34 @@ func (f Fields) String(name string) (s string, ok bool, err error) {
 	if len(raw) == 0 || raw[0] != '"' {
 		return "", false, &FieldError{Field: name, Reason: "must be a string"}
 	}
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if plain, ok := plainString(raw); ok {
+		s = plain
+	} else if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false, &FieldError{Field: name, Reason: "must be a string"}
 	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", false, &FieldError{Field: name, Reason: "contains a NUL byte"}
 	}
 	return s, true, nil
+}
+
+// plainString reads a JSON string literal that needs no decoding: no escapes, no control
+// characters, valid UTF-8 (what json.Unmarshal would return unchanged). Most provider fields are
+// such, and this skips a decoder per field; anything else is left to json.Unmarshal.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // StringOrInt is String that also takes a JSON whole number and returns its decimal text as
