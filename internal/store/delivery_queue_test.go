@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, for a fixture written outside the store
+
 	"github.com/ibiki/ibiki/internal/ibikitest"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
@@ -224,12 +226,12 @@ func TestMigrationMovesWebhookJobsIntoDeliveries(t *testing.T) {
 
 	driver, dsn := "pgx", url
 	if ibikitest.Engine() == store.SQLite {
-		driver = "sqlite"
+		driver = "sqlite3"
 	}
 	db, err := sql.Open(driver, dsn)
 	ibikitest.Must(t, err)
 	ph := func(q string) string {
-		if driver == "sqlite" {
+		if driver == "sqlite3" {
 			return q
 		}
 		for i := 1; strings.Contains(q, "?"); i++ {

@@ -5,30 +5,56 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/mattn/go-sqlite3"
 )
 
 // sqlitePragmas make every connection durable and strict: WAL so readers never block the
 // writer, synchronous=FULL so a committed transaction survives power loss, foreign keys on.
 // temp_store=MEMORY keeps the savepoint sub-journals of group commit off the disk (they only
 // matter until the commit, which the WAL makes durable), and a 32 MB page cache keeps the hot
-// indexes in memory.
+// indexes in memory. busy_timeout comes first so that the others wait for a lock rather than
+// fail. They run after the driver's own defaults (busy_timeout 5000, synchronous NORMAL), so
+// they override them.
 var sqlitePragmas = []string{
-	"busy_timeout(10000)",
-	"journal_mode(WAL)",
-	"synchronous(FULL)",
-	"foreign_keys(ON)",
-	"temp_store(MEMORY)",
-	"cache_size(-32000)",
+	"busy_timeout = 10000",
+	"journal_mode = WAL",
+	"synchronous = FULL",
+	"foreign_keys = ON",
+	"temp_store = MEMORY",
+	"cache_size = -32000",
+}
+
+// The SQLite drivers: github.com/mattn/go-sqlite3 with sqlitePragmas run on every new
+// connection (its DSN parameters cover only some of them, temp_store not at all), and for the
+// read pool query_only as well, so that a read connection can never write.
+const (
+	sqliteDriver     = "ibiki-sqlite"
+	sqliteReadDriver = "ibiki-sqlite-read"
+)
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: runPragmas(sqlitePragmas)})
+	sql.Register(sqliteReadDriver, &sqlite3.SQLiteDriver{
+		ConnectHook: runPragmas(append(slices.Clone(sqlitePragmas), "query_only = 1"))})
+}
+
+func runPragmas(pragmas []string) func(*sqlite3.SQLiteConn) error {
+	return func(c *sqlite3.SQLiteConn) error {
+		for _, p := range pragmas {
+			if _, err := c.Exec("PRAGMA "+p, nil); err != nil {
+				return fmt.Errorf("PRAGMA %s: %w", p, err)
+			}
+		}
+		return nil
+	}
 }
 
 // sqlitePath accepts "path", "sqlite://path", "sqlite:path" and "file:path".
@@ -45,14 +71,6 @@ func sqlitePath(raw string) string {
 	return raw
 }
 
-func sqliteDSN(path string, extra ...string) string {
-	q := url.Values{}
-	for _, p := range append(append([]string{}, sqlitePragmas...), extra...) {
-		q.Add("_pragma", p)
-	}
-	return "file:" + path + "?" + q.Encode()
-}
-
 // openSQLite opens one writer connection (SQLite has a single writer; group commit makes it
 // fast) and a pool of read-only connections.
 func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
@@ -64,7 +82,9 @@ func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", sqliteDSN(path)+"&_txlock=immediate")
+	// _txlock=immediate: a write transaction takes the write lock at BEGIN, so that it never
+	// has to upgrade a read lock later (which can fail with SQLITE_BUSY at once).
+	w, err := sql.Open(sqliteDriver, "file:"+path+"?_txlock=immediate")
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -77,7 +97,7 @@ func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, "query_only(1)"))
+	r, err := sql.Open(sqliteReadDriver, "file:"+path)
 	if err != nil {
 		w.Close()
 		lock.Close()
@@ -135,10 +155,10 @@ func mapErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	var se *sqlite.Error
+	var se sqlite3.Error
 	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
 			return fmt.Errorf("%w: %v", ErrConflict, err)
 		}
 	}
