@@ -1,3 +1,8 @@
+// Host names are resolved by Go's own resolver, as when Ibiki was built without cgo: the SQLite
+// driver needs cgo, which would let the net package pick the C library's resolver on some hosts.
+//
+//go:debug netdns=go
+
 // Command ibiki is the Ibiki SMS middleware. See `ibiki help`.
 package main
 
