@@ -58,6 +58,7 @@ func TestSQLiteConnectionsCarryThePragmas(t *testing.T) {
 			{"temp_store", 2}, // MEMORY
 			{"busy_timeout", 10000},
 			{"cache_size", -32000},
+			{"wal_autocheckpoint", 4000},
 			{"query_only", queryOnly},
 		} {
 			var got int64
