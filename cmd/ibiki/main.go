@@ -1,5 +1,7 @@
 // Host names are resolved by Go's own resolver, as when Ibiki was built without cgo: the SQLite
-// driver needs cgo, which would let the net package pick the C library's resolver on some hosts.
+// driver needs cgo, which would let the net package pick the C library's resolver on some hosts
+// (with its own caching and configuration). Which resolver it is does not matter to the webhook
+// address guard, which checks the address actually dialled.
 //
 //go:debug netdns=go
 

@@ -138,7 +138,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	router.Grace, router.Sweep, router.Exclusive = cfg.JobLease, cfg.JobPoll, exclusive
 	runner := queue.New(st, queue.Options{Lease: cfg.JobLease, Poll: cfg.JobPoll, Grace: cfg.ShutdownTimeout, Log: log,
 		Exclusive: exclusive})
-	deliverer := &webhook.Deliverer{Store: st, HTTP: webhook.NewClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks, cfg.WebhookPerClient),
+	deliverer := &webhook.Deliverer{Store: st, HTTP: webhook.NewClient(cfg.WebhookTimeout, cfg.AllowPrivateWebhooks, cfg.WebhookConcurrency),
 		Schedule: cfg.WebhookRetrySchedule, Clock: time.Now, Rand: webhook.DefaultRand, Log: log}
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
 		Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient})

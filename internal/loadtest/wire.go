@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,22 +34,43 @@ type wireClient struct {
 	req, body  []byte
 }
 
-func newWireClient(addr string, timeout time.Duration) *wireClient {
-	return &wireClient{addr: addr, host: addr, timeout: timeout}
+// newWireClient connects to hostport, "host:port" or a bare host (port 80).
+func newWireClient(hostport string, timeout time.Duration) *wireClient {
+	addr := hostport
+	if _, _, err := net.SplitHostPort(hostport); err != nil {
+		addr = net.JoinHostPort(strings.Trim(hostport, "[]"), "80")
+	}
+	return &wireClient{addr: addr, host: hostport, timeout: timeout}
 }
 
 // post sends one POST and returns the answer's status and body (valid until the next call).
-// A failed exchange closes the connection: the next call dials a new one.
+// A failed exchange closes the connection: the next call dials a new one. A kept-alive
+// connection the server closed while it was idle fails before any byte of an answer; the
+// request is then sent again once on a new connection, as net/http does.
 func (c *wireClient) post(path, contentType string, body []byte) (int, []byte, error) {
-	status, resp, err := c.exchange(path, contentType, body)
+	reused := c.conn != nil
+	status, resp, answered, err := c.exchange(path, contentType, body)
 	if err != nil && c.conn != nil {
 		c.conn.Close()
 		c.conn = nil
 	}
+	if err != nil && reused && !answered {
+		status, resp, _, err = c.exchange(path, contentType, body)
+		if err != nil && c.conn != nil {
+			c.conn.Close()
+			c.conn = nil
+		}
+	}
 	return status, resp, err
 }
 
-func (c *wireClient) exchange(path, contentType string, body []byte) (int, []byte, error) {
+// exchange writes the request and reads the answer; answered tells whether any of it came.
+func (c *wireClient) exchange(path, contentType string, body []byte) (status int, resp []byte, answered bool, err error) {
+	status, resp, err = c.roundTrip(path, contentType, body, &answered)
+	return status, resp, answered, err
+}
+
+func (c *wireClient) roundTrip(path, contentType string, body []byte, answered *bool) (int, []byte, error) {
 	if c.conn == nil {
 		conn, err := net.DialTimeout("tcp", c.addr, c.timeout)
 		if err != nil {
@@ -77,6 +99,10 @@ func (c *wireClient) exchange(path, contentType string, body []byte) (int, []byt
 	if _, err := c.conn.Write(c.req); err != nil {
 		return 0, nil, err
 	}
+	if _, err := c.br.Peek(1); err != nil {
+		return 0, nil, err
+	}
+	*answered = true
 	line, err := c.br.ReadSlice('\n')
 	if err != nil {
 		return 0, nil, err

@@ -274,3 +274,31 @@ func TestInboundCountsWhatHappened(t *testing.T) {
 		t.Errorf("report %+v (failed %v), want %+v and one 503", got, rep.FailedByStatus, want)
 	}
 }
+
+// A kept-alive connection the server closed while idle is no failure: the request goes again
+// on a new connection. A bare host means port 80.
+func TestWireClientRetriesAConnectionClosedWhileIdle(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(w, r.Body)
+	}))
+	srv.Config.IdleTimeout = 50 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newWireClient(strings.TrimPrefix(srv.URL, "http://"), 5*time.Second)
+	t.Cleanup(c.close)
+	for i, body := range []string{"first", "after the server closed the idle connection"} {
+		if i > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		status, answer, err := c.post("/", "text/plain", []byte(body))
+		if err != nil || status != 200 || string(answer) != body {
+			t.Fatalf("post %d: %d %q %v", i, status, answer, err)
+		}
+	}
+	if got := newWireClient("example.test", time.Second).addr; got != "example.test:80" {
+		t.Errorf("bare host dials %q, want example.test:80", got)
+	}
+	if got := newWireClient("[::1]", time.Second).addr; got != "[::1]:80" {
+		t.Errorf("bare IPv6 host dials %q, want [::1]:80", got)
+	}
+}

@@ -215,6 +215,48 @@ func TestWritesCommitWithTheJobOrNotAtAll(t *testing.T) {
 	}
 }
 
+// A handler's Finish replaces the store's FinishJob, in the transaction of its Write; a Finish
+// that finds the job no longer the run's (false) rolls both back, and the job runs again once
+// its lease lapses.
+func TestFinishTakesTheJobOutWithTheWrites(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	var runs atomic.Int32
+	start(t, s, queue.Kind{Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
+		n := runs.Add(1)
+		return queue.Result{
+			Write: func(ctx context.Context, tx *store.Tx) error {
+				return tx.PutSetting(ctx, fmt.Sprint("write", n), "x", time.Now())
+			},
+			Finish: func(ctx context.Context, tx *store.Tx, j model.Job) (bool, error) {
+				if err := tx.PutSetting(ctx, fmt.Sprint("finish", n), "x", time.Now()); err != nil {
+					return false, err
+				}
+				if n == 1 {
+					return false, nil // as if the lease had lapsed
+				}
+				return tx.FinishJob(ctx, j)
+			},
+		}
+	})}, queue.Options{Lease: 200 * time.Millisecond})
+	enqueue(t, s, model.Job{Ref: "x"})
+	eventually(t, "the second run finished the job", func() bool {
+		_, err := s.Setting(t.Context(), "finish2")
+		return err == nil
+	})
+	for _, key := range []string{"write1", "finish1"} {
+		if _, err := s.Setting(t.Context(), key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s of the run whose Finish said false is visible: %v", key, err)
+		}
+	}
+	if _, err := s.Setting(t.Context(), "write2"); err != nil {
+		t.Errorf("write2 of the finishing run: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond) // past a lease: a job not taken out would run again
+	if n := runs.Load(); n != 2 {
+		t.Errorf("ran %d times, want 2", n)
+	}
+}
+
 func TestAJobWhoseWorkerDiedRunsAfterItsLease(t *testing.T) {
 	s := ibikitest.NewStore(t)
 	enqueue(t, s, model.Job{Ref: "orphan"})

@@ -26,22 +26,23 @@ func BenchmarkInboundPipeline(b *testing.B) {
 	}))
 	// As in the server: new deliveries are born leased to the runner (which here does nothing).
 	s.AdoptNew(model.JobWebhook, &store.Adoption{Owner: "bench", Lease: time.Minute, Clock: time.Now, Take: func(model.Job) {}})
-	var seq atomic.Int64
+	var (
+		seq     atomic.Int64
+		convIDs sync.Map // phone → conversation id, as routing's cache holds them
+	)
 	b.SetParallelism(32)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			if err := onePipeline(ctx, s, n, now); err != nil {
+			if err := onePipeline(ctx, s, &convIDs, n, now); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
-var convIDs sync.Map // phone → conversation id
-
-func onePipeline(ctx context.Context, s *store.Store, n int64, now time.Time) error {
+func onePipeline(ctx context.Context, s *store.Store, convIDs *sync.Map, n int64, now time.Time) error {
 	from := fmt.Sprintf("+1555%07d", n%10000)
 	m := model.Message{ID: model.NewID(model.PrefixMessage), Direction: model.Inbound, Channel: model.ChannelSMS, From: from,
 		To: "+15557654321", Body: "bench", Status: model.StatusReceived, Provider: "bench",

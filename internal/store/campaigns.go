@@ -162,8 +162,10 @@ func (tx *Tx) LockCampaign(ctx context.Context, clientID, id string) (model.Camp
 // message in the same conversation received after m was handed to the provider and at most
 // window after that. The window runs from the send, not from when m was queued: a message held
 // by quiet hours or a pause loses none of it, and what came in before the send is no reply.
-// (i.id > m.id repeats "after" in the index's terms: ids are time-ordered.)
-const repliedExpr = `EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = m.conversation_id AND i.id > m.id
+// (i.client_id = m.client_id and i.id > m.id repeat "same conversation" and "after" in the
+// index's terms: a conversation is one client's, and ids are time-ordered.)
+const repliedExpr = `EXISTS (SELECT 1 FROM messages i WHERE i.conversation_id = m.conversation_id
+	AND i.client_id = m.client_id AND i.id > m.id
 	AND i.direction = 'inbound' AND m.sent_at > 0 AND i.created_at >= m.sent_at AND i.created_at <= m.sent_at + ?)`
 
 // Recipients lists a campaign's recipients in order after the cursor seq, optionally those

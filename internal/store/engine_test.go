@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
@@ -171,5 +172,40 @@ func TestSQLiteConstraintErrors(t *testing.T) {
 		if got := errors.Is(err, ErrConflict); got != tt.conflict {
 			t.Errorf("%s: %v; ErrConflict %v, want %v", tt.name, err, got, tt.conflict)
 		}
+	}
+}
+
+// SQLite plans a conversation's messages on the conversation index, not on the client's (which
+// would read the client's whole history to list one conversation), and a campaign's reply check
+// likewise.
+func TestConversationQueriesUseTheConversationIndex(t *testing.T) {
+	s, _ := openSQLiteForTest(t, 1)
+	plan := func(q string, args ...any) string {
+		t.Helper()
+		rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, detail)
+		}
+		return strings.Join(out, "; ")
+	}
+	for _, before := range []string{"", "msg_x"} {
+		q, args := newestFirst(conversationMessages, []any{"conv_1", "acme"}, before, 50)
+		if got := plan(q, args...); !strings.Contains(got, "USING INDEX messages_conversation (conversation_id=? AND client_id=?") {
+			t.Errorf("conversation messages (cursor %q) planned as %q", before, got)
+		}
+	}
+	q := `SELECT m.id FROM messages m WHERE m.campaign_id = ? AND ` + repliedExpr
+	if got := plan(q, "cmp_1", 3600000); !strings.Contains(got, "SEARCH i USING INDEX messages_conversation (conversation_id=? AND client_id=? AND id>?)") {
+		t.Errorf("campaign replies planned as %q", got)
 	}
 }

@@ -51,10 +51,11 @@ func (r reader) MessageByID(ctx context.Context, id string) (model.Message, erro
 
 // MessagesByConversation lists a conversation's messages newest first, before the cursor id.
 func (r reader) MessagesByConversation(ctx context.Context, clientID, convID, before string, limit int) ([]model.Message, error) {
-	q, args := newestFirst(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND client_id = ?`,
-		[]any{convID, clientID}, before, limit)
+	q, args := newestFirst(conversationMessages, []any{convID, clientID}, before, limit)
 	return r.messages(ctx, q, args...)
 }
+
+const conversationMessages = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ?`
 
 // UnroutedMessages lists the messages no rule could route, newest first, before the cursor id.
 func (r reader) UnroutedMessages(ctx context.Context, before string, limit int) ([]model.Message, error) {

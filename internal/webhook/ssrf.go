@@ -204,8 +204,9 @@ func looksNumeric(host string) bool {
 // being dialled after DNS resolution: a name that resolved to a public address when the URL was
 // saved may resolve to 127.0.0.1 now (DNS rebinding). It never follows redirects, since a
 // redirect is an unchecked second URL and the receiver should answer at the URL it gave us.
-// perHost is how many attempts may be in flight to one client at once: as many connections to
-// one host are kept open between deliveries, so a busy client's endpoint is not redialled.
+// perHost is how many attempts may be in flight to one host at once (the instance's delivery
+// slots: clients may share a host): as many connections are kept open between deliveries, so a
+// busy endpoint is not redialled.
 func NewClient(timeout time.Duration, allowPrivate bool, perHost int) *http.Client {
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
@@ -219,7 +220,7 @@ func NewClient(timeout time.Duration, allowPrivate bool, perHost int) *http.Clie
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0, // no limit in all: each host's is below, idle ones close after 90 s
+		MaxIdleConns:          0, // no limit in all: each host's is below (idle ones close after 90 s)
 		MaxIdleConnsPerHost:   max(perHost, 2),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
