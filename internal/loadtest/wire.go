@@ -66,15 +66,10 @@ func (c *wireClient) post(path, contentType string, body []byte) (int, []byte, e
 
 // exchange writes the request and reads the answer; answered tells whether any of it came.
 func (c *wireClient) exchange(path, contentType string, body []byte) (status int, resp []byte, answered bool, err error) {
-	status, resp, err = c.roundTrip(path, contentType, body, &answered)
-	return status, resp, answered, err
-}
-
-func (c *wireClient) roundTrip(path, contentType string, body []byte, answered *bool) (int, []byte, error) {
 	if c.conn == nil {
 		conn, err := net.DialTimeout("tcp", c.addr, c.timeout)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, answered, err
 		}
 		c.conn = conn
 		if c.br == nil {
@@ -84,7 +79,7 @@ func (c *wireClient) roundTrip(path, contentType string, body []byte, answered *
 		}
 	}
 	if err := c.conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
-		return 0, nil, err
+		return 0, nil, answered, err
 	}
 	c.req = append(c.req[:0], "POST "...)
 	c.req = append(c.req, path...)
@@ -97,27 +92,27 @@ func (c *wireClient) roundTrip(path, contentType string, body []byte, answered *
 	c.req = append(c.req, "\r\n\r\n"...)
 	c.req = append(c.req, body...)
 	if _, err := c.conn.Write(c.req); err != nil {
-		return 0, nil, err
+		return 0, nil, answered, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		return 0, nil, err
+		return 0, nil, answered, err
 	}
-	*answered = true
+	answered = true
 	line, err := c.br.ReadSlice('\n')
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, answered, err
 	}
 	// "HTTP/1.1 200 OK\r\n"
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, nil, fmt.Errorf("%w: status line %q", errWire, line)
+		return 0, nil, answered, fmt.Errorf("%w: status line %q", errWire, line)
 	}
-	status, err := strconv.Atoi(string(line[9:12]))
+	status, err = strconv.Atoi(string(line[9:12]))
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: status line %q", errWire, line)
+		return 0, nil, answered, fmt.Errorf("%w: status line %q", errWire, line)
 	}
 	h, err := readWireHeader(c.br)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, answered, err
 	}
 	switch {
 	case status == 204 || status == 304:
@@ -132,13 +127,13 @@ func (c *wireClient) roundTrip(path, contentType string, body []byte, answered *
 		c.body, err = readAll(c.br, c.body[:0])
 	}
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, answered, err
 	}
 	if h.close {
 		c.conn.Close()
 		c.conn = nil
 	}
-	return status, c.body, nil
+	return status, c.body, true, nil
 }
 
 // close ends the connection.

@@ -71,10 +71,7 @@ func (r reader) LastSender(ctx context.Context, phone string) (string, error) {
 // its id: the message count and unread count go up, and the number the contact wrote to is
 // remembered for sticky replies.
 func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
-	greatest := "max"
-	if tx.engine == Postgres {
-		greatest = "GREATEST"
-	}
+	greatest := tx.greatest()
 	var id string
 	at := ms(m.ReceivedAt)
 	err := tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
@@ -97,10 +94,7 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 // read beforehand): an update by id, cheaper than the upsert and its RETURNING. Should the
 // conversation not be the client's, it falls back to TouchInbound, which may create it with id.
 func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Message, id string) (string, error) {
-	greatest := "max"
-	if tx.engine == Postgres {
-		greatest = "GREATEST"
-	}
+	greatest := tx.greatest()
 	at := ms(m.ReceivedAt)
 	res, err := tx.exec(ctx, `UPDATE conversations SET
 			last_inbound_to = CASE WHEN ? <> '' THEN ? ELSE last_inbound_to END,
@@ -120,6 +114,14 @@ func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Me
 	return tx.TouchInbound(ctx, clientID, m, id)
 }
 
+// greatest names the SQL function of the larger of two values on the engine.
+func (tx *Tx) greatest() string {
+	if tx.engine == Postgres {
+		return "GREATEST"
+	}
+	return "max"
+}
+
 // preview is the start of a message shown in conversation lists.
 func preview(body string) string {
 	const max = 140
@@ -137,10 +139,7 @@ func preview(body string) string {
 // returns its id and the number the contact last wrote to (the sticky sender, "" if none). The
 // last outbound time feeds the "last sender" routing rule.
 func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Message, newID string) (id, lastInboundTo string, err error) {
-	greatest := "max"
-	if tx.engine == Postgres {
-		greatest = "GREATEST"
-	}
+	greatest := tx.greatest()
 	at := ms(m.CreatedAt)
 	err = tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
 		last_outbound_at, last_preview, message_count, created_at)

@@ -33,11 +33,7 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
-	var applied []int64
-	for _, r := range res {
-		applied = append(applied, r.Source.Version)
-	}
-	return applied, nil
+	return versions(res), nil
 }
 
 // MigrateDownTo undoes the migrations above version and returns the versions it undid, newest
@@ -51,11 +47,15 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) ([]int64, erro
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate down: %w", err)
 	}
-	var undone []int64
+	return versions(res), nil
+}
+
+func versions(res []*goose.MigrationResult) []int64 {
+	var out []int64
 	for _, r := range res {
-		undone = append(undone, r.Source.Version)
+		out = append(out, r.Source.Version)
 	}
-	return undone, nil
+	return out
 }
 
 func (s *Store) migrations() (*goose.Provider, error) {
