@@ -256,7 +256,9 @@ func TestGoldenAPIAnswers(t *testing.T) {
 		s.Do("GET", "/api/v1/webhook/deliveries?limit=100", acme.APIKey, nil).JSON(t, &pg)
 		return !slices.ContainsFunc(pg.Data, func(d struct{ Status string }) bool { return d.Status == "pending" })
 	})
-	var dl struct{ Data []struct{ ID, Type, Status string } }
+	var dl struct {
+		Data []struct{ ID, Type, Status string }
+	}
 	s.Do("GET", "/api/v1/webhook/deliveries?limit=100", acme.APIKey, nil).JSON(t, &dl)
 	// Deliveries of different conversations finish in any order: record them sorted.
 	events := make([]string, 0, len(hook.Requests()))
