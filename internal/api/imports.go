@@ -14,7 +14,6 @@ import (
 
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/store"
 )
 
 // maxFormField bounds the small multipart fields (mapping, tag).
@@ -46,15 +45,13 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	if key != "" {
-		if a.replay(w, r, client, key, hash) {
-			return
-		}
-		save := a.saver(r, client, key, hash)
-		opt.OnMerged = func(tx *store.Tx, rep importer.Report) error { return save(tx, http.StatusOK, rep) }
+	k := keyed{owner: client, key: key, hash: hash}
+	r, done := a.begin(w, r, k, importAnswer)
+	if done {
+		return
 	}
 	rep, err := a.Importer.Import(r.Context(), client, file, opt)
-	if key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, client, key, hash) {
+	if a.lostRace(w, r, k, err) {
 		return // a concurrent request with the same key won
 	}
 	if errors.Is(err, importer.ErrFile) {
@@ -76,6 +73,9 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, rep)
 }
+
+// importAnswer keeps a completed import's report.
+var importAnswer = answerWith(http.StatusOK, func(rep importer.Report) importer.Report { return rep })
 
 // readImport reads an import's multipart form: the options, the spooled file (which the caller
 // closes and removes, also after an error) and the hash that identifies the request.

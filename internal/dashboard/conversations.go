@@ -138,7 +138,7 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, v *view) error
 		return err
 	}
 	body := r.PostFormValue("body")
-	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Priority: model.PriorityInteractive}, nil)
+	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Priority: model.PriorityInteractive})
 	if r.Header.Get("HX-Request") == "" { // a plain form post (no JavaScript): back to the thread
 		msg := "Sent."
 		if err != nil {

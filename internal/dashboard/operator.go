@@ -199,7 +199,7 @@ func (d *Dashboard) topUp(w http.ResponseWriter, r *http.Request, v *view) error
 		return d.clientError(w, r, v, id, "The amount is in dollars and cents, such as 25 or 12.50 (negative to take credits back).")
 	}
 	ref := r.PostFormValue("reference")
-	_, e, err := d.Tenants.TopUp(r.Context(), id, amount, ref, nil)
+	_, e, err := d.Tenants.TopUp(r.Context(), id, amount, ref)
 	var fe *tenant.FieldError
 	var ic *store.InsufficientCreditsError
 	switch {

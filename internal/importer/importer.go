@@ -68,16 +68,14 @@ type Options struct {
 	// OnlyMapped imports the mapped columns only, none recognised by its header (the
 	// dashboard's mapping step, where a person chose each column).
 	OnlyMapped bool
-	// OnMerged, when set, runs in the transaction that merges a completed import, with its
-	// report (the API keeps its idempotent answer there), so both commit or neither does.
-	OnMerged func(*store.Tx, Report) error
 }
 
 // ErrFile wraps the reasons a file cannot be read at all (empty, no phone column, bad mapping).
 var ErrFile = errors.New("unusable file")
 
 // Import reads src and imports it for the client. The report is returned (and stored) even
-// when the import fails, with Status "failed" and nothing merged.
+// when the import fails, with Status "failed" and nothing merged. The report of a completed
+// import is the operation's result (store.Tx.Done), in the transaction that merges it.
 func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, opt Options) (Report, error) {
 	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, OnlyMapped: opt.OnlyMapped, Region: s.Region})
 	if err != nil {
@@ -107,10 +105,10 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 			rep.Conflicts = []store.ImportConflict{}
 		}
 		rep.Status = "completed"
-		if err := tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC()); err != nil || opt.OnMerged == nil {
+		if err := tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC()); err != nil {
 			return err
 		}
-		return opt.OnMerged(tx, rep)
+		return tx.Done(ctx, rep)
 	})
 	if err != nil {
 		return s.fail(rep, err)
