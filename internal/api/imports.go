@@ -57,6 +57,7 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, importer.ErrFile) {
 		err = respond.Invalid("file", err.Error())
 	}
+	err = contactErr(err, "")
 	if err != nil && rep.ID == "" {
 		respond.Err(w, r, err) // refused before anything was recorded
 		return
@@ -165,10 +166,7 @@ func setImportOption(opt *importer.Options, name, v string) error {
 			return respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile","first_name":"Given name"}`)
 		}
 	case "tag":
-		if len(v) > 100 || strings.ContainsRune(v, 0) {
-			return respond.Invalid("tag", "tag must be at most 100 characters")
-		}
-		opt.Tag = v
+		opt.Tag = v // checked by the importer, as a contact's tag
 	case "extra":
 		if v != "" && v != "keep" && v != "ignore" {
 			return respond.Invalid("extra", "extra must be keep or ignore")

@@ -31,6 +31,7 @@ type FieldError struct {
 	Field   string
 	Name    string
 	Missing bool // the field is required and empty
+	NotText bool // the value is not text a database can hold (a NUL byte, invalid UTF-8)
 	Message string
 }
 
@@ -91,7 +92,7 @@ func Tags(tags []string) ([]string, error) {
 // no tag.
 func Tag(t string) error {
 	if t != "" && !tagText(t) {
-		return &FieldError{Field: "tag", Message: "tag must be at most 100 characters"}
+		return &FieldError{Field: "tag", NotText: !isText(t), Message: "tag must be at most 100 characters"}
 	}
 	return nil
 }

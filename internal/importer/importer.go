@@ -7,11 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/csvimport"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
@@ -70,16 +70,33 @@ type Options struct {
 	OnlyMapped bool
 }
 
-// ErrFile wraps the reasons a file cannot be read at all (empty, no phone column, bad mapping).
+// ErrFile is matched by the reasons a file cannot be read at all (empty, no phone column, bad
+// mapping): see FileError.
 var ErrFile = errors.New("unusable file")
 
-// Import reads src and imports it for the client. The report is returned (and stored) even
+// FileError is a file that cannot be read as a contact list at all; Reason says why. It
+// matches ErrFile.
+type FileError struct{ Reason error }
+
+func (e *FileError) Error() string { return ErrFile.Error() + ": " + e.Reason.Error() }
+
+// Is makes a FileError match ErrFile.
+func (e *FileError) Is(target error) bool { return target == ErrFile }
+
+// Unwrap gives the reason.
+func (e *FileError) Unwrap() error { return e.Reason }
+
+// Import reads src and imports it for the client; opt.Tag obeys the rule of contacts' tags
+// (contact.Tag). The report is returned (and stored) even
 // when the import fails, with Status "failed" and nothing merged. The report of a completed
 // import is the operation's result (store.Tx.Done), in the transaction that merges it.
 func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, opt Options) (Report, error) {
+	if err := contact.Tag(opt.Tag); err != nil {
+		return Report{}, err
+	}
 	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, OnlyMapped: opt.OnlyMapped, Region: s.Region})
 	if err != nil {
-		return Report{}, fmt.Errorf("%w: %v", ErrFile, err)
+		return Report{}, &FileError{Reason: err}
 	}
 	now := s.Clock().UTC()
 	rep := Report{ID: model.NewIDAt("imp", now), Status: "running", Invalid: []Invalid{}, Conflicts: []store.ImportConflict{},
@@ -141,7 +158,7 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 			break
 		}
 		if errors.Is(err, csvimport.ErrRunaway) {
-			return fmt.Errorf("%w: %v", ErrFile, err)
+			return &FileError{Reason: err}
 		}
 		if err != nil {
 			return err
