@@ -133,7 +133,8 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 	return rep, nil
 }
 
-// stage reads every row, reports the invalid ones and the repeats, and stages the others.
+// stage reads every row, reports the invalid ones (a row that breaks a rule of contacts is
+// invalid, as the API refuses such a contact) and the repeats, and stages the others.
 func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) error {
 	// Repeats of a phone are found by the staging table's key, not in memory: a million phones
 	// would otherwise hold tens of megabytes.
@@ -165,15 +166,19 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 		}
 		rep.Rows++
 		if row.Err != nil {
-			rep.InvalidCount++
-			if len(rep.Invalid) < MaxListed {
-				rep.Invalid = append(rep.Invalid, Invalid{Line: row.Line, Error: row.Err.Error()})
-			}
+			rep.invalid(row.Line, row.Err)
+			continue
+		}
+		// The rules of a contact, as the API applies them to one it creates.
+		d := contact.Details{FirstName: row.FirstName, LastName: row.LastName, Business: row.Business,
+			Fields: row.Fields, Tags: row.Tags}
+		if err := d.Check(); err != nil {
+			rep.invalid(row.Line, err)
 			continue
 		}
 		batch = append(batch, store.StagedContact{Line: row.Line, ContactID: model.NewIDAt(model.PrefixContact, now),
-			Phone: row.Phone, FirstName: row.FirstName, LastName: row.LastName, Business: row.Business,
-			Fields: row.Fields, Tags: row.Tags})
+			Phone: row.Phone, FirstName: d.FirstName, LastName: d.LastName, Business: d.Business,
+			Fields: d.Fields, Tags: d.Tags})
 		if len(batch) == batchSize {
 			if err := flush(); err != nil {
 				return err
@@ -181,6 +186,14 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 		}
 	}
 	return flush()
+}
+
+// invalid counts a row that cannot be imported, and lists it while the list is short.
+func (rep *Report) invalid(line int, err error) {
+	rep.InvalidCount++
+	if len(rep.Invalid) < MaxListed {
+		rep.Invalid = append(rep.Invalid, Invalid{Line: line, Error: err.Error()})
+	}
 }
 
 // fail records a failed import (its staged rows dropped) and returns its report with the error.
