@@ -1,6 +1,7 @@
 package csvimport
 
 import (
+	"bytes"
 	"io"
 	"sort"
 )
@@ -64,9 +65,7 @@ func (c *clipper) Read(p []byte) (int, error) {
 		}
 		c.out, c.pos = c.out[:0], 0
 		n, err := c.src.Read(c.in)
-		for _, b := range c.in[:n] {
-			c.step(b)
-		}
+		c.feed(c.in[:n])
 		if err != nil {
 			if c.state == quoteSeen { // the file ends on a closing quote
 				c.emit('"')
@@ -79,6 +78,84 @@ func (c *clipper) Read(p []byte) (int, error) {
 	c.pos += n
 	return n, nil
 }
+
+// feed takes a part of the file: runs of a cell's text go through at once, the bytes that
+// end them one at a time (step).
+func (c *clipper) feed(in []byte) {
+	if c.plain(in) {
+		return
+	}
+	for len(in) > 0 {
+		var i int
+		switch c.state {
+		case bare:
+			i = c.bareEnd(in)
+		case quoted:
+			i = bytes.IndexByte(in, '"')
+		default:
+			c.step(in[0])
+			in = in[1:]
+			continue
+		}
+		if i < 0 {
+			i = len(in)
+		}
+		c.run(in[:i])
+		if i < len(in) {
+			c.step(in[i])
+			i++
+		}
+		in = in[i:]
+	}
+}
+
+// plain passes on at once a part of the file outside quotes that holds no quote and cannot
+// take a cell past the limit (the file of most lists): it reports whether it did.
+func (c *clipper) plain(in []byte) bool {
+	if (c.state != bare && c.state != cellStart) || c.n+len(in) > c.limit || bytes.IndexByte(in, '"') >= 0 {
+		return false
+	}
+	c.out = append(c.out, in...)
+	c.line += bytes.Count(in, newline)
+	last := max(bytes.LastIndexByte(in, '\n'), bytes.LastIndexByte(in, c.delim))
+	switch {
+	case last >= 0:
+		c.n = len(in) - last - 1 // the cell the part ends in
+	case c.state == cellStart:
+		c.n = len(in)
+	default:
+		c.n += len(in)
+	}
+	c.state = bare
+	if c.n == 0 {
+		c.state = cellStart
+	}
+	return true
+}
+
+// bareEnd is the index of the byte that ends a cell without quotes (a delimiter or a newline),
+// or -1.
+func (c *clipper) bareEnd(in []byte) int {
+	for i, b := range in {
+		if b == c.delim || b == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// run passes on a run of a cell's text (no quote in it), or drops what lies past the limit.
+func (c *clipper) run(text []byte) {
+	keep := min(len(text), max(c.limit-c.n, 0))
+	c.n += len(text)
+	c.out = append(c.out, text[:keep]...)
+	c.line += bytes.Count(text[:keep], newline)
+	for range bytes.Count(text[keep:], newline) {
+		c.dropNewline()
+	}
+}
+
+var newline = []byte{'\n'}
 
 // step takes one byte of the file.
 func (c *clipper) step(b byte) {
