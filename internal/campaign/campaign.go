@@ -77,6 +77,8 @@ type Report struct {
 var (
 	ErrNoRecipients = errors.New("the list has no valid recipient")
 	ErrNotAllowed   = errors.New("the campaign cannot do that in its current status")
+	// ErrNoList: the campaign names no recipients (neither a file nor a tag).
+	ErrNoList error = &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
 )
 
 // Create stores a campaign and its recipients, then starts it unless it is a draft. The
@@ -108,7 +110,7 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 			return model.Campaign{}, rep, &provider.FieldError{Field: "file", Reason: err.Error()}
 		}
 	} else if in.Tag == "" && in.List == nil {
-		return model.Campaign{}, rep, &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
+		return model.Campaign{}, rep, ErrNoList
 	}
 	now := s.Clock().UTC()
 	cp := model.Campaign{ID: model.NewIDAt("cmp", now), ClientID: c.ID, Name: in.Name, Message: in.Message,
