@@ -122,5 +122,3 @@ func (a *API) deleteNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
