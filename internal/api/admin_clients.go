@@ -58,7 +58,7 @@ func tenantErr(err error) error {
 // operator's), but its answer is not kept: only a marker is, and a repeat is 409
 // secrets_shown_once (see answerMarker).
 func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
-	a.idempotent(w, r, store.OperatorOwner, func(body []byte, save saveFunc) (int, any, error) {
+	a.idempotent(w, r, store.OperatorOwner, clientAnswer, func(r *http.Request, body []byte) (int, any, error) {
 		var in struct {
 			ID         string `json:"id"`
 			Name       string `json:"name"`
@@ -69,11 +69,6 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 			return 0, nil, err
 		}
 		nc := tenant.NewClient{ID: in.ID, Name: in.Name, WebhookURL: in.WebhookURL, RateCents: in.RateCents}
-		if save != nil {
-			nc.OnCreate = func(tx *store.Tx, c model.Client) error {
-				return save(tx, http.StatusCreated, answerMarker{SecretsOfClient: c.ID})
-			}
-		}
 		c, key, err := a.Tenants.Create(r.Context(), nc)
 		if err != nil {
 			return 0, nil, keepCause(tenantErr(err), err)
@@ -83,6 +78,11 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 		return http.StatusCreated, out, nil
 	})
 }
+
+// clientAnswer keeps, for a keyed client creation, only a marker: its answer holds secrets.
+var clientAnswer = answerWith(http.StatusCreated, func(c model.Client) answerMarker {
+	return answerMarker{SecretsOfClient: c.ID}
+})
 
 func (a *API) listClients(w http.ResponseWriter, r *http.Request) {
 	limit, cursor, err := pageParams(r)

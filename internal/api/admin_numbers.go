@@ -46,7 +46,7 @@ func numberErr(err error) error {
 // createNumber: POST /admin/v1/numbers {"number","client_id"?,"provider"?} → 201. It takes an
 // Idempotency-Key (the operator's).
 func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
-	a.idempotent(w, r, store.OperatorOwner, func(body []byte, save saveFunc) (int, any, error) {
+	a.idempotent(w, r, store.OperatorOwner, answerWith(http.StatusCreated, numberJSON), func(r *http.Request, body []byte) (int, any, error) {
 		var in struct {
 			Number   string  `json:"number"`
 			ClientID *string `json:"client_id"`
@@ -58,9 +58,6 @@ func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
 		nn := tenant.NewNumber{Number: in.Number, Provider: in.Provider}
 		if in.ClientID != nil {
 			nn.ClientID = *in.ClientID
-		}
-		if save != nil {
-			nn.OnCreate = func(tx *store.Tx, n model.Number) error { return save(tx, http.StatusCreated, numberJSON(n)) }
 		}
 		n, err := a.numbers().Add(r.Context(), nn)
 		if err != nil {
@@ -125,5 +122,3 @@ func (a *API) deleteNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

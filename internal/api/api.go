@@ -11,6 +11,7 @@ import (
 
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/campaign"
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/model"
@@ -37,6 +38,8 @@ type API struct {
 	// message counts as "replied".
 	Campaigns           *campaign.Service
 	CampaignReplyWindow time.Duration
+	// Contacts writes clients' contacts and suppression lists.
+	Contacts *contact.Service
 	// Importer imports contact lists.
 	Importer *importer.Service
 	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).

@@ -13,7 +13,6 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/template"
 )
 
@@ -79,120 +78,98 @@ type bulkIn struct {
 }
 
 // requests turns the body into one request per item; items that cannot even be rendered are
-// refused by index.
-func (in bulkIn) requests(limit int) ([]outbound.Request, []outbound.ItemError, error) {
+// refused (Request.Refused), to be reported by their index.
+func (in bulkIn) requests(limit int) ([]outbound.Request, error) {
 	switch {
 	case in.Messages != nil && (in.Template != nil || in.Contacts != nil):
-		return nil, nil, respond.Invalid("messages", "send either messages or a template with contacts, not both")
+		return nil, respond.Invalid("messages", "send either messages or a template with contacts, not both")
 	case in.Messages == nil && in.Template == nil:
-		return nil, nil, respond.Missing("messages")
+		return nil, respond.Missing("messages")
 	case in.Template != nil && strings.TrimSpace(*in.Template) == "":
-		return nil, nil, respond.Invalid("template", "template must not be blank")
+		return nil, respond.Invalid("template", "template must not be blank")
 	case in.Template != nil && len(in.Contacts) == 0:
-		return nil, nil, respond.Missing("contacts")
+		return nil, respond.Missing("contacts")
 	}
 	n := max(len(in.Messages), len(in.Contacts))
 	if n == 0 || n > limit {
-		return nil, nil, respond.Invalid("messages", fmt.Sprintf("a bulk send takes 1 to %d items", limit))
+		return nil, respond.Invalid("messages", fmt.Sprintf("a bulk send takes 1 to %d items", limit))
 	}
 	reqs := make([]outbound.Request, n)
 	if in.Template == nil {
 		for i, m := range in.Messages {
 			reqs[i] = outbound.Request{To: m.To, Body: m.Body, From: cmp.Or(m.From, in.From)}
 		}
-		return reqs, nil, nil
+		return reqs, nil
 	}
 	tmpl := template.Parse(*in.Template)
-	var errs []outbound.ItemError
 	for i, c := range in.Contacts {
-		fields := make(map[string]string, len(c))
-		var bad error
-		for k, v := range c {
-			switch v := v.(type) {
-			case nil:
-			case string:
-				fields[template.Key(k)] = v
-			case float64:
-				fields[template.Key(k)] = strconv.FormatFloat(v, 'f', -1, 64) // 1234567, not 1.234567e+06
-			case bool:
-				fields[template.Key(k)] = strconv.FormatBool(v)
-			default:
-				bad = respond.Invalid("contacts", "field "+k+" must be text or a number")
-			}
-		}
-		if bad != nil {
-			errs = append(errs, outbound.ItemError{Index: i, Err: bad})
-			continue
-		}
-		body, err := tmpl.Render(fields)
-		if err != nil {
-			errs = append(errs, outbound.ItemError{Index: i, Err: respond.Invalid("template", err.Error())})
-			continue
-		}
-		reqs[i] = outbound.Request{To: fields["phone"], Body: body, From: in.From}
-		if reqs[i].To == "" {
-			errs = append(errs, outbound.ItemError{Index: i, Err: respond.Missing("phone")})
+		reqs[i] = renderItem(tmpl, c, in.From)
+	}
+	return reqs, nil
+}
+
+// renderItem makes the request of one templated item, or its refusal.
+func renderItem(tmpl *template.Template, c map[string]any, from string) outbound.Request {
+	fields := make(map[string]string, len(c))
+	for k, v := range c {
+		switch v := v.(type) {
+		case nil:
+		case string:
+			fields[template.Key(k)] = v
+		case float64:
+			fields[template.Key(k)] = strconv.FormatFloat(v, 'f', -1, 64) // 1234567, not 1.234567e+06
+		case bool:
+			fields[template.Key(k)] = strconv.FormatBool(v)
+		default:
+			return outbound.Request{Refused: respond.Invalid("contacts", "field "+k+" must be text or a number")}
 		}
 	}
-	return reqs, errs, nil
+	body, err := tmpl.Render(fields)
+	if err != nil {
+		return outbound.Request{Refused: respond.Invalid("template", err.Error())}
+	}
+	if fields["phone"] == "" {
+		return outbound.Request{Refused: respond.Missing("phone")}
+	}
+	return outbound.Request{To: fields["phone"], Body: body, From: from}
+}
+
+// bulkAnswer keeps a bulk send's answer when it accepted an item, and a campaign's marker when
+// the bulk send made a campaign.
+func bulkAnswer(result any) (int, any) {
+	switch res := result.(type) {
+	case model.Campaign:
+		return campaignAnswer(res)
+	case outbound.BulkResult:
+		if len(res.Queued) == 0 {
+			return 0, nil // answered 422 no_valid_messages: not kept
+		}
+		return http.StatusAccepted, bulkJSON(res)
+	}
+	panic(fmt.Sprintf("api: a bulk send ended with a %T", result))
 }
 
 // createBulk: POST /api/v1/messages/bulk → 202 with each item's message or error, by index.
 // When no item is accepted the answer is 422 no_valid_messages with the same report.
 func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.Client(r.Context())
-	a.idempotent(w, r, c.ID, func(body []byte, save saveFunc) (int, any, error) {
+	a.idempotent(w, r, c.ID, bulkAnswer, func(r *http.Request, body []byte) (int, any, error) {
 		var in bulkIn
 		if err := decodeBytes(r, body, &in); err != nil {
 			return 0, nil, err
 		}
 		if in.Campaign != nil {
-			return a.bulkCampaign(r, c, in, body)
+			return a.bulkCampaign(r, c, in)
 		}
-		reqs, refused, err := in.requests(a.BulkMaxItems)
+		reqs, err := in.requests(a.BulkMaxItems)
 		if err != nil {
 			return 0, nil, err
 		}
-		// Items refused while rendering go as blank requests to be skipped by index.
-		skip := map[int]bool{}
-		for _, e := range refused {
-			skip[e.Index] = true
-		}
-		var keep []outbound.Request
-		var keepIndex []int
-		for i, req := range reqs {
-			if !skip[i] {
-				keep, keepIndex = append(keep, req), append(keepIndex, i)
-			}
-		}
-		// remap gives the items their indexes in the request (it copies: the service's result
-		// is remapped once for the stored answer and once for this one).
-		remap := func(res outbound.BulkResult) outbound.BulkResult {
-			out := outbound.BulkResult{CostCents: res.CostCents, Queued: slices.Clone(res.Queued),
-				Errors: make([]outbound.ItemError, 0, len(res.Errors)+len(refused))}
-			for i := range out.Queued {
-				out.Queued[i].Index = keepIndex[out.Queued[i].Index]
-			}
-			for _, e := range res.Errors {
-				out.Errors = append(out.Errors, outbound.ItemError{Index: keepIndex[e.Index], Err: e.Err})
-			}
-			out.Errors = append(out.Errors, refused...)
-			return out
-		}
-		var saveTx func(*store.Tx, outbound.BulkResult) error
-		if save != nil {
-			saveTx = func(tx *store.Tx, res outbound.BulkResult) error {
-				if len(res.Queued) == 0 {
-					return nil
-				}
-				return save(tx, http.StatusAccepted, bulkJSON(remap(res)))
-			}
-		}
-		res, err := a.Outbound.SendBulk(r.Context(), c, keep, saveTx)
+		res, err := a.Outbound.SendBulk(r.Context(), c, reqs)
 		if err != nil {
 			return 0, nil, err
 		}
-		out := bulkJSON(remap(res))
+		out := bulkJSON(res)
 		if out.Accepted == 0 {
 			return http.StatusUnprocessableEntity, struct {
 				Error *respond.Error `json:"error"`
@@ -205,7 +182,7 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 
 // bulkCampaign makes a templated bulk send a campaign: 201 with the campaign, as
 // POST /api/v1/campaigns answers.
-func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, body []byte) (int, any, error) {
+func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn) (int, any, error) {
 	switch {
 	case in.Template == nil || in.Messages != nil:
 		return 0, nil, respond.Invalid("campaign", "a campaign needs a template and contacts")
@@ -234,11 +211,6 @@ func (a *API) bulkCampaign(r *http.Request, c model.Client, in bulkIn, body []by
 	}
 	input := campaign.Input{Name: in.Campaign.Name, Message: *in.Template, List: list,
 		ScheduleAt: at, Draft: in.Campaign.Draft, QuietHours: in.Campaign.QuietHours}
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		// The campaign's id is kept with the key as it is created: a retry finds it (the
-		// wrapper replays it) instead of making another.
-		input.OnCreate = a.campaignKey(r, c.ID, key, requestHash(r, body))
-	}
 	cp, _, err := a.Campaigns.Create(r.Context(), c, input)
 	if err != nil {
 		return 0, nil, campaignErr(err)

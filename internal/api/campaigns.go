@@ -20,7 +20,6 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/sms"
-	"github.com/ibiki/ibiki/internal/store"
 )
 
 type campaignOut struct {
@@ -116,14 +115,13 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	if key != "" {
-		if a.replay(w, r, c.ID, key, hash) {
-			return
-		}
-		in.OnCreate = a.campaignKey(r, c.ID, key, hash)
+	k := keyed{owner: c.ID, key: key, hash: hash}
+	r, done := a.begin(w, r, k, campaignAnswer)
+	if done {
+		return
 	}
 	cp, _, err := a.Campaigns.Create(r.Context(), c, in)
-	if key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, c.ID, key, hash) {
+	if a.lostRace(w, r, k, err) {
 		return // a concurrent request with the same key made it
 	}
 	if cp.ID == "" {

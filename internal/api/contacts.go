@@ -1,11 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
-	"slices"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/sms"
@@ -37,79 +37,46 @@ func contactJSON(c model.Contact) contactOut {
 	return out
 }
 
-// Limits of contact fields: generous for names, small enough to keep rows and exports sane.
-const (
-	maxNameLen   = 256
-	maxFields    = 50
-	maxFieldKey  = 64
-	maxFieldText = 1024
-)
+// contactErr maps the contact service's errors onto the catalogue: its field errors keep their
+// field and message; contact_exists says what exists in the words of the route (exists), with
+// the conflict kept underneath for lostRace.
+func contactErr(err error, exists string) error {
+	var fe *contact.FieldError
+	switch {
+	case errors.As(err, &fe) && fe.Missing:
+		return respond.Missing(fe.Field)
+	case errors.As(err, &fe):
+		return respond.Invalid(fe.Field, fe.Message)
+	case errors.Is(err, contact.ErrPhoneTaken):
+		return &respond.Error{Status: http.StatusConflict, Code: "phone_belongs_to_another_client",
+			Message: "this phone is another client's contact (one phone, one client: ask the operator)", Param: "phone"}
+	case errors.Is(err, contact.ErrExists):
+		return keepCause(&respond.Error{Status: http.StatusConflict, Code: "contact_exists", Message: exists, Param: "phone"}, err)
+	}
+	return err
+}
 
 // createContact: POST /api/v1/contacts → 201. It takes an Idempotency-Key.
 func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
-	client := clientID(r.Context())
-	a.idempotent(w, r, client, func(body []byte, save saveFunc) (int, any, error) {
-		c, err := a.newContact(r, client, body)
-		if err != nil {
+	a.idempotent(w, r, clientID(r.Context()), answerWith(http.StatusCreated, contactJSON), func(r *http.Request, body []byte) (int, any, error) {
+		var in struct {
+			Phone     string            `json:"phone"`
+			FirstName string            `json:"first_name"`
+			LastName  string            `json:"last_name"`
+			Business  string            `json:"business"`
+			Fields    map[string]string `json:"fields"`
+			Tags      []string          `json:"tags"`
+		}
+		if err := decodeBytes(r, body, &in); err != nil {
 			return 0, nil, err
 		}
-		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			if err := a.checkOwnership(r, tx, c.ClientID, c.Phone); err != nil {
-				return err
-			}
-			if err := tx.InsertContact(r.Context(), c); err != nil {
-				return err
-			}
-			if err := tx.SetContactTags(r.Context(), c.ClientID, c.ID, c.Tags); err != nil {
-				return err
-			}
-			if save == nil {
-				return nil
-			}
-			return save(tx, http.StatusCreated, contactJSON(c))
-		})
-		if isConflict(err) {
-			err = keepCause(&respond.Error{Status: http.StatusConflict, Code: "contact_exists",
-				Message: "this phone is already one of your contacts", Param: "phone"}, err)
+		c, err := a.Contacts.Create(r.Context(), clientID(r.Context()), contact.Input{Phone: in.Phone, Details: contact.Details{
+			FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: in.Tags}})
+		if err != nil {
+			return 0, nil, contactErr(err, "this phone is already one of your contacts")
 		}
-		return http.StatusCreated, contactJSON(c), err
+		return http.StatusCreated, contactJSON(c), nil
 	})
-}
-
-// newContact reads and checks a contact to create.
-func (a *API) newContact(r *http.Request, client string, body []byte) (model.Contact, error) {
-	var in struct {
-		Phone     string            `json:"phone"`
-		FirstName string            `json:"first_name"`
-		LastName  string            `json:"last_name"`
-		Business  string            `json:"business"`
-		Fields    map[string]string `json:"fields"`
-		Tags      []string          `json:"tags"`
-	}
-	if err := decodeBytes(r, body, &in); err != nil {
-		return model.Contact{}, err
-	}
-	tags, err := checkTags(in.Tags)
-	if err != nil {
-		return model.Contact{}, err
-	}
-	phone, err := a.phoneParam("phone", in.Phone)
-	if err != nil {
-		return model.Contact{}, err
-	}
-	for name, v := range map[string]*string{"first_name": &in.FirstName, "last_name": &in.LastName, "business": &in.Business} {
-		if err := checkName(name, v); err != nil {
-			return model.Contact{}, err
-		}
-	}
-	if err := checkFields(in.Fields); err != nil {
-		return model.Contact{}, err
-	}
-	now := a.now()
-	c := model.Contact{ID: model.NewIDAt(model.PrefixContact, now), ClientID: client, Phone: phone,
-		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: tags,
-		CreatedAt: now, UpdatedAt: now}
-	return c, nil
 }
 
 // phoneParam reads a required phone field into E.164: missing_field when empty, invalid_field
@@ -123,63 +90,6 @@ func (a *API) phoneParam(param, raw string) (string, error) {
 		return "", respond.Invalid(param, err.Error())
 	}
 	return phone, nil
-}
-
-// checkOwnership applies the operator's rule "one phone, one client" (IBIKI_CONTACT_CONFLICTS)
-// to a contact added or changed by the API, as imports do. It does not say which client. It
-// runs in the transaction that writes the contact, so that two clients adding the same phone
-// at once cannot both pass.
-func (a *API) checkOwnership(r *http.Request, tx *store.Tx, clientID, phone string) error {
-	if a.Importer == nil || a.Importer.AllowConflicts {
-		return nil
-	}
-	taken, err := tx.PhoneTaken(r.Context(), clientID, phone)
-	if err != nil || !taken {
-		return err
-	}
-	return &respond.Error{Status: http.StatusConflict, Code: "phone_belongs_to_another_client",
-		Message: "this phone is another client's contact (one phone, one client: ask the operator)", Param: "phone"}
-}
-
-// checkName trims a name field and checks its length.
-func checkName(name string, v *string) error {
-	*v = strings.TrimSpace(*v)
-	if utf8.RuneCountInString(*v) > maxNameLen || strings.ContainsRune(*v, 0) {
-		return respond.Invalid(name, name+" must be at most 256 characters of text")
-	}
-	return nil
-}
-
-// checkTags trims tags, drops repeats, and checks their number and length.
-func checkTags(tags []string) ([]string, error) {
-	if len(tags) > maxFields {
-		return nil, respond.Invalid("tags", "at most 50 tags")
-	}
-	var out []string
-	for _, t := range tags {
-		t = strings.TrimSpace(t)
-		if t == "" || utf8.RuneCountInString(t) > 100 || strings.ContainsRune(t, 0) {
-			return nil, respond.Invalid("tags", "tags are 1-100 characters of text")
-		}
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-func checkFields(fields map[string]string) error {
-	if len(fields) > maxFields {
-		return respond.Invalid("fields", "at most 50 custom fields")
-	}
-	for k, v := range fields {
-		if k == "" || len(k) > maxFieldKey || utf8.RuneCountInString(v) > maxFieldText ||
-			strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
-			return respond.Invalid("fields", "custom field names are 1-64 bytes and values at most 1024 characters of text")
-		}
-	}
-	return nil
 }
 
 func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
@@ -207,23 +117,12 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getContact(w http.ResponseWriter, r *http.Request) {
-	c, err := a.contactWithTags(r, r.PathValue("id"))
+	c, err := a.Contacts.Get(r.Context(), clientID(r.Context()), r.PathValue("id"))
 	if err != nil {
 		respond.Err(w, r, err)
 		return
 	}
 	respond.JSON(w, http.StatusOK, contactJSON(c))
-}
-
-func (a *API) contactWithTags(r *http.Request, id string) (model.Contact, error) {
-	client := clientID(r.Context())
-	c, err := a.Store.Contact(r.Context(), client, id)
-	if err != nil {
-		return c, err
-	}
-	tags, err := a.Store.ContactTags(r.Context(), client, []string{id})
-	c.Tags = tags[id]
-	return c, err
 }
 
 // updateContact: PATCH /api/v1/contacts/{id}: any of phone, first_name, last_name, business,
@@ -241,72 +140,17 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	c, err := a.contactWithTags(r, r.PathValue("id"))
+	c, err := a.Contacts.Update(r.Context(), clientID(r.Context()), r.PathValue("id"), contact.Changes{Phone: in.Phone,
+		FirstName: in.FirstName, LastName: in.LastName, Business: in.Business, Fields: in.Fields, Tags: in.Tags})
 	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	if in.Phone != nil {
-		if c.Phone, err = a.phoneParam("phone", *in.Phone); err != nil {
-			respond.Err(w, r, err)
-			return
-		}
-	}
-	for name, p := range map[string]struct{ in, out *string }{"first_name": {in.FirstName, &c.FirstName},
-		"last_name": {in.LastName, &c.LastName}, "business": {in.Business, &c.Business}} {
-		if p.in == nil {
-			continue
-		}
-		if err := checkName(name, p.in); err != nil {
-			respond.Err(w, r, err)
-			return
-		}
-		*p.out = *p.in
-	}
-	if in.Fields != nil {
-		if err := checkFields(*in.Fields); err != nil {
-			respond.Err(w, r, err)
-			return
-		}
-		c.Fields = *in.Fields
-	}
-	if in.Tags != nil {
-		if c.Tags, err = checkTags(*in.Tags); err != nil {
-			respond.Err(w, r, err)
-			return
-		}
-	}
-	c.UpdatedAt = a.now()
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		if in.Phone != nil {
-			if err := a.checkOwnership(r, tx, c.ClientID, c.Phone); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateContact(r.Context(), c); err != nil {
-			return err
-		}
-		if in.Tags == nil {
-			return nil
-		}
-		return tx.SetContactTags(r.Context(), c.ClientID, c.ID, c.Tags)
-	})
-	if isConflict(err) {
-		err = &respond.Error{Status: http.StatusConflict, Code: "contact_exists",
-			Message: "another of your contacts has this phone", Param: "phone"}
-	}
-	if err != nil {
-		respond.Err(w, r, err)
+		respond.Err(w, r, contactErr(err, "another of your contacts has this phone"))
 		return
 	}
 	respond.JSON(w, http.StatusOK, contactJSON(c))
 }
 
 func (a *API) deleteContact(w http.ResponseWriter, r *http.Request) {
-	err := a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		return tx.DeleteContact(r.Context(), clientID(r.Context()), r.PathValue("id"))
-	})
-	if err != nil {
+	if err := a.Contacts.Delete(r.Context(), clientID(r.Context()), r.PathValue("id")); err != nil {
 		respond.Err(w, r, err)
 		return
 	}

@@ -42,7 +42,8 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	a.idempotent(w, r, store.OperatorOwner, func(body []byte, save saveFunc) (int, any, error) {
+	kept := answerWith(http.StatusOK, func(e model.LedgerEntry) any { return topUpOut(c, e) })
+	a.idempotent(w, r, store.OperatorOwner, kept, func(r *http.Request, body []byte) (int, any, error) {
 		var in struct {
 			AmountCents *int64 `json:"amount_cents"`
 			Reference   string `json:"reference"`
@@ -53,11 +54,7 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		if in.AmountCents == nil {
 			return 0, nil, respond.Missing("amount_cents")
 		}
-		var keep func(*store.Tx, model.LedgerEntry) error
-		if save != nil {
-			keep = func(tx *store.Tx, e model.LedgerEntry) error { return save(tx, http.StatusOK, topUpOut(c, e)) }
-		}
-		_, e, err := a.Tenants.TopUp(r.Context(), c.ID, *in.AmountCents, in.Reference, keep)
+		_, e, err := a.Tenants.TopUp(r.Context(), c.ID, *in.AmountCents, in.Reference)
 		if err != nil {
 			return 0, nil, tenantErr(err)
 		}

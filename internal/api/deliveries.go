@@ -3,11 +3,11 @@ package api
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
@@ -155,18 +155,10 @@ func (a *API) getAnyDelivery(w http.ResponseWriter, r *http.Request) {
 
 // replayDelivery sends a finished delivery again: POST /admin/v1/deliveries/{id}/replay.
 func (a *API) replayDelivery(w http.ResponseWriter, r *http.Request) {
-	var d model.Delivery
-	err := a.Store.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		if d, err = tx.DeliveryByID(r.Context(), r.PathValue("id")); err != nil {
-			return err
-		}
-		if d.Status == model.DeliveryPending {
-			return &respond.Error{Status: http.StatusConflict, Code: "delivery_pending",
-				Message: "this delivery is still being attempted"}
-		}
-		d, err = webhook.Replay(r.Context(), tx, d, a.now())
-		return err
-	})
+	d, err := webhook.Replay(r.Context(), a.Store, r.PathValue("id"), a.now())
+	if errors.Is(err, webhook.ErrDeliveryPending) {
+		err = &respond.Error{Status: http.StatusConflict, Code: "delivery_pending", Message: "this delivery is still being attempted"}
+	}
 	if err != nil {
 		respond.Err(w, r, err)
 		return

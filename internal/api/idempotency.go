@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
 )
@@ -17,18 +18,39 @@ import (
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 255
 
-// saveFunc stores a creating call's answer in the transaction that did the work.
-type saveFunc func(tx *store.Tx, status int, v any) error
+// answerFunc renders the result a domain operation hands to store.Tx.Done into the answer kept
+// for the request's Idempotency-Key: its status and the value answered as JSON. A zero status
+// keeps nothing (only successes are kept). It runs inside the operation's transaction.
+type answerFunc func(result any) (status int, v any)
+
+// answerWith is the answerFunc of an operation whose result is a T, answered with status.
+func answerWith[T, V any](status int, out func(T) V) answerFunc {
+	return func(result any) (int, any) { return status, out(result.(T)) }
+}
+
+// render is f as the store calls it.
+func (f answerFunc) render(result any) (store.IdempotentAnswer, error) {
+	status, v := f(result)
+	if status == 0 {
+		return store.IdempotentAnswer{}, nil
+	}
+	b, err := json.Marshal(v)
+	return store.IdempotentAnswer{StatusCode: status, Response: b}, err
+}
+
+// keyed is a request's Idempotency-Key ("" when it has none), its owner and the hash that
+// tells its request from another.
+type keyed struct{ owner, key, hash string }
 
 // idempotent runs a creating call under the request's Idempotency-Key, if it has one. The same
 // key with the same body answers the first answer again (with Idempotent-Replayed: true) and
 // does nothing new; the same key with another body is 409. Only successful answers are kept:
 // a refused request (no credits, a bad field) may be retried with its key once fixed. Keys are
 // per caller (owner: the client's id, or store.OperatorOwner for the admin token) and kept at
-// least 24 hours. create gets the body bytes and the save function to call inside its
-// transaction (nil without a key). An error of create that is a store.ErrConflict underneath
-// (see keepCause) may be a concurrent request with the same key: its answer is replayed.
-func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, create func(body []byte, save saveFunc) (int, any, error)) {
+// least 24 hours. create gets the request, whose context carries the key to the domain
+// operation (see begin), and the body bytes; kept renders the operation's result into the
+// answer to keep.
+func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, kept answerFunc, create func(*http.Request, []byte) (int, any, error)) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		respond.Err(w, r, respond.Map(err))
@@ -40,31 +62,41 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, c
 		respond.Err(w, r, err)
 		return
 	}
-	if key == "" {
-		status, v, err := create(body, nil)
-		answer(w, r, status, v, err)
+	k := keyed{owner: owner, key: key}
+	if key != "" {
+		k.hash = requestHash(r, body)
+	}
+	r, done := a.begin(w, r, k, kept)
+	if done {
 		return
 	}
-	hash := requestHash(r, body)
-	if a.replay(w, r, owner, key, hash) {
+	status, v, err := create(r, body)
+	if a.lostRace(w, r, k, err) {
 		return
-	}
-	status, v, err := create(body, a.saver(r, owner, key, hash))
-	if errors.Is(err, store.ErrConflict) && a.replay(w, r, owner, key, hash) {
-		return // a concurrent request with the same key won
 	}
 	answer(w, r, status, v, err)
 }
 
-// saver returns the function that stores a keyed call's answer in the call's transaction.
-func (a *API) saver(r *http.Request, owner, key, hash string) saveFunc {
-	return func(tx *store.Tx, status int, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return tx.SaveIdempotentAnswer(r.Context(), owner, key, store.IdempotentAnswer{RequestHash: hash, StatusCode: status, Response: b}, a.now())
+// begin starts a keyed request: it answers a repeat with the first answer (done), or returns
+// the request with its key in the context, where the domain operation's store.Tx.Done finds it
+// and keeps the answer kept renders in the transaction that does the work. A request without
+// a key goes on as it is.
+func (a *API) begin(w http.ResponseWriter, r *http.Request, k keyed, kept answerFunc) (*http.Request, bool) {
+	if k.key == "" {
+		return r, false
 	}
+	if a.replay(w, r, k.owner, k.key, k.hash) {
+		return r, true
+	}
+	return r.WithContext(store.WithIdempotencyKey(r.Context(), &store.IdempotencyKey{Owner: k.owner, Key: k.key,
+		RequestHash: k.hash, At: a.now(), Answer: kept.render})), false
+}
+
+// lostRace answers a keyed request whose operation failed on a conflict that is a concurrent
+// request with the same key, committed first: its answer is replayed. An error of the operation
+// that is a store.ErrConflict underneath (see keepCause) may be that.
+func (a *API) lostRace(w http.ResponseWriter, r *http.Request, k keyed, err error) bool {
+	return k.key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, k.owner, k.key, k.hash)
 }
 
 // keepCause is the catalogue error mapped for the answer with the original error kept
@@ -134,14 +166,11 @@ func secretsShownOnce(clientID string) error {
 			"/rotate-webhook-secret)", Param: "Idempotency-Key"}
 }
 
-// campaignKey returns the function that saves the marker of a keyed campaign creation.
-func (a *API) campaignKey(r *http.Request, owner, key, hash string) func(tx *store.Tx, id string) error {
-	return func(tx *store.Tx, id string) error {
-		b, _ := json.Marshal(answerMarker{CampaignID: id})
-		return tx.SaveIdempotentAnswer(r.Context(), owner, key, store.IdempotentAnswer{RequestHash: hash,
-			StatusCode: http.StatusCreated, Response: b}, a.now())
-	}
-}
+// campaignAnswer keeps, for a keyed campaign creation, the campaign's id: a retry answers the
+// campaign as it is then (see answerMarker).
+var campaignAnswer = answerWith(http.StatusCreated, func(cp model.Campaign) answerMarker {
+	return answerMarker{CampaignID: cp.ID}
+})
 
 // checkKey validates the Idempotency-Key header ("" when absent).
 func checkKey(r *http.Request) (string, error) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/store"
 )
 
 // maxFormField bounds the small multipart fields (mapping, tag).
@@ -46,20 +45,19 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	if key != "" {
-		if a.replay(w, r, client, key, hash) {
-			return
-		}
-		save := a.saver(r, client, key, hash)
-		opt.OnMerged = func(tx *store.Tx, rep importer.Report) error { return save(tx, http.StatusOK, rep) }
+	k := keyed{owner: client, key: key, hash: hash}
+	r, done := a.begin(w, r, k, importAnswer)
+	if done {
+		return
 	}
 	rep, err := a.Importer.Import(r.Context(), client, file, opt)
-	if key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, client, key, hash) {
+	if a.lostRace(w, r, k, err) {
 		return // a concurrent request with the same key won
 	}
 	if errors.Is(err, importer.ErrFile) {
 		err = respond.Invalid("file", err.Error())
 	}
+	err = contactErr(err, "")
 	if err != nil && rep.ID == "" {
 		respond.Err(w, r, err) // refused before anything was recorded
 		return
@@ -76,6 +74,9 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, rep)
 }
+
+// importAnswer keeps a completed import's report.
+var importAnswer = answerWith(http.StatusOK, func(rep importer.Report) importer.Report { return rep })
 
 // readImport reads an import's multipart form: the options, the spooled file (which the caller
 // closes and removes, also after an error) and the hash that identifies the request.
@@ -165,10 +166,7 @@ func setImportOption(opt *importer.Options, name, v string) error {
 			return respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile","first_name":"Given name"}`)
 		}
 	case "tag":
-		if len(v) > 100 || strings.ContainsRune(v, 0) {
-			return respond.Invalid("tag", "tag must be at most 100 characters")
-		}
-		opt.Tag = v
+		opt.Tag = v // checked by the importer, as a contact's tag
 	case "extra":
 		if v != "" && v != "keep" && v != "ignore" {
 			return respond.Invalid("extra", "extra must be keep or ignore")

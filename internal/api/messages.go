@@ -52,7 +52,7 @@ func (a *API) replyInConversation(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority int) {
 	c, _ := auth.Client(r.Context())
-	a.idempotent(w, r, c.ID, func(body []byte, save saveFunc) (int, any, error) {
+	a.idempotent(w, r, c.ID, answerWith(http.StatusAccepted, outJSON), func(r *http.Request, body []byte) (int, any, error) {
 		var in struct {
 			To   *string `json:"to"`
 			Body string  `json:"body"`
@@ -81,11 +81,7 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority i
 		if in.To == nil {
 			return 0, nil, respond.Missing("to")
 		}
-		var saveTx func(*store.Tx, model.Message) error
-		if save != nil {
-			saveTx = func(tx *store.Tx, m model.Message) error { return save(tx, http.StatusAccepted, outJSON(m)) }
-		}
-		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority}, saveTx)
+		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority})
 		return http.StatusAccepted, outJSON(m), err
 	})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/sms"
@@ -104,55 +105,36 @@ func (a *API) suppressions(w http.ResponseWriter, r *http.Request, client string
 	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(os), limit, last)})
 }
 
+// suppressionAnswer keeps a suppression's answer: 201 when it was added, 200 when it was there.
+func suppressionAnswer(result any) (int, any) {
+	sup := result.(contact.Suppression)
+	if sup.Created {
+		return http.StatusCreated, suppressionJSON(sup.OptOut)
+	}
+	return http.StatusOK, suppressionJSON(sup.OptOut)
+}
+
 // suppress adds a phone to the client's list; owner is the caller whose Idempotency-Key it
 // takes (the client, or the operator).
 func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source, owner string) {
-	a.idempotent(w, r, owner, func(body []byte, save saveFunc) (int, any, error) {
+	a.idempotent(w, r, owner, suppressionAnswer, func(r *http.Request, body []byte) (int, any, error) {
 		var in struct {
 			Phone string `json:"phone"`
 		}
 		if err := decodeBytes(r, body, &in); err != nil {
 			return 0, nil, err
 		}
-		phone, err := a.phoneParam("phone", in.Phone)
+		sup, err := a.Contacts.Suppress(r.Context(), client, in.Phone, source)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, contactErr(err, "")
 		}
-		status := http.StatusCreated
-		var o model.OptOut
-		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			prev, err := tx.OptOut(r.Context(), client, phone)
-			if err == nil {
-				o, status = prev, http.StatusOK
-			} else {
-				o = model.OptOut{ClientID: client, Phone: phone, Source: source, CreatedAt: a.now()}
-				if err := tx.UpsertOptOut(r.Context(), o); err != nil {
-					return err
-				}
-			}
-			if save == nil {
-				return nil
-			}
-			return save(tx, status, suppressionJSON(o))
-		})
-		return status, suppressionJSON(o), err
+		status, out := suppressionAnswer(sup)
+		return status, out, nil
 	})
 }
 
 func (a *API) unsuppress(w http.ResponseWriter, r *http.Request, client string) {
-	phone, err := sms.NormalizeE164(r.PathValue("phone"), a.Region)
-	if err != nil {
-		respond.Err(w, r, respond.ErrNotFound)
-		return
-	}
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		removed, err := tx.DeleteOptOut(r.Context(), client, phone)
-		if err == nil && !removed {
-			err = store.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
+	if err := a.Contacts.Unsuppress(r.Context(), client, r.PathValue("phone")); err != nil {
 		respond.Err(w, r, err)
 		return
 	}

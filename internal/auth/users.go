@@ -76,6 +76,28 @@ func (a *Accounts) Reinvite(ctx context.Context, clientID, userID string) (strin
 	return token, err
 }
 
+// SetActive blocks or unblocks a user of clientID; blocking also ends the user's sessions at
+// once (a blocked user cannot sign in either: see Authenticate). Another client's user is
+// store.ErrNotFound.
+func (a *Accounts) SetActive(ctx context.Context, clientID, userID string, active bool) (model.User, error) {
+	var u model.User
+	err := a.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		u, err = tx.User(ctx, userID)
+		if err != nil || u.ClientID != clientID {
+			return store.ErrNotFound
+		}
+		u.Active, u.UpdatedAt = active, a.Clock()
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if !active {
+			_, err = tx.DeleteUserSessions(ctx, u.ID)
+		}
+		return err
+	})
+	return u, err
+}
+
 func (a *Accounts) create(ctx context.Context, u model.User, password string, extra ...func(*store.Tx, model.User) error) (model.User, error) {
 	email, err := NormalizeEmail(u.Email)
 	if err != nil {

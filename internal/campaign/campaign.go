@@ -53,9 +53,6 @@ type Input struct {
 	Tag        string
 	// QuietHours holds sends inside the client's quiet hours, in each recipient's time zone.
 	QuietHours bool
-	// OnCreate, when set, runs in the transaction that stores the campaign (the API saves the
-	// request's Idempotency-Key there, so that a retry finds this campaign).
-	OnCreate func(tx *store.Tx, id string) error
 	// List, when set, is the recipients themselves (a bulk send made a campaign): each with
 	// its fields, "phone" among them; Line is its index in the request plus one.
 	List []map[string]string
@@ -80,11 +77,15 @@ type Report struct {
 var (
 	ErrNoRecipients = errors.New("the list has no valid recipient")
 	ErrNotAllowed   = errors.New("the campaign cannot do that in its current status")
+	// ErrNoList: the campaign names no recipients (neither a file nor a tag).
+	ErrNoList error = &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
 )
 
 // Create stores a campaign and its recipients, then starts it unless it is a draft. The
 // campaign is returned with its report even when it cannot start (e.g. not enough credits: it
-// then stays a draft).
+// then stays a draft). The operation's result (store.Tx.Done) is the campaign as first stored,
+// in the transaction that stores it: a request's Idempotency-Key then finds this campaign, even
+// when filling or starting it fails afterwards.
 func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.Campaign, Report, error) {
 	rep := Report{Invalid: []Invalid{}}
 	in.Name, in.Message = strings.TrimSpace(in.Name), strings.TrimSpace(in.Message)
@@ -109,16 +110,16 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 			return model.Campaign{}, rep, &provider.FieldError{Field: "file", Reason: err.Error()}
 		}
 	} else if in.Tag == "" && in.List == nil {
-		return model.Campaign{}, rep, &provider.FieldError{Field: "tag", Reason: "send a file, or a tag choosing contacts"}
+		return model.Campaign{}, rep, ErrNoList
 	}
 	now := s.Clock().UTC()
 	cp := model.Campaign{ID: model.NewIDAt("cmp", now), ClientID: c.ID, Name: in.Name, Message: in.Message,
 		Status: model.CampaignCreating, ScheduleAt: in.ScheduleAt, QuietHours: in.QuietHours, CreatedAt: now}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertCampaign(ctx, cp); err != nil || in.OnCreate == nil {
+		if err := tx.InsertCampaign(ctx, cp); err != nil {
 			return err
 		}
-		return in.OnCreate(tx, cp.ID)
+		return tx.Done(ctx, cp)
 	}); err != nil {
 		return model.Campaign{}, rep, err
 	}

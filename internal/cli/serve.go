@@ -17,6 +17,7 @@ import (
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/campaign"
 	"github.com/ibiki/ibiki/internal/config"
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/dashboard"
 	"github.com/ibiki/ibiki/internal/hooks"
 	"github.com/ibiki/ibiki/internal/importer"
@@ -174,6 +175,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}
 	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 		Clock: time.Now, Log: log}
+	contacts := &contact.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts, Clock: time.Now}
 	accounts := &auth.Accounts{Store: st, Clock: time.Now}
 	if err := ensureOperator(ctx, cfg, accounts, log); err != nil {
 		st.Close()
@@ -193,7 +195,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			"/contacts/import", "/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
 		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Simulator: sim, Campaigns: campaigns,
-			CampaignReplyWindow: cfg.CampaignReplyWindow, Importer: imports, Admin: admin, Clock: time.Now,
+			CampaignReplyWindow: cfg.CampaignReplyWindow, Contacts: contacts, Importer: imports, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
 		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
 			Providers: providers, Status: out},

@@ -91,6 +91,7 @@ type Row struct {
 // Reader reads rows.
 type Reader struct {
 	csv       *csv.Reader
+	clip      *clipper
 	opt       Options
 	Delimiter rune
 	// Header is the first line's cells, or nil when the file has none.
@@ -98,8 +99,10 @@ type Reader struct {
 	columns map[int]string // column index → field
 	first   []string       // the first data record, when the file has no header
 	firstAt int
-	phone   int
-	broken  []Row // lines broken before the header, reported first
+	// firstLong are the first record's cells longer than MaxCell.
+	firstLong []int
+	phone     int
+	broken    []Row // lines broken before the header, reported first
 }
 
 func allEmpty(cells []string) bool {
@@ -135,7 +138,8 @@ func open(in io.Reader, opt Options, anyColumns bool) (*Reader, error) {
 	}
 	sample, _ := br.Peek(64 << 10)
 	r := &Reader{opt: opt, Delimiter: sniffDelimiter(sample), columns: map[int]string{}, phone: -1}
-	r.csv = csv.NewReader(br)
+	r.clip = newClipper(br, r.Delimiter)
+	r.csv = csv.NewReader(r.clip)
 	r.csv.Comma = r.Delimiter
 	r.csv.FieldsPerRecord = -1
 	r.csv.ReuseRecord = false
@@ -151,20 +155,21 @@ func open(in io.Reader, opt Options, anyColumns bool) (*Reader, error) {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			// A broken first line: reported with the rows (it is not a header), then the next.
-			r.broken = append(r.broken, Row{Line: pe.StartLine, Err: fmt.Errorf("broken quoting: %v", pe.Err)})
+			r.broken = append(r.broken, Row{Line: r.clip.sourceLine(pe.StartLine, true), Err: fmt.Errorf("broken quoting: %v", pe.Err)})
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		long := longCells(rec)
 		for i := range rec {
 			rec[i] = text(rec[i])
 		}
 		if allEmpty(rec) {
 			continue // ",,," lines (spreadsheet exports) are blank lines
 		}
-		first = rec
-		line, _ = r.csv.FieldPos(0)
+		first, r.firstLong = rec, long
+		line = r.recordLine()
 		break
 	}
 	var header []string
@@ -436,22 +441,24 @@ func (r *Reader) Next() (Row, error) {
 		r.broken = r.broken[1:]
 		return row, nil
 	}
+	var long []int
 	if r.first != nil {
-		rec, line, r.first = r.first, r.firstAt, nil
+		rec, line, long, r.first = r.first, r.firstAt, r.firstLong, nil
 	} else {
 		var err error
 		rec, err = r.csv.Read()
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				if errors.Is(pe.Err, csv.ErrQuote) && pe.Line-pe.StartLine > maxRecordLines {
-					return Row{}, fmt.Errorf("%w: line %d opens one that runs to line %d", ErrRunaway, pe.StartLine, pe.Line)
+				start, end := r.clip.sourceLine(pe.StartLine, true), r.clip.sourceLine(pe.Line, false)
+				if errors.Is(pe.Err, csv.ErrQuote) && end-start > maxRecordLines {
+					return Row{}, fmt.Errorf("%w: line %d opens one that runs to line %d", ErrRunaway, start, end)
 				}
-				return Row{Line: pe.StartLine, Err: fmt.Errorf("broken quoting: %v", pe.Err)}, nil
+				return Row{Line: start, Err: fmt.Errorf("broken quoting: %v", pe.Err)}, nil
 			}
 			return Row{}, err
 		}
-		line, _ = r.csv.FieldPos(0)
+		line, long = r.recordLine(), longCells(rec)
 		for i := range rec {
 			rec[i] = text(rec[i])
 		}
@@ -466,6 +473,11 @@ func (r *Reader) Next() (Row, error) {
 	}
 	if len(rec) > maxCells {
 		return Row{Line: line, Err: fmt.Errorf("%d cells: more than %d", len(rec), maxCells)}, nil
+	}
+	for _, i := range long {
+		if f, ok := r.columns[i]; ok {
+			return Row{Line: line, Err: fmt.Errorf("%s is too long: a cell holds at most %d bytes", f, MaxCell)}, nil
+		}
 	}
 	row := Row{Line: line}
 	for i, v := range rec {
@@ -502,6 +514,24 @@ func (r *Reader) Next() (Row, error) {
 		row.Phone = p
 	}
 	return row, nil
+}
+
+// recordLine is the file's line where the record csv just read starts.
+func (r *Reader) recordLine() int {
+	line, _ := r.csv.FieldPos(0)
+	return r.clip.sourceLine(line, true)
+}
+
+// longCells lists the cells of a record, as csv read them, longer than MaxCell (nil when none,
+// as almost always).
+func longCells(rec []string) []int {
+	var long []int
+	for i, c := range rec {
+		if len(c) > MaxCell {
+			long = append(long, i)
+		}
+	}
+	return long
 }
 
 func splitTags(v string) []string {

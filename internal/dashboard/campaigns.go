@@ -97,8 +97,6 @@ func (d *Dashboard) createCampaign(w http.ResponseWriter, r *http.Request, v *vi
 	if file, _, err := r.FormFile("file"); err == nil {
 		defer file.Close()
 		in.File = file
-	} else if f.Tag == "" {
-		return d.campaignFormError(w, r, v, f, "Choose the recipients: a tag of your contacts, or a CSV file.")
 	} else {
 		in.Tag = f.Tag
 	}
@@ -106,6 +104,8 @@ func (d *Dashboard) createCampaign(w http.ResponseWriter, r *http.Request, v *vi
 	if err != nil {
 		f.Invalid = rep.Invalid
 		switch {
+		case errors.Is(err, campaign.ErrNoList):
+			return d.campaignFormError(w, r, v, f, "Choose the recipients: a tag of your contacts, or a CSV file.")
 		case errors.Is(err, campaign.ErrNoRecipients):
 			return d.campaignFormError(w, r, v, f, "No valid recipient: nobody would get this campaign.")
 		}

@@ -2,18 +2,13 @@ package dashboard
 
 import (
 	"cmp"
-	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
-	"time"
 	"unicode"
-	"unicode/utf8"
 
-	"github.com/ibiki/ibiki/internal/auth"
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/csvexport"
 	"github.com/ibiki/ibiki/internal/csvimport"
 	"github.com/ibiki/ibiki/internal/importer"
@@ -62,26 +57,13 @@ func (d *Dashboard) exportFor(w http.ResponseWriter, r *http.Request, clientID s
 	return nil
 }
 
-// The import is two steps: the upload is kept in the database (so that any instance can take
-// the second step) under the hash of a random token the browser holds, the mapping step shows
-// its first rows, and the import reads it from there.
+// The import is two steps (see importer.Keep): the upload, whose first rows the mapping step
+// shows, then the import with the chosen mapping.
 const (
-	uploadTTL      = time.Hour
 	previewRows    = 5
 	ignoreColumn   = "-"
 	keepColumnAsIs = ""
 )
-
-// uploadToken is what crypto/rand.Text gives: 26 characters of A-Z and 2-7.
-var uploadToken = regexp.MustCompile(`^[A-Z2-7]{26}$`)
-
-// upload finds the client's complete, unexpired upload for a token.
-func (d *Dashboard) upload(r *http.Request, clientID, token string) (store.Upload, error) {
-	if !uploadToken.MatchString(token) {
-		return store.Upload{}, store.ErrNotFound
-	}
-	return d.Store.CompleteUpload(r.Context(), clientID, auth.Hash(token), d.Clock().Add(-uploadTTL))
-}
 
 type importData struct {
 	Error string
@@ -121,9 +103,6 @@ func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view
 		return nil
 	}
 	tag := strings.TrimSpace(r.FormValue("tag"))
-	if msg := tagProblem(tag); msg != "" {
-		return fail(http.StatusUnprocessableEntity, msg)
-	}
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
 		var mb *http.MaxBytesError
@@ -133,29 +112,32 @@ func (d *Dashboard) uploadImport(w http.ResponseWriter, r *http.Request, v *view
 		return fail(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
 	}
 	defer file.Close()
-	token := rand.Text()
-	u, err := d.Store.SaveUpload(r.Context(), store.Upload{ID: auth.Hash(token), ClientID: v.Client.ID,
-		Name: hdr.Filename, CreatedAt: d.Clock()}, file)
-	if err != nil {
-		return fmt.Errorf("keep upload: %w", err)
+	k, err := d.Importer.Keep(r.Context(), v.Client.ID, hdr.Filename, tag, file, previewRows)
+	var (
+		fe *contact.FieldError
+		ue *importer.FileError
+	)
+	switch {
+	case errors.As(err, &fe):
+		return fail(http.StatusUnprocessableEntity, tagMessage(fe))
+	case errors.As(err, &ue):
+		return fail(http.StatusUnprocessableEntity, "This file cannot be read as a contact list: "+ue.Reason.Error())
+	case err != nil:
+		return err
 	}
-	data, err := d.mappingStep(r, u, token, tag)
-	if err != nil {
-		if derr := d.Store.DeleteUpload(r.Context(), v.Client.ID, u.ID); derr != nil {
-			return derr
-		}
-		return fail(http.StatusUnprocessableEntity, "This file cannot be read as a contact list: "+err.Error())
-	}
-	d.render(w, r, v, http.StatusOK, "import", "Map the columns", data)
+	d.render(w, r, v, http.StatusOK, "import", "Map the columns", mappingStep(k.Sample, k.Name, k.Token, tag))
 	return nil
 }
 
-func (d *Dashboard) mappingStep(r *http.Request, u store.Upload, token, tag string) (importData, error) {
-	s, err := csvimport.Preview(d.Store.OpenUpload(r.Context(), u), csvimport.Options{Region: d.Region}, previewRows)
-	if err != nil {
-		return importData{}, err
+// tagMessage says what is wrong with a tag typed into a form (see contact.Tag).
+func tagMessage(fe *contact.FieldError) string {
+	if fe.NotText {
+		return "A tag is plain text: no control characters."
 	}
-	name := u.Name
+	return "A tag is at most 100 characters."
+}
+
+func mappingStep(s csvimport.Sample, name, token, tag string) importData {
 	data := importData{Token: token, Name: name, Tag: tag}
 	for i, field := range s.Fields {
 		col := importColumn{Index: i + 1, Field: field}
@@ -178,13 +160,13 @@ func (d *Dashboard) mappingStep(r *http.Request, u store.Upload, token, tag stri
 		}
 		data.Columns = append(data.Columns, col)
 	}
-	return data, nil
+	return data
 }
 
 // runImport imports the kept file with the chosen mapping and shows the report.
 func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) error {
 	token := r.PathValue("token")
-	u, err := d.upload(r, v.Client.ID, token)
+	u, err := d.Importer.Kept(r.Context(), v.Client.ID, token)
 	if errors.Is(err, store.ErrNotFound) {
 		d.render(w, r, v, http.StatusNotFound, "import", "Import contacts", importData{
 			Error: "This upload has expired or was imported already. Upload the file again."})
@@ -195,9 +177,6 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 	}
 	opt := importer.Options{Filename: u.Name, Tag: strings.TrimSpace(r.PostFormValue("tag")),
 		Mapping: map[string]string{}, IgnoreExtra: true, OnlyMapped: true}
-	if msg := tagProblem(opt.Tag); msg != "" {
-		return d.remap(w, r, v, u, token, opt, msg)
-	}
 	phones := 0
 	for i := 1; i <= 1000; i++ {
 		field, ok := r.PostForm[fmt.Sprintf("col%d", i)]
@@ -233,10 +212,10 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 	if phones == 0 {
 		return d.remap(w, r, v, u, token, opt, "Choose the column that holds the phone numbers.")
 	}
-	rep, err := d.Importer.Import(r.Context(), v.Client.ID, d.Store.OpenUpload(r.Context(), u), opt)
-	// Imported, or refused with its report: either way this upload is done.
-	if derr := d.Store.DeleteUpload(context.WithoutCancel(r.Context()), v.Client.ID, u.ID); derr != nil {
-		d.Log.Warn("dashboard: removing an imported upload", "error", derr)
+	rep, err := d.Importer.ImportKept(r.Context(), u, opt)
+	var fe *contact.FieldError
+	if errors.As(err, &fe) {
+		return d.remap(w, r, v, u, token, opt, tagMessage(fe)) // the upload is kept for another try
 	}
 	data := importData{Report: &rep, Name: opt.Filename, Tag: opt.Tag}
 	if err != nil {
@@ -251,24 +230,14 @@ func (d *Dashboard) runImport(w http.ResponseWriter, r *http.Request, v *view) e
 
 // remap shows the mapping step again with an error (the file is kept for another try).
 func (d *Dashboard) remap(w http.ResponseWriter, r *http.Request, v *view, u store.Upload, token string, opt importer.Options, msg string) error {
-	data, err := d.mappingStep(r, u, token, opt.Tag)
+	sample, err := d.Importer.Preview(r.Context(), u, previewRows)
 	if err != nil {
 		return err
 	}
-	data.Name, data.Error = opt.Filename, msg
+	data := mappingStep(sample, opt.Filename, token, opt.Tag)
+	data.Error = msg
 	d.render(w, r, v, http.StatusUnprocessableEntity, "import", "Map the columns", data)
 	return nil
-}
-
-// tagProblem says what is wrong with a tag typed into a form ("" when nothing is).
-func tagProblem(tag string) string {
-	switch {
-	case len(tag) > 100:
-		return "A tag is at most 100 characters."
-	case !utf8.ValidString(tag) || strings.ContainsFunc(tag, unicode.IsControl):
-		return "A tag is plain text: no control characters."
-	}
-	return ""
 }
 
 // cleanQuery makes a search box's text safe to search with on both engines: valid UTF-8,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ibiki/ibiki/internal/conversation"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/sms"
@@ -106,9 +107,7 @@ func (d *Dashboard) thread(r *http.Request, v *view, id string) (conversationsDa
 		return conversationsData{}, err
 	}
 	if conv.UnreadCount > 0 {
-		if err := d.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			return tx.MarkConversationRead(r.Context(), v.Client.ID, conv.ID)
-		}); err != nil {
+		if err := conversation.MarkRead(r.Context(), d.Store, v.Client.ID, conv.ID); err != nil {
 			return conversationsData{}, err
 		}
 		conv.UnreadCount = 0
@@ -138,7 +137,7 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, v *view) error
 		return err
 	}
 	body := r.PostFormValue("body")
-	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Priority: model.PriorityInteractive}, nil)
+	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Priority: model.PriorityInteractive})
 	if r.Header.Get("HX-Request") == "" { // a plain form post (no JavaScript): back to the thread
 		msg := "Sent."
 		if err != nil {

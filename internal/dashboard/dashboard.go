@@ -171,7 +171,7 @@ func (d *Dashboard) session(role model.Role, allowInactive bool, h handler) http
 const maintainEvery = 10 * time.Minute
 
 // Maintain deletes, every ten minutes until ctx ends, the sessions that have ended and the
-// uploads nobody finished mapping within uploadTTL.
+// uploads nobody finished mapping (importer.ExpireUploads).
 func (d *Dashboard) Maintain(ctx context.Context) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
@@ -180,7 +180,7 @@ func (d *Dashboard) Maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			err := errors.Join(d.Sessions.DeleteEnded(ctx), d.Store.DeleteUploadsBefore(ctx, d.Clock().Add(-uploadTTL)))
+			err := errors.Join(d.Sessions.DeleteEnded(ctx), d.Importer.ExpireUploads(ctx))
 			if err != nil && ctx.Err() == nil {
 				d.Log.Warn("dashboard: tidying sessions and uploads", "error", err)
 			}

@@ -392,23 +392,12 @@ func (d *Dashboard) deliveriesPage(w http.ResponseWriter, r *http.Request, v *vi
 // replayDelivery sends a finished delivery again, as the admin API does: same webhook-id, a
 // fresh retry schedule, in one transaction with its job.
 func (d *Dashboard) replayDelivery(w http.ResponseWriter, r *http.Request, v *view) error {
-	var dl model.Delivery
-	errPending := errors.New("delivery pending")
-	err := d.Store.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		if dl, err = tx.DeliveryByID(r.Context(), r.PathValue("id")); err != nil {
-			return err
-		}
-		if dl.Status == model.DeliveryPending {
-			return errPending
-		}
-		dl, err = webhook.Replay(r.Context(), tx, dl, d.Clock().UTC())
-		return err
-	})
+	dl, err := webhook.Replay(r.Context(), d.Store, r.PathValue("id"), d.Clock().UTC())
 	back := "/deliveries"
 	if c := r.PostFormValue("client"); c != "" {
 		back += "?client=" + url.QueryEscape(c)
 	}
-	if errors.Is(err, errPending) {
+	if errors.Is(err, webhook.ErrDeliveryPending) {
 		return d.deliveriesPage(w, r, v, http.StatusConflict, "This delivery is still being attempted.")
 	}
 	if err != nil {

@@ -199,7 +199,7 @@ func (d *Dashboard) topUp(w http.ResponseWriter, r *http.Request, v *view) error
 		return d.clientError(w, r, v, id, "The amount is in dollars and cents, such as 25 or 12.50 (negative to take credits back).")
 	}
 	ref := r.PostFormValue("reference")
-	_, e, err := d.Tenants.TopUp(r.Context(), id, amount, ref, nil)
+	_, e, err := d.Tenants.TopUp(r.Context(), id, amount, ref)
 	var fe *tenant.FieldError
 	var ic *store.InsufficientCreditsError
 	switch {
@@ -301,26 +301,11 @@ func (d *Dashboard) showInvite(w http.ResponseWriter, r *http.Request, v *view, 
 func (d *Dashboard) setUserActive(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
 	active := r.PostFormValue("active") == "true"
-	var email string
-	err := d.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		u, err := tx.User(r.Context(), r.PathValue("user"))
-		if err != nil || u.ClientID != id {
-			return store.ErrNotFound
-		}
-		email = u.Email
-		u.Active, u.UpdatedAt = active, d.Clock()
-		if err := tx.UpdateUser(r.Context(), u); err != nil {
-			return err
-		}
-		if !active {
-			_, err = tx.DeleteUserSessions(r.Context(), u.ID)
-		}
-		return err
-	})
+	u, err := d.Accounts.SetActive(r.Context(), id, r.PathValue("user"), active)
 	if err != nil {
 		return err
 	}
-	d.audit(r, v, "user.set_active", id, email, fmt.Sprintf("active=%t", active))
+	d.audit(r, v, "user.set_active", id, u.Email, fmt.Sprintf("active=%t", active))
 	redirect(w, r, "/clients/"+id, "Saved.")
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
-	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
@@ -109,10 +108,7 @@ func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request, v *view
 }
 
 func (d *Dashboard) testWebhook(w http.ResponseWriter, r *http.Request, v *view) error {
-	err := d.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		_, err := webhook.EnqueueTest(r.Context(), tx, v.Client, d.Clock())
-		return err
-	})
+	_, err := webhook.EnqueueTest(r.Context(), d.Store, v.Client, d.Clock())
 	if errors.Is(err, webhook.ErrNoURL) {
 		redirect(w, r, "/settings/webhook", "Set a webhook URL first.")
 		return nil

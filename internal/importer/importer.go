@@ -7,11 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/csvimport"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
@@ -68,20 +68,35 @@ type Options struct {
 	// OnlyMapped imports the mapped columns only, none recognised by its header (the
 	// dashboard's mapping step, where a person chose each column).
 	OnlyMapped bool
-	// OnMerged, when set, runs in the transaction that merges a completed import, with its
-	// report (the API keeps its idempotent answer there), so both commit or neither does.
-	OnMerged func(*store.Tx, Report) error
 }
 
-// ErrFile wraps the reasons a file cannot be read at all (empty, no phone column, bad mapping).
+// ErrFile is matched by the reasons a file cannot be read at all (empty, no phone column, bad
+// mapping): see FileError.
 var ErrFile = errors.New("unusable file")
 
-// Import reads src and imports it for the client. The report is returned (and stored) even
-// when the import fails, with Status "failed" and nothing merged.
+// FileError is a file that cannot be read as a contact list at all; Reason says why. It
+// matches ErrFile.
+type FileError struct{ Reason error }
+
+func (e *FileError) Error() string { return ErrFile.Error() + ": " + e.Reason.Error() }
+
+// Is makes a FileError match ErrFile.
+func (e *FileError) Is(target error) bool { return target == ErrFile }
+
+// Unwrap gives the reason.
+func (e *FileError) Unwrap() error { return e.Reason }
+
+// Import reads src and imports it for the client; opt.Tag obeys the rule of contacts' tags
+// (contact.Tag). The report is returned (and stored) even
+// when the import fails, with Status "failed" and nothing merged. The report of a completed
+// import is the operation's result (store.Tx.Done), in the transaction that merges it.
 func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, opt Options) (Report, error) {
+	if err := contact.Tag(opt.Tag); err != nil {
+		return Report{}, err
+	}
 	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, OnlyMapped: opt.OnlyMapped, Region: s.Region})
 	if err != nil {
-		return Report{}, fmt.Errorf("%w: %v", ErrFile, err)
+		return Report{}, &FileError{Reason: err}
 	}
 	now := s.Clock().UTC()
 	rep := Report{ID: model.NewIDAt("imp", now), Status: "running", Invalid: []Invalid{}, Conflicts: []store.ImportConflict{},
@@ -107,10 +122,10 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 			rep.Conflicts = []store.ImportConflict{}
 		}
 		rep.Status = "completed"
-		if err := tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC()); err != nil || opt.OnMerged == nil {
+		if err := tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC()); err != nil {
 			return err
 		}
-		return opt.OnMerged(tx, rep)
+		return tx.Done(ctx, rep)
 	})
 	if err != nil {
 		return s.fail(rep, err)
@@ -118,7 +133,8 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 	return rep, nil
 }
 
-// stage reads every row, reports the invalid ones and the repeats, and stages the others.
+// stage reads every row, reports the invalid ones (a row that breaks a rule of contacts is
+// invalid, as the API refuses such a contact) and the repeats, and stages the others.
 func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) error {
 	// Repeats of a phone are found by the staging table's key, not in memory: a million phones
 	// would otherwise hold tens of megabytes.
@@ -143,22 +159,26 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 			break
 		}
 		if errors.Is(err, csvimport.ErrRunaway) {
-			return fmt.Errorf("%w: %v", ErrFile, err)
+			return &FileError{Reason: err}
 		}
 		if err != nil {
 			return err
 		}
 		rep.Rows++
 		if row.Err != nil {
-			rep.InvalidCount++
-			if len(rep.Invalid) < MaxListed {
-				rep.Invalid = append(rep.Invalid, Invalid{Line: row.Line, Error: row.Err.Error()})
-			}
+			rep.invalid(row.Line, row.Err)
+			continue
+		}
+		// The rules of a contact, as the API applies them to one it creates.
+		d := contact.Details{FirstName: row.FirstName, LastName: row.LastName, Business: row.Business,
+			Fields: row.Fields, Tags: row.Tags}
+		if err := d.Check(); err != nil {
+			rep.invalid(row.Line, err)
 			continue
 		}
 		batch = append(batch, store.StagedContact{Line: row.Line, ContactID: model.NewIDAt(model.PrefixContact, now),
-			Phone: row.Phone, FirstName: row.FirstName, LastName: row.LastName, Business: row.Business,
-			Fields: row.Fields, Tags: row.Tags})
+			Phone: row.Phone, FirstName: d.FirstName, LastName: d.LastName, Business: d.Business,
+			Fields: d.Fields, Tags: d.Tags})
 		if len(batch) == batchSize {
 			if err := flush(); err != nil {
 				return err
@@ -166,6 +186,14 @@ func (s *Service) stage(ctx context.Context, r *csvimport.Reader, rep *Report) e
 		}
 	}
 	return flush()
+}
+
+// invalid counts a row that cannot be imported, and lists it while the list is short.
+func (rep *Report) invalid(line int, err error) {
+	rep.InvalidCount++
+	if len(rep.Invalid) < MaxListed {
+		rep.Invalid = append(rep.Invalid, Invalid{Line: line, Error: err.Error()})
+	}
 }
 
 // fail records a failed import (its staged rows dropped) and returns its report with the error.

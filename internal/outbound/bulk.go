@@ -32,8 +32,10 @@ type BulkResult struct {
 // SendBulk accepts many messages at once. Each item is validated on its own and refused items
 // are reported by index; the others are charged as a whole (one ledger entry) and queued in one
 // transaction, at bulk priority: all of them or, when the balance does not cover them all,
-// none (*store.InsufficientCreditsError). save runs in the same transaction.
-func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, save func(*store.Tx, BulkResult) error) (BulkResult, error) {
+// none (*store.InsufficientCreditsError). Items the caller refused (Request.Refused) are
+// reported as they are. The result is the operation's result (store.Tx.Done), also when no item
+// was accepted.
+func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request) (BulkResult, error) {
 	if !c.Active {
 		return BulkResult{}, ErrClientInactive
 	}
@@ -44,6 +46,10 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, 
 		phones []string
 	)
 	for i, req := range reqs {
+		if req.Refused != nil {
+			base.Errors = append(base.Errors, ItemError{Index: i, Err: req.Refused})
+			continue
+		}
 		req.Priority = model.PriorityBulk
 		d, err := s.Check(c, req)
 		if err != nil {
@@ -85,7 +91,7 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, 
 			res.CostCents += d.Cost
 		}
 		if len(ok) == 0 {
-			return nil
+			return tx.Done(ctx, res)
 		}
 		if res.CostCents > 0 {
 			if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
@@ -102,10 +108,7 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request, 
 			}
 			res.Queued = append(res.Queued, Queued{Index: index[i], Message: m})
 		}
-		if save != nil {
-			return save(tx, res)
-		}
-		return nil
+		return tx.Done(ctx, res)
 	})
 	if err == nil {
 		for _, q := range res.Queued {

@@ -92,7 +92,7 @@ func (r rig) client() model.Client {
 }
 
 func (r rig) send() model.Message {
-	m, err := r.svc.Send(context.Background(), r.client(), outbound.Request{To: "+15552040001", Body: "hello", Priority: model.PriorityNormal}, nil)
+	m, err := r.svc.Send(context.Background(), r.client(), outbound.Request{To: "+15552040001", Body: "hello", Priority: model.PriorityNormal})
 	ibikitest.Must(r.t, err)
 	return m
 }

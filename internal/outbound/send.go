@@ -65,6 +65,9 @@ type Request struct {
 	From string // optional: a number of the client or the pool
 	// Priority orders the client's queue: replies in a conversation go ahead of bulk traffic.
 	Priority int
+	// Refused, in a bulk send, is the caller's refusal of this item (a template it could not
+	// render): the item is reported by its index with this error and not sent.
+	Refused error
 }
 
 // Draft is a request that passed validation: what it will cost and how it will travel.
@@ -113,9 +116,9 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 }
 
 // Send accepts one message. When it returns nil, the message, its charge and its send job are
-// committed together, so a crash right after the 202 cannot lose or double-charge it. save, when
-// set, runs in the same transaction (the API stores its idempotent answer there).
-func (s *Service) Send(ctx context.Context, c model.Client, req Request, save func(*store.Tx, model.Message) error) (model.Message, error) {
+// committed together, so a crash right after the 202 cannot lose or double-charge it. The
+// message is the operation's result (store.Tx.Done): a request's Idempotency-Key is kept with it.
+func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.Message, error) {
 	d, err := s.Check(c, req)
 	if err != nil {
 		return model.Message{}, err
@@ -128,11 +131,10 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request, save fu
 	}
 	var m model.Message
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC())
-		if err == nil && save != nil {
-			err = save(tx, m)
+		if m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC()); err != nil {
+			return err
 		}
-		return err
+		return tx.Done(ctx, m)
 	})
 	if err == nil {
 		metrics.OutboundAccepted.WithLabelValues(m.Provider).Inc()

@@ -16,6 +16,48 @@ type IdempotentAnswer struct {
 // well-formed client id, so it never meets a client's keys.
 const OperatorOwner = "@admin"
 
+// IdempotencyKey is a request's Idempotency-Key on its way to the transaction that does the
+// request's work. The transport puts it into the request's context (WithIdempotencyKey); the
+// domain operation hands its result to Tx.Done in the transaction that makes the result; Done
+// saves the answer rendered from it there, so the work and its answer commit together or not
+// at all. Domain signatures carry nothing for it: any operation that calls Done takes a key.
+type IdempotencyKey struct {
+	Owner       string // a client id, or OperatorOwner
+	Key         string
+	RequestHash string
+	At          time.Time // when the key was used (keys expire from then)
+	// Answer renders the operation's result into the answer to keep. It runs inside the
+	// transaction, maybe more than once (see InTx), so it must only compute. An answer with a
+	// zero StatusCode keeps nothing (a result that is a refusal: only successes are kept).
+	Answer func(result any) (IdempotentAnswer, error)
+}
+
+type idempotencyKeyCtx struct{}
+
+// WithIdempotencyKey returns ctx carrying k for the domain operation it is handed to.
+func WithIdempotencyKey(ctx context.Context, k *IdempotencyKey) context.Context {
+	return context.WithValue(ctx, idempotencyKeyCtx{}, k)
+}
+
+// Done is the last write of a domain operation that answers a request: when ctx carries an
+// Idempotency-Key, the answer rendered from result is saved in tx. Without a key it does
+// nothing. Call it once per request, from the operation the request called (an operation that
+// another one calls on its behalf does not), in the transaction that makes the result. A key
+// saved concurrently by another request is ErrConflict: the transport then replays that
+// request's answer.
+func (tx *Tx) Done(ctx context.Context, result any) error {
+	k, ok := ctx.Value(idempotencyKeyCtx{}).(*IdempotencyKey)
+	if !ok || k == nil || k.Answer == nil {
+		return nil
+	}
+	a, err := k.Answer(result)
+	if err != nil || a.StatusCode == 0 {
+		return err
+	}
+	a.RequestHash = k.RequestHash
+	return tx.SaveIdempotentAnswer(ctx, k.Owner, k.Key, a, k.At)
+}
+
 // IdempotentAnswer returns the answer stored for an owner's key (the owner is a client id or
 // OperatorOwner), or ErrNotFound.
 func (r reader) IdempotentAnswer(ctx context.Context, owner, key string) (IdempotentAnswer, error) {

@@ -17,11 +17,9 @@ const MaxReferenceLen = 200
 
 // TopUp adds amountCents to the client's credits; a negative amount is an adjustment that
 // corrects a mistake and never takes the balance below zero (*store.InsufficientCreditsError).
-// save, when not nil, runs in the same transaction after the entry is recorded (the API keeps
-// its idempotent answer there), so both commit or neither does. It returns the client and the
-// entry as recorded, with the balance after it.
-func (s *Service) TopUp(ctx context.Context, id string, amountCents int64, reference string,
-	save func(*store.Tx, model.LedgerEntry) error) (model.Client, model.LedgerEntry, error) {
+// It returns the client and the entry as recorded, with the balance after it; the entry is the
+// operation's result (store.Tx.Done).
+func (s *Service) TopUp(ctx context.Context, id string, amountCents int64, reference string) (model.Client, model.LedgerEntry, error) {
 	switch {
 	case amountCents == 0 || amountCents > MaxTopUpCents || amountCents < -MaxTopUpCents:
 		return model.Client{}, model.LedgerEntry{}, invalid("amount_cents",
@@ -45,10 +43,10 @@ func (s *Service) TopUp(ctx context.Context, id string, amountCents int64, refer
 		}
 		e, err = tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
 			Kind: kind, AmountCents: amountCents, Reference: strings.TrimSpace(reference), CreatedAt: now})
-		if err == nil && save != nil {
-			err = save(tx, e)
+		if err != nil {
+			return err
 		}
-		return err
+		return tx.Done(ctx, e)
 	})
 	if err != nil {
 		return model.Client{}, model.LedgerEntry{}, fmt.Errorf("tenant: top up %s: %w", id, err)

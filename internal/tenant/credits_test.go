@@ -1,6 +1,7 @@
 package tenant_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestTopUp(t *testing.T) {
 	}
 	for _, tt := range moves {
 		t.Run(tt.name, func(t *testing.T) {
-			c, e, err := s.TopUp(t.Context(), "acme", tt.amount, tt.reference, nil)
+			c, e, err := s.TopUp(t.Context(), "acme", tt.amount, tt.reference)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,16 +56,16 @@ func TestTopUp(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := s.TopUp(t.Context(), "acme", tt.amount, tt.reference, nil)
+			_, _, err := s.TopUp(t.Context(), "acme", tt.amount, tt.reference)
 			wantField(t, err, tt.field, tenant.CodeInvalid)
 			wantBalance(t, s, 0)
 		})
 	}
 
 	t.Run("an adjustment below zero is insufficient credits and moves nothing", func(t *testing.T) {
-		_, _, err := s.TopUp(t.Context(), "acme", 3, "", nil)
+		_, _, err := s.TopUp(t.Context(), "acme", 3, "")
 		ibikitest.Must(t, err)
-		_, _, err = s.TopUp(t.Context(), "acme", -5, "", nil)
+		_, _, err = s.TopUp(t.Context(), "acme", -5, "")
 		var ic *store.InsufficientCreditsError
 		if !errors.As(err, &ic) || ic.BalanceCents != 3 || ic.NeededCents != 5 {
 			t.Fatalf("TopUp(-5) = %v, want insufficient credits (3, 5)", err)
@@ -73,36 +74,44 @@ func TestTopUp(t *testing.T) {
 	})
 
 	t.Run("an unknown client is not found", func(t *testing.T) {
-		if _, _, err := s.TopUp(t.Context(), "nobody", 5, "", nil); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.TopUp(t.Context(), "nobody", 5, ""); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("TopUp(nobody) = %v, want store.ErrNotFound", err)
 		}
 	})
 }
 
-func TestTopUpSaveRunsInTheSameTransaction(t *testing.T) {
+func TestTopUpKeepsTheKeyedAnswerInTheSameTransaction(t *testing.T) {
 	s := newService(t)
 	mustCreate(t, s, "acme")
+	keyed := func(key string, answer func(model.LedgerEntry) error) context.Context {
+		return store.WithIdempotencyKey(t.Context(), &store.IdempotencyKey{Owner: store.OperatorOwner, Key: key,
+			RequestHash: "h", Answer: func(result any) (store.IdempotentAnswer, error) {
+				e := result.(model.LedgerEntry)
+				if err := answer(e); err != nil {
+					return store.IdempotentAnswer{}, err
+				}
+				return store.IdempotentAnswer{StatusCode: 200, Response: []byte(e.ID)}, nil
+			}})
+	}
 
-	t.Run("save sees the entry as recorded", func(t *testing.T) {
+	t.Run("the key's answer is made from the entry as recorded, and kept with it", func(t *testing.T) {
 		var saved model.LedgerEntry
-		_, e, err := s.TopUp(t.Context(), "acme", 7, "ref", func(tx *store.Tx, e model.LedgerEntry) error {
-			saved = e
-			b, err := tx.Balance(t.Context(), "acme")
-			if err == nil && b != 7 {
-				t.Errorf("balance inside the transaction = %d, want 7", b)
-			}
-			return err
-		})
+		_, e, err := s.TopUp(keyed("k1", func(e model.LedgerEntry) error { saved = e; return nil }), "acme", 7, "ref")
 		if err != nil || saved != e || saved.BalanceCents != 7 {
-			t.Errorf("TopUp = %+v, %v; save got %+v", e, err, saved)
+			t.Errorf("TopUp = %+v, %v; the answer was made from %+v", e, err, saved)
 		}
+		a, err := s.Store.IdempotentAnswer(t.Context(), store.OperatorOwner, "k1")
+		if err != nil || string(a.Response) != e.ID {
+			t.Errorf("kept answer = %+v, %v; want the entry %s", a, err, e.ID)
+		}
+		wantBalance(t, s, 7)
 	})
 
-	t.Run("a failing save undoes the top-up", func(t *testing.T) {
+	t.Run("an answer that cannot be kept undoes the top-up", func(t *testing.T) {
 		boom := errors.New("boom")
-		_, _, err := s.TopUp(t.Context(), "acme", 100, "", func(*store.Tx, model.LedgerEntry) error { return boom })
+		_, _, err := s.TopUp(keyed("k2", func(model.LedgerEntry) error { return boom }), "acme", 100, "")
 		if !errors.Is(err, boom) {
-			t.Fatalf("TopUp = %v, want the save's error", err)
+			t.Fatalf("TopUp = %v, want the answer's error", err)
 		}
 		wantBalance(t, s, 7)
 	})

@@ -34,12 +34,10 @@ type Numbers struct {
 // is the default provider.
 type NewNumber struct {
 	Number, ClientID, Provider string
-	// OnCreate, when set, runs in the transaction that stores the number (the API keeps its
-	// idempotent answer there), so both commit or neither does.
-	OnCreate func(*store.Tx, model.Number) error
 }
 
-// Add stores a receiving number, dedicated to a client or in the shared pool.
+// Add stores a receiving number, dedicated to a client or in the shared pool. The number is the
+// operation's result (store.Tx.Done).
 func (s Numbers) Add(ctx context.Context, in NewNumber) (model.Number, error) {
 	if in.Number == "" {
 		return model.Number{}, missing("number")
@@ -56,10 +54,10 @@ func (s Numbers) Add(ctx context.Context, in NewNumber) (model.Number, error) {
 		if err := checkClient(ctx, tx, n.ClientID); err != nil {
 			return err
 		}
-		if err := tx.InsertNumber(ctx, n); err != nil || in.OnCreate == nil {
+		if err := tx.InsertNumber(ctx, n); err != nil {
 			return err
 		}
-		return in.OnCreate(tx, n)
+		return tx.Done(ctx, n)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return model.Number{}, fmt.Errorf("tenant: add number: %w (%w)", ErrNumberExists, err)

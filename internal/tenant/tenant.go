@@ -86,13 +86,11 @@ type NewClient struct {
 	Name       string
 	WebhookURL string
 	RateCents  *int64
-	// OnCreate, when set, runs in the transaction that stores the client (the API keeps its
-	// idempotent answer there), so both commit or neither does.
-	OnCreate func(*store.Tx, model.Client) error
 }
 
 // Create validates and stores a new, active client with a fresh webhook secret and API key,
-// both in one transaction. The key is returned here only: just its hash is kept.
+// both in one transaction. The key is returned here only: just its hash is kept. The client is
+// the operation's result (store.Tx.Done).
 func (s *Service) Create(ctx context.Context, in NewClient) (c model.Client, apiKey string, err error) {
 	in.Name, in.WebhookURL = strings.TrimSpace(in.Name), strings.TrimSpace(in.WebhookURL)
 	switch {
@@ -119,10 +117,10 @@ func (s *Service) Create(ctx context.Context, in NewClient) (c model.Client, api
 		if err := tx.InsertClient(ctx, c); err != nil {
 			return err
 		}
-		if err := tx.InsertAPIKey(ctx, rec, auth.Hash(key)); err != nil || in.OnCreate == nil {
+		if err := tx.InsertAPIKey(ctx, rec, auth.Hash(key)); err != nil {
 			return err
 		}
-		return in.OnCreate(tx, c)
+		return tx.Done(ctx, c)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return model.Client{}, "", fmt.Errorf("tenant: create %s: %w (%w)", c.ID, ErrClientExists, err)

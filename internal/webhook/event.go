@@ -108,7 +108,7 @@ var ErrNoURL = errors.New("the client has no webhook URL")
 
 // EnqueueTest queues a webhook.test event for the client's webhook: the same signing, retries
 // and attempt log as real events, with a payload that says what it is.
-func EnqueueTest(ctx context.Context, tx *store.Tx, c model.Client, now time.Time) (model.Delivery, error) {
+func EnqueueTest(ctx context.Context, st *store.Store, c model.Client, now time.Time) (model.Delivery, error) {
 	if c.WebhookURL == "" {
 		return model.Delivery{}, ErrNoURL
 	}
@@ -119,8 +119,10 @@ func EnqueueTest(ctx context.Context, tx *store.Tx, c model.Client, now time.Tim
 	}
 	d := model.Delivery{ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, Type: model.EventWebhookTest,
 		Payload: payload, Status: model.DeliveryPending, CreatedAt: now}
-	tx.Announce(store.Announcement{ClientID: c.ID, Kind: "delivery"})
-	return d, tx.EnqueueDelivery(ctx, d)
+	return d, st.InTx(ctx, func(tx *store.Tx) error {
+		tx.Announce(store.Announcement{ClientID: c.ID, Kind: "delivery"})
+		return tx.EnqueueDelivery(ctx, d)
+	})
 }
 
 // fresh hands new deliveries to their first attempt in this process, which then needs not read
@@ -129,11 +131,25 @@ func EnqueueTest(ctx context.Context, tx *store.Tx, c model.Client, now time.Tim
 // of traffic; beyond that the attempt reads the row.
 var fresh = queue.NewHandoff[model.Delivery](10_000)
 
-// Replay sends a finished delivery again, with the same webhook-id (receivers that did get it
-// will recognise it), and the whole retry schedule ahead of it: its attempt count starts over
-// while the attempt log keeps the earlier ones. It queues behind the conversation's other
-// pending deliveries.
-func Replay(ctx context.Context, tx *store.Tx, d model.Delivery, now time.Time) (model.Delivery, error) {
-	d.Status, d.NextAttemptAt, d.CompletedAt, d.Attempts = model.DeliveryPending, now, time.Time{}, 0
-	return d, tx.RequeueDelivery(ctx, d)
+// ErrDeliveryPending means the delivery is still being attempted: only a finished one (that
+// succeeded or ran out of attempts) is replayed.
+var ErrDeliveryPending = errors.New("this delivery is still being attempted")
+
+// Replay sends the finished delivery id again, with the same webhook-id (receivers that did
+// get it will recognise it), and the whole retry schedule ahead of it: its attempt count starts
+// over while the attempt log keeps the earlier ones. It queues behind the conversation's other
+// pending deliveries. An unknown id is store.ErrNotFound; a pending delivery ErrDeliveryPending.
+func Replay(ctx context.Context, st *store.Store, id string, now time.Time) (model.Delivery, error) {
+	var d model.Delivery
+	err := st.InTx(ctx, func(tx *store.Tx) (err error) {
+		if d, err = tx.DeliveryByID(ctx, id); err != nil {
+			return err
+		}
+		if d.Status == model.DeliveryPending {
+			return ErrDeliveryPending
+		}
+		d.Status, d.NextAttemptAt, d.CompletedAt, d.Attempts = model.DeliveryPending, now, time.Time{}, 0
+		return tx.RequeueDelivery(ctx, d)
+	})
+	return d, err
 }
