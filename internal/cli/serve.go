@@ -112,23 +112,23 @@ func (a *App) Run(ctx context.Context) {
 }
 
 // Build opens and migrates the database and wires every part; it is the only place where
-// Ibiki's parts are put together (tests build the same App). The caller closes app.Store.
-func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (*App, error) {
-	if cfg.JobLease <= 2*cfg.WebhookTimeout {
-		return nil, fmt.Errorf("IBIKI_JOB_LEASE (%s) must be more than twice IBIKI_WEBHOOK_TIMEOUT (%s): a delivery still running when its lease ends would be sent twice",
-			cfg.JobLease, cfg.WebhookTimeout)
-	}
+// Ibiki's parts are put together (tests build the same App). cfg is a validated configuration
+// (config.Load). The caller closes app.Store; when Build fails, the store is already closed.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (app *App, err error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
 		return nil, err
 	}
 	admin, err := auth.SetupAdmin(ctx, st, cfg.AdminToken, stdout, time.Now())
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 
@@ -145,7 +145,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	providers, sim, err := buildProviders(cfg)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
@@ -176,7 +175,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Clock: time.Now, Log: log}
 	accounts := &auth.Accounts{Store: st, Clock: time.Now}
 	if err := ensureOperator(ctx, cfg, accounts, log); err != nil {
-		st.Close()
 		return nil, err
 	}
 	hub := live.New()
@@ -204,16 +202,14 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and
-// IBIKI_ADMIN_PASSWORD when they are set and no user has that email.
+// IBIKI_ADMIN_PASSWORD when they are set and no user has that email (config.Validate makes
+// sure they come together).
 func ensureOperator(ctx context.Context, cfg config.Config, accounts *auth.Accounts, log *slog.Logger) error {
-	switch {
-	case cfg.AdminEmail == "" && cfg.AdminPassword == "":
+	if cfg.AdminEmail == "" {
 		if n, err := accounts.Store.CountUsers(ctx); err == nil && n == 0 {
 			log.Info("the dashboard has no operator yet: set IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD, or run `ibiki user create --admin --email ...`")
 		}
 		return nil
-	case cfg.AdminEmail == "" || cfg.AdminPassword == "":
-		return errors.New("IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD go together: set both to create the first operator")
 	}
 	made, err := accounts.EnsureOperator(ctx, cfg.AdminEmail, cfg.AdminPassword)
 	if err != nil {

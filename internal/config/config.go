@@ -250,7 +250,8 @@ func floatIn(v string, lo, hi float64, dst *float64) error {
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
 
 // Load reads the configuration: flags win over IBIKI_* variables, which win over defaults. For
-// a secret, IBIKI_X_FILE names a file holding the value.
+// a secret, IBIKI_X_FILE names a file holding the value. A configuration whose settings each
+// read well but break a rule between them (Validate) is an error too.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	c := Config{Sources: map[string]Source{}}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -283,7 +284,10 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			errs = append(errs, fmt.Errorf("IBIKI_%s: %w", s.env, err))
 		}
 	}
-	return c, errors.Join(errs...)
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, c.Validate()
 }
 
 func value(s setting, flagVal string, flagSet bool, getenv func(string) string) (string, error) {
