@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,7 +25,6 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/server"
 	"github.com/ibiki/ibiki/internal/store"
@@ -77,17 +75,18 @@ type App struct {
 	Router  *inbound.Router
 	Handler http.Handler
 	Inbound *inbound.Service
-	// Outbound sends clients' messages; Simulator is the built-in provider (the default one
-	// until providers are configured).
+	// Outbound sends clients' messages through the Providers, which also take the inbound
+	// webhooks (the simulator is the default one until providers are configured).
 	Outbound      *outbound.Service
 	Providers     *provider.Registry
-	Simulator     *simulator.Simulator
 	StatusTimeout time.Duration
 	// Hub fans changes out to open dashboards; closing it ends their event streams.
 	Hub *live.Hub
 	// Dashboard is the web interface (its ended sessions and abandoned uploads are swept while
 	// running).
 	Dashboard *dashboard.Dashboard
+	// Log receives what the background work has to report.
+	Log *slog.Logger
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -102,12 +101,10 @@ func (a *App) Run(ctx context.Context) {
 	a.Runner.Run(ctx)
 	<-done
 	<-shared
-	for _, name := range a.Providers.Names() {
-		if s, ok := a.Providers.Get(name); ok {
-			if sim, ok := s.(*simulator.Simulator); ok {
-				sim.Close()
-			}
-		}
+	// Nothing runs that could use them any more: stop the adapters that hold something open
+	// (the simulator's pending delivery reports).
+	if err := a.Providers.Close(); err != nil {
+		a.Log.Warn("providers not closed cleanly", "error", err)
 	}
 }
 
@@ -143,33 +140,21 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
 		Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient})
 
-	providers, sim, err := buildProviders(cfg)
-	if err != nil {
-		return nil, err
-	}
+	providers := provider.NewRegistry()
 	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		HelpReply: cfg.HelpReply}
 	in.Replies = out
-	for _, name := range providers.Names() {
-		if s, ok := providers.Get(name); ok {
-			if sim, ok := s.(*simulator.Simulator); ok {
-				sim.Report = func(u []provider.StatusUpdate) {
-					if err := out.ApplyStatus(context.Background(), name, u); err != nil && !errors.Is(err, store.ErrClosed) {
-						log.Warn("simulator: status report not applied", "error", err)
-					}
-				}
-			}
-		}
+	// Every adapter's status reports end in out: the webhooks' through hooks, and those an
+	// adapter makes itself (the simulator's) through Env.Status.
+	env := provider.Env{HTTP: &http.Client{Timeout: 30 * time.Second}, Region: cfg.DefaultRegion, PublicURL: cfg.PublicURL,
+		Status: out, Log: log}
+	if err := loadProviders(providers, cfg, env); err != nil {
+		return nil, err
 	}
 	runner.Register(out.Kind(cfg.SendConcurrency))
 	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
 	runner.Register(campaigns.Kind())
 
-	guards := map[string]hooks.Guard{}
-	for name, s := range cfg.Sources {
-		guards[name] = hooks.Guard{Token: s.Token, TokenHeader: s.TokenHeader, HMACSecret: s.HMACSecret,
-			HMACHeader: s.HMACHeader, AllowNets: s.AllowIPs}
-	}
 	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}
 	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 		Clock: time.Now, Log: log}
@@ -183,22 +168,22 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	st.OnAnnounce(hub.Publish)
 	st.SetShareLog(func(err error) { log.Warn("live updates between instances", "error", err) })
 	dash := &dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
-		Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL,
+		Campaigns: campaigns, Importer: imports, Providers: providers, PublicURL: cfg.PublicURL,
 		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Simulator: sim, Campaigns: campaigns,
+		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Campaigns: campaigns,
 			CampaignReplyWindow: cfg.CampaignReplyWindow, Importer: imports, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
-		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
-			Providers: providers, Status: out},
+		&hooks.Hooks{Inbound: in, Providers: providers, Status: out, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
+			Log: log},
 		dash,
 	)
-	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
-		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash}, nil
+	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers,
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log}, nil
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and

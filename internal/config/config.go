@@ -21,7 +21,9 @@ import (
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
-// Source is the optional protection of one inbound webhook source (see hooks.Guard).
+// Source is the optional protection of one inbound webhook source, set by
+// IBIKI_SOURCE_<NAME>_*: it protects the provider entry of that name (see provider.Guard),
+// which may instead carry webhook_* fields of its own in the providers file.
 type Source struct {
 	Token       string
 	TokenHeader string
@@ -66,7 +68,8 @@ type Config struct {
 	Sources               map[string]Source
 }
 
-// SourceNames are the inbound webhook sources that take protection settings.
+// SourceNames are the inbound webhook sources that take IBIKI_SOURCE_<NAME>_* settings: the
+// provider entries Ibiki configures by default, older than the providers file's webhook_* fields.
 var SourceNames = []string{"extremesms", "generic"}
 
 type setting struct {
@@ -134,7 +137,7 @@ func settings() []setting {
 			}},
 		{"CAMPAIGN_REPLY_WINDOW", "72h", "a reply this long at most after a campaign message was sent (handed to the provider, not queued) counts as \"replied\" for the campaign", false,
 			durationVar(func(c *Config) *time.Duration { return &c.CampaignReplyWindow })},
-		{"PROVIDERS_FILE", "", "JSON file of outbound providers (simulator, extremesms, twilio, http) with credentials and rates; unset: the simulator only (see docs/providers.md)", false,
+		{"PROVIDERS_FILE", "", "JSON file of the providers (simulator, extremesms, generic, twilio, http) with credentials, rates and webhook protection; unset: the simulator, and the extremesms and generic inbound webhooks (see docs/providers.md)", false,
 			func(c *Config, v string) error { c.ProvidersFile = v; return nil }},
 		{"SIMULATOR_RATE", "0", "messages per second the simulator provider takes (0: unlimited)", false,
 			func(c *Config, v string) error { return floatIn(v, 0, 1e6, &c.Simulator.Rate) }},
