@@ -31,7 +31,7 @@ var adapterTypes = map[string]provider.Constructor{
 }
 
 // loadProviders builds every configured adapter into reg (see providerEntries) and sets the
-// default sender. Nothing is added when an entry is wrong: the error names the entry.
+// default sender. A wrong entry is an error that names it, and the server does not start.
 func loadProviders(reg *provider.Registry, cfg config.Config, env provider.Env) error {
 	entries, def, err := providerEntries(cfg)
 	if err != nil {
@@ -89,16 +89,20 @@ func newAdapter(e provider.Entry, env provider.Env) (provider.Adapter, error) {
 // protect the entries of those names, unless the entry has webhook_* fields of its own: both
 // at once stop the start.
 func providerEntries(cfg config.Config) ([]provider.Entry, string, error) {
-	entries, def := defaultEntries(cfg), ""
-	if cfg.ProvidersFile != "" {
-		var err error
-		if entries, def, err = readProvidersFile(cfg.ProvidersFile); err != nil {
-			return nil, "", fmt.Errorf("%s%w", fileLabel(cfg), err)
-		}
-		for _, name := range []string{extremesms.Name, generic.Name} {
-			if !slices.ContainsFunc(entries, func(e provider.Entry) bool { return e.Name == name }) {
-				entries = append(entries, provider.Entry{Name: name, Type: name})
-			}
+	var (
+		entries []provider.Entry
+		def     string
+		err     error
+	)
+	if cfg.ProvidersFile == "" {
+		entries = []provider.Entry{simulatorEntry(cfg)}
+	} else if entries, def, err = readProvidersFile(cfg.ProvidersFile); err != nil {
+		return nil, "", fmt.Errorf("%s%w", fileLabel(cfg), err)
+	}
+	// The default inbound sources are the ones IBIKI_SOURCE_* settings name.
+	for _, name := range config.SourceNames {
+		if !slices.ContainsFunc(entries, func(e provider.Entry) bool { return e.Name == name }) {
+			entries = append(entries, provider.Entry{Name: name, Type: name})
 		}
 	}
 	for _, name := range config.SourceNames {
@@ -109,15 +113,12 @@ func providerEntries(cfg config.Config) ([]provider.Entry, string, error) {
 	return entries, def, nil
 }
 
-// defaultEntries are the providers of a server without a providers file.
-func defaultEntries(cfg config.Config) []provider.Entry {
-	sim, _ := json.Marshal(map[string]any{"rate": cfg.Simulator.Rate, "latency": cfg.Simulator.Latency.String(),
+// simulatorEntry is the simulator of a server without a providers file, tuned by
+// IBIKI_SIMULATOR_*.
+func simulatorEntry(cfg config.Config) provider.Entry {
+	fields, _ := json.Marshal(map[string]any{"rate": cfg.Simulator.Rate, "latency": cfg.Simulator.Latency.String(),
 		"failure_ratio": cfg.Simulator.FailureRatio}) // numbers and a string always encode
-	return []provider.Entry{
-		{Name: "simulator", Type: "simulator", Fields: sim},
-		{Name: extremesms.Name, Type: extremesms.Name},
-		{Name: generic.Name, Type: generic.Name},
-	}
+	return provider.Entry{Name: "simulator", Type: "simulator", Fields: fields}
 }
 
 // applySourceSettings gives the entry called name the protection of IBIKI_SOURCE_<NAME>_*.
