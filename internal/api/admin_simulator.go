@@ -1,12 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
-	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/sms"
 )
 
 var errNoSimulator = &respond.Error{Status: http.StatusNotFound, Code: "simulator_not_configured",
@@ -15,7 +14,8 @@ var errNoSimulator = &respond.Error{Status: http.StatusNotFound, Code: "simulato
 // simulateInbound: POST /admin/v1/simulator/inbound {"from","to","body"}: a contact's reply,
 // injected through the real inbound path as if the simulator provider had received it.
 func (a *API) simulateInbound(w http.ResponseWriter, r *http.Request) {
-	if a.Simulator == nil {
+	via, ok := a.Providers.Injector()
+	if !ok {
 		respond.Err(w, r, errNoSimulator)
 		return
 	}
@@ -28,26 +28,18 @@ func (a *API) simulateInbound(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, err)
 		return
 	}
-	msg := provider.Inbound{Provider: "simulator", Channel: model.ChannelSMS, Status: model.StatusReceived, Body: in.Body}
-	var err error
-	if msg.From, err = a.phoneParam("from", in.From); err == nil && in.Body == "" {
-		err = respond.Missing("body")
-	}
-	if err == nil && in.To != "" {
-		if msg.To, err = sms.NormalizeAddress(in.To, a.Region); err != nil {
-			err = respond.Invalid("to", err.Error())
+	acc, msg, err := a.Inbound.Inject(r.Context(), via, provider.Injection{From: in.From, To: in.To, Body: in.Body})
+	var fe *provider.FieldError
+	if errors.As(err, &fe) {
+		err = respond.Invalid(fe.Field, fe.Reason)
+		if fe.Missing() {
+			err = respond.Missing(fe.Field)
 		}
 	}
 	if err != nil {
 		respond.Err(w, r, err)
 		return
 	}
-	msg.ProviderMessageID = model.NewID("sim")
-	acc, err := a.Inbound.Accept(r.Context(), msg)
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusAccepted, map[string]string{"id": acc.ID, "provider": "simulator",
+	respond.JSON(w, http.StatusAccepted, map[string]string{"id": acc.ID, "provider": msg.Provider,
 		"provider_message_id": msg.ProviderMessageID})
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
@@ -32,7 +31,8 @@ type API struct {
 	Outbound *outbound.Service
 	// Tenants creates and changes clients (settings, keys, secrets, credits).
 	Tenants *tenant.Service
-	// Providers are the outbound providers (listed for the operator, never their secrets).
+	// Providers are the configured providers (those that send are listed for the operator,
+	// never their secrets; the simulator takes injected replies).
 	Providers *provider.Registry
 	// Campaigns creates and runs campaigns; a reply within CampaignReplyWindow of a campaign
 	// message counts as "replied".
@@ -42,10 +42,8 @@ type API struct {
 	Contacts *contact.Service
 	// Importer imports contact lists.
 	Importer *importer.Service
-	// Simulator, when it is configured, takes injected replies (POST /admin/v1/simulator/inbound).
-	Simulator *simulator.Simulator
-	Admin     *auth.Admin
-	Clock     func() time.Time
+	Admin    *auth.Admin
+	Clock    func() time.Time
 	// BulkMaxItems caps the items of one bulk send.
 	BulkMaxItems int
 	// Region reads phone numbers written without a country code.

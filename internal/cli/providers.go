@@ -5,122 +5,174 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"maps"
 	"os"
-	"regexp"
-	"time"
+	"slices"
+	"strings"
 
 	"github.com/ibiki/ibiki/internal/config"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/provider/extremesms"
+	"github.com/ibiki/ibiki/internal/provider/generic"
 	"github.com/ibiki/ibiki/internal/provider/httpapi"
 	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/provider/twilio"
 )
 
-// providersFile is the operator's provider configuration (IBIKI_PROVIDERS_FILE): credentials
-// and throughput limits, changed without a code change. See docs/providers.md.
+// adapterTypes are the types a providers-file entry may name, each built by its adapter
+// package's constructor. Adding a provider is one package and one line here: the registry,
+// the webhook routes (hooks) and the operator's pages find what it can do by its interfaces.
+var adapterTypes = map[string]provider.Constructor{
+	"extremesms": extremesms.FromEntry,
+	"generic":    generic.FromEntry,
+	"http":       httpapi.FromEntry,
+	"simulator":  simulator.FromEntry,
+	"twilio":     twilio.FromEntry,
+}
+
+// loadProviders builds every configured adapter into reg (see providerEntries) and sets the
+// default sender. A wrong entry is an error that names it, and the server does not start.
+func loadProviders(reg *provider.Registry, cfg config.Config, env provider.Env) error {
+	entries, def, err := providerEntries(cfg)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		a, err := newAdapter(e, env)
+		if err == nil {
+			err = reg.Add(e.Name, e.Type, a)
+		}
+		if err != nil {
+			return fmt.Errorf("%s%s: %w", fileLabel(cfg), e.Name, err)
+		}
+	}
+	if def != "" {
+		if err := reg.SetDefault(def); err != nil {
+			return fmt.Errorf("%sdefault: %w", fileLabel(cfg), err)
+		}
+	}
+	if reg.Default() == "" {
+		return fmt.Errorf("%slists no provider that sends", fileLabel(cfg))
+	}
+	return nil
+}
+
+// fileLabel starts the errors about the providers' configuration.
+func fileLabel(cfg config.Config) string {
+	if cfg.ProvidersFile == "" {
+		return "providers: "
+	}
+	return "IBIKI_PROVIDERS_FILE " + cfg.ProvidersFile + ": "
+}
+
+// newAdapter builds one entry with its type's constructor.
+func newAdapter(e provider.Entry, env provider.Env) (provider.Adapter, error) {
+	build, ok := adapterTypes[e.Type]
+	if !ok {
+		return nil, fmt.Errorf("type %q is not one of %s", e.Type, strings.Join(slices.Sorted(maps.Keys(adapterTypes)), ", "))
+	}
+	a, err := build(e, env)
+	if err != nil {
+		return nil, err
+	}
+	if _, verifies := a.(provider.Verifier); !verifies && !e.Guard.Empty() {
+		return nil, fmt.Errorf("a %s provider like this one takes no webhooks: the webhook_* fields would protect nothing", e.Type)
+	}
+	return a, nil
+}
+
+// providerEntries returns the entries to build and the default sender's name ("": the first
+// that sends). Without a providers file they are today's defaults: the simulator (tuned by
+// IBIKI_SIMULATOR_*) and the extremesms and generic inbound sources. A file lists the
+// providers that send (at least one); it keeps the extremesms and generic sources unless it
+// has entries of those names itself. IBIKI_SOURCE_EXTREMESMS_* and IBIKI_SOURCE_GENERIC_*
+// protect the entries of those names, unless the entry has webhook_* fields of its own: both
+// at once stop the start.
+func providerEntries(cfg config.Config) ([]provider.Entry, string, error) {
+	var (
+		entries []provider.Entry
+		def     string
+		err     error
+	)
+	if cfg.ProvidersFile == "" {
+		entries = []provider.Entry{simulatorEntry(cfg)}
+	} else if entries, def, err = readProvidersFile(cfg.ProvidersFile); err != nil {
+		return nil, "", fmt.Errorf("%s%w", fileLabel(cfg), err)
+	}
+	// The default inbound sources are the ones IBIKI_SOURCE_* settings name.
+	for _, name := range config.SourceNames {
+		if !slices.ContainsFunc(entries, func(e provider.Entry) bool { return e.Name == name }) {
+			entries = append(entries, provider.Entry{Name: name, Type: name})
+		}
+	}
+	for _, name := range config.SourceNames {
+		if err := applySourceSettings(entries, name, cfg.Sources[name]); err != nil {
+			return nil, "", fmt.Errorf("%s%w", fileLabel(cfg), err)
+		}
+	}
+	return entries, def, nil
+}
+
+// simulatorEntry is the simulator of a server without a providers file, tuned by
+// IBIKI_SIMULATOR_*.
+func simulatorEntry(cfg config.Config) provider.Entry {
+	fields, _ := json.Marshal(map[string]any{"rate": cfg.Simulator.Rate, "latency": cfg.Simulator.Latency.String(),
+		"failure_ratio": cfg.Simulator.FailureRatio}) // numbers and a string always encode
+	return provider.Entry{Name: "simulator", Type: "simulator", Fields: fields}
+}
+
+// applySourceSettings gives the entry called name the protection of IBIKI_SOURCE_<NAME>_*.
+func applySourceSettings(entries []provider.Entry, name string, s config.Source) error {
+	g := provider.Guard{Token: s.Token, TokenHeader: s.TokenHeader, HMACSecret: s.HMACSecret, HMACHeader: s.HMACHeader,
+		AllowNets: s.AllowIPs}
+	if g.Empty() {
+		return nil
+	}
+	i := slices.IndexFunc(entries, func(e provider.Entry) bool { return e.Name == name })
+	if i < 0 {
+		return nil // providerEntries always keeps an entry of each source's name
+	}
+	if !entries[i].Guard.Empty() {
+		return fmt.Errorf("IBIKI_SOURCE_%s_* and the webhook_* fields of the entry %q both protect its webhooks: keep one",
+			strings.ToUpper(name), name)
+	}
+	entries[i].Guard = g
+	return nil
+}
+
+// providersFile is the operator's provider configuration (IBIKI_PROVIDERS_FILE): credentials,
+// throughput limits and webhook protection, changed without a code change. See
+// docs/providers.md.
 type providersFile struct {
 	Default   string            `json:"default"`
 	Providers []json.RawMessage `json:"providers"`
 }
 
-var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-
-// buildProviders returns the outbound providers: the simulator alone when no file is
-// configured, else the file's. sim is the simulator when one is configured.
-func buildProviders(cfg config.Config) (reg *provider.Registry, sim *simulator.Simulator, err error) {
-	reg = provider.NewRegistry()
-	if cfg.ProvidersFile == "" {
-		sim = simulator.New(simulator.Config{Rate: cfg.Simulator.Rate, Latency: cfg.Simulator.Latency,
-			FailureRatio: cfg.Simulator.FailureRatio})
-		reg.Add("simulator", "simulator", sim)
-		return reg, sim, nil
-	}
-	b, err := os.ReadFile(cfg.ProvidersFile)
+// readProvidersFile reads the file's entries and its default.
+func readProvidersFile(path string) ([]provider.Entry, string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("IBIKI_PROVIDERS_FILE: %w", err)
+		return nil, "", err
 	}
 	var f providersFile
 	if err := strict(b, &f); err != nil {
-		return nil, nil, fmt.Errorf("IBIKI_PROVIDERS_FILE %s: %w", cfg.ProvidersFile, err)
+		return nil, "", err
 	}
 	if len(f.Providers) == 0 {
-		return nil, nil, fmt.Errorf("IBIKI_PROVIDERS_FILE %s lists no providers", cfg.ProvidersFile)
+		return nil, "", errors.New("lists no providers")
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
+	entries := make([]provider.Entry, 0, len(f.Providers))
 	for i, raw := range f.Providers {
-		name, typ, s, err := buildProvider(raw, cfg, client)
+		e, err := parseEntry(raw)
 		if err != nil {
-			return nil, nil, fmt.Errorf("IBIKI_PROVIDERS_FILE %s: providers[%d]: %w", cfg.ProvidersFile, i, err)
+			return nil, "", fmt.Errorf("providers[%d]: %w", i, err)
 		}
-		if _, dup := reg.Get(name); dup {
-			return nil, nil, fmt.Errorf("IBIKI_PROVIDERS_FILE %s: provider %q is listed twice", cfg.ProvidersFile, name)
+		if slices.ContainsFunc(entries, func(o provider.Entry) bool { return o.Name == e.Name }) {
+			return nil, "", fmt.Errorf("provider %q is listed twice", e.Name)
 		}
-		reg.Add(name, typ, s)
-		if ss, ok := s.(*simulator.Simulator); ok && sim == nil {
-			sim = ss
-		}
+		entries = append(entries, e)
 	}
-	if f.Default != "" {
-		if err := reg.SetDefault(f.Default); err != nil {
-			return nil, nil, fmt.Errorf("IBIKI_PROVIDERS_FILE %s: default: %w", cfg.ProvidersFile, err)
-		}
-	}
-	return reg, sim, nil
-}
-
-func buildProvider(raw json.RawMessage, cfg config.Config, client *http.Client) (name, typ string, s provider.Sender, err error) {
-	var head struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return "", "", nil, err
-	}
-	if !providerName.MatchString(head.Name) {
-		return "", "", nil, fmt.Errorf("name %q must be 1-32 characters of a-z, 0-9, _ and -", head.Name)
-	}
-	// Each type's own fields, with name and type allowed and anything unknown refused (a typo
-	// in a credential's name should not pass silently).
-	var without map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &without)
-	delete(without, "name")
-	delete(without, "type")
-	rest, _ := json.Marshal(without)
-	switch head.Type {
-	case "simulator":
-		var c struct {
-			Rate         float64          `json:"rate"`
-			Latency      httpapi.Duration `json:"latency"`
-			FailureRatio float64          `json:"failure_ratio"`
-		}
-		if err = strict(rest, &c); err == nil && (c.FailureRatio < 0 || c.FailureRatio > 1) {
-			err = errors.New("failure_ratio must be from 0 to 1")
-		}
-		s = simulator.New(simulator.Config{Rate: c.Rate, Latency: time.Duration(c.Latency), FailureRatio: c.FailureRatio})
-	case "extremesms":
-		var c extremesms.SendConfig
-		if err = strict(rest, &c); err == nil {
-			s, err = extremesms.NewSender(c, client)
-		}
-	case "twilio":
-		var c twilio.Config
-		if err = strict(rest, &c); err == nil {
-			s, err = twilio.New(c.WithPublicURL(cfg.PublicURL, head.Name), client)
-		}
-	case "http":
-		var c httpapi.Config
-		if err = strict(rest, &c); err == nil {
-			s, err = httpapi.New(c, client)
-		}
-	default:
-		err = fmt.Errorf("type %q is not simulator, extremesms, twilio or http", head.Type)
-	}
-	if err != nil {
-		return "", "", nil, fmt.Errorf("%s: %w", head.Name, err)
-	}
-	return head.Name, head.Type, s, nil
+	return entries, f.Default, nil
 }
 
 func strict(b []byte, v any) error {

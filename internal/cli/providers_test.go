@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,7 +32,7 @@ func TestTwilioStatusCallbackDefaultsToThePublicURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, _, err := buildProviders(config.Config{ProvidersFile: file, PublicURL: "https://sms.example.com"})
+	reg, err := load(config.Config{ProvidersFile: file, PublicURL: "https://sms.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,4 +43,11 @@ func TestTwilioStatusCallbackDefaultsToThePublicURL(t *testing.T) {
 	if got, want := form.Get("StatusCallback"), "https://sms.example.com/webhooks/tw-us/status"; got != want {
 		t.Errorf("StatusCallback = %q, want %q", got, want)
 	}
+}
+
+// load builds the providers of cfg as the server does, with an HTTP client of its own.
+func load(cfg config.Config) (*provider.Registry, error) {
+	reg := provider.NewRegistry()
+	env := provider.Env{HTTP: &http.Client{}, Region: "US", PublicURL: cfg.PublicURL, Log: slog.New(slog.DiscardHandler)}
+	return reg, loadProviders(reg, cfg, env)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +26,6 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/server"
 	"github.com/ibiki/ibiki/internal/store"
@@ -78,17 +76,18 @@ type App struct {
 	Router  *inbound.Router
 	Handler http.Handler
 	Inbound *inbound.Service
-	// Outbound sends clients' messages; Simulator is the built-in provider (the default one
-	// until providers are configured).
+	// Outbound sends clients' messages through the Providers, which also take the inbound
+	// webhooks (the simulator is the default one until providers are configured).
 	Outbound      *outbound.Service
 	Providers     *provider.Registry
-	Simulator     *simulator.Simulator
 	StatusTimeout time.Duration
 	// Hub fans changes out to open dashboards; closing it ends their event streams.
 	Hub *live.Hub
 	// Dashboard is the web interface (its ended sessions and abandoned uploads are swept while
 	// running).
 	Dashboard *dashboard.Dashboard
+	// Log receives what the background work has to report.
+	Log *slog.Logger
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -103,33 +102,31 @@ func (a *App) Run(ctx context.Context) {
 	a.Runner.Run(ctx)
 	<-done
 	<-shared
-	for _, name := range a.Providers.Names() {
-		if s, ok := a.Providers.Get(name); ok {
-			if sim, ok := s.(*simulator.Simulator); ok {
-				sim.Close()
-			}
-		}
+	// Nothing runs that could use them any more: stop the adapters that hold something open
+	// (the simulator's pending delivery reports).
+	if err := a.Providers.Close(); err != nil {
+		a.Log.Warn("providers not closed cleanly", "error", err)
 	}
 }
 
 // Build opens and migrates the database and wires every part; it is the only place where
-// Ibiki's parts are put together (tests build the same App). The caller closes app.Store.
-func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (*App, error) {
-	if cfg.JobLease <= 2*cfg.WebhookTimeout {
-		return nil, fmt.Errorf("IBIKI_JOB_LEASE (%s) must be more than twice IBIKI_WEBHOOK_TIMEOUT (%s): a delivery still running when its lease ends would be sent twice",
-			cfg.JobLease, cfg.WebhookTimeout)
-	}
+// Ibiki's parts are put together (tests build the same App). cfg is a validated configuration
+// (config.Load). The caller closes app.Store; when Build fails, the store is already closed.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (app *App, err error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
 		return nil, err
 	}
 	admin, err := auth.SetupAdmin(ctx, st, cfg.AdminToken, stdout, time.Now())
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 
@@ -144,41 +141,27 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	runner.Register(queue.Kind{Kind: model.JobWebhook, Handler: deliverer, OnDead: deliverer.OnDead,
 		Concurrency: cfg.WebhookConcurrency, PerClient: cfg.WebhookPerClient})
 
-	providers, sim, err := buildProviders(cfg)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
+	providers := provider.NewRegistry()
 	out := &outbound.Service{Store: st, Providers: providers, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		HelpReply: cfg.HelpReply}
 	in.Replies = out
-	for _, name := range providers.Names() {
-		if s, ok := providers.Get(name); ok {
-			if sim, ok := s.(*simulator.Simulator); ok {
-				sim.Report = func(u []provider.StatusUpdate) {
-					if err := out.ApplyStatus(context.Background(), name, u); err != nil && !errors.Is(err, store.ErrClosed) {
-						log.Warn("simulator: status report not applied", "error", err)
-					}
-				}
-			}
-		}
+	// Every adapter's status reports end in out: the webhooks' through hooks, and those an
+	// adapter makes itself (the simulator's) through Env.Status.
+	env := provider.Env{HTTP: &http.Client{Timeout: 30 * time.Second}, Region: cfg.DefaultRegion, PublicURL: cfg.PublicURL,
+		Status: out, Log: log}
+	if err := loadProviders(providers, cfg, env); err != nil {
+		return nil, err
 	}
 	runner.Register(out.Kind(cfg.SendConcurrency))
 	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
 	runner.Register(campaigns.Kind())
 
-	guards := map[string]hooks.Guard{}
-	for name, s := range cfg.Sources {
-		guards[name] = hooks.Guard{Token: s.Token, TokenHeader: s.TokenHeader, HMACSecret: s.HMACSecret,
-			HMACHeader: s.HMACHeader, AllowNets: s.AllowIPs}
-	}
 	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}
 	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 		Clock: time.Now, Log: log}
 	contacts := &contact.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts, Clock: time.Now}
 	accounts := &auth.Accounts{Store: st, Clock: time.Now}
 	if err := ensureOperator(ctx, cfg, accounts, log); err != nil {
-		st.Close()
 		return nil, err
 	}
 	hub := live.New()
@@ -187,35 +170,33 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	st.OnAnnounce(hub.Publish)
 	st.SetShareLog(func(err error) { log.Warn("live updates between instances", "error", err) })
 	dash := &dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
-		Campaigns: campaigns, Importer: imports, Providers: providers, Simulator: sim, PublicURL: cfg.PublicURL,
+		Campaigns: campaigns, Importer: imports, Providers: providers, PublicURL: cfg.PublicURL,
 		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
-		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Simulator: sim, Campaigns: campaigns,
+		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Campaigns: campaigns,
 			CampaignReplyWindow: cfg.CampaignReplyWindow, Contacts: contacts, Importer: imports, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
-		&hooks.Hooks{Inbound: in, Region: cfg.DefaultRegion, Guards: guards, TrustedProxies: cfg.TrustedProxies, Log: log,
-			Providers: providers, Status: out},
+		&hooks.Hooks{Inbound: in, Providers: providers, Status: out, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
+			Log: log},
 		dash,
 	)
-	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers, Simulator: sim,
-		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash}, nil
+	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers,
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log}, nil
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and
-// IBIKI_ADMIN_PASSWORD when they are set and no user has that email.
+// IBIKI_ADMIN_PASSWORD when they are set and no user has that email (config.Validate makes
+// sure they come together).
 func ensureOperator(ctx context.Context, cfg config.Config, accounts *auth.Accounts, log *slog.Logger) error {
-	switch {
-	case cfg.AdminEmail == "" && cfg.AdminPassword == "":
+	if cfg.AdminEmail == "" {
 		if n, err := accounts.Store.CountUsers(ctx); err == nil && n == 0 {
 			log.Info("the dashboard has no operator yet: set IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD, or run `ibiki user create --admin --email ...`")
 		}
 		return nil
-	case cfg.AdminEmail == "" || cfg.AdminPassword == "":
-		return errors.New("IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD go together: set both to create the first operator")
 	}
 	made, err := accounts.EnsureOperator(ctx, cfg.AdminEmail, cfg.AdminPassword)
 	if err != nil {

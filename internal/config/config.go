@@ -21,7 +21,9 @@ import (
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
-// Source is the optional protection of one inbound webhook source (see hooks.Guard).
+// Source is the optional protection of one inbound webhook source, set by
+// IBIKI_SOURCE_<NAME>_*: it protects the provider entry of that name (see provider.Guard),
+// which may instead carry webhook_* fields of its own in the providers file.
 type Source struct {
 	Token       string
 	TokenHeader string
@@ -66,7 +68,8 @@ type Config struct {
 	Sources               map[string]Source
 }
 
-// SourceNames are the inbound webhook sources that take protection settings.
+// SourceNames are the inbound webhook sources that take IBIKI_SOURCE_<NAME>_* settings: the
+// provider entries Ibiki configures by default, older than the providers file's webhook_* fields.
 var SourceNames = []string{"extremesms", "generic"}
 
 type setting struct {
@@ -134,7 +137,7 @@ func settings() []setting {
 			}},
 		{"CAMPAIGN_REPLY_WINDOW", "72h", "a reply this long at most after a campaign message was sent (handed to the provider, not queued) counts as \"replied\" for the campaign", false,
 			durationVar(func(c *Config) *time.Duration { return &c.CampaignReplyWindow })},
-		{"PROVIDERS_FILE", "", "JSON file of outbound providers (simulator, extremesms, twilio, http) with credentials and rates; unset: the simulator only (see docs/providers.md)", false,
+		{"PROVIDERS_FILE", "", "JSON file of the providers (simulator, extremesms, generic, twilio, http) with credentials, rates and webhook protection; unset: the simulator, and the extremesms and generic inbound webhooks (see docs/providers.md)", false,
 			func(c *Config, v string) error { c.ProvidersFile = v; return nil }},
 		{"SIMULATOR_RATE", "0", "messages per second the simulator provider takes (0: unlimited)", false,
 			func(c *Config, v string) error { return floatIn(v, 0, 1e6, &c.Simulator.Rate) }},
@@ -250,7 +253,8 @@ func floatIn(v string, lo, hi float64, dst *float64) error {
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
 
 // Load reads the configuration: flags win over IBIKI_* variables, which win over defaults. For
-// a secret, IBIKI_X_FILE names a file holding the value.
+// a secret, IBIKI_X_FILE names a file holding the value. A configuration whose settings each
+// read well but break a rule between them (Validate) is an error too.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	c := Config{Sources: map[string]Source{}}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -283,7 +287,10 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			errs = append(errs, fmt.Errorf("IBIKI_%s: %w", s.env, err))
 		}
 	}
-	return c, errors.Join(errs...)
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, c.Validate()
 }
 
 func value(s setting, flagVal string, flagSet bool, getenv func(string) string) (string, error) {

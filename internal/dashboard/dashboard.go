@@ -26,7 +26,6 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/provider/simulator"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 )
@@ -49,9 +48,9 @@ type Dashboard struct {
 	Inbound   *inbound.Service
 	Campaigns *campaign.Service
 	Importer  *importer.Service
+	// Providers are the configured providers; the simulator among them lets the operator inject
+	// a contact's reply from the console.
 	Providers *provider.Registry
-	// Simulator, when configured, lets the operator inject a contact's reply from the console.
-	Simulator *simulator.Simulator
 	// PublicURL is the address providers and people reach Ibiki at ("" = the request's host);
 	// the setup page and invitation links use it.
 	PublicURL           string

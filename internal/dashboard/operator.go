@@ -12,7 +12,6 @@ import (
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 )
@@ -345,14 +344,24 @@ type simulatorPage struct {
 }
 
 func (d *Dashboard) simulatorPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	d.render(w, r, v, http.StatusOK, "simulator", "Simulator", simulatorPage{Enabled: d.Simulator != nil})
+	_, enabled := d.injector()
+	d.render(w, r, v, http.StatusOK, "simulator", "Simulator", simulatorPage{Enabled: enabled})
 	return nil
+}
+
+// injector is the configured adapter that plays contacts (the simulator), if any.
+func (d *Dashboard) injector() (provider.Injector, bool) {
+	if d.Providers == nil {
+		return nil, false
+	}
+	return d.Providers.Injector()
 }
 
 // simulateInbound injects a contact's reply through the real inbound path, as if the
 // simulator provider had received it.
 func (d *Dashboard) simulateInbound(w http.ResponseWriter, r *http.Request, v *view) error {
-	p := simulatorPage{From: r.PostFormValue("from"), To: r.PostFormValue("to"), Body: r.PostFormValue("body"), Enabled: d.Simulator != nil}
+	via, enabled := d.injector()
+	p := simulatorPage{From: r.PostFormValue("from"), To: r.PostFormValue("to"), Body: r.PostFormValue("body"), Enabled: enabled}
 	fail := func(msg string) error {
 		p.Error = msg
 		d.render(w, r, v, http.StatusUnprocessableEntity, "simulator", "Simulator", p)
@@ -361,21 +370,19 @@ func (d *Dashboard) simulateInbound(w http.ResponseWriter, r *http.Request, v *v
 	if !p.Enabled {
 		return fail("The simulator provider is not configured on this server.")
 	}
-	msg := provider.Inbound{Provider: "simulator", Channel: model.ChannelSMS, Status: model.StatusReceived, Body: p.Body,
-		ProviderMessageID: model.NewID("sim")}
-	var err error
-	if msg.From, err = sms.NormalizeE164(p.From, d.Region); err != nil {
-		return fail("From: " + err.Error())
-	}
-	if strings.TrimSpace(p.Body) == "" {
-		return fail("Write the message the contact sends.")
-	}
-	if strings.TrimSpace(p.To) != "" {
-		if msg.To, err = sms.NormalizeAddress(p.To, d.Region); err != nil {
-			return fail("To: " + err.Error())
+	// A form sends the empty optional field as spaces as readily as empty.
+	acc, msg, err := d.Inbound.Inject(r.Context(), via, provider.Injection{From: p.From, To: strings.TrimSpace(p.To), Body: p.Body})
+	var fe *provider.FieldError
+	if errors.As(err, &fe) {
+		switch fe.Field {
+		case "body":
+			return fail("Write the message the contact sends.")
+		case "to":
+			return fail("To: " + fe.Reason)
+		default:
+			return fail("From: " + fe.Reason)
 		}
 	}
-	acc, err := d.Inbound.Accept(r.Context(), msg)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
-// Package hooks serves the provider webhook endpoints: it checks each source's configured
-// protection, parses the provider's payload with its adapter, hands the message to
-// inbound.Accept (which commits it with its route job) and answers at once. Routing and
-// forwarding happen later, in jobs, so a provider never waits for a client.
+// Package hooks serves the provider webhook endpoints, the same way for every adapter of the
+// provider registry: it reads the request once, has the adapter verify and parse it, hands the
+// messages to inbound.Accept (which commits them) and the status reports to the status sink,
+// and answers at once. Routing and forwarding happen later, so a provider never waits for a
+// client.
 package hooks
 
 import (
@@ -15,68 +16,85 @@ import (
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/provider/extremesms"
-	"github.com/ibiki/ibiki/internal/provider/generic"
 	"github.com/ibiki/ibiki/internal/respond"
 )
 
-// Hooks serves POST /webhooks/{provider}.
+// Hooks serves POST /webhooks/{name} for every adapter that takes inbound messages
+// (provider.InboundParser) and POST /webhooks/{name}/status for every adapter that takes
+// delivery reports (provider.StatusParser); adapters that are a provider.Verifier check every
+// request first.
 type Hooks struct {
-	Inbound *inbound.Service
-	// Region reads phone numbers written without a country code.
-	Region string
-	// Guards holds the protection of each source by name ("extremesms", "generic").
-	Guards map[string]Guard
+	Inbound   *inbound.Service
+	Providers *provider.Registry
+	// Status records the delivery reports (outbound.Service).
+	Status provider.StatusSink
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	Log            *slog.Logger
-	// Providers and Status serve the outbound providers' status callbacks.
-	Providers *provider.Registry
-	Status    StatusApplier
+	// PublicURL is IBIKI_PUBLIC_URL: the URL a provider called, which signatures cover, is
+	// rebuilt from it (provider.Request.URL).
+	PublicURL string
+	Log       *slog.Logger
+
+	statuses map[string]statusRoute // by provider name, built by Register
 }
 
-// parser turns a provider's raw body into a message.
-type parser func(body []byte, region string) (provider.Inbound, error)
+// seedURL is the webhook URL of the seed conversation: operators who configured it in
+// ExtremeSMS keep it working, as an alias of the extremesms entry's webhook.
+const seedURL = "/webhook/incoming-sms"
 
-// Register adds the webhook routes to mux. /webhook/incoming-sms is the URL of the seed
-// conversation: operators who configured it in ExtremeSMS keep it working.
+// Register adds the webhook routes of every configured adapter to mux, according to the
+// interfaces it implements. A name whose adapter takes no inbound messages has no route, so it
+// answers 404 like any unknown path.
 func (h *Hooks) Register(mux *http.ServeMux) {
-	extreme := h.source(extremesms.Name, extremesms.Parse)
-	mux.Handle("POST /webhooks/extremesms", extreme)
-	mux.Handle("POST /webhook/incoming-sms", extreme)
-	mux.Handle("POST /webhooks/generic", h.source(generic.Name, generic.Parse))
+	h.statuses = map[string]statusRoute{}
+	for name, a := range h.Providers.All() {
+		v, _ := a.(provider.Verifier)
+		if p, ok := a.(provider.InboundParser); ok {
+			src := h.source(name, p, v)
+			mux.Handle("POST /webhooks/"+name, src)
+			if name == extremesms.Name {
+				mux.Handle("POST "+seedURL, src)
+			}
+		}
+		if p, ok := a.(provider.StatusParser); ok {
+			h.statuses[name] = statusRoute{parser: p, verifier: v}
+		}
+	}
 	mux.HandleFunc("POST /webhooks/{provider}/status", h.status)
 }
 
-type acceptedOut struct {
-	ID        string `json:"id"`
-	Duplicate bool   `json:"duplicate"`
+// read reads a provider's request once and has the adapter verify it. It returns false when
+// the request has been answered (refused).
+func (h *Hooks) read(w http.ResponseWriter, r *http.Request, name string, v provider.Verifier, status bool) (provider.Request, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		h.reject(w, r, name, "read", err)
+		return provider.Request{}, false
+	}
+	req := provider.Request{HTTP: r, Body: body, ClientIP: ClientIP(r, h.TrustedProxies), PublicURL: h.PublicURL, Status: status}
+	if v == nil {
+		return req, true
+	}
+	switch err := v.Verify(req); {
+	case err == nil:
+		return req, true
+	case errors.Is(err, provider.ErrMalformed):
+		h.reject(w, r, name, "invalid", err)
+	default:
+		// Whatever else stops a verification refuses the request: never let it through.
+		h.refuse(w, r, name, req.ClientIP, err)
+	}
+	return req, false
 }
 
-func (h *Hooks) source(name string, parse parser) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			h.reject(w, r, name, "read", err)
-			return
-		}
-		ip := ClientIP(r, h.TrustedProxies)
-		if err := h.Guards[name].Check(r, ip, body); err != nil {
-			h.refuse(w, r, name, ip.String(), err)
-			return
-		}
-		in, err := parse(body, h.Region)
-		if err != nil {
-			h.reject(w, r, name, "invalid", err)
-			return
-		}
-		res, err := h.Inbound.Accept(r.Context(), in)
-		if err != nil {
-			// Not stored: answer 5xx so that the provider retries.
-			h.reject(w, r, name, "store", err)
-			return
-		}
-		respond.JSON(w, http.StatusOK, acceptedOut{ID: res.ID, Duplicate: res.Duplicate})
-	})
+// parseFailed answers an adapter's parse error: a refusal if the adapter verifies while it
+// parses, otherwise a request it could not read (400, nothing stored).
+func (h *Hooks) parseFailed(w http.ResponseWriter, r *http.Request, req provider.Request, name string, err error) {
+	if errors.Is(err, provider.ErrUnauthorized) {
+		h.refuse(w, r, name, req.ClientIP, err)
+		return
+	}
+	h.reject(w, r, name, "invalid", err)
 }
 
 func (h *Hooks) reject(w http.ResponseWriter, r *http.Request, name, reason string, err error) {
@@ -88,17 +106,17 @@ func (h *Hooks) reject(w http.ResponseWriter, r *http.Request, name, reason stri
 	respond.Err(w, r, err)
 }
 
-// refuse answers a failed protection check without saying which secret was wrong.
-func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name, ip string, err error) {
+// refuse answers a failed verification without saying which secret was wrong.
+func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name string, ip netip.Addr, err error) {
 	reason, e := "token", &respond.Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 		Message: "the webhook token or signature is missing or wrong"}
-	if errors.Is(err, ErrForbiddenIP) {
+	if errors.Is(err, provider.ErrForbiddenIP) {
 		reason, e = "ip", &respond.Error{Status: http.StatusForbidden, Code: "forbidden",
 			Message: "this address may not post to this webhook"}
-	} else if errors.Is(err, ErrBadSignature) {
+	} else if errors.Is(err, provider.ErrBadSignature) {
 		reason = "signature"
 	}
-	h.Log.Warn("webhook refused", "source", name, "reason", reason, "client_ip", ip)
+	h.Log.Warn("webhook refused", "source", name, "reason", reason, "client_ip", ip.String())
 	metrics.InboundRejected.WithLabelValues(name, reason).Inc()
 	respond.Err(w, r, e)
 }

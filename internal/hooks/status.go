@@ -1,18 +1,16 @@
 package hooks
 
 import (
-	"context"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/respond"
 )
 
-// StatusApplier records providers' status reports (outbound.Service).
-type StatusApplier interface {
-	ApplyStatus(ctx context.Context, providerName string, updates []provider.StatusUpdate) error
+// statusRoute is what the status endpoint needs of one adapter.
+type statusRoute struct {
+	parser   provider.StatusParser
+	verifier provider.Verifier // nil when the adapter checks nothing
 }
 
 var errNoStatus = &respond.Error{Status: http.StatusNotFound, Code: "not_found",
@@ -22,28 +20,18 @@ var errNoStatus = &respond.Error{Status: http.StatusNotFound, Code: "not_found",
 // parsed by its adapter, then applied (a report never moves a message backwards).
 func (h *Hooks) status(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
-	var parser provider.StatusParser
-	if h.Providers != nil {
-		if s, ok := h.Providers.Get(name); ok && name != "" {
-			parser, _ = s.(provider.StatusParser)
-		}
-	}
-	if parser == nil || h.Status == nil {
+	route, ok := h.statuses[name]
+	if !ok || h.Status == nil {
 		respond.Err(w, r, errNoStatus)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		h.reject(w, r, name, "read", err)
+	req, ok := h.read(w, r, name, route.verifier, true)
+	if !ok {
 		return
 	}
-	ups, err := parser.ParseStatus(r, body)
-	if errors.Is(err, provider.ErrUnauthorized) {
-		h.refuse(w, r, name, ClientIP(r, h.TrustedProxies).String(), err)
-		return
-	}
+	ups, err := route.parser.ParseStatus(req)
 	if err != nil {
-		h.reject(w, r, name, "invalid", err)
+		h.parseFailed(w, r, req, name, err)
 		return
 	}
 	if err := h.Status.ApplyStatus(r.Context(), name, ups); err != nil {

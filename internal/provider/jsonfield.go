@@ -120,7 +120,7 @@ func (f Fields) Phone(name, region string) (string, error) {
 		return "", err
 	}
 	if strings.TrimSpace(s) == "" {
-		return "", &FieldError{Field: name, Reason: "is required"}
+		return "", Required(name)
 	}
 	e164, err := sms.NormalizeE164(s, region)
 	if err != nil {
@@ -150,7 +150,7 @@ func (f Fields) Body(name string) (string, error) {
 		return "", err
 	}
 	if !ok {
-		return "", &FieldError{Field: name, Reason: "is required"}
+		return "", Required(name)
 	}
 	return limit(name, s, MaxBodyRunes)
 }

@@ -1,5 +1,9 @@
-// Package provider declares what Ibiki needs from an upstream SMS provider adapter, and the
-// shared types adapters produce. Each adapter lives in its own sub-package.
+// Package provider declares what Ibiki needs from an upstream SMS provider adapter, the shared
+// types adapters produce, and the Registry that holds the configured adapters by name. Each
+// adapter lives in its own sub-package and implements the subset it supports of a few small
+// interfaces — Sender, InboundParser, StatusParser, Verifier (and the optional Reconciler,
+// Injector, io.Closer) — so every part of Ibiki finds what an adapter can do by interface,
+// never by its concrete type. docs/providers.md, "Writing an adapter", walks through one.
 package provider
 
 import (
@@ -35,6 +39,16 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
+
+// reasonRequired is the Reason of a field that was not given at all.
+const reasonRequired = "is required"
+
+// Required reports a field that must be given and was not.
+func Required(field string) *FieldError { return &FieldError{Field: field, Reason: reasonRequired} }
+
+// Missing tells a field that was not given from one that was given wrong: some callers (the
+// admin API) answer the two differently.
+func (e *FieldError) Missing() bool { return e.Reason == reasonRequired }
 
 // ErrMalformed wraps bodies that are not the JSON (or form) the adapter expects at all.
 var ErrMalformed = errors.New("malformed payload")

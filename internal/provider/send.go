@@ -2,9 +2,7 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -32,7 +30,8 @@ type SendResult struct {
 	From string
 }
 
-// Capabilities describe what an adapter can do; dispatch and the sender choice read them.
+// Capabilities describe how a sending adapter sends; dispatch and the sender choice read them.
+// (What an adapter can do at all is the set of interfaces it implements: see Features.)
 type Capabilities struct {
 	// ChooseSender: the provider sends from the number we name. Without it the sticky sender
 	// cannot apply and the provider picks the number.
@@ -44,7 +43,8 @@ type Capabilities struct {
 	MaxPerSecond float64
 }
 
-// Sender is an outbound provider adapter.
+// Sender is implemented by adapters that send messages: outbound dispatch hands them each
+// message, and Registry.Get finds them by name.
 type Sender interface {
 	Send(ctx context.Context, m Outbound) (SendResult, error)
 	Capabilities() Capabilities
@@ -55,24 +55,6 @@ type Sender interface {
 type Reconciler interface {
 	Lookup(ctx context.Context, messageID string) (res SendResult, found bool, err error)
 }
-
-// StatusUpdate is a provider's report on a message it accepted.
-type StatusUpdate struct {
-	ProviderMessageID string
-	Status            model.MessageStatus
-	ErrorCode         string
-	ErrorMessage      string
-}
-
-// StatusParser is implemented by adapters whose provider calls back with delivery reports. It
-// verifies the request (signature, token) and parses it; an unverifiable request is
-// ErrUnauthorized.
-type StatusParser interface {
-	ParseStatus(r *http.Request, body []byte) ([]StatusUpdate, error)
-}
-
-// ErrUnauthorized is returned by verifiers for requests that fail their check.
-var ErrUnauthorized = errors.New("request failed verification")
 
 // SendError is a provider's refusal. Permanent refusals fail the message (and refund it);
 // the others are retried with back-off. Both mean the provider did not take the message.
@@ -92,54 +74,3 @@ func (e *SendError) Error() string {
 	}
 	return fmt.Sprintf("provider refused (%s) %s: %s", kind, e.Code, e.Message)
 }
-
-// Registry holds the configured outbound adapters by name and the default one.
-type Registry struct {
-	senders map[string]Sender
-	types   map[string]string
-	order   []string
-	def     string
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	return &Registry{senders: map[string]Sender{}, types: map[string]string{}}
-}
-
-// Add registers an adapter under a name; the first added is the default until SetDefault.
-func (r *Registry) Add(name, typ string, s Sender) {
-	if _, ok := r.senders[name]; !ok {
-		r.order = append(r.order, name)
-	}
-	r.senders[name], r.types[name] = s, typ
-	if r.def == "" {
-		r.def = name
-	}
-}
-
-// SetDefault names the default provider; it must have been added.
-func (r *Registry) SetDefault(name string) error {
-	if _, ok := r.senders[name]; !ok {
-		return fmt.Errorf("provider %q is not configured", name)
-	}
-	r.def = name
-	return nil
-}
-
-// Default returns the default provider's name.
-func (r *Registry) Default() string { return r.def }
-
-// Get returns a provider by name ("" is the default).
-func (r *Registry) Get(name string) (Sender, bool) {
-	if name == "" {
-		name = r.def
-	}
-	s, ok := r.senders[name]
-	return s, ok
-}
-
-// Type returns the adapter type of a provider ("simulator", "twilio"...).
-func (r *Registry) Type(name string) string { return r.types[name] }
-
-// Names lists the providers in the order they were added.
-func (r *Registry) Names() []string { return append([]string(nil), r.order...) }

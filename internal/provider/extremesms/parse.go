@@ -6,7 +6,8 @@ import (
 	"github.com/ibiki/ibiki/internal/provider"
 )
 
-// Name is the adapter's name in URLs (/webhooks/extremesms), configuration and stored rows.
+// Name is the adapter's type, and the name of the entry configured by default, hence the
+// provider of the messages posted to /webhooks/extremesms (Parse records it).
 const Name = "extremesms"
 
 // maxMetaRunes bounds the modem details, like the common fields' limits in provider.

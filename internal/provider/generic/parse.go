@@ -35,7 +35,8 @@ import (
 	"github.com/ibiki/ibiki/internal/provider"
 )
 
-// Name is the adapter's name in URLs (/webhooks/generic), configuration and stored rows.
+// Name is the adapter's type, and the name of the entry configured by default, hence the
+// provider of the messages posted to /webhooks/generic (Parse records it).
 const Name = "generic"
 
 // Limits on the optional fields; see the package documentation.

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +48,7 @@ type Config struct {
 	// Rate is the throughput limit in messages per second (0: unlimited).
 	Rate float64 `json:"rate"`
 	// Timeout bounds one call (default 15 s).
-	Timeout Duration `json:"timeout"`
+	Timeout provider.Duration `json:"timeout"`
 	// Status describes the provider's delivery reports (optional).
 	Status StatusConfig `json:"status"`
 }
@@ -67,24 +66,11 @@ type StatusConfig struct {
 	Map map[string]string `json:"map"`
 }
 
-// Duration is a time.Duration written as "15s" in configuration files.
-type Duration time.Duration
-
-// UnmarshalJSON reads "15s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration is a string like \"15s\"")
-	}
-	v, err := time.ParseDuration(s)
-	*d = Duration(v)
-	return err
-}
-
 // Client is a configured aggregator.
 type Client struct {
-	cfg  Config
-	http *http.Client
+	cfg   Config
+	http  *http.Client
+	guard provider.Guard // the entry's webhook protection (FromEntry)
 }
 
 // New checks a configuration and returns its client. httpClient nil uses a default one.
@@ -102,7 +88,7 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 		cfg.Body = map[string]string{"to": "{to}", "message": "{body}"}
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = Duration(15 * time.Second)
+		cfg.Timeout = provider.Duration(15 * time.Second)
 	}
 	if cfg.Status.TokenHeader == "" {
 		cfg.Status.TokenHeader = "X-Webhook-Token"
@@ -259,45 +245,4 @@ func Path(doc any, path string) string {
 	default:
 		return ""
 	}
-}
-
-// ParseStatus reads a delivery report as configured in Status.
-func (c *Client) ParseStatus(r *http.Request, body []byte) ([]provider.StatusUpdate, error) {
-	st := c.cfg.Status
-	if st.IDPath == "" || st.StatusPath == "" {
-		return nil, errors.New("this provider has no status callback configured")
-	}
-	if st.Token != "" {
-		got := r.Header.Get(st.TokenHeader)
-		if got == "" {
-			got = r.URL.Query().Get("token")
-		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(st.Token)) != 1 {
-			return nil, provider.ErrUnauthorized
-		}
-	}
-	var doc any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("%w: status report is not JSON", provider.ErrMalformed)
-	}
-	reports := []any{doc}
-	if list, ok := doc.([]any); ok {
-		reports = list
-	}
-	var out []provider.StatusUpdate
-	for _, rep := range reports {
-		id, word := Path(rep, st.IDPath), Path(rep, st.StatusPath)
-		var status string
-		for k, v := range st.Map {
-			if strings.EqualFold(k, word) {
-				status = v
-			}
-		}
-		if id == "" || status == "" {
-			continue
-		}
-		out = append(out, provider.StatusUpdate{ProviderMessageID: id, Status: model.MessageStatus(status),
-			ErrorCode: Path(rep, st.ErrorPath)})
-	}
-	return out, nil
 }

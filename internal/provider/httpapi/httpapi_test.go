@@ -150,13 +150,18 @@ func TestStatusReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `[{"msgid":"1","stat":"delivrd"},{"msgid":"2","stat":"UNDELIV","err":"005"},{"msgid":"3","stat":"ENROUTE"}]`
-	r := httptest.NewRequest("POST", "/webhooks/agg/status?token=tok", strings.NewReader(body))
-	ups, err := c.ParseStatus(r, []byte(body))
+	status := func(target string) ([]provider.StatusUpdate, error) {
+		r := provider.Request{HTTP: httptest.NewRequest("POST", target, strings.NewReader(body)), Body: []byte(body), Status: true}
+		if err := c.Verify(r); err != nil {
+			return nil, err
+		}
+		return c.ParseStatus(r)
+	}
+	ups, err := status("/webhooks/agg/status?token=tok")
 	if err != nil || len(ups) != 2 || ups[0].Status != model.StatusDelivered || ups[1].ErrorCode != "005" {
 		t.Errorf("ParseStatus = %+v, %v", ups, err)
 	}
-	r = httptest.NewRequest("POST", "/webhooks/agg/status?token=bad", strings.NewReader(body))
-	if _, err := c.ParseStatus(r, []byte(body)); !errors.Is(err, provider.ErrUnauthorized) {
+	if _, err := status("/webhooks/agg/status?token=bad"); !errors.Is(err, provider.ErrUnauthorized) {
 		t.Errorf("bad token: %v", err)
 	}
 	if _, err := httpapi.New(httpapi.Config{URL: "http://x", Status: httpapi.StatusConfig{Map: map[string]string{"A": "lost"}}}, nil); err == nil {
@@ -165,4 +170,43 @@ func TestStatusReports(t *testing.T) {
 	if _, err := httpapi.New(httpapi.Config{URL: "ftp://x"}, nil); err == nil {
 		t.Errorf("an ftp URL is accepted")
 	}
+}
+
+func TestFromEntryTakesStatusCallbacksOnlyWhenMapped(t *testing.T) {
+	tests := []struct {
+		name   string
+		fields string
+		want   provider.Features
+	}{
+		{"an aggregator without a status mapping only sends", `{"url":"https://agg.example/sms"}`, provider.FeatureSend},
+		{"an aggregator with a status mapping takes verified reports too",
+			`{"url":"https://agg.example/sms","status":{"token":"t","id_path":"id","status_path":"s"}}`,
+			provider.FeatureSend | provider.FeatureStatus | provider.FeatureVerify},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := httpapi.FromEntry(provider.Entry{Name: "agg", Type: "http", Fields: json.RawMessage(tt.fields)}, provider.Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := provider.Implemented(a); got != tt.want {
+				t.Errorf("features %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("the entry's protection comes before the status token", func(t *testing.T) {
+		a, err := httpapi.FromEntry(provider.Entry{Name: "agg", Type: "http", Guard: provider.Guard{Token: "entry", TokenHeader: "X-Entry"},
+			Fields: json.RawMessage(`{"url":"https://agg.example/sms","status":{"token":"t","id_path":"id","status_path":"s"}}`)}, provider.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("POST", "/webhooks/agg/status?token=t", nil)
+		if err := a.(provider.Verifier).Verify(provider.Request{HTTP: r, Status: true}); !errors.Is(err, provider.ErrBadToken) {
+			t.Errorf("Verify without the entry's token = %v", err)
+		}
+		r.Header.Set("X-Entry", "entry")
+		if err := a.(provider.Verifier).Verify(provider.Request{HTTP: r, Status: true}); err != nil {
+			t.Errorf("Verify with both tokens = %v", err)
+		}
+	})
 }

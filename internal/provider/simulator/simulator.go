@@ -1,11 +1,13 @@
 // Package simulator is a provider that sends nothing: it accepts messages, gives them provider
 // ids and reports them sent and then delivered (or failed, at a configured ratio) after a
 // configured latency. It is the default provider, for trying Ibiki out, demos and load tests,
-// and is labelled "simulator" wherever it appears.
+// and is labelled "simulator" wherever it appears. It also plays the contacts: the operator
+// injects their replies through it (Inject).
 package simulator
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -16,6 +18,8 @@ import (
 
 // Config tunes the simulator.
 type Config struct {
+	// Name is the provider name its reports and injected messages carry (default "simulator").
+	Name string
 	// Rate is the throughput limit in messages per second (0 = unlimited).
 	Rate float64
 	// Latency is the time from a send to its final report (default 200 ms; every message is
@@ -23,13 +27,18 @@ type Config struct {
 	Latency time.Duration
 	// FailureRatio is the share of messages reported undelivered (0–1).
 	FailureRatio float64
+	// Status receives the simulated delivery reports, as a real provider's callbacks reach it
+	// through hooks (nil: none are reported).
+	Status provider.StatusSink
+	// Region reads injected numbers written without a country code.
+	Region string
+	// Log receives the reports that could not be applied (nil: they are dropped silently).
+	Log *slog.Logger
 }
 
 // Simulator is the simulated provider.
 type Simulator struct {
 	cfg Config
-	// Report receives the simulated delivery reports (set before the first Send).
-	Report func(updates []provider.StatusUpdate)
 
 	mu     sync.Mutex
 	ids    map[string]string // Ibiki message id → simulator id: repeats are recognised
@@ -46,7 +55,15 @@ func New(cfg Config) *Simulator {
 	if cfg.Latency <= 0 {
 		cfg.Latency = 200 * time.Millisecond
 	}
+	if cfg.Name == "" {
+		cfg.Name = "simulator"
+	}
 	return &Simulator{cfg: cfg, ids: map[string]string{}}
+}
+
+// Supports: the simulator sends, looks sends up, plays contacts and stops reporting on Close.
+func (s *Simulator) Supports() provider.Features {
+	return provider.FeatureSend | provider.FeatureLookup | provider.FeatureInject | provider.FeatureClose
 }
 
 // Capabilities: the simulator sends from any number and recognises repeats.
@@ -70,19 +87,30 @@ func (s *Simulator) Send(_ context.Context, m provider.Outbound) (provider.SendR
 		s.order = s.order[1:]
 	}
 	s.sends++
-	status, code, msg := model.StatusDelivered, "", ""
+	u := provider.StatusUpdate{ProviderMessageID: id, Status: model.StatusDelivered}
 	if s.cfg.FailureRatio > 0 && rand.Float64() < s.cfg.FailureRatio {
-		status, code, msg = model.StatusUndelivered, "sim_undelivered", "the simulator's configured failure ratio"
+		u.Status, u.ErrorCode, u.ErrorMessage = model.StatusUndelivered, "sim_undelivered", "the simulator's configured failure ratio"
 	}
-	time.AfterFunc(s.cfg.Latency, func() {
-		s.mu.Lock()
-		closed, report := s.closed, s.Report
-		s.mu.Unlock()
-		if !closed && report != nil {
-			report([]provider.StatusUpdate{{ProviderMessageID: id, Status: status, ErrorCode: code, ErrorMessage: msg}})
-		}
-	})
+	time.AfterFunc(s.cfg.Latency, func() { s.report(u) })
 	return provider.SendResult{ProviderMessageID: id, Status: model.StatusSent}, nil
+}
+
+// report hands one delivery report to the status sink, unless the server is stopping.
+func (s *Simulator) report(u provider.StatusUpdate) {
+	if s.isClosed() || s.cfg.Status == nil {
+		return
+	}
+	err := s.cfg.Status.ApplyStatus(context.Background(), s.cfg.Name, []provider.StatusUpdate{u})
+	// A report that fails because the server closed meanwhile is no news.
+	if err != nil && !s.isClosed() && s.cfg.Log != nil {
+		s.cfg.Log.Warn("simulator: status report not applied", "error", err)
+	}
+}
+
+func (s *Simulator) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // Lookup finds an earlier send of a message id.
@@ -101,8 +129,9 @@ func (s *Simulator) Sends() int {
 }
 
 // Close stops delivery reports (the server is shutting down).
-func (s *Simulator) Close() {
+func (s *Simulator) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	return nil
 }

@@ -10,10 +10,25 @@ import (
 	"github.com/ibiki/ibiki/internal/provider/simulator"
 )
 
+// report is one delivery report and the provider name it came under.
+type report struct {
+	name string
+	provider.StatusUpdate
+}
+
+// sink is a status sink that hands each report on to a channel.
+type sink chan report
+
+func (c sink) ApplyStatus(_ context.Context, name string, u []provider.StatusUpdate) error {
+	for _, one := range u {
+		c <- report{name, one}
+	}
+	return nil
+}
+
 func TestSimulator(t *testing.T) {
-	reports := make(chan provider.StatusUpdate, 10)
-	s := simulator.New(simulator.Config{Latency: time.Millisecond, Rate: 7})
-	s.Report = func(u []provider.StatusUpdate) { reports <- u[0] }
+	reports := make(sink, 10)
+	s := simulator.New(simulator.Config{Latency: time.Millisecond, Rate: 7, Status: reports})
 	ctx := context.Background()
 	res, err := s.Send(ctx, provider.Outbound{MessageID: "msg_1", To: "+15550002", Body: "hi"})
 	if err != nil || res.ProviderMessageID == "" || res.Status != model.StatusSent {
@@ -31,7 +46,7 @@ func TestSimulator(t *testing.T) {
 	}
 	select {
 	case u := <-reports:
-		if u.ProviderMessageID != res.ProviderMessageID || u.Status != model.StatusDelivered {
+		if u.ProviderMessageID != res.ProviderMessageID || u.Status != model.StatusDelivered || u.name != "simulator" {
 			t.Errorf("report = %+v", u)
 		}
 	case <-time.After(5 * time.Second):
@@ -42,18 +57,16 @@ func TestSimulator(t *testing.T) {
 	}
 
 	t.Run("a failure ratio of 1 reports every message undelivered", func(t *testing.T) {
-		f := simulator.New(simulator.Config{Latency: time.Millisecond, FailureRatio: 1})
-		got := make(chan provider.StatusUpdate, 1)
-		f.Report = func(u []provider.StatusUpdate) { got <- u[0] }
+		got := make(sink, 1)
+		f := simulator.New(simulator.Config{Latency: time.Millisecond, FailureRatio: 1, Status: got})
 		f.Send(ctx, provider.Outbound{MessageID: "msg_3"})
 		if u := <-got; u.Status != model.StatusUndelivered || u.ErrorCode == "" {
 			t.Errorf("report = %+v", u)
 		}
 	})
 	t.Run("after Close nothing is reported", func(t *testing.T) {
-		c := simulator.New(simulator.Config{Latency: 20 * time.Millisecond})
-		got := make(chan provider.StatusUpdate, 1)
-		c.Report = func(u []provider.StatusUpdate) { got <- u[0] }
+		got := make(sink, 1)
+		c := simulator.New(simulator.Config{Latency: 20 * time.Millisecond, Status: got})
 		c.Send(ctx, provider.Outbound{MessageID: "msg_4"})
 		c.Close()
 		select {

@@ -25,7 +25,7 @@ func FuzzParseStatus(f *testing.F) {
 		if form, err := url.ParseQuery(body); err == nil && sign {
 			r.Header.Set("X-Twilio-Signature", twilio.Signature("tok", cb, form))
 		}
-		ups, err := c.ParseStatus(r, []byte(body))
+		ups, err := verifyAndParse(c, r, body)
 		if err == nil {
 			for _, u := range ups {
 				if u.ProviderMessageID == "" || !u.Status.Final() && u.Status != "sent" {

@@ -1,5 +1,5 @@
 // Package twilio sends SMS through Twilio's Messages REST API and reads its status callbacks,
-// verified with X-Twilio-Signature.
+// verified with X-Twilio-Signature (Verify).
 package twilio
 
 import (
@@ -52,8 +52,9 @@ func (c Config) WithPublicURL(publicURL, name string) Config {
 
 // Client is a configured Twilio account.
 type Client struct {
-	cfg  Config
-	http *http.Client
+	cfg   Config
+	http  *http.Client
+	guard provider.Guard // the entry's webhook protection (FromEntry)
 }
 
 // New checks the configuration.
@@ -72,6 +73,26 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 		httpClient = &http.Client{Timeout: 15 * time.Second}
 	}
 	return &Client{cfg: cfg, http: httpClient}, nil
+}
+
+// FromEntry builds the adapter of a providers-file entry, whose fields are Config's; without a
+// status_callback, Twilio is asked to report to {IBIKI_PUBLIC_URL}/webhooks/{name}/status.
+func FromEntry(e provider.Entry, env provider.Env) (provider.Adapter, error) {
+	var cfg Config
+	if err := e.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	c, err := New(cfg.WithPublicURL(env.PublicURL, e.Name), env.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	c.guard = e.Guard
+	return c, nil
+}
+
+// Supports: Twilio sends and calls back with signed delivery reports.
+func (c *Client) Supports() provider.Features {
+	return provider.FeatureSend | provider.FeatureStatus | provider.FeatureVerify
 }
 
 // Capabilities: Twilio sends from the number given unless a Messaging Service picks it; it has
@@ -166,25 +187,37 @@ func Signature(authToken, url string, form url.Values) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// ParseStatus verifies and reads a status callback. The signature is checked against the
-// configured StatusCallback URL (the one Twilio was given), falling back to the URL of the
-// request as this server sees it.
-func (c *Client) ParseStatus(r *http.Request, body []byte) ([]provider.StatusUpdate, error) {
-	form, err := url.ParseQuery(string(body))
+// Verify applies the entry's webhook protection, then checks X-Twilio-Signature. Twilio signs
+// the URL it called: for a status callback, the configured StatusCallback (the URL Twilio was
+// given), else the URL of the request as Twilio wrote it (provider.Request.URL).
+func (c *Client) Verify(r provider.Request) error {
+	if err := c.guard.Verify(r); err != nil {
+		return err
+	}
+	form, err := url.ParseQuery(string(r.Body))
 	if err != nil {
-		return nil, fmt.Errorf("%w: status callback is not a form", provider.ErrMalformed)
+		what := "body"
+		if r.Status {
+			what = "status callback"
+		}
+		return fmt.Errorf("%w: %s is not a form", provider.ErrMalformed, what)
 	}
 	target := c.cfg.StatusCallback
-	if target == "" {
-		scheme := "https"
-		if r.TLS == nil {
-			scheme = "http"
-		}
-		target = scheme + "://" + r.Host + r.URL.RequestURI()
+	if !r.Status || target == "" {
+		target = r.URL()
 	}
-	got := r.Header.Get("X-Twilio-Signature")
+	got := r.HTTP.Header.Get("X-Twilio-Signature")
 	if want := Signature(c.cfg.AuthToken, target, form); got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-		return nil, provider.ErrUnauthorized
+		return provider.ErrUnauthorized
+	}
+	return nil
+}
+
+// ParseStatus reads a verified status callback.
+func (c *Client) ParseStatus(r provider.Request) ([]provider.StatusUpdate, error) {
+	form, err := url.ParseQuery(string(r.Body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: status callback is not a form", provider.ErrMalformed)
 	}
 	status := mapStatus(form.Get("MessageStatus"))
 	sid := form.Get("MessageSid")

@@ -2,10 +2,12 @@ package twilio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -125,7 +127,7 @@ func TestStatusCallbackSignature(t *testing.T) {
 	post := func(sig string, body string) ([]provider.StatusUpdate, error) {
 		r := httptest.NewRequest("POST", "/webhooks/twilio/status", strings.NewReader(body))
 		r.Header.Set("X-Twilio-Signature", sig)
-		return c.ParseStatus(r, []byte(body))
+		return verifyAndParse(c, r, body)
 	}
 	t.Run("a signed callback is read", func(t *testing.T) {
 		ups, err := post(sig, form.Encode())
@@ -194,9 +196,62 @@ func TestStatusCallbackFromThePublicURL(t *testing.T) {
 			f := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}}
 			r := httptest.NewRequest("POST", "http://10.0.0.5:8080/webhooks/tw-us/status", strings.NewReader(f.Encode()))
 			r.Header.Set("X-Twilio-Signature", twilio.Signature(token, tt.want, f))
-			if ups, err := c.ParseStatus(r, []byte(f.Encode())); err != nil || len(ups) != 1 || ups[0].Status != model.StatusDelivered {
+			if ups, err := verifyAndParse(c, r, f.Encode()); err != nil || len(ups) != 1 || ups[0].Status != model.StatusDelivered {
 				t.Errorf("ParseStatus = %+v, %v", ups, err)
 			}
 		})
 	}
+}
+
+// verifyAndParse is what hooks does with a status callback: verify, then parse.
+func verifyAndParse(c *twilio.Client, r *http.Request, body string) ([]provider.StatusUpdate, error) {
+	req := provider.Request{HTTP: r, Body: []byte(body), Status: true}
+	if err := c.Verify(req); err != nil {
+		return nil, err
+	}
+	return c.ParseStatus(req)
+}
+
+// Outside status callbacks (Twilio's inbound messages, next), the signed URL is the one Twilio
+// called: IBIKI_PUBLIC_URL and the path, whatever host the request reached. The entry's own
+// protection comes first.
+func TestVerifySignedURLOutsideStatusCallbacks(t *testing.T) {
+	a, err := twilio.FromEntry(provider.Entry{Name: "tw", Type: "twilio",
+		Fields: json.RawMessage(`{"account_sid":"` + sid + `","auth_token":"` + token + `","status_callback":"https://cb.example/x"}`),
+		Guard:  provider.Guard{AllowNets: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}}},
+		provider.Env{PublicURL: "https://sms.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := a.(provider.Verifier)
+	f := url.Values{"From": {"+15550002"}, "Body": {"hi"}}
+	req := func(sig string, ip string) provider.Request {
+		r := httptest.NewRequest("POST", "http://10.0.0.5:8080/webhooks/tw?x=1", strings.NewReader(f.Encode()))
+		r.Header.Set("X-Twilio-Signature", sig)
+		return provider.Request{HTTP: r, Body: []byte(f.Encode()), ClientIP: netip.MustParseAddr(ip), PublicURL: "https://sms.example.com"}
+	}
+	tests := []struct {
+		name string
+		req  provider.Request
+		want error
+	}{
+		{"a signature of the public URL passes", req(twilio.Signature(token, "https://sms.example.com/webhooks/tw?x=1", f), "203.0.113.9"), nil},
+		{"a signature of the status callback does not", req(twilio.Signature(token, "https://cb.example/x", f), "203.0.113.9"), provider.ErrUnauthorized},
+		{"a signature of the host the request reached does not", req(twilio.Signature(token, "http://10.0.0.5:8080/webhooks/tw?x=1", f), "203.0.113.9"), provider.ErrUnauthorized},
+		{"a caller outside the entry's allow list is refused first", req(twilio.Signature(token, "https://sms.example.com/webhooks/tw?x=1", f), "198.51.100.1"), provider.ErrForbiddenIP},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := v.Verify(tt.req); !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Errorf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	t.Run("a status callback that is not a form is malformed, not unauthorized", func(t *testing.T) {
+		r := provider.Request{HTTP: httptest.NewRequest("POST", "/webhooks/tw/status", nil), Body: []byte("%zz"),
+			ClientIP: netip.MustParseAddr("203.0.113.9"), Status: true}
+		if err := v.Verify(r); !errors.Is(err, provider.ErrMalformed) || err.Error() != "malformed payload: status callback is not a form" {
+			t.Errorf("Verify = %v", err)
+		}
+	})
 }

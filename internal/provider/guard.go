@@ -1,4 +1,4 @@
-package hooks
+package provider
 
 import (
 	"crypto/hmac"
@@ -6,18 +6,18 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
-// Errors returned by Guard.Check. They are distinct so the endpoint can log which protection
-// refused a call, while answering the caller without detail.
+// Errors returned by Guard.Verify, all wrapping ErrUnauthorized. They are distinct so the
+// endpoint can log which protection refused a call, while answering the caller without detail.
 var (
-	ErrForbiddenIP  = errors.New("hooks: caller IP not allowed")
-	ErrBadToken     = errors.New("hooks: missing or wrong webhook token")
-	ErrBadSignature = errors.New("hooks: missing or wrong webhook signature")
+	ErrForbiddenIP  = fmt.Errorf("%w: caller IP not allowed", ErrUnauthorized)
+	ErrBadToken     = fmt.Errorf("%w: missing or wrong webhook token", ErrUnauthorized)
+	ErrBadSignature = fmt.Errorf("%w: missing or wrong webhook signature", ErrUnauthorized)
 )
 
 const (
@@ -27,9 +27,12 @@ const (
 	signaturePrefix    = "sha256="
 )
 
-// Guard is the optional protection of one webhook source. The zero value lets everything
-// through: providers differ in what they can do (some sign, some only call from fixed IPs, some
-// can only add a query parameter), so each source is configured with what its provider offers.
+// Guard is the optional protection of one adapter's webhooks, configured in its providers-file
+// entry (the webhook_* fields) or, for the extremesms and generic entries, by
+// IBIKI_SOURCE_<NAME>_*. The zero value lets everything through: providers differ in what they
+// can do (some sign, some only call from fixed IPs, some can only add a query parameter), so
+// each entry is configured with what its provider offers. Adapters that take webhooks carry one
+// and call it first in their Verify.
 type Guard struct {
 	// Token is a shared secret, accepted in the TokenHeader header or the "token" query
 	// parameter (for providers that can only be given a URL).
@@ -45,20 +48,24 @@ type Guard struct {
 	AllowNets []netip.Prefix
 }
 
-// Check applies every configured protection to one request: the caller's IP first (cheapest,
-// and it reveals nothing about the secrets), then the token, then the body signature. body is
-// the raw request body, read once by the caller, because the signature covers its exact bytes.
-func (g Guard) Check(r *http.Request, clientIP netip.Addr, body []byte) error {
-	if len(g.AllowNets) > 0 && !inAny(g.AllowNets, clientIP) {
+// Verify applies every configured protection to one request: the caller's IP first (cheapest,
+// and it reveals nothing about the secrets), then the token, then the signature of the raw body.
+func (g Guard) Verify(r Request) error {
+	if len(g.AllowNets) > 0 && !inAny(g.AllowNets, r.ClientIP) {
 		return ErrForbiddenIP
 	}
-	if g.Token != "" && !g.tokenOK(r) {
+	if g.Token != "" && !g.tokenOK(r.HTTP) {
 		return ErrBadToken
 	}
-	if g.HMACSecret != "" && !g.signatureOK(r, body) {
+	if g.HMACSecret != "" && !g.signatureOK(r.HTTP, r.Body) {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// Empty reports whether the guard checks nothing.
+func (g Guard) Empty() bool {
+	return g.Token == "" && g.HMACSecret == "" && len(g.AllowNets) == 0
 }
 
 func (g Guard) tokenOK(r *http.Request) bool {
@@ -111,50 +118,6 @@ func decodeSignature(v string) []byte {
 func equalSecret(got, want string) bool {
 	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
-}
-
-// ClientIP returns the address of the party that called us. It is the connection's peer
-// (RemoteAddr) unless that peer is one of our trusted proxies: then X-Forwarded-For is read from
-// the right, because each proxy appends the address it saw, and only entries added by trusted
-// proxies can be believed. The first address not in trusted is the caller. An unparsable entry
-// on that walk means the chain cannot be trusted, so the peer address is returned. If every entry
-// is a trusted proxy, the leftmost one is the furthest hop known. The zero Addr means RemoteAddr
-// itself was unreadable.
-func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer := parseHostAddr(r.RemoteAddr)
-	if !peer.IsValid() || !inAny(trusted, peer) {
-		return peer
-	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	last := peer
-	for i := len(hops) - 1; i >= 0; i-- {
-		addr := parseHostAddr(strings.TrimSpace(hops[i]))
-		if !addr.IsValid() {
-			return peer
-		}
-		if !inAny(trusted, addr) {
-			return addr
-		}
-		last = addr
-	}
-	return last
-}
-
-// parseHostAddr reads "ip", "ip:port" or "[ipv6]:port", unmapped and without zone so that it
-// compares equal to the prefixes of an allow list.
-func parseHostAddr(s string) netip.Addr {
-	addr, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
-			return netip.Addr{}
-		}
-		addr = ap.Addr()
-	}
-	return addr.Unmap().WithZone("")
 }
 
 func inAny(nets []netip.Prefix, addr netip.Addr) bool {

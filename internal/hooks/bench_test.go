@@ -1,0 +1,51 @@
+package hooks_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/cli"
+	"github.com/ibiki/ibiki/internal/config"
+	"github.com/ibiki/ibiki/internal/ibikitest"
+)
+
+// BenchmarkExtremeSMSWebhook posts ExtremeSMS webhooks through the server's handler (read,
+// verify, parse, accept and commit, answer) from many goroutines, as a busy provider does; the
+// router is not running, so routing costs nothing here. allocs/op is the figure that tells
+// whether the webhook layer got heavier.
+func BenchmarkExtremeSMSWebhook(b *testing.B) {
+	env := map[string]string{"IBIKI_DATABASE_URL": ibikitest.DatabaseURL(b), "IBIKI_ADMIN_TOKEN": ibikitest.AdminToken}
+	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := cli.Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { app.Store.Close() })
+	var seq atomic.Int64
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			body := fmt.Appendf(nil, `{"from":"+1555%07d","message":"hi","receiver":"+15557654321","business":"acme","messageId":"b-%d"}`, n%10000, n)
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/extremesms", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			app.Handler.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("answer %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
