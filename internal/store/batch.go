@@ -15,11 +15,11 @@ import (
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
 type Tx struct {
 	reader
-	kinds  []string // job kinds enqueued, announced after commit
+	kinds  []string // what became ready to claim (see OnWrite), announced after commit
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
-	adopt  *Adoption // who takes new deliveries born leased (nil: born queued)
+	lessee Lessee // who new deliveries are born leased to (nil: born queued)
 }
 
 type writeReq struct {
@@ -155,8 +155,11 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 	if s.writeStmts != nil {
 		local = map[string]*sql.Stmt{}
 	}
-	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
-		adopt: s.adopt.Load()}
+	tx := &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches}
+	if l := s.lessee.Load(); l != nil {
+		tx.lessee = *l
+	}
+	return tx
 }
 
 // runTx runs the batch in one transaction.
