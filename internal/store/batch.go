@@ -19,7 +19,7 @@ type Tx struct {
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
-	lessee Lessee // who new deliveries are born leased to (nil: born queued)
+	lessee *Lessee // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
 }
 
 type writeReq struct {
@@ -155,11 +155,8 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 	if s.writeStmts != nil {
 		local = map[string]*sql.Stmt{}
 	}
-	tx := &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches}
-	if l := s.lessee.Load(); l != nil {
-		tx.lessee = *l
-	}
-	return tx
+	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
+		lessee: s.lessee.Load()}
 }
 
 // runTx runs the batch in one transaction.

@@ -65,7 +65,7 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	l := tx.lessee
 	if l != nil {
 		var until time.Time
-		owner, until = l.Lease()
+		owner, until = (*l).Lease()
 		state, claims, lease = string(model.JobRunning), 1, ms(until)
 	}
 	runAt := d.NextAttemptAt
@@ -107,7 +107,7 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	case string(model.JobRunning):
 		j := model.Job{ID: seq, ClientID: d.ClientID, Ref: d.ID, OrderKey: d.ConversationID, RunAt: runAt, Attempts: 1,
 			LeaseUntil: fromMS(lease), CreatedAt: d.CreatedAt}
-		tx.AfterCommit(func() { l.Take(j) })
+		tx.AfterCommit(func() { (*l).Take(j) })
 	case string(model.JobQueued):
 		tx.kinds = append(tx.kinds, DeliveriesReady)
 	}
