@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -94,7 +95,8 @@ var (
 	storeBusy    = prometheus.NewDesc("ibiki_store_writer_busy_seconds_total", "Time the database writers spent running and committing.", nil, nil)
 )
 
-// queueCollector reads the job table and the store's counters when Prometheus scrapes.
+// queueCollector reads the queue (both its tables, through queue.Stats) and the store's counters
+// when Prometheus scrapes.
 type queueCollector struct{ s *store.Store }
 
 func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -110,7 +112,7 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(storeBusy, prometheus.CounterValue, st.Busy.Seconds())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	qs, err := c.s.QueueStats(ctx)
+	qs, err := queue.Stats(ctx, c.s)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(queueDepth, err)
 		return

@@ -1,23 +1,16 @@
 package outbound
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/queue"
-	"github.com/ibiki/ibiki/internal/quiet"
 	"github.com/ibiki/ibiki/internal/store"
 )
-
-// pausedRecheck is how often a message of a paused campaign looks at the campaign again.
-const pausedRecheck = 5 * time.Second
 
 // Kind returns the queue configuration of the send job.
 func (s *Service) Kind(concurrency int) queue.Kind {
@@ -25,32 +18,17 @@ func (s *Service) Kind(concurrency int) queue.Kind {
 		OnDead: s.onDead}
 }
 
-// Handle runs one send job: throttle, record the attempt, call the provider, record the
-// outcome. It never sends a message twice: the attempt is committed ("sending") before the
-// call, so a run that finds a message already "sending" knows an earlier call may have reached
-// the provider and reconciles instead of resending blindly.
+// Handle runs one send job, in steps: load the message and check it still needs sending, hold
+// it for its campaign (paused, cancelled, quiet hours), wait for the provider's throttle, record
+// the attempt first where a repeat could not be recognised, reconcile an attempt left in doubt,
+// call the provider, and record what its answer means (classify). It never sends a message
+// twice: the attempt is committed ("sending") before the call, so a run that finds a message
+// already "sending" knows an earlier call may have reached the provider and reconciles instead
+// of resending blindly.
 func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
-	m, err := s.Store.MessageByID(ctx, job.Ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return queue.Result{}
-	}
-	if err != nil {
-		return queue.Fail(err)
-	}
-	if m.Status != model.StatusQueued && m.Status != model.StatusSending {
-		return queue.Result{} // done already (a repeated run, or a status that overtook it)
-	}
-	p, ok := s.Providers.Get(m.Provider)
-	if !ok {
-		return s.failNow(m, "provider_not_configured", fmt.Sprintf("provider %q is not configured", m.Provider))
-	}
-	if !isAuto(m) && m.Status == model.StatusQueued {
-		// A STOP that arrived while the message waited in the queue still stops it.
-		if _, err := s.Store.OptOut(ctx, m.ClientID, m.To); err == nil {
-			return s.failNow(m, "recipient_opted_out", "the recipient opted out after the message was queued")
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return queue.Fail(err)
-		}
+	m, p, res, done := s.load(ctx, job)
+	if done {
+		return res
 	}
 	if m.CampaignID != "" && m.Status == model.StatusQueued {
 		// The campaign's gate is held across the check and the provider call, so a pause
@@ -58,23 +36,8 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		g := s.campaignGate(m.CampaignID)
 		g.RLock()
 		defer g.RUnlock()
-		st, keepQuiet, err := s.Store.CampaignState(ctx, m.CampaignID)
-		if err != nil {
-			return queue.Fail(err)
-		}
-		switch st {
-		case model.CampaignPaused:
-			// Looked at again every few seconds: cheap, and resuming needs no bookkeeping.
-			return queue.Result{RetryAt: s.Clock().Add(pausedRecheck), Deferred: true}
-		case model.CampaignCancelled, model.CampaignFailed:
-			return s.failNow(m, store.CampaignCancelledCode, "the campaign was cancelled before this message was sent")
-		}
-		if keepQuiet {
-			if next, err := s.quietUntil(ctx, m); err != nil {
-				return queue.Fail(err)
-			} else if now := s.Clock(); next.After(now) {
-				return queue.Result{RetryAt: next, Deferred: true}
-			}
+		if res, done := s.hold(ctx, m); done {
+			return res
 		}
 	}
 	// The throttle comes after the campaign checks, so held messages take no provider
@@ -83,49 +46,110 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 		return queue.Result{RetryAt: s.Clock().Add(wait), Deferred: true}
 	}
 	inDoubt := m.Status == model.StatusSending
-	// A provider that recognises repeats needs no record before the call: a run after a crash
-	// simply sends again and gets the same answer. "sending" is then recorded with "sent".
-	recordFirst := !p.Capabilities().Idempotent || inDoubt
-	if recordFirst {
-		err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			m, err = s.startSend(ctx, tx, m.ID, !inDoubt)
-			return err
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return queue.Result{}
-		}
-		if err != nil {
-			return queue.Fail(err)
+	first := recordFirst(p.Capabilities(), inDoubt)
+	if first {
+		if m, res, done = s.commitSending(ctx, m, !inDoubt); done {
+			return res
 		}
 	}
 	if inDoubt {
-		if rec, ok := p.(provider.Reconciler); ok {
-			res, found, err := rec.Lookup(ctx, m.ID)
-			if err != nil {
-				return queue.Fail(fmt.Errorf("reconcile %s: %w", m.ID, err))
-			}
-			if found {
-				metrics.OutboundSends.WithLabelValues(m.Provider, "reconciled").Inc()
-				return s.sent(m, res)
-			}
-		} else if !p.Capabilities().Idempotent {
-			// The provider cannot tell us and would not recognise a repeat: a second send
-			// could reach the phone twice. Leave it to the operator.
-			metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
-			return queue.Done(func(ctx context.Context, tx *store.Tx) error {
-				_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusUnknown, ErrorCode: "send_in_doubt",
-					ErrorMessage: "an earlier send was interrupted and the provider cannot confirm it; not resent to avoid a duplicate",
-					At:           s.Clock().UTC()})
-				return err
-			})
+		if res, done := s.reconcile(ctx, m, p); done {
+			return res
 		}
 	}
-	res, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
-	var se *provider.SendError
-	switch {
-	case err == nil && !recordFirst:
-		metrics.OutboundSends.WithLabelValues(m.Provider, "sent").Inc()
+	sent, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
+	return s.answered(m, sent, err, classify(err, first))
+}
+
+// load reads the job's message and its provider, and says the job is done (with its result)
+// when the message needs no send: gone, past sending (a repeated run, or a status that overtook
+// it), its provider no longer configured, or its recipient opted out while it waited.
+func (s *Service) load(ctx context.Context, job model.Job) (m model.Message, p provider.Sender, res queue.Result, done bool) {
+	m, err := s.Store.MessageByID(ctx, job.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, nil, queue.Result{}, true
+	}
+	if err != nil {
+		return m, nil, queue.Fail(err), true
+	}
+	if m.Status != model.StatusQueued && m.Status != model.StatusSending {
+		return m, nil, queue.Result{}, true
+	}
+	p, ok := s.Providers.Get(m.Provider)
+	if !ok {
+		return m, nil, s.failNow(m, "provider_not_configured", fmt.Sprintf("provider %q is not configured", m.Provider)), true
+	}
+	if !isAuto(m) && m.Status == model.StatusQueued {
+		// A STOP that arrived while the message waited in the queue still stops it.
+		if _, err := s.Store.OptOut(ctx, m.ClientID, m.To); err == nil {
+			return m, p, s.failNow(m, "recipient_opted_out", "the recipient opted out after the message was queued"), true
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return m, p, queue.Fail(err), true
+		}
+	}
+	return m, p, queue.Result{}, false
+}
+
+// commitSending commits the attempt ("sending") before the call; event says the message was
+// queued until now (its client hears of the step). It returns the message as recorded.
+func (s *Service) commitSending(ctx context.Context, m model.Message, event bool) (model.Message, queue.Result, bool) {
+	var started model.Message
+	err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		started, err = s.startSend(ctx, tx, m.ID, event)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return m, queue.Result{}, true // moved on meanwhile
+	}
+	if err != nil {
+		return m, queue.Fail(err), true
+	}
+	return started, queue.Result{}, false
+}
+
+// reconcile decides, for a message found "sending" (an earlier call may have reached the
+// provider), whether this run may call the provider: a provider that can look the send up is
+// asked first; one that neither looks up nor recognises a repeat is not called again.
+func (s *Service) reconcile(ctx context.Context, m model.Message, p provider.Sender) (queue.Result, bool) {
+	var (
+		known provider.SendResult
+		found bool
+	)
+	rec, canLookUp := p.(provider.Reconciler)
+	if canLookUp {
+		var err error
+		if known, found, err = rec.Lookup(ctx, m.ID); err != nil {
+			return queue.Fail(fmt.Errorf("reconcile %s: %w", m.ID, err)), true
+		}
+	}
+	o := resume(canLookUp, found, p.Capabilities().Idempotent)
+	switch o {
+	case sendAgain:
+		return queue.Result{}, false
+	case sendReconciled:
+		metrics.OutboundSends.WithLabelValues(m.Provider, o.label()).Inc()
+		return s.sent(m, known), true
+	}
+	// The provider cannot tell us and would not recognise a repeat: a second send could reach
+	// the phone twice. Leave it to the operator.
+	metrics.OutboundSends.WithLabelValues(m.Provider, o.label()).Inc()
+	return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusUnknown, ErrorCode: "send_in_doubt",
+			ErrorMessage: "an earlier send was interrupted and the provider cannot confirm it; not resent to avoid a duplicate",
+			At:           s.Clock().UTC()})
+		return err
+	}), true
+}
+
+// answered turns the verdict on the provider's answer (res, err) into the job's result and the
+// writes that record it.
+func (s *Service) answered(m model.Message, res provider.SendResult, err error, v verdict) queue.Result {
+	metrics.OutboundSends.WithLabelValues(m.Provider, v.outcome.label()).Inc()
+	switch v.outcome {
+	case sendSent:
+		if !v.markSending {
+			return s.sent(m, res)
+		}
 		return queue.Done(func(ctx context.Context, tx *store.Tx) error {
 			started, err := s.startSend(ctx, tx, m.ID, true)
 			if err != nil {
@@ -133,36 +157,23 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			}
 			return s.sent(started, res).Write(ctx, tx)
 		})
-	case err == nil:
-		metrics.OutboundSends.WithLabelValues(m.Provider, "sent").Inc()
-		return s.sent(m, res)
-	case !recordFirst && !errors.As(err, &se):
-		// Unknown whether the provider took it; it recognises a repeat, so the next run sends
-		// again.
-		metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
-		return queue.Fail(err)
-	case errors.As(err, &se) && se.Permanent:
-		metrics.OutboundSends.WithLabelValues(m.Provider, "failed").Inc()
-		return s.failNow(m, cmp.Or(se.Code, "provider_rejected"), se.Message)
-	case errors.As(err, &se):
-		// Refused for now: the provider did not take it, so the message is plainly queued again.
-		metrics.OutboundSends.WithLabelValues(m.Provider, "retry").Inc()
+	case sendFailed:
+		return s.failNow(m, v.code, v.message)
+	case sendRetry, sendRequeue:
 		r := queue.Result{Err: err}
-		if recordFirst {
+		if v.outcome == sendRequeue {
 			r.Write = func(ctx context.Context, tx *store.Tx) error {
 				return tx.ChangeStatus(ctx, store.StatusChange{ID: m.ID, From: model.StatusSending, To: model.StatusQueued, At: s.Clock().UTC()})
 			}
 		}
-		if se.RetryAfter > 0 {
-			r.RetryAt = s.Clock().Add(se.RetryAfter)
+		if v.retryAfter > 0 {
+			r.RetryAt = s.Clock().Add(v.retryAfter)
 		}
 		return r
-	default:
-		// Unknown whether the provider took it (timeout, dropped connection): the message
-		// stays "sending" and the next run reconciles.
-		metrics.OutboundSends.WithLabelValues(m.Provider, "in_doubt").Inc()
-		return queue.Fail(err)
 	}
+	// In doubt: the message stays as it is and the next run sends again (a provider that
+	// recognises repeats) or reconciles.
+	return queue.Fail(err)
 }
 
 // startSend records a send attempt ("sending"), with its status event when the message was
@@ -189,16 +200,16 @@ func (s *Service) sent(m model.Message, res provider.SendResult) queue.Result {
 		from = res.From // the provider picked the sender and said which
 	}
 	return queue.Done(func(ctx context.Context, tx *store.Tx) error {
-		now := s.Clock().UTC()
+		now, cur := s.Clock().UTC(), m // cur, not m: this may run twice, and m must stay as given
 		if to != model.StatusSent {
 			// Record "sent" first so the client sees every step.
 			var err error
-			if m, _, err = s.advance(ctx, tx, m, store.StatusChange{To: model.StatusSent,
+			if cur, _, err = s.advance(ctx, tx, cur, store.StatusChange{To: model.StatusSent,
 				ProviderMessageID: res.ProviderMessageID, Sender: from, At: now}); err != nil {
 				return err
 			}
 		}
-		_, _, err := s.advance(ctx, tx, m, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, Sender: from, At: now})
+		_, _, err := s.advance(ctx, tx, cur, store.StatusChange{To: to, ProviderMessageID: res.ProviderMessageID, Sender: from, At: now})
 		return err
 	})
 }
@@ -228,42 +239,4 @@ func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause
 	_, _, err = s.advance(ctx, tx, m, store.StatusChange{To: model.StatusFailed, ErrorCode: "send_failed",
 		ErrorMessage: msg, At: s.Clock().UTC()})
 	return err
-}
-
-// campaignGate returns the lock that orders a campaign's sends against its pause.
-func (s *Service) campaignGate(id string) *sync.RWMutex {
-	s.gateMu.Lock()
-	defer s.gateMu.Unlock()
-	if s.gates == nil {
-		s.gates = map[string]*sync.RWMutex{}
-	}
-	g := s.gates[id]
-	if g == nil {
-		g = &sync.RWMutex{}
-		s.gates[id] = g
-	}
-	return g
-}
-
-// WaitCampaignSends returns once the campaign's sends that passed their status check in this
-// process have finished: called after a pause is committed, it makes "paused" mean that
-// nothing more goes out.
-func (s *Service) WaitCampaignSends(id string) {
-	g := s.campaignGate(id)
-	g.Lock()
-	g.Unlock() // the lock is only a barrier
-}
-
-// quietUntil is when a campaign message may go out under its client's quiet hours (now when
-// it may go now).
-func (s *Service) quietUntil(ctx context.Context, m model.Message) (time.Time, error) {
-	c, err := s.Store.CachedClient(ctx, m.ClientID)
-	if err != nil {
-		return time.Time{}, err
-	}
-	w, err := quiet.Parse(c.QuietHours)
-	if err != nil {
-		return s.Clock(), nil // validated when saved; an old bad value holds nothing
-	}
-	return w.NextAllowed(m.To, s.Clock()), nil
 }

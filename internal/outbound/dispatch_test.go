@@ -271,6 +271,9 @@ func TestDeadSendJobFailsAndRefunds(t *testing.T) {
 	r := newRig(t, &fake{})
 	m := r.send()
 	kind := r.svc.Kind(1)
+	if kind.MaxAttempts != 12 {
+		t.Errorf("a send job dies after %d tries, docs/providers.md says 12", kind.MaxAttempts)
+	}
 	ctx := context.Background()
 	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
 		return kind.OnDead(ctx, tx, model.Job{Kind: model.JobSend, Ref: m.ID}, errors.New("503 again"))

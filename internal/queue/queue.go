@@ -1,7 +1,10 @@
 // Package queue runs Ibiki's durable jobs: it claims them from the store in batches, one lane
 // per client so that no client can hold up another, runs them with bounded concurrency, and
 // records each outcome (done, retry with back-off, dead) in the same transaction as the
-// handler's own writes. It owns no SQL.
+// handler's own writes. It owns the jobs' semantics and no SQL: the store offers each table's
+// statements (the jobs table, and the deliveries table whose rows are their own jobs), and the
+// queue decides which table a kind uses (table.go) and when new jobs are born leased to this
+// process (adopt.go).
 package queue
 
 import (
@@ -37,12 +40,14 @@ type Result struct {
 	// does not count as an attempt.
 	Deferred bool
 	// Write runs in the transaction that records the outcome, so the handler's writes and the
-	// job's completion commit together or not at all.
+	// job's completion commit together or not at all. Like every store.InTx function, it (and
+	// Finish, and the kind's OnDead) may run more than once: it must only write through tx,
+	// leave what it captured as it found it, and keep other effects for tx.AfterCommit or After.
 	Write func(ctx context.Context, tx *store.Tx) error
 	// Finish, on a result that finishes the job (no RetryAt, Err or Dead), replaces the
-	// store's FinishJob: the handler's own write that also takes the job out of the queue (the
-	// store can fold the two into one statement) and reports whether this run still held the
-	// job. Write, when also set, runs first.
+	// table's own finish (the store's FinishJob, or DequeueDelivery): the handler's own write
+	// that also takes the job out of the queue (the store can fold the two into one statement)
+	// and reports whether this run still held the job. Write, when also set, runs first.
 	Finish func(ctx context.Context, tx *store.Tx, j model.Job) (mine bool, err error)
 	// After runs once that transaction has committed (metrics, live updates).
 	After func()

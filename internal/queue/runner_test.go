@@ -82,7 +82,7 @@ func TestJobsRunOnceAndAreDeleted(t *testing.T) {
 	enqueue(t, s, jobs...)
 	eventually(t, "100 jobs ran", func() bool { return n.Load() == 100 })
 	eventually(t, "the queue is empty", func() bool {
-		st, _ := s.QueueStats(t.Context())
+		st, _ := queue.Stats(t.Context(), s)
 		return len(st) == 0
 	})
 }
@@ -178,7 +178,7 @@ func TestFailingJobDiesAfterMaxAttempts(t *testing.T) {
 		})}, queue.Options{})
 	enqueue(t, s, model.Job{Ref: "x", OrderKey: "k"}, model.Job{Ref: "after", OrderKey: "k"})
 	eventually(t, "the job is dead and the next one of its key ran", func() bool {
-		st, _ := s.QueueStats(t.Context())
+		st, _ := queue.Stats(t.Context(), s)
 		return len(st) == 1 && st[0].State == model.JobDead && st[0].Count == 1
 	})
 	if got := tries.Load(); got != 4 { // three for "x", one for "after"
@@ -262,12 +262,12 @@ func TestAJobWhoseWorkerDiedRunsAfterItsLease(t *testing.T) {
 	enqueue(t, s, model.Job{Ref: "orphan"})
 	// A worker of another process claims the job and dies.
 	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) error {
-		lanes, err := tx.Lanes(t.Context(), kind)
+		lanes, err := tx.JobLanes(t.Context(), kind)
 		if err != nil || len(lanes) != 1 {
 			return fmt.Errorf("lanes %v: %w", lanes, err)
 		}
 		now := time.Now()
-		jobs, err := tx.Claim(t.Context(), kind, lanes[0], now, now.Add(200*time.Millisecond), "dead-process", 10)
+		jobs, err := tx.ClaimJobs(t.Context(), kind, lanes[0], now, now.Add(200*time.Millisecond), "dead-process", 10)
 		if len(jobs) != 1 {
 			return fmt.Errorf("claimed %d: %w", len(jobs), err)
 		}
@@ -339,7 +339,7 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	}
 	// counts reads the queue once: running and queued deliveries.
 	counts := func() (running, queued int64) {
-		stats, err := s.QueueStats(ctx)
+		stats, err := queue.Stats(ctx, s)
 		ibikitest.Must(t, err)
 		for _, st := range stats {
 			switch {
@@ -374,6 +374,9 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	r := queue.New(s, queue.Options{Poll: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	r.Register(queue.Kind{Kind: model.JobWebhook, Concurrency: 2, PerClient: 2,
 		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
+			if j.Kind != model.JobWebhook || j.OrderKey != "conv_"+j.Ref || j.Attempts != 1 {
+				t.Errorf("delivery %s ran as %+v, want a webhook job of its conversation, on its first claim", j.Ref, j)
+			}
 			mu.Lock()
 			runs[j.Ref]++
 			inFlight[j.ClientID]++

@@ -15,11 +15,11 @@ import (
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
 type Tx struct {
 	reader
-	kinds  []string // job kinds enqueued, announced after commit
+	kinds  []string // what became ready to claim (see OnWrite), announced after commit
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
-	adopt  *Adoption // who takes new deliveries born leased (nil: born queued)
+	lessee *Lessee // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
 }
 
 type writeReq struct {
@@ -156,7 +156,7 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 		local = map[string]*sql.Stmt{}
 	}
 	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
-		adopt: s.adopt.Load()}
+		lessee: s.lessee.Load()}
 }
 
 // runTx runs the batch in one transaction.

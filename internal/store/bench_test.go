@@ -25,7 +25,7 @@ func BenchmarkInboundPipeline(b *testing.B) {
 		return tx.InsertClient(ctx, model.Client{ID: "acme", Name: "Acme", Active: true, WebhookSecret: "whsec_x", WebhookURL: "http://x"})
 	}))
 	// As in the server: new deliveries are born leased to the runner (which here does nothing).
-	s.AdoptNew(model.JobWebhook, &store.Adoption{Owner: "bench", Lease: time.Minute, Clock: time.Now, Take: func(model.Job) {}})
+	s.LeaseNewDeliveries(idleLessee{})
 	var (
 		seq     atomic.Int64
 		convIDs sync.Map // phone → conversation id, as routing's cache holds them
@@ -41,6 +41,12 @@ func BenchmarkInboundPipeline(b *testing.B) {
 		}
 	})
 }
+
+// idleLessee takes new deliveries born leased to it, and does nothing with them.
+type idleLessee struct{}
+
+func (idleLessee) Lease() (string, time.Time) { return "bench", time.Now().Add(time.Minute) }
+func (idleLessee) Take(model.Job)             {}
 
 func onePipeline(ctx context.Context, s *store.Store, convIDs *sync.Map, n int64, now time.Time) error {
 	from := fmt.Sprintf("+1555%07d", n%10000)

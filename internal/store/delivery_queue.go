@@ -11,11 +11,13 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 )
 
-// A webhook delivery is its own job: the deliveries row carries its place in the queue
-// (q_state, next_attempt_at, claims, lease_until, locked_by, seq), so a message's delivery costs
-// no job row to insert, claim and delete. The job methods (Lanes, Claim, FinishJob, ...) take
-// their webhook jobs from here; to the queue runner a delivery is a model.Job whose Ref is the
-// delivery id, whose OrderKey is its conversation and whose Attempts counts its claims.
+// A delivery is its own job: the deliveries row carries its place in the queue (q_state,
+// next_attempt_at, claims, lease_until, locked_by, seq), so a message's delivery costs no job
+// row to insert, claim and delete. These are the deliveries table's queue statements; the queue
+// decides which kind of job runs from this table, and whether new deliveries are born leased
+// (see Lessee). To the queue a delivery is a model.Job whose Ref is the delivery id, whose
+// OrderKey is its conversation, whose ID is its seq and whose Attempts counts its claims; its
+// Kind is left for the queue to name, and its Priority is the zero value (interactive).
 
 const deliveryJobColumns = `id, client_id, conversation_id, seq, next_attempt_at, claims, lease_until, created_at`
 
@@ -25,47 +27,46 @@ func scanDeliveryJob(row scanner) (model.Job, error) {
 		runAt, lease, created int64
 	)
 	err := row.Scan(&j.Ref, &j.ClientID, &j.OrderKey, &j.ID, &runAt, &j.Attempts, &lease, &created)
-	j.Kind, j.Priority = model.JobWebhook, model.PriorityInteractive
 	j.RunAt, j.LeaseUntil, j.CreatedAt = fromMS(runAt), fromMS(lease), fromMS(created)
 	return j, err
 }
 
-// Adoption is how a process takes the jobs of one kind born leased to it: a new delivery is
-// inserted already running (locked_by Owner, leased for Lease) instead of queued, and handed to
-// Take once its transaction commits, so its first attempt needs no claim. One that must wait
-// behind an earlier delivery of its conversation is born waiting instead, and claimed as usual
-// later. (Only webhook jobs are born leased; the others are born queued, see Enqueue.)
-type Adoption struct {
-	Owner string
-	Lease time.Duration
-	Clock func() time.Time
-	Take  func(model.Job)
+// A Lessee is who new deliveries are born leased to. Whether they are, and to whom, is the
+// queue's policy (its runner registers itself while it runs, see LeaseNewDeliveries); the store
+// only carries it out: a delivery that need not wait behind its conversation is inserted already
+// running, leased as Lease says, and handed to Take once its transaction has committed, so its
+// first attempt needs no claim.
+type Lessee interface {
+	// Lease names the owner of a delivery born now, and when its lease ends.
+	Lease() (owner string, until time.Time)
+	// Take receives a delivery born leased, as a job, after the commit (never for a rolled-back
+	// transaction). It runs on the store's writer goroutine, so it must neither block nor write.
+	Take(j model.Job)
 }
 
-// CanAdopt tells whether new jobs of a kind can be born leased: only deliveries can.
-func CanAdopt(kind model.JobKind) bool { return kind == model.JobWebhook }
-
-// AdoptNew registers the process's taker of new jobs of a kind that CanAdopt (the queue
-// runner); nil stops adopting them. Without one, new deliveries are born queued and claimed.
-func (s *Store) AdoptNew(kind model.JobKind, a *Adoption) {
-	if !CanAdopt(kind) {
-		panic(fmt.Sprintf("store: jobs of kind %q cannot be born leased", kind))
+// LeaseNewDeliveries registers who new deliveries are born leased to; nil makes them born
+// queued, to be claimed.
+func (s *Store) LeaseNewDeliveries(l Lessee) {
+	if l == nil {
+		s.lessee.Store(nil)
+		return
 	}
-	s.adopt.Store(a)
+	s.lessee.Store(&l)
 }
 
 // EnqueueDelivery stores a new pending delivery with its place in the queue: waiting when an
 // earlier delivery of its conversation is unfinished (deliveries of one conversation go one at a
-// time, in order), else born leased to this process when a runner adopts new deliveries, else
-// queued.
+// time, in order), else born leased when a Lessee is registered, else queued.
 func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	if err := tx.lockKey(ctx, d.ConversationID); err != nil {
 		return err
 	}
 	state, claims, lease, owner := string(model.JobQueued), 0, int64(0), ""
-	ad := tx.adopt
-	if ad != nil {
-		state, claims, lease, owner = string(model.JobRunning), 1, ms(ad.Clock().Add(ad.Lease)), ad.Owner
+	l := tx.lessee
+	if l != nil {
+		var until time.Time
+		owner, until = (*l).Lease()
+		state, claims, lease = string(model.JobRunning), 1, ms(until)
 	}
 	runAt := d.NextAttemptAt
 	if runAt.IsZero() {
@@ -104,11 +105,11 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	}
 	switch got {
 	case string(model.JobRunning):
-		j := model.Job{ID: seq, Kind: model.JobWebhook, ClientID: d.ClientID, Ref: d.ID, OrderKey: d.ConversationID,
-			Priority: model.PriorityInteractive, RunAt: runAt, Attempts: 1, LeaseUntil: fromMS(lease), CreatedAt: d.CreatedAt}
-		tx.AfterCommit(func() { ad.Take(j) })
+		j := model.Job{ID: seq, ClientID: d.ClientID, Ref: d.ID, OrderKey: d.ConversationID, RunAt: runAt, Attempts: 1,
+			LeaseUntil: fromMS(lease), CreatedAt: d.CreatedAt}
+		tx.AfterCommit(func() { (*l).Take(j) })
 	case string(model.JobQueued):
-		tx.kinds = append(tx.kinds, string(model.JobWebhook))
+		tx.kinds = append(tx.kinds, DeliveriesReady)
 	}
 	return nil
 }
@@ -156,12 +157,14 @@ func (tx *Tx) RequeueDelivery(ctx context.Context, d model.Delivery) error {
 	if err != nil {
 		return notFound(err, "requeue delivery "+d.ID)
 	}
-	tx.kinds = append(tx.kinds, string(model.JobWebhook))
+	tx.kinds = append(tx.kinds, DeliveriesReady)
 	return nil
 }
 
-// deliveryLanes is Lanes for webhook jobs: the clients with queued deliveries.
-func (r reader) deliveryLanes(ctx context.Context) ([]Lane, error) {
+// DeliveryLanes returns the clients with queued deliveries, each with its earliest next
+// attempt (all at the zero priority: deliveries have one), walking the distinct clients through
+// the index like JobLanes.
+func (r reader) DeliveryLanes(ctx context.Context) ([]Lane, error) {
 	rows, err := r.query(ctx, `WITH RECURSIVE lanes(client_id) AS (
 			SELECT MIN(client_id) FROM deliveries WHERE q_state = 'queued'
 			UNION ALL
@@ -185,16 +188,16 @@ func (r reader) deliveryLanes(ctx context.Context) ([]Lane, error) {
 		if err := rows.Scan(&l.ClientID, &at); err != nil {
 			return nil, notFound(err, "delivery lanes")
 		}
-		l.Priority, l.MinRunAt = model.PriorityInteractive, fromMS(at)
+		l.MinRunAt = fromMS(at)
 		out = append(out, l)
 	}
 	return out, notFound(rows.Err(), "delivery lanes")
 }
 
-func (tx *Tx) claimDeliveries(ctx context.Context, lane Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
-	if lane.Priority != model.PriorityInteractive {
-		return nil, nil
-	}
+// ClaimDeliveries leases up to limit ready deliveries of one client to owner until leaseUntil,
+// oldest first, and returns them in that order. On PostgreSQL, rows another instance is
+// claiming are skipped rather than waited for.
+func (tx *Tx) ClaimDeliveries(ctx context.Context, clientID string, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
 	skip := ""
 	if tx.engine == Postgres {
 		skip = " FOR UPDATE SKIP LOCKED"
@@ -203,16 +206,18 @@ func (tx *Tx) claimDeliveries(ctx context.Context, lane Lane, now, leaseUntil ti
 		WHERE id IN (SELECT id FROM deliveries WHERE q_state = 'queued' AND client_id = ? AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`+skip+`)
 		RETURNING `+deliveryJobColumns,
-		ms(leaseUntil), owner, lane.ClientID, ms(now), limit)
+		ms(leaseUntil), owner, clientID, ms(now), limit)
 	jobs, err := collect(rows, err, "claim deliveries", scanDeliveryJob)
 	// RETURNING keeps no order on PostgreSQL: start them in queue order.
 	slices.SortFunc(jobs, func(a, b model.Job) int { return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.Ref, b.Ref)) })
 	return jobs, err
 }
 
-// finishDelivery takes a delivery out of the queue (its status says how it ended) and lets the
-// next delivery of its conversation run. It matches the claim, like FinishJob.
-func (tx *Tx) finishDelivery(ctx context.Context, j model.Job) (bool, error) {
+// DequeueDelivery takes a running delivery out of the queue, leaving its state as it is (its
+// status says how it ended), and lets the next delivery of its conversation run. It matches the
+// claim (delivery and claim count), so a run whose lease lapsed and whose delivery was claimed
+// again cannot take the newer run's delivery out; it reports false then.
+func (tx *Tx) DequeueDelivery(ctx context.Context, j model.Job) (bool, error) {
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
@@ -226,8 +231,8 @@ func (tx *Tx) finishDelivery(ctx context.Context, j model.Job) (bool, error) {
 // changed nothing of the delivery, when the run no longer holds the job (its lease lapsed and
 // it was claimed again): the caller must then roll back.
 func (tx *Tx) FinishDelivery(ctx context.Context, j model.Job, a *model.Attempt, d model.Delivery) (bool, error) {
-	if j.Kind != model.JobWebhook || d.ID != j.Ref {
-		return false, fmt.Errorf("store: finish delivery %s with job %s %s", d.ID, j.Kind, j.Ref)
+	if d.ID != j.Ref {
+		return false, fmt.Errorf("store: finish delivery %s with the job of delivery %s", d.ID, j.Ref)
 	}
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
@@ -263,14 +268,24 @@ func (tx *Tx) leftQueue(ctx context.Context, j model.Job, res sql.Result, err er
 		return false, fmt.Errorf("store: next delivery after %s: %w", j.Ref, err)
 	}
 	if n, _ := res.RowsAffected(); n > 0 {
-		tx.kinds = append(tx.kinds, string(model.JobWebhook))
+		tx.kinds = append(tx.kinds, DeliveriesReady)
 	}
 	return true, nil
 }
 
-// requeueClaimed puts a claimed delivery back in the queue at runAt; uncounted takes the claim
-// back (the run did no work).
-func (tx *Tx) requeueClaimed(ctx context.Context, j model.Job, runAt time.Time, uncounted bool) (bool, error) {
+// RetryDelivery puts a running delivery back in the queue, to be claimed again at runAt. The
+// delivery stays the head of its conversation, so later ones keep waiting.
+func (tx *Tx) RetryDelivery(ctx context.Context, j model.Job, runAt time.Time) (bool, error) {
+	return tx.requeueDelivery(ctx, j, runAt, false)
+}
+
+// DeferDelivery puts a running delivery back for later and takes its claim back: the run did
+// no work (or never started), so it does not count.
+func (tx *Tx) DeferDelivery(ctx context.Context, j model.Job, runAt time.Time) (bool, error) {
+	return tx.requeueDelivery(ctx, j, runAt, true)
+}
+
+func (tx *Tx) requeueDelivery(ctx context.Context, j model.Job, runAt time.Time, uncounted bool) (bool, error) {
 	back := ""
 	if uncounted {
 		back = ", claims = claims - 1"
@@ -280,40 +295,46 @@ func (tx *Tx) requeueClaimed(ctx context.Context, j model.Job, runAt time.Time, 
 	if err != nil {
 		return false, fmt.Errorf("store: requeue delivery %s: %w", j.Ref, err)
 	}
-	return tx.requeued(res, model.JobWebhook)
+	return tx.requeued(res, DeliveriesReady)
 }
 
-// releaseDeliveries returns running deliveries to the queue: those whose lease lapsed before
-// `before`, or all of them when before is zero.
-func (tx *Tx) releaseDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	q, args := `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = '' WHERE q_state = 'running'`, []any(nil)
-	if !before.IsZero() {
-		q, args = q+` AND lease_until < ?`, append(args, ms(before))
-	}
-	res, err := tx.exec(ctx, q, args...)
+// ReleaseExpiredDeliveries returns to the queue the running deliveries whose lease lapsed
+// before now (their worker died or hung). It returns how many.
+func (tx *Tx) ReleaseExpiredDeliveries(ctx context.Context, now time.Time) (int64, error) {
+	return tx.releasedDeliveries(tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = ''
+		WHERE q_state = 'running' AND lease_until < ?`, ms(now)))
+}
+
+// ReleaseRunningDeliveries returns every running delivery to the queue: like
+// ReleaseRunningJobs, only for a database no other process can use.
+func (tx *Tx) ReleaseRunningDeliveries(ctx context.Context) (int64, error) {
+	return tx.releasedDeliveries(tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = ''
+		WHERE q_state = 'running'`))
+}
+
+func (tx *Tx) releasedDeliveries(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: release deliveries: %w", err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if n > 0 {
+		tx.kinds = append(tx.kinds, DeliveriesReady)
+	}
+	return n, err
 }
 
-// deliveryQueueStats is QueueStats for webhook jobs.
-func (r reader) deliveryQueueStats(ctx context.Context) ([]QueueStat, error) {
+// DeliveryQueueStats summarises the deliveries still in the queue for metrics, by state. Their
+// Kind is left empty, for the queue to name.
+func (r reader) DeliveryQueueStats(ctx context.Context) ([]QueueStat, error) {
 	rows, err := r.query(ctx, `SELECT q_state, COUNT(*), MIN(created_at) FROM deliveries WHERE q_state <> ''
 		GROUP BY q_state`)
-	if err != nil {
-		return nil, notFound(err, "delivery queue stats")
-	}
-	defer rows.Close()
-	var out []QueueStat
-	for rows.Next() {
-		s := QueueStat{Kind: model.JobWebhook}
-		var oldest int64
-		if err := rows.Scan(&s.State, &s.Count, &oldest); err != nil {
-			return nil, notFound(err, "delivery queue stats")
-		}
+	return collect(rows, err, "delivery queue stats", func(row scanner) (QueueStat, error) {
+		var (
+			s      QueueStat
+			oldest int64
+		)
+		err := row.Scan(&s.State, &s.Count, &oldest)
 		s.OldestAt = fromMS(oldest)
-		out = append(out, s)
-	}
-	return out, notFound(rows.Err(), "delivery queue stats")
+		return s, err
+	})
 }

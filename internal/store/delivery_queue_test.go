@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -37,11 +38,15 @@ func claimDeliveries(t *testing.T, s *store.Store, n int) []model.Job {
 	t.Helper()
 	var jobs []model.Job
 	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
-		lanes, err := tx.Lanes(t.Context(), model.JobWebhook)
+		jobs = nil
+		lanes, err := tx.DeliveryLanes(t.Context())
 		if err != nil || len(lanes) == 0 {
 			return err
 		}
-		jobs, err = tx.Claim(t.Context(), model.JobWebhook, lanes[0], t0.Add(time.Hour), t0.Add(2*time.Hour), "me", n)
+		if l := lanes[0]; l.Priority != model.PriorityInteractive || l.ClientID != "acme" {
+			return fmt.Errorf("lane %+v, want acme's at interactive priority", l)
+		}
+		jobs, err = tx.ClaimDeliveries(t.Context(), lanes[0].ClientID, t0.Add(time.Hour), t0.Add(2*time.Hour), "me", n)
 		return err
 	}))
 	return jobs
@@ -59,10 +64,44 @@ func finish(t *testing.T, s *store.Store, j model.Job) bool {
 	t.Helper()
 	var ok bool
 	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
-		ok, err = tx.FinishJob(t.Context(), j)
+		ok, err = tx.DequeueDelivery(t.Context(), j)
 		return err
 	}))
 	return ok
+}
+
+// lessee takes new deliveries as the queue runner does, recording them.
+type lessee struct {
+	mu    sync.Mutex
+	until time.Time
+	taken []model.Job
+}
+
+func (l *lessee) Lease() (string, time.Time) { return "me", l.until }
+
+func (l *lessee) Take(j model.Job) {
+	l.mu.Lock()
+	l.taken = append(l.taken, j)
+	l.mu.Unlock()
+}
+
+func (l *lessee) jobs() []model.Job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]model.Job(nil), l.taken...)
+}
+
+// queueStat returns the count of the deliveries in the queue in one state.
+func queueStat(t *testing.T, s *store.Store, state model.JobState) int64 {
+	t.Helper()
+	stats, err := s.DeliveryQueueStats(t.Context())
+	ibikitest.Must(t, err)
+	for _, st := range stats {
+		if st.State == state {
+			return st.Count
+		}
+	}
+	return 0
 }
 
 // Deliveries of one conversation go one at a time, in order; other conversations do not wait.
@@ -75,7 +114,7 @@ func TestDeliveriesOfAConversationRunOneAtATime(t *testing.T) {
 	if got := refs(jobs); got != "evt_1,evt_3,evt_5" {
 		t.Fatalf("claimed %s, want evt_1,evt_3,evt_5 (evt_2 and evt_4 wait behind evt_1)", got)
 	}
-	if j := jobs[0]; j.Kind != model.JobWebhook || j.OrderKey != "conv_a" || j.Attempts != 1 || j.ClientID != "acme" {
+	if j := jobs[0]; j.OrderKey != "conv_a" || j.Attempts != 1 || j.ClientID != "acme" || j.Ref != "evt_1" {
 		t.Fatalf("job = %+v", j)
 	}
 	stale := jobs[0]
@@ -91,17 +130,13 @@ func TestDeliveriesOfAConversationRunOneAtATime(t *testing.T) {
 	}
 }
 
-// A new delivery is born leased to the process that adopts new deliveries, and handed to it only
-// once its transaction commits; one that must wait is born waiting and is not handed over.
-func TestNewDeliveriesAreBornLeasedToTheAdopter(t *testing.T) {
+// A new delivery is born leased to the registered Lessee, and handed to it only once its
+// transaction commits; one that must wait is born waiting and is not handed over.
+func TestNewDeliveriesAreBornLeasedToTheLessee(t *testing.T) {
 	s := ibikitest.NewStore(t)
 	addClient(t, s, "acme")
-	var (
-		mu      sync.Mutex
-		adopted []model.Job
-	)
-	s.AdoptNew(model.JobWebhook, &store.Adoption{Owner: "me", Lease: time.Minute, Clock: func() time.Time { return t0 },
-		Take: func(j model.Job) { mu.Lock(); adopted = append(adopted, j); mu.Unlock() }})
+	l := &lessee{until: t0.Add(time.Minute)}
+	s.LeaseNewDeliveries(l)
 	enqueueDeliveries(t, s, delivery("evt_1", "conv_a"), delivery("evt_2", "conv_a"))
 	err := s.InTx(t.Context(), func(tx *store.Tx) error {
 		if err := tx.EnqueueDelivery(t.Context(), delivery("evt_9", "conv_c")); err != nil {
@@ -112,9 +147,7 @@ func TestNewDeliveriesAreBornLeasedToTheAdopter(t *testing.T) {
 	if err == nil {
 		t.Fatal("the failing transaction succeeded")
 	}
-	mu.Lock()
-	got := append([]model.Job(nil), adopted...)
-	mu.Unlock()
+	got := l.jobs()
 	if refs(got) != "evt_1" {
 		t.Fatalf("adopted %q, want evt_1 only", refs(got))
 	}
@@ -130,10 +163,13 @@ func TestNewDeliveriesAreBornLeasedToTheAdopter(t *testing.T) {
 	if got := refs(claimDeliveries(t, s, 10)); got != "evt_2" {
 		t.Fatalf("claimed %q, want evt_2", got)
 	}
-	s.AdoptNew(model.JobWebhook, nil)
+	s.LeaseNewDeliveries(nil)
 	enqueueDeliveries(t, s, delivery("evt_3", "conv_d"))
 	if got := refs(claimDeliveries(t, s, 10)); got != "evt_3" {
-		t.Fatalf("without an adopter a new delivery is queued: claimed %q", got)
+		t.Fatalf("without a lessee a new delivery is queued: claimed %q", got)
+	}
+	if n := len(l.jobs()); n != 1 {
+		t.Fatalf("the lessee took %d deliveries, want only evt_1", n)
 	}
 }
 
@@ -146,7 +182,7 @@ func TestDeliveryQueueStates(t *testing.T) {
 	enqueueDeliveries(t, s, delivery("evt_1", "conv_a"))
 	j := claimDeliveries(t, s, 1)[0]
 	later := t0.Add(30 * time.Minute)
-	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { _, err := tx.RetryJob(ctx, j, later, "HTTP 500"); return err }))
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { _, err := tx.RetryDelivery(ctx, j, later); return err }))
 	d, err := s.DeliveryByID(ctx, "evt_1")
 	if err != nil || !d.NextAttemptAt.Equal(later) {
 		t.Fatalf("after a retry: next attempt %v, %v; want %v", d.NextAttemptAt, err, later)
@@ -155,17 +191,20 @@ func TestDeliveryQueueStates(t *testing.T) {
 	if j.Attempts != 2 {
 		t.Fatalf("claims = %d, want 2", j.Attempts)
 	}
-	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { _, err := tx.DeferJob(ctx, j, t0); return err }))
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { _, err := tx.DeferDelivery(ctx, j, t0); return err }))
 	if j = claimDeliveries(t, s, 1)[0]; j.Attempts != 2 {
 		t.Fatalf("claims after a deferral = %d, want 2 (a deferral is not a claim)", j.Attempts)
 	}
 	var n int64
-	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.ReleaseExpired(ctx, t0.Add(3*time.Hour)); return err }))
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.ReleaseExpiredDeliveries(ctx, t0.Add(3*time.Hour))
+		return err
+	}))
 	if n != 1 {
 		t.Fatalf("released %d lapsed leases, want 1", n)
 	}
 	j = claimDeliveries(t, s, 1)[0]
-	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.ReleaseRunning(ctx); return err }))
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.ReleaseRunningDeliveries(ctx); return err }))
 	if n != 1 {
 		t.Fatalf("released %d running at start, want 1", n)
 	}
@@ -200,16 +239,8 @@ func TestDeliveryQueueStates(t *testing.T) {
 	if finish(t, s, beforeReplay) {
 		t.Fatal("a run from before the replay finished the replayed delivery")
 	}
-	stats, err := s.QueueStats(ctx)
-	ibikitest.Must(t, err)
-	found := false
-	for _, st := range stats {
-		if st.Kind == model.JobWebhook && st.State == model.JobRunning && st.Count == 1 {
-			found = true
-		}
-	}
-	if !found {
-		t.Fatalf("queue stats %+v lack one running webhook job", stats)
+	if n := queueStat(t, s, model.JobRunning); n != 1 {
+		t.Fatalf("running deliveries in the queue stats = %d, want 1", n)
 	}
 }
 
@@ -263,16 +294,15 @@ func TestMigrationMovesWebhookJobsIntoDeliveries(t *testing.T) {
 	if got := refs(claimDeliveries(t, s, 5)); got != "evt_run" {
 		t.Fatalf("claimed %q after the migration, want evt_run (evt_wait waits behind it)", got)
 	}
-	stats, err := s.QueueStats(ctx)
-	ibikitest.Must(t, err)
-	waiting := int64(0)
-	for _, st := range stats {
-		if st.Kind == model.JobWebhook && st.State == model.JobWaiting {
-			waiting = st.Count
-		}
+	if waiting := queueStat(t, s, model.JobWaiting); waiting != 1 {
+		t.Fatalf("waiting deliveries = %d, want 1 (evt_wait)", waiting)
 	}
-	if waiting != 1 {
-		t.Fatalf("waiting webhook jobs = %d, want 1 (evt_wait)", waiting)
+	jobs, err := s.JobQueueStats(ctx)
+	ibikitest.Must(t, err)
+	for _, st := range jobs {
+		if st.Kind == model.JobWebhook {
+			t.Fatalf("the jobs table still holds webhook jobs: %+v", jobs)
+		}
 	}
 }
 

@@ -62,13 +62,10 @@ type Lane struct {
 	MinRunAt time.Time
 }
 
-// Lanes returns the clients with queued jobs of a kind, each with the earliest run time at
-// each priority. It walks the distinct clients through the index (a loose index scan), so a
-// client with a long backlog costs no more than one with a single job.
-func (r reader) Lanes(ctx context.Context, kind model.JobKind) ([]Lane, error) {
-	if kind == model.JobWebhook {
-		return r.deliveryLanes(ctx)
-	}
+// JobLanes returns the clients with queued jobs of a kind in the jobs table, each with the
+// earliest run time at each priority. It walks the distinct clients through the index (a loose
+// index scan), so a client with a long backlog costs no more than one with a single job.
+func (r reader) JobLanes(ctx context.Context, kind model.JobKind) ([]Lane, error) {
 	const minAt = `(SELECT MIN(run_at) FROM jobs j WHERE j.kind = ? AND j.state = 'queued'
 		AND j.client_id = lanes.client_id AND j.priority = %d)`
 	q := `WITH RECURSIVE lanes(client_id) AS (
@@ -104,12 +101,10 @@ func (r reader) Lanes(ctx context.Context, kind model.JobKind) ([]Lane, error) {
 	return out, notFound(rows.Err(), "lanes")
 }
 
-// Claim leases up to limit ready jobs of one lane to owner until leaseUntil, oldest first.
-// On PostgreSQL, rows another instance is claiming are skipped rather than waited for.
-func (tx *Tx) Claim(ctx context.Context, kind model.JobKind, lane Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
-	if kind == model.JobWebhook {
-		return tx.claimDeliveries(ctx, lane, now, leaseUntil, owner, limit)
-	}
+// ClaimJobs leases up to limit ready jobs of one kind and lane to owner until leaseUntil,
+// oldest first. On PostgreSQL, rows another instance is claiming are skipped rather than waited
+// for.
+func (tx *Tx) ClaimJobs(ctx context.Context, kind model.JobKind, lane Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
 	skip := ""
 	if tx.engine == Postgres {
 		skip = " FOR UPDATE SKIP LOCKED"
@@ -126,9 +121,6 @@ func (tx *Tx) Claim(ctx context.Context, kind model.JobKind, lane Lane, now, lea
 // It matches the claim (id and attempt number), so a worker whose lease lapsed and whose job
 // was claimed again cannot finish the newer run; it reports false then.
 func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
-	if j.Kind == model.JobWebhook {
-		return tx.finishDelivery(ctx, j)
-	}
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
@@ -137,12 +129,8 @@ func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
 }
 
 // BuryJob moves a job that cannot succeed to the dead state, kept for the operator, and lets
-// the next job with its order key run. A webhook job leaves the queue (the kind's OnDead marks
-// the delivery failed: failed deliveries are the operator's dead letters).
+// the next job with its order key run.
 func (tx *Tx) BuryJob(ctx context.Context, j model.Job, reason string) (bool, error) {
-	if j.Kind == model.JobWebhook {
-		return tx.finishDelivery(ctx, j)
-	}
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
@@ -175,78 +163,59 @@ func (tx *Tx) afterFinish(ctx context.Context, j model.Job, res sql.Result, err 
 // RetryJob puts a claimed job back in the queue to run again at runAt. The job stays the head
 // of its order key, so later jobs with the same key keep waiting.
 func (tx *Tx) RetryJob(ctx context.Context, j model.Job, runAt time.Time, reason string) (bool, error) {
-	if j.Kind == model.JobWebhook {
-		return tx.requeueClaimed(ctx, j, runAt, false)
-	}
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_until = 0
 		WHERE id = ? AND attempts = ? AND state = 'running'`, ms(runAt), reason, j.ID, j.Attempts)
 	if err != nil {
 		return false, fmt.Errorf("store: retry job %d: %w", j.ID, err)
 	}
-	return tx.requeued(res, j.Kind)
+	return tx.requeued(res, string(j.Kind))
 }
 
 // DeferJob puts a claimed job back for later without counting the run as an attempt (it did
 // no work).
 func (tx *Tx) DeferJob(ctx context.Context, j model.Job, runAt time.Time) (bool, error) {
-	if j.Kind == model.JobWebhook {
-		return tx.requeueClaimed(ctx, j, runAt, true)
-	}
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, attempts = attempts - 1, lease_until = 0
 		WHERE id = ? AND attempts = ? AND state = 'running'`, ms(runAt), j.ID, j.Attempts)
 	if err != nil {
 		return false, fmt.Errorf("store: defer job %d: %w", j.ID, err)
 	}
-	return tx.requeued(res, j.Kind)
+	return tx.requeued(res, string(j.Kind))
 }
 
-// requeued reports whether a claimed job went back to the queue, and if so announces its kind
-// after the commit so that the runner looks again.
-func (tx *Tx) requeued(res sql.Result, kind model.JobKind) (bool, error) {
+// requeued reports whether a claimed job went back to the queue, and if so announces what
+// became ready (a kind, or DeliveriesReady) after the commit so that the runner looks again.
+func (tx *Tx) requeued(res sql.Result, ready string) (bool, error) {
 	n, err := res.RowsAffected()
 	if n > 0 {
-		tx.kinds = append(tx.kinds, string(kind))
+		tx.kinds = append(tx.kinds, ready)
 	}
 	return n > 0, err
 }
 
-// ReleaseExpired returns to the queue the jobs whose lease lapsed: their worker died or hung.
-// It returns how many.
-func (tx *Tx) ReleaseExpired(ctx context.Context, now time.Time) (int64, error) {
-	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
-		WHERE state = 'running' AND lease_until < ?`, ms(now))
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	nd, err := tx.releaseDeliveries(ctx, now)
-	n += nd
-	if n > 0 {
-		tx.kinds = append(tx.kinds, "*")
-	}
-	return n, err
+// ReleaseExpiredJobs returns to the queue the jobs whose lease lapsed: their worker died or
+// hung. It returns how many.
+func (tx *Tx) ReleaseExpiredJobs(ctx context.Context, now time.Time) (int64, error) {
+	return tx.released(tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
+		WHERE state = 'running' AND lease_until < ?`, ms(now)))
 }
 
-// ReleaseRunning returns every running job to the queue. Only for a database no other process
-// can use (SQLite, under its lock file): at start, whatever is "running" was left by a
+// ReleaseRunningJobs returns every running job to the queue. Only for a database no other
+// process can use (SQLite, under its lock file): at start, whatever is "running" was left by a
 // process that died, and need not wait for its lease.
-func (tx *Tx) ReleaseRunning(ctx context.Context) (int64, error) {
-	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'released at start'
-		WHERE state = 'running'`)
+func (tx *Tx) ReleaseRunningJobs(ctx context.Context) (int64, error) {
+	return tx.released(tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'released at start'
+		WHERE state = 'running'`))
+}
+
+// released counts the jobs a release put back, and announces them to every kind after the
+// commit (the statement does not say which kinds they were).
+func (tx *Tx) released(res sql.Result, err error) (int64, error) {
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("store: release jobs: %w", err)
 	}
 	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	nd, err := tx.releaseDeliveries(ctx, time.Time{})
-	n += nd
 	if n > 0 {
-		tx.kinds = append(tx.kinds, "*")
+		tx.kinds = append(tx.kinds, AnyReady)
 	}
 	return n, err
 }
@@ -259,28 +228,16 @@ type QueueStat struct {
 	OldestAt time.Time
 }
 
-// QueueStats summarises the job table for metrics.
-func (r reader) QueueStats(ctx context.Context) ([]QueueStat, error) {
+// JobQueueStats summarises the jobs table for metrics, by kind and state.
+func (r reader) JobQueueStats(ctx context.Context) ([]QueueStat, error) {
 	rows, err := r.query(ctx, `SELECT kind, state, COUNT(*), MIN(created_at) FROM jobs GROUP BY kind, state`)
-	if err != nil {
-		return nil, notFound(err, "queue stats")
-	}
-	defer rows.Close()
-	var out []QueueStat
-	for rows.Next() {
+	return collect(rows, err, "job queue stats", func(row scanner) (QueueStat, error) {
 		var (
 			s      QueueStat
 			oldest int64
 		)
-		if err := rows.Scan(&s.Kind, &s.State, &s.Count, &oldest); err != nil {
-			return nil, notFound(err, "queue stats")
-		}
+		err := row.Scan(&s.Kind, &s.State, &s.Count, &oldest)
 		s.OldestAt = fromMS(oldest)
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, notFound(err, "queue stats")
-	}
-	hooks, err := r.deliveryQueueStats(ctx)
-	return append(out, hooks...), err
+		return s, err
+	})
 }

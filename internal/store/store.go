@@ -66,7 +66,7 @@ type Store struct {
 	hookMu     sync.RWMutex
 	onWrite    []func(kinds []string)
 	onAnnounce []func(Announcement)
-	adopt      atomic.Pointer[Adoption]
+	lessee     atomic.Pointer[Lessee]
 	// shareLog hears the errors of sharing announcements between instances (SetShareLog).
 	shareLog func(error)
 }
@@ -143,8 +143,18 @@ func (s *Store) Close() error {
 	return err
 }
 
-// OnWrite registers fn to be called after each commit that enqueued jobs, with the kinds
-// enqueued. The job runner uses it to wake up at once instead of polling.
+// What OnWrite listeners hear besides the kinds of the jobs table's jobs made ready.
+const (
+	// DeliveriesReady: deliveries became ready to claim. The deliveries table does not know
+	// which kind of job the queue runs them as.
+	DeliveriesReady = "@deliveries"
+	// AnyReady: jobs whose kinds the statement did not read were put back (released leases).
+	AnyReady = "*"
+)
+
+// OnWrite registers fn to be called after each commit that made work ready to claim, with what
+// became ready: job kinds, DeliveriesReady or AnyReady. The job runner uses it to wake up at
+// once instead of polling.
 func (s *Store) OnWrite(fn func(kinds []string)) {
 	s.hookMu.Lock()
 	defer s.hookMu.Unlock()

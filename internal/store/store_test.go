@@ -311,7 +311,7 @@ func TestDeferredJobKeepsItsAttempts(t *testing.T) {
 		t.Helper()
 		var jobs []model.Job
 		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
-			jobs, err = tx.Claim(ctx, model.JobSend, store.Lane{ClientID: "c", Priority: 0}, time.Now().Add(time.Hour), time.Now().Add(time.Minute), "me", 1)
+			jobs, err = tx.ClaimJobs(ctx, model.JobSend, store.Lane{ClientID: "c", Priority: 0}, time.Now().Add(time.Hour), time.Now().Add(time.Minute), "me", 1)
 			return err
 		}))
 		if len(jobs) != 1 {
