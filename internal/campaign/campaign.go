@@ -210,18 +210,24 @@ func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, 
 		return err
 	}
 	cp.Invalid = rep.InvalidCount
-	return s.Store.InTx(ctx, func(tx *store.Tx) error {
+	var priced model.Campaign
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		priced = *cp
 		cost, err := tx.RecipientsCost(ctx, cp.ID)
 		if err != nil {
 			return err
 		}
-		cp.CostCents = cost
-		cp.Report = string(mustJSON(rep))
-		if err := tx.UpdateCampaign(ctx, *cp); err != nil {
+		priced.CostCents = cost
+		priced.Report = string(mustJSON(rep))
+		if err := tx.UpdateCampaign(ctx, priced); err != nil {
 			return err
 		}
 		return tx.SetCampaignStatus(ctx, c.ID, cp.ID, model.CampaignDraft, s.Clock().UTC(), model.CampaignCreating)
 	})
+	if err == nil {
+		*cp = priced
+	}
+	return err
 }
 
 type adder func(line int, phone string, fields map[string]string) error

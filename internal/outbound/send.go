@@ -130,7 +130,7 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 		return s.chooseSender(ctx, c.ID, d.To, d.From, func(context.Context, string, string) (string, error) { return last, nil })
 	}
 	var m model.Message
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
 		if m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC()); err != nil {
 			return err
 		}
