@@ -51,7 +51,9 @@ type API struct {
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireAdmin(plainURL(a.audited(pattern, h)))) }
+	admin := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, a.requireAdmin(plainURL(a.audited(pattern, h))))
+	}
 	admin("POST /admin/v1/clients", a.createClient)
 	admin("GET /admin/v1/clients", a.listClients)
 	admin("GET /admin/v1/clients/{id}", a.getClient)
