@@ -52,7 +52,9 @@ type API struct {
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireAdmin(a.audited(pattern, h))) }
+	admin := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, a.requireAdmin(plainURL(a.audited(pattern, h))))
+	}
 	admin("POST /admin/v1/clients", a.createClient)
 	admin("GET /admin/v1/clients", a.listClients)
 	admin("GET /admin/v1/clients/{id}", a.getClient)
@@ -78,7 +80,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("POST /admin/v1/clients/{id}/suppressions", a.adminAddSuppression)
 	admin("DELETE /admin/v1/clients/{id}/suppressions/{phone}", a.adminRemoveSuppression)
 
-	client := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireClient(h)) }
+	client := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.requireClient(plainURL(h))) }
 	client("POST /api/v1/contacts", a.createContact)
 	client("GET /api/v1/contacts", a.listContacts)
 	client("POST /api/v1/contacts/import", a.importContacts)
@@ -163,7 +165,7 @@ func pageParams(r *http.Request) (limit int, cursor string, err error) {
 	}
 	if v := r.URL.Query().Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 {
+		if err != nil || len(b) == 0 || hasNUL(string(b)) {
 			return 0, "", respond.Invalid("cursor", "cursor is not one this API gave out")
 		}
 		cursor = string(b)

@@ -7,10 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
@@ -146,95 +143,6 @@ func clientIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
-}
-
-// LoginLimiter slows down password guessing: each email, and each source address, gets a small
-// budget of failed sign-ins that refills slowly. Successful sign-ins cost nothing.
-type LoginLimiter struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	clock   func() time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-// Budgets of failed sign-ins: 5 per email then one every 30 s; 20 per address then one every 3 s.
-var (
-	emailBudget = budget{burst: 5, every: 30 * time.Second}
-	ipBudget    = budget{burst: 20, every: 3 * time.Second}
-)
-
-type budget struct {
-	burst int
-	every time.Duration
-}
-
-// NewLoginLimiter returns a limiter with the default budgets.
-func NewLoginLimiter(clock func() time.Time) *LoginLimiter {
-	return &LoginLimiter{buckets: map[string]*bucket{}, clock: clock}
-}
-
-func (l *LoginLimiter) get(key string, b budget, now time.Time) *rate.Limiter {
-	bk := l.buckets[key]
-	if bk == nil {
-		if len(l.buckets) > 100_000 {
-			l.prune(now)
-		}
-		bk = &bucket{lim: rate.NewLimiter(rate.Every(b.every), b.burst)}
-		l.buckets[key] = bk
-	}
-	bk.seen = now
-	return bk.lim
-}
-
-// prune forgets buckets untouched for an hour (by then every budget has refilled).
-func (l *LoginLimiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		if now.Sub(b.seen) > time.Hour {
-			delete(l.buckets, k)
-		}
-	}
-}
-
-// Try takes one try of email's and the address's budgets for a sign-in from r. When ok is
-// false the sign-in must not be tried (wait says for how long). Otherwise call done with the
-// outcome: a success gives the try back. Taking the try before checking the password makes
-// parallel guesses count too.
-func (l *LoginLimiter) Try(r *http.Request, email string) (ok bool, wait time.Duration, done func(success bool)) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock()
-	lims := []*rate.Limiter{l.get("e:"+email, emailBudget, now), l.get("i:"+clientIP(r), ipBudget, now)}
-	var taken []*rate.Reservation
-	for _, lim := range lims {
-		res := lim.ReserveN(now, 1)
-		if d := res.DelayFrom(now); d > 0 {
-			wait = max(wait, d)
-			res.CancelAt(now)
-			continue
-		}
-		taken = append(taken, res)
-	}
-	if wait > 0 {
-		for _, res := range taken {
-			res.CancelAt(now)
-		}
-		return false, wait, func(bool) {}
-	}
-	return true, 0, func(success bool) {
-		if !success {
-			return
-		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		for _, res := range taken {
-			// At the reservation's own time: x/time/rate gives nothing back for a later one.
-			res.CancelAt(now)
-		}
-	}
 }
 
 // DeleteEnded deletes the sessions that have ended (they are refused at once anyway; this only

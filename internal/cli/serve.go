@@ -172,7 +172,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	dash := &dashboard.Dashboard{Store: st, Accounts: accounts, Hub: hub, Tenants: tenants, Outbound: out, Inbound: in,
 		Campaigns: campaigns, Importer: imports, Providers: providers, PublicURL: cfg.PublicURL,
 		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
-		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now)}
+		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now, cfg.TrustedProxies)}
 	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},

@@ -78,7 +78,7 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, secureHeaders(d.Sessions.Secure, cop.Handler(h)))
 	}
-	public := func(pattern string, h http.HandlerFunc) { handle(pattern, h) }
+	public := func(pattern string, h http.HandlerFunc) { handle(pattern, d.plainPublic(h)) }
 	anyone := func(pattern string, h handler) { handle(pattern, d.signedIn("", h)) }
 	operator := func(pattern string, h handler) { handle(pattern, d.signedIn(model.RoleOperator, h)) }
 	client := func(pattern string, h handler) { handle(pattern, d.signedIn(model.RoleClient, h)) }
@@ -158,6 +158,9 @@ func (d *Dashboard) session(role model.Role, allowInactive bool, h handler) http
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !auth.ValidCSRF(r, sess) {
 			d.errorPage(w, r, v, http.StatusForbidden, "This form is out of date or came from another site. Reload the page and try again.")
+			return
+		}
+		if !d.plainText(w, r, v) {
 			return
 		}
 		if err := h(w, r, v); err != nil {

@@ -21,6 +21,7 @@ type reads interface {
 	Client(ctx context.Context, id string) (model.Client, error)
 	ContactOwners(ctx context.Context, phone string, limit int) ([]string, error)
 	LastSender(ctx context.Context, phone string) (string, error)
+	ConversationOwners(ctx context.Context, phone, to string, limit int) ([]store.ConversationOwner, error)
 	ContactByPhone(ctx context.Context, clientID, phone string) (model.Contact, error)
 	ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error)
 }
@@ -272,4 +273,13 @@ func (l lookup) LastSender(ctx context.Context, phone string) (string, error) {
 		return "", nil
 	}
 	return id, err
+}
+
+func (l lookup) ConversationClients(ctx context.Context, phone, to string, limit int) ([]routing.Candidate, error) {
+	owners, err := l.r.ConversationOwners(ctx, phone, to, limit)
+	cs := make([]routing.Candidate, len(owners))
+	for i, o := range owners {
+		cs[i] = routing.Candidate{ClientID: o.ClientID, OnNumber: o.OnNumber}
+	}
+	return cs, err
 }

@@ -65,10 +65,13 @@ type RoutedBy string
 
 // Routing rules, in the order they are tried, plus the operator's manual assignment.
 const (
-	RoutedByNumber       RoutedBy = "number"
-	RoutedByBusiness     RoutedBy = "business"
-	RoutedByContact      RoutedBy = "contact"
-	RoutedByLastSender   RoutedBy = "last_sender"
+	RoutedByNumber     RoutedBy = "number"
+	RoutedByBusiness   RoutedBy = "business"
+	RoutedByContact    RoutedBy = "contact"
+	RoutedByLastSender RoutedBy = "last_sender"
+	// RoutedByConversation: the one client that has a conversation with the phone, though it
+	// never sent to it (the contact wrote first).
+	RoutedByConversation RoutedBy = "conversation"
 	RoutedByUnrouted     RoutedBy = "unrouted"
 	RoutedByAssigned     RoutedBy = "assigned"
 	RoutedByNotYetRouted RoutedBy = ""

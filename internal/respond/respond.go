@@ -4,10 +4,12 @@
 package respond
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -120,9 +122,10 @@ func Map(err error) *Error {
 }
 
 // Decode reads a JSON object body into v, refusing unknown fields (a typo in a field name is
-// an error, not a silently ignored setting) and trailing data.
+// an error, not a silently ignored setting), trailing data, and NUL characters (checkText).
 func Decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	var body bytes.Buffer
+	dec := json.NewDecoder(io.TeeReader(r.Body, &body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var (
@@ -144,7 +147,7 @@ func Decode(r *http.Request, v any) error {
 	if dec.More() {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body has data after the JSON object"}
 	}
-	return nil
+	return checkText(body.Bytes())
 }
 
 func jsonType(kind string) string {

@@ -23,6 +23,17 @@ type Lookup interface {
 	ContactClients(ctx context.Context, phone string, limit int) ([]string, error)
 	// LastSender returns the active client that last sent to the phone ("" if none).
 	LastSender(ctx context.Context, phone string) (string, error)
+	// ConversationClients returns up to limit active clients that have a conversation with the
+	// phone, each once: first those whose conversation last heard from the phone on the number
+	// to (OnNumber; none when to is ""), then the others.
+	ConversationClients(ctx context.Context, phone, to string, limit int) ([]Candidate, error)
+}
+
+// Candidate is a client that has a conversation with the sender of a message.
+type Candidate struct {
+	ClientID string
+	// OnNumber: the phone last wrote to this client on the number the message arrived on.
+	OnNumber bool
 }
 
 // Input is what routing looks at.
@@ -43,7 +54,8 @@ type Decision struct {
 var ErrNoLookup = errors.New("routing: no lookup")
 
 // Route applies the rules in order: dedicated receiving number, business tag, the phone being
-// a contact of exactly one client, the client that last sent to the phone; else unrouted.
+// a contact of exactly one client, the client that last sent to the phone, the one client that
+// has a conversation with the phone (ByConversation); else unrouted.
 func Route(ctx context.Context, lk Lookup, in Input) (Decision, error) {
 	if lk == nil {
 		return Decision{}, ErrNoLookup
@@ -77,7 +89,30 @@ func Route(ctx context.Context, lk Lookup, in Input) (Decision, error) {
 	if id != "" {
 		return Decision{ClientID: id, Rule: model.RoutedByLastSender}, nil
 	}
+	cs, err := lk.ConversationClients(ctx, in.From, in.To, 2)
+	if err != nil {
+		return Decision{}, err
+	}
+	if id := ByConversation(cs); id != "" {
+		return Decision{ClientID: id, Rule: model.RoutedByConversation}, nil
+	}
 	return Decision{Rule: model.RoutedByUnrouted}, nil
+}
+
+// ByConversation chooses among the clients that have a conversation with a phone, as
+// ConversationClients lists them (those on the receiving number first), when no client has
+// sent to it: a conversation that began with the contact writing (through a business tag, a
+// dedicated number, an assignment) still says whose the contact is. The only such client wins,
+// or else the only one the phone wrote to on this same number; several are a guess, and the
+// message stays unrouted for the operator.
+func ByConversation(cs []Candidate) string {
+	switch {
+	case len(cs) == 1:
+		return cs[0].ClientID
+	case len(cs) > 1 && cs[0].OnNumber && !cs[1].OnNumber:
+		return cs[0].ClientID
+	}
+	return ""
 }
 
 func active(ctx context.Context, lk Lookup, id string) (bool, error) {

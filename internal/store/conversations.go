@@ -67,6 +67,34 @@ func (r reader) LastSender(ctx context.Context, phone string) (string, error) {
 	return id, notFound(err, "last sender")
 }
 
+// ConversationOwner is a client that has a conversation with a phone.
+type ConversationOwner struct {
+	ClientID string
+	// OnNumber: the phone last wrote to the client on the number asked about.
+	OnNumber bool
+}
+
+// ConversationOwners returns up to limit active clients that have a conversation with the phone
+// (on any channel), each once: those whose conversation last heard from the phone on number to
+// first (none when to is ""), then the others, by client id. It reads the conversations_phone
+// index.
+func (r reader) ConversationOwners(ctx context.Context, phone, to string, limit int) ([]ConversationOwner, error) {
+	rows, err := r.query(ctx, `SELECT cv.client_id,
+			MAX(CASE WHEN cv.last_inbound_to = ? AND ? <> '' THEN 1 ELSE 0 END) AS on_number
+		FROM conversations cv JOIN clients c ON c.id = cv.client_id
+		WHERE cv.phone = ? AND c.active
+		GROUP BY cv.client_id ORDER BY on_number DESC, cv.client_id LIMIT ?`, to, to, phone, limit)
+	return collect(rows, err, "conversation owners", func(row scanner) (ConversationOwner, error) {
+		var (
+			o  ConversationOwner
+			on int
+		)
+		err := row.Scan(&o.ClientID, &on)
+		o.OnNumber = on == 1
+		return o, err
+	})
+}
+
 // TouchInbound creates or updates the conversation an inbound message belongs to and returns
 // its id: the message count and unread count go up, and the number the contact wrote to is
 // remembered for sticky replies.

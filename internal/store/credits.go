@@ -24,14 +24,22 @@ func (e *InsufficientCreditsError) Error() string {
 // entry with the balance after it, in the caller's transaction, so the balance always equals the
 // sum of the ledger. A debit larger than the balance is an *InsufficientCreditsError and changes
 // nothing. It returns the entry as recorded.
+//
+// The balance row also numbers the client's entries (seq), in the same statement that moves
+// the money: whoever holds the row's lock takes the next number, so the ledger listed by seq
+// reads as a statement even when concurrent transactions made their entries' ids in another
+// order. It costs no extra statement.
 func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.LedgerEntry, error) {
 	at := ms(e.CreatedAt)
-	var err error
+	var (
+		seq int64
+		err error
+	)
 	if e.AmountCents < 0 {
 		// The condition in the UPDATE is the check: two concurrent charges cannot both pass it.
-		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, updated_at = ?
-			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
-			e.AmountCents, at, e.ClientID, e.AmountCents).Scan(&e.BalanceCents)
+		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + 1, updated_at = ?
+			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq`,
+			e.AmountCents, at, e.ClientID, e.AmountCents).Scan(&e.BalanceCents, &seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			bal, berr := tx.Balance(ctx, e.ClientID)
 			if berr != nil {
@@ -40,17 +48,17 @@ func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.Ledge
 			return e, &InsufficientCreditsError{BalanceCents: bal, NeededCents: -e.AmountCents}
 		}
 	} else {
-		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, updated_at) VALUES (?, ?, ?)
+		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, seq, updated_at) VALUES (?, ?, 1, ?)
 			ON CONFLICT (client_id) DO UPDATE SET balance_cents = balances.balance_cents + excluded.balance_cents,
-				updated_at = excluded.updated_at
-			RETURNING balance_cents`, e.ClientID, e.AmountCents, at).Scan(&e.BalanceCents)
+				seq = balances.seq + 1, updated_at = excluded.updated_at
+			RETURNING balance_cents, seq`, e.ClientID, e.AmountCents, at).Scan(&e.BalanceCents, &seq)
 	}
 	if err != nil {
 		return e, fmt.Errorf("store: move credits: %w", err)
 	}
 	_, err = tx.exec(ctx, `INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference,
-		message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.ClientID, e.Kind, e.AmountCents, e.BalanceCents, e.Reference, e.MessageID, at)
+		message_id, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.ClientID, e.Kind, e.AmountCents, e.BalanceCents, e.Reference, e.MessageID, at, seq)
 	return e, notFound(err, "ledger entry")
 }
 
@@ -81,10 +89,17 @@ func scanLedger(row scanner) (model.LedgerEntry, error) {
 	return e, err
 }
 
-// Ledger lists a client's ledger newest first, before the cursor id.
+// Ledger lists a client's ledger as a statement, newest first (by seq; the entries from before
+// seq existed have 0, and come last in id order), after the entry whose id is before (the
+// cursor; an id that is not one of the client's entries lists nothing).
 func (r reader) Ledger(ctx context.Context, clientID, before string, limit int) ([]model.LedgerEntry, error) {
-	q, args := newestFirst(`SELECT id, client_id, kind, amount_cents, balance_cents, reference, message_id,
-		created_at FROM ledger WHERE client_id = ?`, []any{clientID}, before, limit)
-	rows, err := r.query(ctx, q, args...)
+	q, args := `SELECT id, client_id, kind, amount_cents, balance_cents, reference, message_id, created_at
+		FROM ledger WHERE client_id = ?`, []any{clientID}
+	if before != "" {
+		q += ` AND (seq, id) < (SELECT seq, id FROM ledger WHERE client_id = ? AND id = ?)`
+		args = append(args, clientID, before)
+	}
+	q += ` ORDER BY seq DESC, id DESC LIMIT ?`
+	rows, err := r.query(ctx, q, append(args, limit)...)
 	return collect(rows, err, "ledger", scanLedger)
 }

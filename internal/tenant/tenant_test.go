@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -275,4 +276,39 @@ func TestRotateWebhookSecretKeepsThePreviousOneForTheGrace(t *testing.T) {
 	if _, err := s.RotateWebhookSecret(t.Context(), "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RotateWebhookSecret(nobody) = %v, want store.ErrNotFound", err)
 	}
+}
+
+// unreachableDNS fails every lookup the way the system resolver does when its server is down:
+// the error names the server's address.
+type unreachableDNS struct{}
+
+func (unreachableDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "dial udp 10.0.0.53:53: connect: connection refused", Name: host,
+		Server: "10.0.0.53:53", IsTemporary: true}
+}
+
+// A webhook URL whose host cannot be resolved is refused, on create and on update, with a
+// message about the URL: the client is told which host failed, not which DNS server we asked.
+func TestWebhookURLErrorsDoNotNameTheResolver(t *testing.T) {
+	s := newService(t)
+	mustCreate(t, s, "acme")
+	s.Resolver = unreachableDNS{}
+	const url = "https://hooks.example.invalid/h"
+	check := func(t *testing.T, err error) {
+		t.Helper()
+		wantField(t, err, "webhook_url", tenant.CodeInvalid)
+		var fe *tenant.FieldError
+		if errors.As(err, &fe) && (!strings.Contains(fe.Message, `could not resolve host "hooks.example.invalid"`) ||
+			strings.Contains(fe.Message, "10.0.0.53")) {
+			t.Errorf("message = %q, want the host named and the resolver not", fe.Message)
+		}
+	}
+	t.Run("creating a client with it is refused", func(t *testing.T) {
+		_, _, err := s.Create(t.Context(), tenant.NewClient{ID: "beta", WebhookURL: url})
+		check(t, err)
+	})
+	t.Run("setting it on a client is refused", func(t *testing.T) {
+		_, err := s.Update(t.Context(), "acme", tenant.Changes{WebhookURL: ptr(url)})
+		check(t, err)
+	})
 }

@@ -163,7 +163,7 @@ func (dl *Deliverer) attempt(ctx context.Context, c model.Client, d model.Delive
 	a.Latency = time.Since(start)
 	metrics.WebhookAttemptDuration.Observe(a.Latency.Seconds())
 	if err != nil {
-		a.Error = err.Error()
+		a.Error = requestError(err)
 		return a, "", err
 	}
 	defer resp.Body.Close()

@@ -134,7 +134,7 @@ func ValidateURL(ctx context.Context, raw string, allowPrivate bool, resolver Re
 	}
 	ips, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return fmt.Errorf("%w: could not resolve host %q: %w", ErrBadURL, host, err)
+		return fmt.Errorf("%w: could not resolve host %q: %s", ErrBadURL, host, lookupProblem(err))
 	}
 	if len(ips) == 0 {
 		return fmt.Errorf("%w: could not resolve host %q: no addresses", ErrBadURL, host)
@@ -146,6 +146,31 @@ func ValidateURL(ctx context.Context, raw string, allowPrivate bool, resolver Re
 		}
 	}
 	return nil
+}
+
+// lookupProblem says why a host could not be resolved, in words that are about the host. The
+// resolver's own error names the DNS server it asked (and, when that server is unreachable, the
+// address it dialled): that is our internal network, so it is never passed on to the client.
+func lookupProblem(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "no such host"
+	case errors.As(err, &dns) && dns.IsTimeout, errors.Is(err, context.DeadlineExceeded):
+		return "the lookup timed out"
+	default:
+		return "the lookup failed"
+	}
+}
+
+// requestError describes a failed delivery attempt for the delivery log, which the client
+// reads: a host that could not be resolved is named, the resolver that was asked is not.
+func requestError(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fmt.Sprintf("could not resolve host %q: %s", dns.Name, lookupProblem(err))
+	}
+	return err.Error()
 }
 
 // parseURL checks the shape of a webhook URL, independent of where it points.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -283,4 +284,72 @@ func TestNewClient(t *testing.T) {
 			t.Errorf("%d connections after four waves of %d requests, want the first wave's %d reused", n, perHost, perHost)
 		}
 	})
+}
+
+// failingResolver fails every lookup with its error, as the system resolver does.
+type failingResolver struct{ err error }
+
+func (f failingResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, f.err
+}
+
+// A refused URL says what is wrong with it, never where we looked it up: the resolver's address
+// is the operator's internal network, not the client's business.
+func TestValidateURLNamesTheProblemNotTheResolver(t *testing.T) {
+	const resolver = "10.0.0.53"
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"an unknown host is reported as not found",
+			&net.DNSError{Err: "no such host", Name: "nx.example.com", Server: resolver + ":53", IsNotFound: true},
+			`could not resolve host "nx.example.com": no such host`},
+		{"a lookup that timed out says so",
+			&net.DNSError{Err: "i/o timeout", Name: "nx.example.com", Server: resolver + ":53", IsTimeout: true},
+			`could not resolve host "nx.example.com": the lookup timed out`},
+		{"a resolver that cannot be reached is a failed lookup, without its address",
+			&net.DNSError{Err: "dial udp " + resolver + ":53: connect: connection refused", Name: "nx.example.com",
+				Server: resolver + ":53", IsTemporary: true},
+			`could not resolve host "nx.example.com": the lookup failed`},
+		{"an error of another kind is a failed lookup, without its text",
+			errors.New("lookup nx.example.com on " + resolver + ":53: server misbehaving"),
+			`could not resolve host "nx.example.com": the lookup failed`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateURL(t.Context(), "https://nx.example.com/hook", false, failingResolver{tt.err})
+			if !errors.Is(err, ErrBadURL) {
+				t.Fatalf("ValidateURL = %v, want ErrBadURL", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, resolver) {
+				t.Errorf("ValidateURL = %q, want it to say %q and not name %s", msg, tt.want, resolver)
+			}
+		})
+	}
+}
+
+// The delivery log, which the client reads, tells of a host that could not be resolved in the
+// same words, without our resolver's address; other failures keep their own text.
+func TestRequestErrorHidesTheResolver(t *testing.T) {
+	dial := func(err error) error {
+		return &url.Error{Op: "Post", URL: "https://nx.example.com/hook", Err: &net.OpError{Op: "dial", Net: "tcp", Err: err}}
+	}
+	tests := []struct {
+		name, want string
+		err        error
+	}{
+		{"an unknown host is named, not the server asked", `could not resolve host "nx.example.com": no such host`,
+			dial(&net.DNSError{Err: "no such host", Name: "nx.example.com", Server: "10.0.0.53:53", IsNotFound: true})},
+		{"an unreachable resolver is a failed lookup", `could not resolve host "nx.example.com": the lookup failed`,
+			dial(&net.DNSError{Err: "dial udp 10.0.0.53:53: connect: connection refused", Name: "nx.example.com", Server: "10.0.0.53:53"})},
+		{"a refused connection keeps its text", "connection refused", dial(errors.New("connection refused"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := requestError(tt.err); !strings.Contains(got, tt.want) || strings.Contains(got, "10.0.0.53") {
+				t.Errorf("requestError = %q, want it to say %q without the resolver", got, tt.want)
+			}
+		})
+	}
 }
