@@ -164,7 +164,9 @@ func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause
 	}
 	// Logged once it is so: this transaction may be retried or rolled back (see store.InTx).
 	id := cp.ID
-	tx.AfterCommit(func() { s.Log.Error("campaign: failed, its unsent recipients refunded", "campaign", id, "error", cause) })
+	tx.AfterCommit(func() {
+		s.Log.Error("campaign: failed, its unsent recipients refunded", "campaign", id, "error", cause)
+	})
 	return tx.SetCampaignStatus(ctx, cp.ClientID, cp.ID, model.CampaignFailed, now, cp.Status)
 }
 

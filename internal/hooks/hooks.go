@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/provider"
@@ -71,7 +72,7 @@ func (h *Hooks) read(w http.ResponseWriter, r *http.Request, name string, v prov
 		h.reject(w, r, name, "read", err)
 		return provider.Request{}, false
 	}
-	req := provider.Request{HTTP: r, Body: body, ClientIP: ClientIP(r, h.TrustedProxies), PublicURL: h.PublicURL, Status: status}
+	req := provider.Request{HTTP: r, Body: body, ClientIP: auth.ClientIP(r, h.TrustedProxies), PublicURL: h.PublicURL, Status: status}
 	if v == nil {
 		return req, true
 	}

@@ -1,4 +1,4 @@
-package hooks_test
+package auth_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/ibiki/ibiki/internal/hooks"
+	"github.com/ibiki/ibiki/internal/auth"
 )
 
 func TestClientIP(t *testing.T) {
@@ -48,7 +48,7 @@ func TestClientIP(t *testing.T) {
 			for _, v := range tt.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := hooks.ClientIP(r, tt.trusted); got.String() != tt.want {
+			if got := auth.ClientIP(r, tt.trusted); got.String() != tt.want {
 				t.Errorf("ClientIP = %s, want %s", got, tt.want)
 			}
 		})
