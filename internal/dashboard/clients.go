@@ -8,13 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ibiki/ibiki/internal/audit"
-	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/model"
-	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 )
+
+// The operator's clients: the list, creating one, a client's page and its changes (settings,
+// credits, API key).
 
 type clientRow struct {
 	model.Client
@@ -255,166 +255,14 @@ func (d *Dashboard) rotateClientKey(w http.ResponseWriter, r *http.Request, v *v
 	return nil
 }
 
-// inviteUser adds a client user and shows the invitation link to hand over.
-func (d *Dashboard) inviteUser(w http.ResponseWriter, r *http.Request, v *view) error {
-	id := r.PathValue("id")
-	u, token, err := d.Accounts.InviteClientUser(r.Context(), id, r.PostFormValue("email"), r.PostFormValue("name"))
-	switch {
-	case errors.Is(err, auth.ErrBadEmail), errors.Is(err, auth.ErrEmailTaken):
-		return d.clientError(w, r, v, id, err.Error()+".")
-	case err != nil:
-		return err
-	}
-	d.audit(r, v, "user.invite", id, u.Email, "")
-	return d.showInvite(w, r, v, id, u.Email, token)
-}
-
-func (d *Dashboard) reinviteUser(w http.ResponseWriter, r *http.Request, v *view) error {
-	id := r.PathValue("id")
-	token, err := d.Accounts.Reinvite(r.Context(), id, r.PathValue("user"))
-	if errors.Is(err, auth.ErrHasPassword) {
-		return d.clientError(w, r, v, id, err.Error()+".")
-	}
-	if err != nil {
-		return err
-	}
-	u, err := d.Store.User(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	d.audit(r, v, "user.reinvite", id, u.Email, "")
-	return d.showInvite(w, r, v, id, u.Email, token)
-}
-
-func (d *Dashboard) showInvite(w http.ResponseWriter, r *http.Request, v *view, clientID, email, token string) error {
-	data, err := d.clientData(r, clientID)
-	if err != nil {
-		return err
-	}
-	data.InviteLink, data.InviteFor = d.baseURL(r)+"/invite/"+token, email
-	d.render(w, r, v, http.StatusOK, "client", data.Client.Name, data)
-	return nil
-}
-
-// setUserActive blocks or unblocks a client user; blocking also ends the user's sessions.
-func (d *Dashboard) setUserActive(w http.ResponseWriter, r *http.Request, v *view) error {
-	id := r.PathValue("id")
-	active := r.PostFormValue("active") == "true"
-	u, err := d.Accounts.SetActive(r.Context(), id, r.PathValue("user"), active)
-	if err != nil {
-		return err
-	}
-	d.audit(r, v, "user.set_active", id, u.Email, fmt.Sprintf("active=%t", active))
-	redirect(w, r, "/clients/"+id, "Saved.")
-	return nil
-}
-
-type setupPage struct {
-	Base, ExtremeSMSURL, GenericURL string
-	Clients                         []model.Client
-}
-
-// setup shows what to configure at the providers: the webhook URLs to paste into ExtremeSMS
-// (or any aggregator), and the contact files to upload there.
-func (d *Dashboard) setup(w http.ResponseWriter, r *http.Request, v *view) error {
-	cs, err := d.clientChoices(r)
-	if err != nil {
-		return err
-	}
-	base := d.baseURL(r)
-	d.render(w, r, v, http.StatusOK, "setup", "Setup", setupPage{Base: base, ExtremeSMSURL: base + "/webhooks/extremesms",
-		GenericURL: base + "/webhooks/generic", Clients: cs})
-	return nil
-}
-
-// exportAllContacts is the operator's ExtremeSMS contact file (?client= for one client).
-func (d *Dashboard) exportAllContacts(w http.ResponseWriter, r *http.Request, v *view) error {
-	id := r.URL.Query().Get("client")
-	if id != "" {
-		if _, err := d.Store.Client(r.Context(), id); err != nil {
-			return err
+// clientChoices lists the clients an operator can pick from in a form: all of them.
+func (d *Dashboard) clientChoices(r *http.Request) ([]model.Client, error) {
+	var all []model.Client
+	for after := ""; ; {
+		cs, err := d.Store.Clients(r.Context(), after, 500)
+		if err != nil || len(cs) < 500 {
+			return append(all, cs...), err
 		}
-	}
-	return d.exportFor(w, r, id)
-}
-
-type simulatorPage struct {
-	From, To, Body, Error, Sent string
-	Enabled                     bool
-}
-
-func (d *Dashboard) simulatorPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	_, enabled := d.injector()
-	d.render(w, r, v, http.StatusOK, "simulator", "Simulator", simulatorPage{Enabled: enabled})
-	return nil
-}
-
-// injector is the configured adapter that plays contacts (the simulator), if any.
-func (d *Dashboard) injector() (provider.Injector, bool) {
-	if d.Providers == nil {
-		return nil, false
-	}
-	return d.Providers.Injector()
-}
-
-// simulateInbound injects a contact's reply through the real inbound path, as if the
-// simulator provider had received it.
-func (d *Dashboard) simulateInbound(w http.ResponseWriter, r *http.Request, v *view) error {
-	via, enabled := d.injector()
-	p := simulatorPage{From: r.PostFormValue("from"), To: r.PostFormValue("to"), Body: r.PostFormValue("body"), Enabled: enabled}
-	fail := func(msg string) error {
-		p.Error = msg
-		d.render(w, r, v, http.StatusUnprocessableEntity, "simulator", "Simulator", p)
-		return nil
-	}
-	if !p.Enabled {
-		return fail("The simulator provider is not configured on this server.")
-	}
-	// A form sends the empty optional field as spaces as readily as empty.
-	acc, msg, err := d.Inbound.Inject(r.Context(), via, provider.Injection{From: p.From, To: strings.TrimSpace(p.To), Body: p.Body})
-	var fe *provider.FieldError
-	if errors.As(err, &fe) {
-		switch fe.Field {
-		case "body":
-			return fail("Write the message the contact sends.")
-		case "to":
-			return fail("To: " + fe.Reason)
-		default:
-			return fail("From: " + fe.Reason)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	d.audit(r, v, "simulator.inbound", "", acc.ID, "from="+msg.From)
-	p.Sent, p.Body = acc.ID, ""
-	d.render(w, r, v, http.StatusOK, "simulator", "Simulator", p)
-	return nil
-}
-
-type auditPage struct {
-	Entries []model.AuditEntry
-	Next    string
-	Client  string // the ?client= filter, kept when paging
-}
-
-func (d *Dashboard) auditLog(w http.ResponseWriter, r *http.Request, v *view) error {
-	es, err := d.Store.Audit(r.Context(), r.URL.Query().Get("client"), r.URL.Query().Get("before"), 101)
-	if err != nil {
-		return err
-	}
-	data := auditPage{Entries: es, Client: r.URL.Query().Get("client")}
-	if len(es) > 100 {
-		data.Entries, data.Next = es[:100], es[99].ID
-	}
-	d.render(w, r, v, http.StatusOK, "audit", "Audit log", data)
-	return nil
-}
-
-// audit records an action of a signed-in user (see audit.Record).
-func (d *Dashboard) audit(r *http.Request, v *view, action, clientID, target, detail string) {
-	e := model.AuditEntry{Actor: v.User.Email, Action: action, ClientID: clientID, Target: target, Detail: detail}
-	if err := audit.Record(r.Context(), d.Store, d.Clock(), e); err != nil {
-		d.Log.Error("dashboard: audit entry not recorded", "action", action, "error", err)
+		all, after = append(all, cs...), cs[len(cs)-1].ID
 	}
 }

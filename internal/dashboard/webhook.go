@@ -10,6 +10,8 @@ import (
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
+// A client's webhook settings: URL, signing secret, test event and the delivery log.
+
 type webhookPage struct {
 	URL      string
 	Error    string
@@ -117,59 +119,5 @@ func (d *Dashboard) testWebhook(w http.ResponseWriter, r *http.Request, v *view)
 		return err
 	}
 	redirect(w, r, "/settings/webhook", "Test event queued: it appears in the log below.")
-	return nil
-}
-
-type balancePage struct {
-	Balance int64
-	Rate    int64
-	Ledger  []model.LedgerEntry
-	Next    string
-}
-
-func (d *Dashboard) balancePage(w http.ResponseWriter, r *http.Request, v *view) error {
-	data, err := d.balanceData(r, v.Client.ID, r.URL.Query().Get("before"))
-	if err != nil {
-		return err
-	}
-	data.Rate = v.Client.RateCents
-	d.render(w, r, v, http.StatusOK, "balance", "Balance", data)
-	return nil
-}
-
-func (d *Dashboard) balanceData(r *http.Request, clientID, before string) (balancePage, error) {
-	var data balancePage
-	var err error
-	if data.Balance, err = d.Store.Balance(r.Context(), clientID); err != nil {
-		return data, err
-	}
-	ls, err := d.Store.Ledger(r.Context(), clientID, before, 51)
-	if err != nil {
-		return data, err
-	}
-	if len(ls) > 50 {
-		ls, data.Next = ls[:50], ls[49].ID
-	}
-	data.Ledger = ls
-	return data, nil
-}
-
-type keyPage struct {
-	Key string // shown once, after a rotation
-}
-
-func (d *Dashboard) apiKeyPage(w http.ResponseWriter, r *http.Request, v *view) error {
-	d.render(w, r, v, http.StatusOK, "apikey", "API key", keyPage{})
-	return nil
-}
-
-// rotateAPIKey makes a new key (shown once) and revokes the old ones at once.
-func (d *Dashboard) rotateAPIKey(w http.ResponseWriter, r *http.Request, v *view) error {
-	_, key, err := d.Tenants.RotateKey(r.Context(), v.Client.ID)
-	if err != nil {
-		return err
-	}
-	d.audit(r, v, "client.rotate_key", v.Client.ID, "", "")
-	d.render(w, r, v, http.StatusOK, "apikey", "API key", keyPage{Key: key})
 	return nil
 }
