@@ -62,18 +62,18 @@ func (s *Service) advance(ctx context.Context, tx *store.Tx, m model.Message, ch
 	return m, true, nil
 }
 
-// event queues a message event for the client's webhook.
+// event queues a message event for the client's webhook, and announces it to the client's open
+// pages (webhook.Enqueue does both; a client without a webhook URL gets the announcement only).
 func (s *Service) event(ctx context.Context, tx *store.Tx, m model.Message, typ model.EventType, at time.Time) error {
 	c, err := s.Store.CachedClient(ctx, m.ClientID)
 	if err != nil {
 		return err
 	}
-	if c.WebhookURL == "" {
-		return nil
-	}
-	payload, err := webhook.Payload(typ, at, webhook.NewMessageData(m, m.Contact))
-	if err != nil {
-		return err
+	var payload []byte
+	if c.WebhookURL != "" {
+		if payload, err = webhook.Payload(typ, at, webhook.NewMessageData(m, m.Contact)); err != nil {
+			return err
+		}
 	}
 	_, err = webhook.Enqueue(ctx, tx, c, typ, m, payload, at)
 	return err
