@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/config"
 	"github.com/ibiki/ibiki/internal/loadtest"
 )
 
@@ -67,7 +68,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	recipients := fs.Int("recipients", 100_000, "bulk: messages in the bulk request; import: rows in the file")
 	watch := fs.Duration("watch", 0, "bulk: measure the dispatch rate over this window (0: do not)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return config.UsageError(err)
 	}
 	if opt.Connections < 1 || opt.Phones < 1 || opt.Duration <= 0 || opt.Rate < 0 {
 		return errors.New("bench: --connections, --phones and --duration must be positive, --rate not negative")

@@ -4,6 +4,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,7 +64,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ibiki: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // the flag package printed the usage that was asked for
+	case errors.Is(err, config.ErrUsage):
+		return 2 // the flag package printed what was wrong, and the usage
+	case err != nil:
 		fmt.Fprintln(stderr, "ibiki:", err)
 		return 1
 	}

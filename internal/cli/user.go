@@ -33,7 +33,7 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	pwFile := fs.String("password-file", "", "file holding the password (default: read one line from standard input)")
 	dbURL := fs.String("database-url", "", "database (default: IBIKI_DATABASE_URL, else ibiki.db)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return config.UsageError(err)
 	}
 	if *email == "" {
 		return errors.New("--email is required")

@@ -252,6 +252,14 @@ func floatIn(v string, lo, hi float64, dst *float64) error {
 // flagName turns an env suffix into a flag name: WEBHOOK_TIMEOUT → webhook-timeout.
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
 
+// ErrUsage marks a command line that could not be read (a flag that does not exist, a missing
+// value, a stray argument): the command exits with status 2, after the flag package printed
+// what went wrong and the usage. A request for help (-h) is flag.ErrHelp underneath.
+var ErrUsage = errors.New("usage")
+
+// UsageError marks err, an error of reading flags, as ErrUsage (keeping err underneath).
+func UsageError(err error) error { return fmt.Errorf("%w: %w", ErrUsage, err) }
+
 // Load reads the configuration: flags win over IBIKI_* variables, which win over defaults. For
 // a secret, IBIKI_X_FILE names a file holding the value. A configuration whose settings each
 // read well but break a rule between them (Validate) is an error too.
@@ -270,10 +278,12 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 		vals[i] = fs.String(flagName(s.env), "", help+"; default "+strconv.Quote(s.def))
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, UsageError(err)
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintln(usage, err) // printed like the flag package's own complaints
+		return c, UsageError(err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
