@@ -1,5 +1,9 @@
 // Package api is the REST interface: /api/v1 for client developers (API key) and /admin/v1 for
-// the operator (admin token). One file per resource; errors come from the respond catalogue.
+// the operator (admin token). One file per resource. Handlers decode, call one domain operation
+// and answer (they never open a transaction); errors are answered through respond, whose Map
+// turns domain errors into catalogue entries, while codes particular to one endpoint
+// (client_exists, no_valid_recipients…) are built beside it. A creating call's Idempotency-Key
+// travels to the domain operation in the request context (idempotency.go, store.Tx.Done).
 package api
 
 import (

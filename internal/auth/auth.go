@@ -1,5 +1,8 @@
 // Package auth issues and checks credentials: client API keys (stored as SHA-256 hashes, shown
-// once), the operator's admin token, and the client carried in a request's context.
+// once), the operator's admin token, and the client carried in a request's context; and the
+// dashboard's accounts: users and their argon2id passwords, invitations, blocking (Accounts),
+// sessions and their CSRF tokens (Sessions), and the sign-in limiter (LoginLimiter), which
+// reads the caller's address through trusted proxies (ClientIP, also used by hooks).
 package auth
 
 import (

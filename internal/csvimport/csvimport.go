@@ -1,8 +1,10 @@
 // Package csvimport reads contact lists as people export them from spreadsheets and CRMs: any of
 // comma, semicolon or tab, UTF-8 with or without BOM or Windows-1252, quoted fields with
 // delimiters, doubled quotes and newlines, CRLF, blank lines, a header with columns named any of
-// the usual ways (or no header at all). It streams: memory does not grow with the file. Each row
-// comes with the line of the file where it starts, so reports can point at it.
+// the usual ways (or no header at all). It streams: memory does not grow with the file, and a
+// cell longer than MaxCell (64 KiB) makes its row invalid and is cut as it streams in (clipper),
+// never held whole. Each row comes with the line of the file where it starts, so reports can
+// point at it.
 package csvimport
 
 import (

@@ -32,7 +32,7 @@ type conversationsData struct {
 }
 
 // listConversations is the client's inbox: most recently active first, with unread counts,
-// searchable by phone or text.
+// searchable by phone or by the preview of the latest message (store.SearchConversations).
 func (d *Dashboard) listConversations(w http.ResponseWriter, r *http.Request, v *view) error {
 	data, err := d.conversations(r, v)
 	if err != nil {

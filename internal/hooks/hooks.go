@@ -1,8 +1,8 @@
 // Package hooks serves the provider webhook endpoints, the same way for every adapter of the
 // provider registry: it reads the request once, has the adapter verify and parse it, hands the
 // messages to inbound.Accept (which commits them) and the status reports to the status sink,
-// and answers at once. Routing and forwarding happen later, so a provider never waits for a
-// client.
+// and answers at once. Routing (in-process, after the commit) and forwarding (delivery jobs)
+// happen later, so a provider never waits for a client.
 package hooks
 
 import (

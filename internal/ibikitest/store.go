@@ -1,5 +1,6 @@
 // Package ibikitest holds test helpers shared by Ibiki's packages: a real database per test
-// (SQLite by default, PostgreSQL when IBIKI_TEST_DATABASE=postgres), fixtures and a clock.
+// (SQLite by default, PostgreSQL when IBIKI_TEST_DATABASE=postgres), the real server on it
+// (NewServer), a client webhook receiver (NewReceiver) and a headless browser (NewBrowser).
 package ibikitest
 
 import (

@@ -1,6 +1,8 @@
 // Package importer imports contact lists (CSV) into a client's contacts: it streams the file
 // through csvimport, stages the valid rows in batches, and merges them in one transaction at the
-// end, so a file is imported whole or not at all, always with its report.
+// end, so a file is imported whole or not at all, always with its report. Every row obeys
+// contact.Details.Check. It also keeps a dashboard upload between the import's two steps (Keep,
+// Kept, Preview, ImportKept, ExpireUploads), in the database so any instance can take the second.
 package importer
 
 import (

@@ -1,7 +1,8 @@
 // Package inbound takes messages that providers deliver: it stores each one durably and
-// idempotently, then routes it — gives it to its client's conversation and queues the delivery
-// to the client's webhook. The stored message itself is the routing work: "not yet routed" is
-// a state of the row, found again after a crash (see Router).
+// idempotently, then routes it — gives it to its client's conversation, queues the delivery to
+// the client's webhook, and applies its opt-out keywords (STOP, START, HELP) or blocked status.
+// The stored message itself is the routing work: "not yet routed" is a state of the row, found
+// again after a crash (see Router).
 package inbound
 
 import (

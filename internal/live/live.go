@@ -1,5 +1,7 @@
 // Package live fans committed changes out to the dashboards that show them: each open page
-// subscribes for its client and hears, within a moment, that a message arrived or changed.
+// subscribes for its client and hears, within a moment, of every client event webhook.Enqueue
+// saw (a message received, an opt-out, a test delivery; a status change only for a client with
+// a webhook URL, since outbound queues no event otherwise).
 // The hub is in-process; with several instances on PostgreSQL, store.ShareAnnouncements feeds
 // it the other instances' changes too (see docs/dashboard.md).
 package live

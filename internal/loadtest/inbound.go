@@ -1,6 +1,8 @@
-// Package loadtest drives a running Ibiki with provider webhooks and measures what comes out at
-// a client webhook it hosts itself: accepted/s, ingest latency, ingest→delivery latency and
-// losses. `ibiki bench inbound` is its command line.
+// Package loadtest drives a running Ibiki and measures it: provider webhooks, with what comes
+// out at a client webhook it hosts itself (accepted/s, ingest latency, ingest→delivery latency,
+// losses); sends one by one or in bulk (with the dispatch rate read from status events); contact
+// imports and campaign creation. `ibiki bench inbound|send|bulk|import|campaign` is its command
+// line.
 package loadtest
 
 import (

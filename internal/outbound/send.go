@@ -1,6 +1,7 @@
 // Package outbound sends clients' messages: it accepts a send (phone, body, opt-out, credits,
 // sender) in one transaction with its send job, runs that job against the provider, and moves
-// the message through its statuses, telling the client's webhook each time.
+// the message through its statuses (its provider's reports arrive through ApplyStatus, the
+// provider.StatusSink), telling the client's webhook each time when the client has one.
 package outbound
 
 import (

@@ -1,6 +1,12 @@
 // Package store holds all of Ibiki's SQL, for SQLite and PostgreSQL. Reads run on a pool;
 // every write runs in a transaction handed to InTx, which batches the transactions of
 // concurrent callers into one commit (group commit) so that durability stays full and cheap.
+// A function handed to InTx may therefore run more than once: it has no effect but its writes
+// through Tx (and Tx.AfterCommit). Transports (api, dashboard, hooks) never call InTx: domain
+// packages do. A request's Idempotency-Key
+// reaches the transaction through its context (WithIdempotencyKey), and Tx.Done keeps the
+// answer there. The queue tables have per-table statements; which table a job kind uses, and
+// who new deliveries are born leased to (Lessee), are the queue's to decide.
 package store
 
 import (

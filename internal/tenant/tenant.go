@@ -1,5 +1,6 @@
 // Package tenant holds the writes that create and change clients (tenants): their settings,
-// API keys, webhook secrets and credits. It is transport-free so that the admin API and the
+// API keys, webhook secrets and credits, and the receiving numbers (Numbers), whose provider
+// must be a configured sender. It is transport-free so that the admin API and the
 // dashboard apply the same rules and the same transactions.
 package tenant
 

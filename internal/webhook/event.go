@@ -1,5 +1,8 @@
 // Package webhook delivers events to client webhooks: the event payloads, Standard Webhooks
 // signing, the SSRF guard, the retry policy, and the delivery job that records every attempt.
+// It also owns the writes that make deliveries, so every transport shares them: Enqueue (inside
+// the transaction of the change the event is about, which also announces it to the client's
+// open dashboards), EnqueueTest (webhook.test) and Replay.
 package webhook
 
 import (

@@ -1,5 +1,8 @@
 // Package extremesms is the adapter for ExtremeSMS, the modem-based provider whose webhook
-// carries the sender's contact details and its own opt-out (block word) decision.
+// carries the sender's contact details and its own opt-out (block word) decision. An entry
+// takes that webhook at POST /webhooks/{name} (Source; the entry named extremesms also at
+// /webhook/incoming-sms); one with sending credentials also sends, through ExtremeSMS's API as a
+// preset of the generic HTTP adapter (Adapter, NewSender).
 package extremesms
 
 import (

@@ -1,6 +1,6 @@
 // Package generic is the adapter for any aggregator without an adapter of its own: it accepts
 // one documented, neutral JSON shape that a small relay (or the aggregator's own templating)
-// can produce. POST it to /webhooks/generic:
+// can produce. POST it to /webhooks/{name} of a generic entry (/webhooks/generic by default):
 //
 //	{
 //	  "message_id": "abc123",               // optional, ≤ 128 characters; string or whole number

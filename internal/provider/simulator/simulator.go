@@ -1,8 +1,10 @@
-// Package simulator is a provider that sends nothing: it accepts messages, gives them provider
-// ids and reports them sent and then delivered (or failed, at a configured ratio) after a
-// configured latency. It is the default provider, for trying Ibiki out, demos and load tests,
-// and is labelled "simulator" wherever it appears. It also plays the contacts: the operator
-// injects their replies through it (Inject).
+// Package simulator is a provider that sends nothing: it accepts messages as sent, gives them
+// provider ids (sim_…) and, after a configured latency, reports them delivered (or undelivered,
+// sim_undelivered, at a configured ratio) through the status sink every provider's reports go
+// to (provider.Env.Status). It is the default provider, for trying Ibiki out, demos and load
+// tests, and is labelled with its entry's name ("simulator" unless a providers file names it
+// otherwise) wherever it appears. It also plays the contacts: the operator injects their
+// replies through it (Inject).
 package simulator
 
 import (
