@@ -88,7 +88,7 @@ func settings() []setting {
 			func(c *Config, v string) error { c.AdminToken = v; return nil }},
 		{"ADMIN_EMAIL", "", "email of the first dashboard operator, created on start (with IBIKI_ADMIN_PASSWORD) when no user has it", false,
 			func(c *Config, v string) error { c.AdminEmail = strings.TrimSpace(v); return nil }},
-		{"ADMIN_PASSWORD", "", "password of that first operator (10 to 256 characters); later changes are made in the dashboard", true,
+		{"ADMIN_PASSWORD", "", "password of that first operator (at least 10 characters, at most 256 bytes); later changes are made in the dashboard", true,
 			func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 		{"PUBLIC_URL", "", "address people and providers reach Ibiki at (e.g. https://sms.example.com): the setup page and invitation links use it, Twilio providers without status_callback point delivery reports at its /webhooks/{name}/status, and https makes session cookies Secure; unset: the request's own host", false,
 			func(c *Config, v string) error {
