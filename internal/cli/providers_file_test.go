@@ -152,7 +152,7 @@ func TestWebhookProtectionComesFromTheEntryOrTheLegacySettings(t *testing.T) {
 	for _, c := range []struct{ name, file string }{
 		{"IBIKI_SOURCE_* protect the default sources", ""},
 		{"IBIKI_SOURCE_* protect the file's entries of those names", `{"providers":[` + tw +
-			`,{"name":"extremesms","type":"extremesms","base_url":"https://es.example"}]}`},
+			`,{"name":"extremesms","type":"extremesms","base_url":"https://es.example","api_key":"k"}]}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg, err := loadWith(t, c.file, legacy)

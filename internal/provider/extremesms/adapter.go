@@ -33,8 +33,8 @@ func FromEntry(e provider.Entry, env provider.Env) (provider.Adapter, error) {
 	if c == (SendConfig{}) {
 		return src, nil
 	}
-	if c.BaseURL == "" {
-		return nil, errors.New("base_url is required to send (an entry without any sending field only takes inbound messages)")
+	if c.BaseURL == "" || c.APIKey == "" {
+		return nil, errors.New("base_url and api_key are required to send (an entry without any sending field only takes inbound messages)")
 	}
 	sender, err := NewSender(c, env.HTTP)
 	if err != nil {

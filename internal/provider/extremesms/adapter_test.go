@@ -23,7 +23,8 @@ func TestFromEntrySendsOnlyWithCredentials(t *testing.T) {
 			provider.FeatureSend | provider.FeatureInbound | provider.FeatureVerify},
 		{"sending fields without a base URL are refused", `{"api_key":"k"}`, 0},
 		{"a misspelled field is refused", `{"base_url":"https://api.extremesms.example","apikey":"k"}`, 0},
-		{"a base URL that is not http is refused", `{"base_url":"ftp://x"}`, 0},
+		{"a base URL that is not http is refused", `{"base_url":"ftp://x","api_key":"k"}`, 0},
+		{"a base URL without an API key is refused", `{"base_url":"https://api.extremesms.example"}`, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
