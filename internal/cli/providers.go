@@ -99,10 +99,17 @@ func providerEntries(cfg config.Config) ([]provider.Entry, string, error) {
 	} else if entries, def, err = readProvidersFile(cfg.ProvidersFile); err != nil {
 		return nil, "", fmt.Errorf("%s%w", fileLabel(cfg), err)
 	}
-	// The default inbound sources are the ones IBIKI_SOURCE_* settings name.
+	// The default inbound sources are the ones IBIKI_SOURCE_* settings name. Their URLs
+	// (/webhooks/extremesms, /webhook/incoming-sms, /webhooks/generic) are promised to take
+	// those providers' webhooks, so an entry of one of those names must be of that type.
 	for _, name := range config.SourceNames {
-		if !slices.ContainsFunc(entries, func(e provider.Entry) bool { return e.Name == name }) {
+		i := slices.IndexFunc(entries, func(e provider.Entry) bool { return e.Name == name })
+		switch {
+		case i < 0:
 			entries = append(entries, provider.Entry{Name: name, Type: name})
+		case entries[i].Type != name:
+			return nil, "", fmt.Errorf("%sthe entry %q must be of type %q: its webhook URL takes %s's webhooks; give the %s entry another name",
+				fileLabel(cfg), name, name, name, entries[i].Type)
 		}
 	}
 	for _, name := range config.SourceNames {

@@ -16,7 +16,6 @@ import (
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/provider"
-	"github.com/ibiki/ibiki/internal/provider/extremesms"
 	"github.com/ibiki/ibiki/internal/respond"
 )
 
@@ -43,6 +42,10 @@ type Hooks struct {
 // ExtremeSMS keep it working, as an alias of the extremesms entry's webhook.
 const seedURL = "/webhook/incoming-sms"
 
+// seedSource names the entry whose webhook seedURL is (an extremesms entry: the providers file
+// may not give this name another type).
+const seedSource = "extremesms"
+
 // Register adds the webhook routes of every configured adapter to mux, according to the
 // interfaces it implements. A name whose adapter takes no inbound messages has no route, so it
 // answers 404 like any unknown path.
@@ -53,7 +56,7 @@ func (h *Hooks) Register(mux *http.ServeMux) {
 		if p, ok := a.(provider.InboundParser); ok {
 			src := h.source(name, p, v)
 			mux.Handle("POST /webhooks/"+name, src)
-			if name == extremesms.Name {
+			if name == seedSource {
 				mux.Handle("POST "+seedURL, src)
 			}
 		}
