@@ -93,7 +93,10 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 	if cfg.Status.TokenHeader == "" {
 		cfg.Status.TokenHeader = "X-Webhook-Token"
 	}
-	if (cfg.Status.IDPath != "" || cfg.Status.StatusPath != "") && cfg.Status.Token == "" {
+	if (cfg.Status.IDPath == "") != (cfg.Status.StatusPath == "") {
+		return nil, errors.New("status: id_path and status_path go together: a report is read by both")
+	}
+	if cfg.Status.configured() && cfg.Status.Token == "" {
 		return nil, errors.New("status: a token is required: without one anyone could report messages failed")
 	}
 	for k, v := range cfg.Status.Map {

@@ -140,6 +140,13 @@ func TestClassify(t *testing.T) {
 			t.Errorf("a status config without a token is accepted")
 		}
 	})
+	t.Run("a status mapping needs both the id and the status path", func(t *testing.T) {
+		for _, st := range []httpapi.StatusConfig{{Token: "t", IDPath: "id"}, {Token: "t", StatusPath: "s"}} {
+			if _, err := httpapi.New(httpapi.Config{URL: "http://x", Status: st}, nil); err == nil {
+				t.Errorf("half a status mapping %+v is accepted (every report would fail)", st)
+			}
+		}
+	})
 }
 
 func TestStatusReports(t *testing.T) {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -13,7 +12,7 @@ import (
 
 // configured reports whether the aggregator's delivery reports are mapped: only then does
 // the adapter take status callbacks.
-func (s StatusConfig) configured() bool { return s.IDPath != "" || s.StatusPath != "" }
+func (s StatusConfig) configured() bool { return s.IDPath != "" && s.StatusPath != "" }
 
 // Verify applies the entry's webhook protection, then, on a status callback, the status token
 // (in TokenHeader or ?token=).
@@ -39,9 +38,6 @@ func (c *Client) Verify(r provider.Request) error {
 // list of them; reports with a status word the map does not know are left out.
 func (c *Client) ParseStatus(r provider.Request) ([]provider.StatusUpdate, error) {
 	st := c.cfg.Status
-	if st.IDPath == "" || st.StatusPath == "" {
-		return nil, errors.New("this provider has no status callback configured")
-	}
 	var doc any
 	if err := json.Unmarshal(r.Body, &doc); err != nil {
 		return nil, fmt.Errorf("%w: status report is not JSON", provider.ErrMalformed)
