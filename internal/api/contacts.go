@@ -8,7 +8,6 @@ import (
 	"github.com/ibiki/ibiki/internal/contact"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -77,19 +76,6 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 		}
 		return http.StatusCreated, contactJSON(c), nil
 	})
-}
-
-// phoneParam reads a required phone field into E.164: missing_field when empty, invalid_field
-// with the reason when it is not a possible number.
-func (a *API) phoneParam(param, raw string) (string, error) {
-	if strings.TrimSpace(raw) == "" {
-		return "", respond.Missing(param)
-	}
-	phone, err := sms.NormalizeE164(raw, a.Region)
-	if err != nil {
-		return "", respond.Invalid(param, err.Error())
-	}
-	return phone, nil
 }
 
 func (a *API) listContacts(w http.ResponseWriter, r *http.Request) {
