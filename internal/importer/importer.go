@@ -114,25 +114,29 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 	if err := s.stage(ctx, r, &rep); err != nil {
 		return s.fail(rep, err)
 	}
+	// The merged report is the closure's own result, made afresh on each run (InTx may run it
+	// more than once): rep itself stays the staged report until the merge commits.
+	var merged Report
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		m, err := tx.MergeImport(ctx, rep.ID, clientID, opt.Tag, s.AllowConflicts, MaxListed, s.Clock().UTC())
 		if err != nil {
 			return err
 		}
-		rep.Imported, rep.Updated, rep.Conflicts, rep.ConflictCount = m.Imported, m.Updated, m.Conflicts, m.Conflicting
-		if rep.Conflicts == nil {
-			rep.Conflicts = []store.ImportConflict{}
+		merged = rep
+		merged.Imported, merged.Updated, merged.Conflicts, merged.ConflictCount = m.Imported, m.Updated, m.Conflicts, m.Conflicting
+		if merged.Conflicts == nil {
+			merged.Conflicts = []store.ImportConflict{}
 		}
-		rep.Status = "completed"
-		if err := tx.FinishImport(ctx, rep.ID, rep.Status, mustJSON(rep), s.Clock().UTC()); err != nil {
+		merged.Status = "completed"
+		if err := tx.FinishImport(ctx, merged.ID, merged.Status, mustJSON(merged), s.Clock().UTC()); err != nil {
 			return err
 		}
-		return tx.Done(ctx, rep)
+		return tx.Done(ctx, merged)
 	})
 	if err != nil {
 		return s.fail(rep, err)
 	}
-	return rep, nil
+	return merged, nil
 }
 
 // stage reads every row, reports the invalid ones (a row that breaks a rule of contacts is
