@@ -247,3 +247,42 @@ func sameKeyAtOnce(t *testing.T, n, want int, do func() ibikitest.Response) {
 		t.Errorf("ids = %v, want one", ids)
 	}
 }
+
+// A campaign's Idempotency-Key is kept from the moment the campaign is stored (a retry during a
+// long upload finds it instead of making another), but only a success stays kept: a create
+// refused afterwards (no valid recipient, not enough credits) can be retried with its key once
+// fixed, and the retry does the work instead of replaying the refusal as a success.
+func TestARefusedCampaignKeepsNoIdempotencyKey(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme := s.CreateClient("acme", "")
+	post := func(key string, body any) ibikitest.Response {
+		return s.DoWith("POST", "/api/v1/campaigns", acme.APIKey, body, map[string]string{"Idempotency-Key": key})
+	}
+	t.Run("no valid recipient, twice, is refused twice", func(t *testing.T) {
+		body := map[string]any{"message": "Hi", "tag": "nobody-has-it"}
+		for i := 0; i < 2; i++ {
+			res := post("nobody", body)
+			if res.Status != http.StatusUnprocessableEntity || res.Header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("try %d: %d (replayed %q) %s, want a fresh 422", i+1, res.Status, res.Header.Get("Idempotent-Replayed"), res.Body)
+			}
+		}
+	})
+	t.Run("not enough credits, then a top-up: the retry with the key starts a campaign", func(t *testing.T) {
+		mustDo(t, s, "POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": "+15553500001", "tags": []string{"vip"}}, http.StatusCreated)
+		body := map[string]any{"message": "Hi", "tag": "vip"}
+		if res := post("poor", body); res.Status != http.StatusPaymentRequired || !strings.Contains(string(res.Body), `"code":"insufficient_credits"`) {
+			t.Fatalf("first: %d %s, want 402 insufficient_credits", res.Status, res.Body)
+		}
+		topUp(t, s, "acme", 100)
+		res := post("poor", body)
+		var cp struct{ ID, Status string }
+		res.JSON(t, &cp)
+		if res.Status != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != "" || cp.Status == "draft" {
+			t.Fatalf("retry: %d (replayed %q) %s, want a new campaign, started", res.Status, res.Header.Get("Idempotent-Replayed"), res.Body)
+		}
+		again := post("poor", body)
+		if again.Status != http.StatusCreated || again.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(again.Body), cp.ID) {
+			t.Errorf("repeat of the success: %d %s, want it replayed", again.Status, again.Body)
+		}
+	})
+}

@@ -84,8 +84,8 @@ var (
 // Create stores a campaign and its recipients, then starts it unless it is a draft. The
 // campaign is returned with its report even when it cannot start (e.g. not enough credits: it
 // then stays a draft). The operation's result (store.Tx.Done) is the campaign as first stored,
-// in the transaction that stores it: a request's Idempotency-Key then finds this campaign, even
-// when filling or starting it fails afterwards.
+// in the transaction that stores it: a retry with the request's Idempotency-Key during a long
+// fill finds this campaign. A create refused afterwards forgets the key (see refused).
 func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.Campaign, Report, error) {
 	rep := Report{Invalid: []Invalid{}}
 	in.Name, in.Message = strings.TrimSpace(in.Name), strings.TrimSpace(in.Message)
@@ -125,8 +125,12 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	}
 	if err := s.fill(ctx, c, &cp, rows, in, &rep); err != nil {
 		// Not startable, ever: the recipients may be half stored.
-		ferr := s.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-			return tx.SetCampaignStatus(context.WithoutCancel(ctx), c.ID, cp.ID, model.CampaignFailed, s.Clock().UTC(), model.CampaignCreating)
+		bg := context.WithoutCancel(ctx)
+		ferr := s.Store.InTx(bg, func(tx *store.Tx) error {
+			if err := tx.Forget(bg); err != nil {
+				return err
+			}
+			return tx.SetCampaignStatus(bg, c.ID, cp.ID, model.CampaignFailed, s.Clock().UTC(), model.CampaignCreating)
 		})
 		if ferr != nil {
 			s.Log.Error("campaign: marking a campaign that failed to fill", "campaign", cp.ID, "error", ferr)
@@ -135,16 +139,27 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	}
 	cp.Status = model.CampaignDraft
 	if cp.Total == 0 {
-		return cp, rep, ErrNoRecipients
+		return cp, rep, s.refused(ctx, cp.ID, ErrNoRecipients)
 	}
 	if in.Draft {
 		return cp, rep, nil
 	}
 	started, err := s.Start(ctx, c, cp.ID)
 	if err != nil {
-		return cp, rep, err
+		return cp, rep, s.refused(ctx, cp.ID, err)
 	}
 	return started, rep, nil
+}
+
+// refused ends a create that stored its campaign (a draft, kept for the client to look at) but
+// answers with err: the request's Idempotency-Key, kept with the campaign, is forgotten, since
+// only successes are kept and the request may be retried once its cause is fixed.
+func (s *Service) refused(ctx context.Context, id string, err error) error {
+	bg := context.WithoutCancel(ctx)
+	if ferr := s.Store.InTx(bg, func(tx *store.Tx) error { return tx.Forget(bg) }); ferr != nil {
+		s.Log.Error("campaign: forgetting the key of a refused campaign", "campaign", id, "error", ferr)
+	}
+	return err
 }
 
 // fill renders and stores the recipients, and records the campaign's counts and price.

@@ -58,6 +58,20 @@ func (tx *Tx) Done(ctx context.Context, result any) error {
 	return tx.SaveIdempotentAnswer(ctx, k.Owner, k.Key, a, k.At)
 }
 
+// Forget deletes the answer kept under ctx's Idempotency-Key, if it carries one. It is for an
+// operation that keeps its answer before its end (Done in its first transaction, so that a
+// retry during a long operation finds the work under way instead of doing it twice) and is then
+// refused: only successes are kept, so the request may be retried with its key once fixed.
+func (tx *Tx) Forget(ctx context.Context) error {
+	k, ok := ctx.Value(idempotencyKeyCtx{}).(*IdempotencyKey)
+	if !ok || k == nil {
+		return nil
+	}
+	_, err := tx.exec(ctx, `DELETE FROM idempotency_keys WHERE owner = ? AND key = ? AND request_hash = ?`,
+		k.Owner, k.Key, k.RequestHash)
+	return notFound(err, "forget idempotency key")
+}
+
 // IdempotentAnswer returns the answer stored for an owner's key (the owner is a client id or
 // OperatorOwner), or ErrNotFound.
 func (r reader) IdempotentAnswer(ctx context.Context, owner, key string) (IdempotentAnswer, error) {
