@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -173,6 +172,8 @@ func TestNotTextInUploads(t *testing.T) {
 	const csv = "phone,first_name\n+15552830001,Ann\n"
 	plainFile := `form-data; name="file"; filename="contacts.csv"`
 
+	// A mapping is JSON in a form field: what is not text comes raw in the field, or as a NUL
+	// escaped in the JSON (`\u0000`, which the field's own text does not show).
 	fields := []struct {
 		path, field string
 		others      [][2]string
@@ -180,23 +181,30 @@ func TestNotTextInUploads(t *testing.T) {
 	}{
 		{"/api/v1/contacts/import", "tag", nil, func(bad string) string { return "t" + bad }},
 		{"/api/v1/contacts/import", "mapping", nil, func(bad string) string {
-			b, _ := json.Marshal(map[string]string{"phone": "phone", "first" + bad: "first_name"})
-			return string(b)
+			return `{"phone":"phone","first` + bad + `":"first_name"}`
 		}},
 		{"/api/v1/campaigns", "name", [][2]string{{"message", "Hi"}, {"draft", "true"}}, func(bad string) string { return "n" + bad }},
 		{"/api/v1/campaigns", "message", [][2]string{{"draft", "true"}}, func(bad string) string { return "Hi" + bad }},
 		{"/api/v1/campaigns", "mapping", [][2]string{{"message", "Hi"}, {"draft", "true"}}, func(bad string) string {
-			b, _ := json.Marshal(map[string]string{"phone": "phone" + bad})
-			return string(b)
+			return `{"phone":"phone` + bad + `"}`
+		}},
+		{"/api/v1/contacts/import", "mapping", nil, func(string) string {
+			return `{"phone":"phone","first\u0000":"first_name"}`
+		}},
+		{"/api/v1/campaigns", "mapping", [][2]string{{"message", "Hi"}, {"draft", "true"}}, func(string) string {
+			return `{"phone":"phone\u0000"}`
 		}},
 	}
+	tried := map[string]bool{}
 	for _, f := range fields {
 		for _, bad := range []string{"\x00", "\xff", "\xc3("} {
-			t.Run(fmt.Sprintf("%s with %q in %s is refused, naming it", f.path, bad, f.field), func(t *testing.T) {
-				if f.field == "mapping" && bad != "\x00" {
-					t.Skip("a JSON mapping reads bytes that are not UTF-8 as U+FFFD: text")
-				}
-				body, ct := multipartBody(append([][2]string{{f.field, f.value(bad)}}, f.others...), plainFile, csv)
+			v := f.value(bad)
+			if tried[f.path+" "+v] {
+				continue // a value that does not depend on bad (an escaped NUL)
+			}
+			tried[f.path+" "+v] = true
+			t.Run(fmt.Sprintf("%s with %q in %s is refused, naming it", f.path, v, f.field), func(t *testing.T) {
+				body, ct := multipartBody(append([][2]string{{f.field, v}}, f.others...), plainFile, csv)
 				res := s.DoWith("POST", f.path, acme.APIKey, body, map[string]string{"Content-Type": ct})
 				wantError(t, res, http.StatusBadRequest, "invalid_field", f.field)
 			})
