@@ -65,7 +65,7 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 			WebhookURL string `json:"webhook_url"`
 			RateCents  *int64 `json:"rate_cents"`
 		}
-		if err := decodeBytes(r, body, &in); err != nil {
+		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		nc := tenant.NewClient{ID: in.ID, Name: in.Name, WebhookURL: in.WebhookURL, RateCents: in.RateCents}

@@ -52,7 +52,7 @@ func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
 			ClientID *string `json:"client_id"`
 			Provider string  `json:"provider"`
 		}
-		if err := decodeBytes(r, body, &in); err != nil {
+		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		nn := tenant.NewNumber{Number: in.Number, Provider: in.Provider}

@@ -24,6 +24,7 @@ import (
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
+	"github.com/ibiki/ibiki/internal/text"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
@@ -169,7 +170,7 @@ func pageParams(r *http.Request) (limit int, cursor string, err error) {
 	}
 	if v := r.URL.Query().Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 || hasNUL(string(b)) {
+		if err != nil || len(b) == 0 || !text.Valid(string(b)) {
 			return 0, "", respond.Invalid("cursor", "cursor is not one this API gave out")
 		}
 		cursor = string(b)

@@ -155,7 +155,7 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.Client(r.Context())
 	a.idempotent(w, r, c.ID, bulkAnswer, func(r *http.Request, body []byte) (int, any, error) {
 		var in bulkIn
-		if err := decodeBytes(r, body, &in); err != nil {
+		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		if in.Campaign != nil {

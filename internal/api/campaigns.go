@@ -188,7 +188,7 @@ func (a *API) readCampaignInput(r *http.Request) (in campaign.Input, parts []str
 			Draft      bool   `json:"draft"`
 			QuietHours bool   `json:"quiet_hours"`
 		}
-		if err := decodeBytes(r, raw, &body); err != nil {
+		if err := respond.DecodeBytes(raw, &body); err != nil {
 			return in, parts, cleanup, err
 		}
 		in = campaign.Input{Name: body.Name, Message: body.Message, Tag: body.Tag, Draft: body.Draft, QuietHours: body.QuietHours}
@@ -234,6 +234,9 @@ func (a *API) readCampaignInput(r *http.Request) (in campaign.Input, parts []str
 			return in, parts, cleanup, uploadErr(err)
 		}
 		v := strings.TrimSpace(string(b))
+		if err := formText(part.FormName(), v); err != nil {
+			return in, parts, cleanup, err
+		}
 		parts = append(parts, part.FormName()+"="+v)
 		switch part.FormName() {
 		case "message":
@@ -257,6 +260,9 @@ func (a *API) readCampaignInput(r *http.Request) (in campaign.Input, parts []str
 		case "mapping":
 			if v != "" && json.Unmarshal([]byte(v), &in.Mapping) != nil {
 				return in, parts, cleanup, respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile"}`)
+			}
+			if err := mappingText(in.Mapping); err != nil {
+				return in, parts, cleanup, err
 			}
 		default:
 			return in, parts, cleanup, respond.Invalid(part.FormName(), "unknown field "+part.FormName())

@@ -66,7 +66,7 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 			Fields    map[string]string `json:"fields"`
 			Tags      []string          `json:"tags"`
 		}
-		if err := decodeBytes(r, body, &in); err != nil {
+		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		c, err := a.Contacts.Create(r.Context(), clientID(r.Context()), contact.Input{Phone: in.Phone, Details: contact.Details{

@@ -48,7 +48,7 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 			AmountCents *int64 `json:"amount_cents"`
 			Reference   string `json:"reference"`
 		}
-		if err := decodeBytes(r, body, &in); err != nil {
+		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		if in.AmountCents == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
@@ -177,6 +178,9 @@ func checkKey(r *http.Request) (string, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if len(key) > maxIdempotencyKey {
 		return "", respond.Invalid("Idempotency-Key", "Idempotency-Key must be at most 255 characters")
+	}
+	if flaw := text.Check(key); flaw != text.OK {
+		return "", respond.NotText("Idempotency-Key", flaw) // it is stored
 	}
 	return key, nil
 }

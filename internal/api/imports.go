@@ -111,6 +111,9 @@ func (a *API) readImport(r *http.Request) (opt importer.Options, file *os.File, 
 				return opt, file, "", uploadErr(err)
 			}
 			v := strings.TrimSpace(string(b))
+			if err := formText(part.FormName(), v); err != nil {
+				return opt, file, "", err
+			}
 			if err := setImportOption(&opt, part.FormName(), v); err != nil {
 				return opt, file, "", err
 			}
@@ -165,6 +168,7 @@ func setImportOption(opt *importer.Options, name, v string) error {
 		if err := json.Unmarshal([]byte(v), &opt.Mapping); err != nil {
 			return respond.Invalid("mapping", `mapping must be a JSON object of strings, e.g. {"phone":"Mobile","first_name":"Given name"}`)
 		}
+		return mappingText(opt.Mapping)
 	case "tag":
 		opt.Tag = v // checked by the importer, as a contact's tag
 	case "extra":

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 
 	"github.com/ibiki/ibiki/internal/auth"
@@ -27,17 +26,6 @@ func outJSON(m model.Message) messageOut {
 	}
 	return out
 }
-
-// decodeBytes decodes a JSON body already read, with the API's strict rules.
-func decodeBytes(r *http.Request, body []byte, v any) error {
-	r2 := r.Clone(r.Context())
-	r2.Body = readCloser{bytes.NewReader(body)}
-	return respond.Decode(r2, v)
-}
-
-type readCloser struct{ *bytes.Reader }
-
-func (readCloser) Close() error { return nil }
 
 // createMessage: POST /api/v1/messages {"to","body","from"?} → 202.
 func (a *API) createMessage(w http.ResponseWriter, r *http.Request) {
@@ -71,11 +59,11 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority i
 				Body string `json:"body"`
 				From string `json:"from"`
 			}
-			if err := decodeBytes(r, body, &reply); err != nil {
+			if err := respond.DecodeBytes(body, &reply); err != nil {
 				return 0, nil, err
 			}
 			in.To, in.Body, in.From = &to, reply.Body, reply.From
-		} else if err := decodeBytes(r, body, &in); err != nil {
+		} else if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		if in.To == nil {

@@ -81,6 +81,19 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 	t.Run("an unsigned status callback is refused", func(t *testing.T) {
 		wantError(t, post("bad"), http.StatusUnauthorized, "unauthorized", "")
 	})
+	t.Run("a signed status callback for an id that is not text is answered, and matches no message", func(t *testing.T) {
+		for _, id := range []string{"SM0001\x00", "SM0001\xff", "\xc3("} {
+			bad := url.Values{"MessageSid": {id}, "MessageStatus": {"undelivered"}, "ErrorCode": {"300\x0007\xff"}, "AccountSid": {sid}}
+			res := s.DoWith("POST", "/webhooks/tw/status", "", bad.Encode(), map[string]string{
+				"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twilio.Signature(token, callback, bad)})
+			if res.Status != http.StatusOK {
+				t.Errorf("callback for %q: %d %s", id, res.Status, res.Body)
+			}
+		}
+		if got := waitStatus(t, s, acme.APIKey, m.ID, "sent"); got.ErrorCode != nil {
+			t.Errorf("message = %+v, want it sent without an error", got)
+		}
+	})
 	t.Run("a signed status callback moves the message to delivered", func(t *testing.T) {
 		if res := post(twilio.Signature(token, callback, status)); res.Status != http.StatusOK {
 			t.Fatalf("callback: %d %s", res.Status, res.Body)

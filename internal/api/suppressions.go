@@ -121,7 +121,7 @@ func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source, o
 		var in struct {
 			Phone string `json:"phone"`
 		}
-		if err := decodeBytes(r, body, &in); err != nil {
+		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		sup, err := a.Contacts.Suppress(r.Context(), client, in.Phone, source)

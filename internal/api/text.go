@@ -7,33 +7,51 @@ import (
 	"strings"
 
 	"github.com/ibiki/ibiki/internal/respond"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
-// JSON bodies are checked for NUL characters where they are decoded (respond.Decode). The URL is
-// the API's other text: a NUL there must not reach the database either (PostgreSQL cannot
-// compare text with one, SQLite would simply find nothing), so both engines answer alike.
+// JSON bodies are held to the rule of package text where they are decoded (respond.Decode),
+// multipart fields where they are read (formText). The URL is the API's other text: what is not
+// text there must not reach the database either (PostgreSQL cannot compare text with it, SQLite
+// would simply find nothing), so both engines answer alike.
 
-// plainURL answers a request with a NUL character in its path or a query parameter before its
-// handler runs: a path names a resource, and no resource has a NUL in its name (404); a query
-// parameter is a 400 naming it. Cursors, which are encoded, are checked by pageParams.
+// plainURL answers a request whose path or a query parameter is not text before its handler
+// runs: a path names a resource, and no resource has such a name (404); a query parameter is a
+// 400 naming it. Cursors, which are encoded, are checked by pageParams.
 func plainURL(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hasNUL(r.URL.Path) {
+		if !text.Valid(r.URL.Path) {
 			respond.Err(w, r, respond.ErrNotFound)
 			return
 		}
-		if strings.Contains(r.URL.RawQuery, "%00") {
-			q := r.URL.Query()
-			for _, k := range slices.Sorted(maps.Keys(q)) {
-				if slices.ContainsFunc(q[k], hasNUL) {
-					respond.Err(w, r, respond.Invalid(k, k+" must be text without NUL characters (U+0000)"))
-					return
-				}
+		// Only an escape or a raw byte past ASCII can make a query's values other than text.
+		if raw := r.URL.RawQuery; strings.Contains(raw, "%") || !text.Valid(raw) {
+			if k, flaw := text.Field(r.URL.Query()); flaw != text.OK {
+				respond.Err(w, r, respond.NotText(k, flaw))
+				return
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// hasNUL reports whether s holds a NUL character.
-func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
+// formText is the 400 for a multipart form's field whose value is not text, nil for text.
+func formText(name, v string) error {
+	if flaw := text.Check(v); flaw != text.OK {
+		return respond.NotText(name, flaw)
+	}
+	return nil
+}
+
+// mappingText is the 400 for an upload's column mapping with a field or column name that is not
+// text. The mapping is JSON, which can spell a NUL (`\u0000`) where the form's text has none.
+func mappingText(m map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		for _, s := range [...]string{k, m[k]} {
+			if err := formText("mapping", s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

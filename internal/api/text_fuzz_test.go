@@ -48,7 +48,7 @@ func textFields(contactID, phone string, seq *atomic.Int64) []textField {
 			return obj("template", v, "contacts", []any{obj("phone", to())})
 		}},
 		{"POST", "/api/v1/messages/bulk", false, "contacts[2].name", func(v string) any {
-			return obj("template", "Hi {{name}}", "contacts", []any{obj("phone", to(), "name", "A"),
+			return obj("template", "Hi [name]", "contacts", []any{obj("phone", to(), "name", "A"),
 				obj("phone", to(), "name", "B"), obj("phone", to(), "name", v)})
 		}},
 		{"POST", "/api/v1/contacts", false, "first_name", func(v string) any {

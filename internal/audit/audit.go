@@ -4,11 +4,11 @@ package audit
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // APIActor names the admin API token as the actor of the changes made through it.
@@ -23,8 +23,6 @@ const APIActor = "admin API token"
 func Record(ctx context.Context, st *store.Store, now time.Time, e model.AuditEntry) error {
 	ctx = context.WithoutCancel(ctx)
 	e.ID, e.CreatedAt = model.NewIDAt(model.PrefixAudit, now), now
-	if len(e.Detail) > 1000 {
-		e.Detail = strings.ToValidUTF8(e.Detail[:1000], "")
-	}
+	e.Detail = text.Cut(text.Clean(e.Detail), 1000) // a detail is metadata: kept as text, bounded
 	return st.InTx(ctx, func(tx *store.Tx) error { return tx.InsertAudit(ctx, e) })
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/template"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // JobKind is the feeder job: one per campaign while it sends.
@@ -97,10 +98,8 @@ func (s *Service) Create(ctx context.Context, c model.Client, in Input) (model.C
 	case len(in.Name) > 200:
 		return model.Campaign{}, rep, &provider.FieldError{Field: "name", Reason: "name must be at most 200 characters"}
 	}
-	for name, v := range map[string]string{"message": in.Message, "name": in.Name, "tag": in.Tag} {
-		if strings.ContainsRune(v, 0) {
-			return model.Campaign{}, rep, &provider.FieldError{Field: name, Reason: name + " must be text (it has a NUL byte)"}
-		}
+	if err := checkText(in); err != nil {
+		return model.Campaign{}, rep, err
 	}
 	var rows *csvimport.Reader
 	if in.File != nil {
@@ -162,6 +161,20 @@ func (s *Service) refused(ctx context.Context, id string, err error) error {
 	return err
 }
 
+// checkText refuses a campaign whose name, message or tag is not text (package text), naming
+// the field, whichever transport it came through.
+func checkText(in Input) error {
+	for _, f := range [...]struct{ name, v string }{{"message", in.Message}, {"name", in.Name}, {"tag", in.Tag}} {
+		switch text.Check(f.v) {
+		case text.NUL:
+			return &provider.FieldError{Field: f.name, Reason: f.name + " must be text (it has a NUL byte)"}
+		case text.NotUTF8:
+			return &provider.FieldError{Field: f.name, Reason: f.name + " must be text (it has bytes that are not UTF-8)"}
+		}
+	}
+	return nil
+}
+
 // fill renders and stores the recipients, and records the campaign's counts and price.
 // The campaign becomes a draft (startable) only in the transaction that records its price.
 func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, rows *csvimport.Reader, in Input, rep *Report) error {
@@ -188,6 +201,10 @@ func (s *Service) fill(ctx context.Context, c model.Client, cp *model.Campaign, 
 		rep.Rows++
 		body, err := tmpl.Render(fields)
 		var n sms.Count
+		if flaw := text.Check(body); err == nil && flaw != text.OK {
+			// A recipient's own field (a list given in the request) can bring what is not text.
+			err = fmt.Errorf("the message for this recipient is not text: it holds %s", flaw)
+		}
 		if err == nil {
 			if n = sms.Segments(body); n.Segments == 0 || n.Segments > outbound.MaxSegments {
 				err = fmt.Errorf("the message takes %d segments for this recipient; 1 to %d are allowed", n.Segments, outbound.MaxSegments)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // Limits of a contact: generous for names, small enough to keep rows, pages and exports sane.
@@ -31,7 +32,7 @@ type FieldError struct {
 	Field   string
 	Name    string
 	Missing bool // the field is required and empty
-	NotText bool // the value is not text a database can hold (a NUL byte, invalid UTF-8)
+	NotText bool // the value is not text (package text) a database can hold (a NUL byte, invalid UTF-8)
 	Message string
 }
 
@@ -43,10 +44,6 @@ func (e *FieldError) Error() string {
 	}
 	return e.Message
 }
-
-// isText reports whether s can be stored as text on both engines: valid UTF-8 without NUL
-// (PostgreSQL refuses both).
-func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // Phone reads a required phone into E.164 (a national number in region's format).
 func Phone(raw, region string) (string, error) {
@@ -63,7 +60,7 @@ func Phone(raw, region string) (string, error) {
 // Name trims a name field (first_name, last_name or business) and checks it.
 func Name(field, v string) (string, error) {
 	v = strings.TrimSpace(v)
-	if utf8.RuneCountInString(v) > MaxNameLen || !isText(v) {
+	if utf8.RuneCountInString(v) > MaxNameLen || !text.Valid(v) {
 		return "", &FieldError{Field: field, Message: field + " must be at most 256 characters of text"}
 	}
 	return v, nil
@@ -92,12 +89,12 @@ func Tags(tags []string) ([]string, error) {
 // no tag.
 func Tag(t string) error {
 	if t != "" && !tagText(t) {
-		return &FieldError{Field: "tag", NotText: !isText(t), Message: "tag must be at most 100 characters"}
+		return &FieldError{Field: "tag", NotText: !text.Valid(t), Message: "tag must be at most 100 characters"}
 	}
 	return nil
 }
 
-func tagText(t string) bool { return utf8.RuneCountInString(t) <= MaxTagLen && isText(t) }
+func tagText(t string) bool { return utf8.RuneCountInString(t) <= MaxTagLen && text.Valid(t) }
 
 // Fields checks a contact's custom fields: how many, and each name and value. The first field
 // that breaks a rule (by name, so the answer does not change from one try to the next) is
@@ -113,7 +110,7 @@ func Fields(fields map[string]string) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		v := fields[k]
-		if k == "" || len(k) > MaxFieldKey || utf8.RuneCountInString(v) > MaxFieldText || !isText(k) || !isText(v) {
+		if k == "" || len(k) > MaxFieldKey || utf8.RuneCountInString(v) > MaxFieldText || !text.Valid(k) || !text.Valid(v) {
 			return &FieldError{Field: "fields", Name: k,
 				Message: "custom field names are 1-64 bytes and values at most 1024 characters of text"}
 		}

@@ -117,6 +117,7 @@ func TestTag(t *testing.T) {
 		{"100 characters are fine", strings.Repeat("é", 100), true, false},
 		{"101 characters are too many", strings.Repeat("t", 101), false, false},
 		{"a NUL is not text", "a\x00b", false, true},
+		{"bytes that are not UTF-8 are not text", "a\xffb", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

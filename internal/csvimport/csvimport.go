@@ -21,6 +21,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // The fields a column can fill.
@@ -165,7 +166,7 @@ func open(in io.Reader, opt Options, anyColumns bool) (*Reader, error) {
 		}
 		long := longCells(rec)
 		for i := range rec {
-			rec[i] = text(rec[i])
+			rec[i] = cellText(rec[i])
 		}
 		if allEmpty(rec) {
 			continue // ",,," lines (spreadsheet exports) are blank lines
@@ -232,7 +233,7 @@ func Preview(in io.Reader, opt Options, n int) (Sample, error) {
 			continue // a broken line: the import reports it with its line number
 		}
 		for i := range rec {
-			rec[i] = text(rec[i])
+			rec[i] = cellText(rec[i])
 		}
 		if !allEmpty(rec) {
 			s.Rows = append(s.Rows, rec)
@@ -301,9 +302,9 @@ func countOutsideQuotes(line []byte, d byte) int {
 	return n
 }
 
-// text turns a cell into valid UTF-8: a cell that is not UTF-8 is read as Windows-1252, the
+// cellText turns a cell into valid UTF-8: a cell that is not UTF-8 is read as Windows-1252, the
 // encoding of spreadsheets saved on Windows. Spaces around it are trimmed.
-func text(s string) string {
+func cellText(s string) string {
 	if !utf8.ValidString(s) {
 		if b, err := charmap.Windows1252.NewDecoder().String(s); err == nil {
 			s = b
@@ -377,7 +378,7 @@ func (r *Reader) mapColumns(header []string) error {
 	}
 	if header == nil && !taken[Phone] {
 		for i, c := range r.first {
-			if _, err := sms.NormalizeE164(text(c), r.region()); err == nil {
+			if _, err := sms.NormalizeE164(cellText(c), r.region()); err == nil {
 				r.columns[i], taken[Phone] = Phone, true
 				break
 			}
@@ -462,14 +463,14 @@ func (r *Reader) Next() (Row, error) {
 		}
 		line, long = r.recordLine(), longCells(rec)
 		for i := range rec {
-			rec[i] = text(rec[i])
+			rec[i] = cellText(rec[i])
 		}
 		if allEmpty(rec) {
 			return r.Next()
 		}
 	}
 	for _, v := range rec {
-		if strings.ContainsRune(v, 0) {
+		if !text.Valid(v) { // cellText made every cell UTF-8: what is left to refuse is a NUL
 			return Row{Line: line, Err: errors.New("a cell holds a NUL byte: not text")}, nil
 		}
 	}

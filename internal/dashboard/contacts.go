@@ -14,6 +14,7 @@ import (
 	"github.com/ibiki/ibiki/internal/importer"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 type contactsData struct {
@@ -240,17 +241,15 @@ func (d *Dashboard) remap(w http.ResponseWriter, r *http.Request, v *view, u sto
 	return nil
 }
 
-// cleanQuery makes a search box's text safe to search with on both engines: valid UTF-8,
-// without control characters, at most 100 characters.
+// cleanQuery makes a search box's text fit to search with: text (plainText has cleaned the
+// query already; cleaned again here so that the rule holds whatever the caller), without control
+// characters, at most 100 bytes.
 func cleanQuery(q string) string {
 	q = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
-	}, strings.ToValidUTF8(q, ""))
-	if len(q) > 100 {
-		q = strings.ToValidUTF8(q[:100], "")
-	}
-	return strings.TrimSpace(q)
+	}, text.Clean(q))
+	return strings.TrimSpace(text.Cut(q, 100))
 }

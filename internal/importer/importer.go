@@ -17,6 +17,7 @@ import (
 	"github.com/ibiki/ibiki/internal/csvimport"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // MaxListed bounds the invalid rows and conflicts listed in a report (all are counted).
@@ -24,6 +25,14 @@ const MaxListed = 1000
 
 // batchSize is how many rows are staged per transaction.
 const batchSize = 5000
+
+// MaxFilename bounds the name an import or a kept upload is stored with, in bytes.
+const MaxFilename = 255
+
+// filename makes a file's name, as the client's browser or program sent it, fit to store. It is
+// metadata shown next to the import, not the client's text: rather than refuse a good file for
+// its name, the name is cleaned (package text: no NUL, valid UTF-8) and bounded.
+func filename(name string) string { return text.Cut(text.Clean(name), MaxFilename) }
 
 // Service imports files.
 type Service struct {
@@ -62,6 +71,7 @@ type Report struct {
 
 // Options of one import.
 type Options struct {
+	// Filename is the file's name as it was sent (stored cleaned: see filename).
 	Filename string
 	Mapping  map[string]string
 	Tag      string
@@ -96,6 +106,7 @@ func (s *Service) Import(ctx context.Context, clientID string, src io.Reader, op
 	if err := contact.Tag(opt.Tag); err != nil {
 		return Report{}, err
 	}
+	opt.Filename = filename(opt.Filename)
 	r, err := csvimport.Open(src, csvimport.Options{Mapping: opt.Mapping, IgnoreExtra: opt.IgnoreExtra, OnlyMapped: opt.OnlyMapped, Region: s.Region})
 	if err != nil {
 		return Report{}, &FileError{Reason: err}

@@ -35,16 +35,16 @@ type Kept struct {
 	Sample csvimport.Sample
 }
 
-// Keep checks the tag the person means to put on every contact, keeps the file and reads its
-// first rows (at most preview). A file that cannot be read as a contact list is not kept: the
-// error is a *FileError.
-func (s *Service) Keep(ctx context.Context, clientID, filename, tag string, file io.Reader, preview int) (Kept, error) {
+// Keep checks the tag the person means to put on every contact, keeps the file (under its name
+// cleaned: see filename) and reads its first rows (at most preview). A file that cannot be read
+// as a contact list is not kept: the error is a *FileError.
+func (s *Service) Keep(ctx context.Context, clientID, name, tag string, file io.Reader, preview int) (Kept, error) {
 	if err := contact.Tag(tag); err != nil {
 		return Kept{}, err
 	}
 	k := Kept{Token: rand.Text()}
 	var err error
-	k.Upload, err = s.Store.SaveUpload(ctx, store.Upload{ID: auth.Hash(k.Token), ClientID: clientID, Name: filename,
+	k.Upload, err = s.Store.SaveUpload(ctx, store.Upload{ID: auth.Hash(k.Token), ClientID: clientID, Name: filename(name),
 		CreatedAt: s.Clock()}, file)
 	if err != nil {
 		return Kept{}, fmt.Errorf("importer: keep upload: %w", err)

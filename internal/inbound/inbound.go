@@ -6,16 +6,20 @@
 package inbound
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // Service accepts, routes and assigns inbound messages.
@@ -49,8 +53,12 @@ type Accepted struct {
 // Accept stores a provider's message. When it returns nil, the message is committed, as "not
 // yet routed": a crash right after the provider's 200 cannot lose it, and the router finds it
 // again. A message the provider already delivered (same provider message id) is not stored
-// twice and is not routed again, hence gets no second delivery.
+// twice and is not routed again, hence gets no second delivery. A field that is not text
+// (package text) is a *provider.FieldError naming it, and nothing is stored.
 func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, error) {
+	if err := checkText(in); err != nil {
+		return Accepted{}, err
+	}
 	now := s.Clock().UTC()
 	m := model.Message{
 		ID: model.NewIDAt(model.PrefixMessage, now), Direction: model.Inbound, Channel: in.Channel,
@@ -85,6 +93,28 @@ func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, er
 	}
 	metrics.InboundAccepted.WithLabelValues(in.Provider, dup).Inc()
 	return res, nil
+}
+
+// checkText refuses a message with a field that is not text. The adapters' parsers refuse such
+// fields already as they read them; this holds every way in (Inject, adapters to come) to the
+// same rule, whichever transport or adapter it uses. Fields are named as the API names them.
+func checkText(in provider.Inbound) error {
+	fields := [...]struct{ name, v string }{
+		{"provider", in.Provider}, {"provider_message_id", in.ProviderMessageID}, {"from", in.From}, {"to", in.To},
+		{"body", in.Body}, {"matched_block_word", in.MatchedBlockWord}, {"business", in.Business},
+		{"first_name", in.Contact.FirstName}, {"last_name", in.Contact.LastName}, {"business", in.Contact.Business},
+	}
+	for _, f := range fields {
+		if flaw := text.Check(f.v); flaw != text.OK {
+			return &provider.FieldError{Field: f.name, Reason: "must be text: it holds " + flaw.String()}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.Meta)) {
+		if flaw := cmp.Or(text.Check(k), text.Check(in.Meta[k])); flaw != text.OK {
+			return &provider.FieldError{Field: "meta", Reason: "must be text: it holds " + flaw.String()}
+		}
+	}
+	return nil
 }
 
 func encodeMeta(meta map[string]string) string {

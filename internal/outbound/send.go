@@ -19,6 +19,7 @@ import (
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // MaxSegments is the longest message accepted.
@@ -87,7 +88,8 @@ type Draft struct {
 	campaignID string
 }
 
-// Check validates a request for a client without writing anything.
+// Check validates a request for a client without writing anything. The body must be text
+// (package text), whichever transport brings it.
 func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 	if !c.Active {
 		return Draft{}, ErrClientInactive
@@ -101,6 +103,9 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 	}
 	if strings.TrimSpace(req.Body) == "" {
 		return Draft{}, &FieldError{Field: "body", Reason: "body is required and must not be blank"}
+	}
+	if flaw := text.Check(req.Body); flaw != text.OK {
+		return Draft{}, &FieldError{Field: "body", Reason: "body must be text: it holds " + flaw.String()}
 	}
 	n := sms.Segments(req.Body)
 	if n.Segments > MaxSegments {

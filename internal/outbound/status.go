@@ -9,8 +9,26 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
+
+// Bounds of a message's error, in bytes: a provider's code and words for a failure.
+const (
+	MaxErrorCode    = 100
+	MaxErrorMessage = 1000
+)
+
+// fromProvider makes what a provider said about a message (in a send's answer or a status
+// report) fit to store: it is the provider's metadata, not the client's text, so what is not
+// text (package text) is cleaned rather than refused (a refusal would only make the provider
+// retry, or the send be tried again), and the error is bounded.
+func fromProvider(ch store.StatusChange) store.StatusChange {
+	ch.ProviderMessageID, ch.Sender = text.Clean(ch.ProviderMessageID), text.Clean(ch.Sender)
+	ch.ErrorCode = text.Cut(text.Clean(ch.ErrorCode), MaxErrorCode)
+	ch.ErrorMessage = text.Cut(text.Clean(ch.ErrorMessage), MaxErrorMessage)
+	return ch
+}
 
 // advance moves a message forward to ch.To inside tx, and reports whether it moved: a late or
 // repeated report never moves a message backwards. m is the message as the caller last saw it;
@@ -18,6 +36,7 @@ import (
 // read again and judged afresh. A message that fails is refunded (once: only the change into
 // "failed" refunds). The client's webhook gets a message.status event.
 func (s *Service) advance(ctx context.Context, tx *store.Tx, m model.Message, ch store.StatusChange) (model.Message, bool, error) {
+	ch = fromProvider(ch)
 	for try := 0; ; try++ {
 		if !m.Status.Advances(ch.To) {
 			return m, false, nil
@@ -81,9 +100,15 @@ func (s *Service) event(ctx context.Context, tx *store.Tx, m model.Message, typ 
 
 // ApplyStatus records provider status reports. A report for a message not (yet) known by its
 // provider id is retried a few times in the background: a fast provider can report before the
-// send's own record has committed.
+// send's own record has committed. An id that is not text (package text) can match no message:
+// its report is dropped at once. The report's error is kept cleaned (see fromProvider).
 func (s *Service) ApplyStatus(ctx context.Context, providerName string, updates []provider.StatusUpdate) error {
 	for _, u := range updates {
+		if !text.Valid(u.ProviderMessageID) {
+			s.Log.Warn("outbound: status report for an id that is not text dropped", "provider", providerName,
+				"provider_message_id", u.ProviderMessageID, "status", u.Status)
+			continue
+		}
 		found, err := s.applyOne(ctx, providerName, u)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/sms"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // MaxBodyRunes bounds an inbound message body. Concatenated SMS rarely pass 10 parts (~1,600
@@ -38,8 +39,8 @@ func DecodeFields(body []byte) (Fields, error) {
 }
 
 // String returns the named field when it is a JSON string; ok is false when the field is
-// missing or null, which the providers use interchangeably. Strings with a NUL byte are refused
-// because PostgreSQL TEXT cannot store them.
+// missing or null, which the providers use interchangeably. Strings that are not text (a NUL
+// byte) are refused because PostgreSQL TEXT cannot store them.
 func (f Fields) String(name string) (s string, ok bool, err error) {
 	raw, present := f[name]
 	if !present || string(raw) == "null" {
@@ -53,10 +54,23 @@ func (f Fields) String(name string) (s string, ok bool, err error) {
 	} else if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false, &FieldError{Field: name, Reason: "must be a string"}
 	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", false, &FieldError{Field: name, Reason: "contains a NUL byte"}
+	if reason := NotText(s); reason != "" {
+		return "", false, &FieldError{Field: name, Reason: reason}
 	}
 	return s, true, nil
+}
+
+// NotText says why s cannot be stored as text (package text): "contains a NUL byte", or
+// "contains bytes that are not UTF-8" (which JSON strings never do: encoding/json reads such
+// bytes as U+FFFD); "" when it is text. Adapters use it for what they read outside Fields.
+func NotText(s string) string {
+	switch text.Check(s) {
+	case text.NUL:
+		return "contains a NUL byte"
+	case text.NotUTF8:
+		return "contains bytes that are not UTF-8"
+	}
+	return ""
 }
 
 // plainString reads a JSON string literal that needs no decoding: no escapes, no control

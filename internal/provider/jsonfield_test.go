@@ -49,3 +49,11 @@ func TestFieldsString(t *testing.T) {
 		}
 	}
 }
+
+func TestNotTextSaysWhy(t *testing.T) {
+	for s, want := range map[string]string{"": "", "café": "", "a\x00b": "contains a NUL byte", "a\xffb": "contains bytes that are not UTF-8"} {
+		if got := NotText(s); got != want {
+			t.Errorf("NotText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -122,10 +122,28 @@ func Map(err error) *Error {
 }
 
 // Decode reads a JSON object body into v, refusing unknown fields (a typo in a field name is
-// an error, not a silently ignored setting), trailing data, and NUL characters (checkText).
+// an error, not a silently ignored setting), trailing data, and strings that are not text
+// (checkText). The body is kept as it is read, for checkText.
 func Decode(r *http.Request, v any) error {
 	var body bytes.Buffer
-	dec := json.NewDecoder(io.TeeReader(r.Body, &body))
+	if err := decode(json.NewDecoder(io.TeeReader(r.Body, &body)), v); err != nil {
+		return err
+	}
+	return checkText(body.Bytes())
+}
+
+// DecodeBytes is Decode for a body already read whole (the API reads a creating request before
+// it decodes it, to identify it for its Idempotency-Key): checkText scans the bytes it is
+// given, where Decode has to keep a second copy of the body as it reads it.
+func DecodeBytes(body []byte, v any) error {
+	if err := decode(json.NewDecoder(bytes.NewReader(body)), v); err != nil {
+		return err
+	}
+	return checkText(body)
+}
+
+// decode reads one JSON object from dec into v, with Decode's rules but for text.
+func decode(dec *json.Decoder, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var (
@@ -147,7 +165,7 @@ func Decode(r *http.Request, v any) error {
 	if dec.More() {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body has data after the JSON object"}
 	}
-	return checkText(body.Bytes())
+	return nil
 }
 
 func jsonType(kind string) string {

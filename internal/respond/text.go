@@ -5,17 +5,28 @@ import (
 	"cmp"
 	"encoding/json"
 	"strconv"
-	"strings"
+
+	"github.com/ibiki/ibiki/internal/text"
 )
 
-// NUL characters (U+0000) are refused in every string of a JSON body, wherever it is:
-// PostgreSQL cannot store them in text (the whole statement fails) and SQLite would keep them,
-// so one rule at decoding keeps the two engines alike and names the field, instead of a 500 on
-// one and stored garbage on the other. In JSON a NUL is written `\u0000` (a raw one is not JSON).
+// Every string of a JSON body, wherever it is, must be text (package text): PostgreSQL cannot
+// store anything else and SQLite would keep it, so one rule at decoding keeps the two engines
+// alike and names the field, instead of a 500 on one and stored garbage on the other.
+// encoding/json already reads bytes that are not UTF-8, and escaped surrogate halves, as U+FFFD
+// (FuzzDecodeBytes holds it to that), so the one way a JSON string can fail the rule is a NUL,
+// written `\u0000` (a raw one is not JSON): a body without that is text throughout.
 var escapedNUL = []byte(`\u0000`)
 
-// checkText refuses a decoded JSON body with a NUL character in any string: a 400 whose param
-// is the path of the first such string (`body`, `messages[2].body`, `contacts[0].code`: object
+// NotText is the 400 for a parameter whose value is not text, saying what it holds.
+func NotText(param string, f text.Flaw) *Error {
+	if f == text.NUL {
+		return Invalid(param, param+" must be text without NUL characters (U+0000)")
+	}
+	return Invalid(param, param+" must be text: it holds "+f.String())
+}
+
+// checkText refuses a decoded JSON body with a string that is not text: a 400 whose param is
+// the path of the first such string (`body`, `messages[2].body`, `contacts[0].code`: object
 // fields joined by dots, array items by their index from 0, as bulk items are numbered), or of
 // the object that has such a field name.
 func checkText(body []byte) error {
@@ -24,53 +35,56 @@ func checkText(body []byte) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	path, inKey, err := findNUL(dec, "")
+	path, inKey, flaw, err := findNotText(dec, "")
 	switch {
-	case err != nil || path == "" && !inKey:
+	case err != nil || flaw == text.OK:
 		return nil // not JSON (Decode has refused it already), or an escaped backslash before u0000
 	case inKey:
 		path = cmp.Or(path, "body")
-		return Invalid(path, path+" has a field name with a NUL character (U+0000); send text")
+		return Invalid(path, path+" has a field name with "+flaw.String()+"; send text")
 	default:
-		return Invalid(path, path+" must be text without NUL characters (U+0000)")
+		return NotText(path, flaw)
 	}
 }
 
-// findNUL reads one JSON value from dec, whose path is at, and returns the path of the first
-// string in it that holds a NUL, or (inKey) of the first object with such a field name.
-func findNUL(dec *json.Decoder, at string) (path string, inKey bool, err error) {
+// findNotText reads one JSON value from dec, whose path is at, and returns the path of the
+// first string in it that is not text, or (inKey) of the first object with such a field name,
+// and the string's flaw (text.OK when there is none).
+func findNotText(dec *json.Decoder, at string) (path string, inKey bool, flaw text.Flaw, err error) {
 	tok, err := dec.Token()
 	if err != nil {
-		return "", false, err
+		return "", false, text.OK, err
 	}
 	switch tok {
 	case json.Delim('{'):
 		for dec.More() {
 			if tok, err = dec.Token(); err != nil {
-				return "", false, err
+				return "", false, text.OK, err
 			}
 			key, _ := tok.(string)
-			if strings.IndexByte(key, 0) >= 0 {
-				return at, true, nil
+			if f := text.Check(key); f != text.OK {
+				return at, true, f, nil
 			}
-			if path, inKey, err = findNUL(dec, join(at, key)); path != "" || inKey || err != nil {
-				return path, inKey, err
+			if path, inKey, flaw, err = findNotText(dec, join(at, key)); flaw != text.OK || err != nil {
+				return path, inKey, flaw, err
 			}
 		}
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if path, inKey, err = findNUL(dec, at+"["+strconv.Itoa(i)+"]"); path != "" || inKey || err != nil {
-				return path, inKey, err
+			if path, inKey, flaw, err = findNotText(dec, at+"["+strconv.Itoa(i)+"]"); flaw != text.OK || err != nil {
+				return path, inKey, flaw, err
 			}
 		}
 	default:
-		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
-			return cmp.Or(at, "body"), false, nil
+		if s, ok := tok.(string); ok {
+			if f := text.Check(s); f != text.OK {
+				return cmp.Or(at, "body"), false, f, nil
+			}
 		}
-		return "", false, nil
+		return "", false, text.OK, nil
 	}
 	_, err = dec.Token() // the closing '}' or ']'
-	return "", false, err
+	return "", false, text.OK, err
 }
 
 // join is the path of the field key of the object at at.

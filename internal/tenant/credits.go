@@ -28,6 +28,9 @@ func (s *Service) TopUp(ctx context.Context, id string, amountCents int64, refer
 		return model.Client{}, model.LedgerEntry{}, invalid("reference",
 			fmt.Sprintf("reference must be at most %d characters", MaxReferenceLen))
 	}
+	if err := checkText("reference", reference); err != nil {
+		return model.Client{}, model.LedgerEntry{}, err
+	}
 	kind := model.LedgerTopUp
 	if amountCents < 0 {
 		kind = model.LedgerAdjustment

@@ -110,6 +110,9 @@ func (s Numbers) Delete(ctx context.Context, number string) error {
 
 // CheckProvider validates a number's provider: a configured one, or "" for the default.
 func (s Numbers) CheckProvider(name string) (string, error) {
+	if err := checkText("provider", name); err != nil {
+		return "", err
+	}
 	if s.Providers == nil {
 		return name, nil
 	}
@@ -137,6 +140,9 @@ func (s Numbers) parse(number string) (string, error) {
 func checkClient(ctx context.Context, tx *store.Tx, clientID string) error {
 	if clientID == "" {
 		return nil
+	}
+	if err := checkText("client_id", clientID); err != nil {
+		return err // no client has such an id, and PostgreSQL could not even look for it
 	}
 	if _, err := tx.Client(ctx, clientID); errors.Is(err, store.ErrNotFound) {
 		return invalid("client_id", "no client has the id "+clientID)

@@ -16,6 +16,7 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/quiet"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 	"github.com/ibiki/ibiki/internal/webhook"
 )
 
@@ -58,6 +59,15 @@ func invalid(field, msg string) *FieldError {
 
 func missing(field string) *FieldError {
 	return &FieldError{Field: field, Code: CodeMissing, Message: field + " is required"}
+}
+
+// checkText refuses a field whose value is not text (package text): PostgreSQL could not store
+// it, SQLite would. Checked here, every transport gets the same answer.
+func checkText(field, v string) error {
+	if flaw := text.Check(v); flaw != text.OK {
+		return invalid(field, field+" must be text: it holds "+flaw.String())
+	}
+	return nil
 }
 
 var errRate = invalid("rate_cents", fmt.Sprintf("rate_cents must be a whole number of cents from 0 to %d per segment", MaxRateCents))
@@ -104,7 +114,7 @@ func (s *Service) Create(ctx context.Context, in NewClient) (c model.Client, api
 	case in.RateCents != nil && !validRate(*in.RateCents):
 		return c, "", errRate
 	}
-	if err := s.checkWebhookURL(ctx, in.WebhookURL); err != nil {
+	if err := cmp.Or(checkText("name", in.Name), s.checkWebhookURL(ctx, in.WebhookURL)); err != nil {
 		return c, "", err
 	}
 	now := s.now()
@@ -159,6 +169,11 @@ func (s *Service) Update(ctx context.Context, id string, ch Changes) (model.Clie
 	}
 	if ch.Name != nil && (strings.TrimSpace(*ch.Name) == "" || len(*ch.Name) > MaxNameLen) {
 		return model.Client{}, invalid("name", fmt.Sprintf("name must be 1 to %d characters", MaxNameLen))
+	}
+	if ch.Name != nil {
+		if err := checkText("name", *ch.Name); err != nil {
+			return model.Client{}, err
+		}
 	}
 	var url string
 	if ch.WebhookURL != nil {
@@ -239,6 +254,9 @@ func (s *Service) change(ctx context.Context, id string, edit func(*store.Tx, *m
 func (s *Service) checkWebhookURL(ctx context.Context, url string) error {
 	if url == "" {
 		return nil
+	}
+	if err := checkText("webhook_url", url); err != nil {
+		return err
 	}
 	if err := webhook.ValidateURL(ctx, url, s.AllowPrivateWebhooks, s.Resolver); err != nil {
 		return invalid("webhook_url", err.Error())

@@ -10,13 +10,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/text"
 )
 
 // responseSnippet is how much of a client's answer each attempt keeps: enough to show an error
@@ -170,14 +170,10 @@ func (dl *Deliverer) attempt(ctx context.Context, c model.Client, d model.Delive
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, responseSnippet))
 	// Drain a little more so the connection can be reused; a huge answer is cut off instead.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	a.StatusCode, a.Response = resp.StatusCode, cleanText(snippet)
+	// The snippet is kept as text (package text): a cut may split a character, and a receiver
+	// may answer anything at all, NUL bytes included, which PostgreSQL would refuse.
+	a.StatusCode, a.Response = resp.StatusCode, text.Clean(string(snippet))
 	return a, resp.Header.Get("Retry-After"), nil
-}
-
-// cleanText makes a response snippet safe to store as text on both engines: valid UTF-8 (a cut
-// may split a character) and no NUL bytes (PostgreSQL refuses them).
-func cleanText(b []byte) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
 }
 
 func describe(a model.Attempt) string {

@@ -123,8 +123,8 @@ func metaValue(key string, raw json.RawMessage) (string, error) {
 	switch {
 	case key == "" || utf8.RuneCountInString(key) > maxMetaKeyRunes:
 		return "", metaErr(fmt.Sprintf("keys must be 1 to %d characters", maxMetaKeyRunes))
-	case strings.IndexByte(key, 0) >= 0:
-		return "", metaErr("a key contains a NUL byte")
+	case provider.NotText(key) != "":
+		return "", metaErr("a key " + provider.NotText(key))
 	}
 	// Reuse the field reader so values follow the same string and NUL rules as top-level fields.
 	s, ok, err := provider.Fields{key: raw}.String(key)
