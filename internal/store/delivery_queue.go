@@ -301,26 +301,17 @@ func (tx *Tx) requeueDelivery(ctx context.Context, j model.Job, runAt time.Time,
 // ReleaseExpiredDeliveries returns to the queue the running deliveries whose lease lapsed
 // before now (their worker died or hung). It returns how many.
 func (tx *Tx) ReleaseExpiredDeliveries(ctx context.Context, now time.Time) (int64, error) {
-	return tx.releasedDeliveries(tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = ''
-		WHERE q_state = 'running' AND lease_until < ?`, ms(now)))
+	res, err := tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = ''
+		WHERE q_state = 'running' AND lease_until < ?`, ms(now))
+	return tx.released(res, err, "deliveries", DeliveriesReady)
 }
 
 // ReleaseRunningDeliveries returns every running delivery to the queue: like
 // ReleaseRunningJobs, only for a database no other process can use.
 func (tx *Tx) ReleaseRunningDeliveries(ctx context.Context) (int64, error) {
-	return tx.releasedDeliveries(tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = ''
-		WHERE q_state = 'running'`))
-}
-
-func (tx *Tx) releasedDeliveries(res sql.Result, err error) (int64, error) {
-	if err != nil {
-		return 0, fmt.Errorf("store: release deliveries: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if n > 0 {
-		tx.kinds = append(tx.kinds, DeliveriesReady)
-	}
-	return n, err
+	res, err := tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued', lease_until = 0, locked_by = ''
+		WHERE q_state = 'running'`)
+	return tx.released(res, err, "deliveries", DeliveriesReady)
 }
 
 // DeliveryQueueStats summarises the deliveries still in the queue for metrics, by state. Their

@@ -195,27 +195,30 @@ func (tx *Tx) requeued(res sql.Result, ready string) (bool, error) {
 // ReleaseExpiredJobs returns to the queue the jobs whose lease lapsed: their worker died or
 // hung. It returns how many.
 func (tx *Tx) ReleaseExpiredJobs(ctx context.Context, now time.Time) (int64, error) {
-	return tx.released(tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
-		WHERE state = 'running' AND lease_until < ?`, ms(now)))
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
+		WHERE state = 'running' AND lease_until < ?`, ms(now))
+	return tx.released(res, err, "jobs", AnyReady)
 }
 
 // ReleaseRunningJobs returns every running job to the queue. Only for a database no other
 // process can use (SQLite, under its lock file): at start, whatever is "running" was left by a
 // process that died, and need not wait for its lease.
 func (tx *Tx) ReleaseRunningJobs(ctx context.Context) (int64, error) {
-	return tx.released(tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'released at start'
-		WHERE state = 'running'`))
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'released at start'
+		WHERE state = 'running'`)
+	return tx.released(res, err, "jobs", AnyReady)
 }
 
-// released counts the jobs a release put back, and announces them to every kind after the
-// commit (the statement does not say which kinds they were).
-func (tx *Tx) released(res sql.Result, err error) (int64, error) {
+// released counts the rows of table a release put back in the queue, and announces ready
+// after the commit when there were any (for jobs AnyReady: the statement does not say which
+// kinds they were).
+func (tx *Tx) released(res sql.Result, err error, table, ready string) (int64, error) {
 	if err != nil {
-		return 0, fmt.Errorf("store: release jobs: %w", err)
+		return 0, fmt.Errorf("store: release %s: %w", table, err)
 	}
 	n, err := res.RowsAffected()
 	if n > 0 {
-		tx.kinds = append(tx.kinds, AnyReady)
+		tx.kinds = append(tx.kinds, ready)
 	}
 	return n, err
 }
