@@ -17,13 +17,7 @@ import (
 // naming the field on both engines, never a 500; in a link's path it names nothing (404), and
 // in a page's query it is dropped, as the search box already did.
 func TestNULInForms(t *testing.T) {
-	f := newFixture(t, nil)
-	acme := f.client("acme")
-	f.routeNumber("+15550006006", "acme")
-	f.admin("POST", "/admin/v1/clients/acme/credits", map[string]any{"amount_cents": 100}, http.StatusOK)
-	user := f.clientUser("acme", "ann@acme.example")
-	f.inject("+15557776006", "+15550006006", "hello")
-	conv := f.conversationOf(acme.APIKey, "+15557776006")
+	f, user, conv := textFixture(t)
 
 	forms := []struct {
 		name   string
@@ -87,13 +81,7 @@ var notText = []string{"\x00", "\xff", "\xc3(", "\xed\xa0\x80"}
 // text is a 400 naming the field; an upload's fields are the domain's to judge (the page
 // answers in the form), and its file's name is kept cleaned.
 func TestNotTextInRequests(t *testing.T) {
-	f := newFixture(t, nil)
-	acme := f.client("acme")
-	f.routeNumber("+15550006106", "acme")
-	f.admin("POST", "/admin/v1/clients/acme/credits", map[string]any{"amount_cents": 100}, http.StatusOK)
-	user := f.clientUser("acme", "ann@acme.example")
-	f.inject("+15557776106", "+15550006106", "hello")
-	conv := f.conversationOf(acme.APIKey, "+15557776106")
+	f, user, conv := textFixture(t)
 
 	for _, bad := range notText {
 		esc := url.PathEscape(bad)
@@ -214,4 +202,17 @@ func TestNotTextInRequests(t *testing.T) {
 			}
 		}
 	})
+}
+
+// textFixture is a server with client acme, its user Ann signed in, credits, and one
+// conversation (its id is conv) to post forms to.
+func textFixture(t *testing.T) (f *fixture, user *browser, conv string) {
+	t.Helper()
+	f = newFixture(t, nil)
+	acme := f.client("acme")
+	f.routeNumber("+15550006006", "acme")
+	f.admin("POST", "/admin/v1/clients/acme/credits", map[string]any{"amount_cents": 100}, http.StatusOK)
+	user = f.clientUser("acme", "ann@acme.example")
+	f.inject("+15557776006", "+15550006006", "hello")
+	return f, user, f.conversationOf(acme.APIKey, "+15557776006")
 }
