@@ -147,7 +147,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	in.Replies = out
 	// Every adapter's status reports end in out: the webhooks' through hooks, and those an
 	// adapter makes itself (the simulator's) through Env.Status.
-	env := provider.Env{HTTP: &http.Client{Timeout: 30 * time.Second}, Region: cfg.DefaultRegion, PublicURL: cfg.PublicURL,
+	env := provider.Env{HTTP: provider.NewHTTPClient(30*time.Second, cfg.SendConcurrency), Region: cfg.DefaultRegion, PublicURL: cfg.PublicURL,
 		Status: out, Log: log}
 	if err := loadProviders(providers, cfg, env); err != nil {
 		return nil, err
