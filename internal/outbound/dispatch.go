@@ -15,7 +15,7 @@ import (
 // Kind returns the queue configuration of the send job.
 func (s *Service) Kind(concurrency int) queue.Kind {
 	return queue.Kind{Kind: model.JobSend, Handler: s, Concurrency: concurrency, MaxAttempts: 12,
-		OnDead: s.onDead}
+		OnDead: s.onDead, Claimed: s.claimed}
 }
 
 // Handle runs one send job, in steps: load the message and check it still needs sending, hold
@@ -26,6 +26,12 @@ func (s *Service) Kind(concurrency int) queue.Kind {
 // already "sending" knows an earlier call may have reached the provider and reconciles instead
 // of resending blindly.
 func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
+	if m, ok := s.takeStarted(job.ID); ok {
+		// Its claim recorded the attempt (claimed.go): only the call and its answer are left.
+		if p, ok := s.Providers.Get(m.Provider); ok {
+			return s.call(ctx, p, m, true)
+		}
+	}
 	m, p, res, done := s.load(ctx, job)
 	if done {
 		return res
@@ -57,6 +63,12 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			return res
 		}
 	}
+	return s.call(ctx, p, m, first)
+}
+
+// call hands the message to its provider and reads the answer; first says the attempt was
+// recorded before the call.
+func (s *Service) call(ctx context.Context, p provider.Sender, m model.Message, first bool) queue.Result {
 	sent, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
 	return s.answered(m, sent, err, classify(err, first))
 }

@@ -58,6 +58,8 @@ type Service struct {
 	limiters map[string]*bucket
 	gateMu   sync.Mutex
 	gates    map[string]*sync.RWMutex
+	startMu  sync.Mutex
+	started  map[int64]model.Message // by send job: messages a claim recorded "sending" (claimed.go)
 }
 
 // Request is one message a client asks to send.

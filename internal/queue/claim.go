@@ -132,6 +132,9 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 			used[l.ClientID] += len(jobs)
 			filled = filled || len(jobs) == n
 		}
+		if k.cfg.Claimed != nil && len(claimed) > 0 {
+			return k.cfg.Claimed(ctx, tx, claimed)
+		}
 		return nil
 	})
 	if err != nil {

@@ -76,6 +76,13 @@ type Kind struct {
 	// OnDead, when set, runs in the transaction that buries a job, so that what the job was
 	// for is left in a state people can see (a failed delivery, an unrouted message).
 	OnDead func(ctx context.Context, tx *store.Tx, job model.Job, cause error) error
+	// Claimed, when set, runs in the transaction that claims jobs, with the jobs it claimed
+	// (a batch): the kind can do there, in a few statements for all of them, the first step
+	// of each run (the send job records its attempts), and hand what it wrote to the runs
+	// through tx.AfterCommit, which happens before the runs start. Like every transaction's
+	// function it may run more than once and must only write through tx. An error undoes the
+	// claim.
+	Claimed func(ctx context.Context, tx *store.Tx, jobs []model.Job) error
 }
 
 func defaultBackoff(n int) time.Duration {

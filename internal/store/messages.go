@@ -121,6 +121,31 @@ func (tx *Tx) StartSend(ctx context.Context, id string, at time.Time) (model.Mes
 	return m, notFound(err, "start send")
 }
 
+// StartSends marks, in one statement, the queued messages among ids that may be sent at once
+// as being handed to their provider (StartSend for many): those of one of the providers, not
+// part of a campaign (a campaign's gate decides when its messages go) and whose recipient has
+// not opted out of their client. It returns the messages it marked; the others are left as
+// they were, for their send job to judge one by one.
+func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.Time) ([]model.Message, error) {
+	if len(ids) == 0 || len(providers) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, 2+len(ids)+len(providers))
+	args = append(args, ms(at), ms(at))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	for _, p := range providers {
+		args = append(args, p)
+	}
+	return tx.messages(ctx, `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1,
+		status_at = ?, sent_at = ?
+		WHERE id IN (`+placeholders(len(ids))+`) AND status = 'queued' AND campaign_id = ''
+			AND provider IN (`+placeholders(len(providers))+`)
+			AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.client_id = messages.client_id AND o.phone = messages.to_number)
+		RETURNING `+messageColumns, args...)
+}
+
 // StatusChange is a move of an outbound message from one status to the next.
 type StatusChange struct {
 	ID                string
