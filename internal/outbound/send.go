@@ -88,6 +88,10 @@ type Draft struct {
 	// prepaid: the charge was made before (a campaign reserves its whole cost when it starts).
 	prepaid    bool
 	campaignID string
+	// screened: the recipient's opt-out was read before the write transaction (Send), so
+	// the transaction need not read it again. A STOP that lands in between is still honoured:
+	// the send job reads opt-outs before it calls the provider.
+	screened bool
 }
 
 // Check validates a request for a client without writing anything. The body must be text
@@ -134,6 +138,11 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
 		return model.Message{}, err // read now, on the read pool, rather than in the transaction
 	}
+	// Read now too: the one writer's time is the scarcest thing of all.
+	if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
+		return model.Message{}, err
+	}
+	d.screened = true
 	pick := func(last string) (route, error) {
 		return s.chooseSender(ctx, c.ID, d.To, d.From, func(context.Context, string, string) (string, error) { return last, nil })
 	}
@@ -153,7 +162,7 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 // queue writes one accepted message: opt-out check, conversation, sender (pick gets the
 // number the contact last wrote to), charge, then the message itself.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(last string) (route, error), now time.Time) (model.Message, error) {
-	if !d.auto {
+	if !d.auto && !d.screened {
 		if err := optedOut(ctx, tx, d.client.ID, d.To); err != nil {
 			return model.Message{}, err
 		}
@@ -185,9 +194,14 @@ const autoMeta = `{"auto":"help"}`
 
 func isAuto(m model.Message) bool { return m.Meta == autoMeta }
 
+// optOuts reads the suppression lists: the store's read pool, or a write transaction.
+type optOuts interface {
+	OptOut(ctx context.Context, clientID, phone string) (model.OptOut, error)
+}
+
 // optedOut is ErrOptedOut when the phone is on the client's suppression list.
-func optedOut(ctx context.Context, tx *store.Tx, clientID, phone string) error {
-	_, err := tx.OptOut(ctx, clientID, phone)
+func optedOut(ctx context.Context, r optOuts, clientID, phone string) error {
+	_, err := r.OptOut(ctx, clientID, phone)
 	switch {
 	case err == nil:
 		return ErrOptedOut
