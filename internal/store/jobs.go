@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,14 +43,25 @@ func (tx *Tx) Enqueue(ctx context.Context, j model.Job) (int64, error) {
 	}
 	// One statement decides the state and inserts. "order_key <> ''" repeats the partial
 	// index's condition so that the planner may use it (a bound parameter proves nothing).
-	var id int64
+	var (
+		id    int64
+		state model.JobState
+	)
 	err := tx.queryRow(ctx, `INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, created_at)
 		VALUES (?, CASE WHEN ? <> '' AND EXISTS (SELECT 1 FROM jobs WHERE order_key = ? AND order_key <> ''
 			AND state IN ('queued', 'running', 'waiting')) THEN 'waiting' ELSE 'queued' END, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
-		j.Kind, j.OrderKey, j.OrderKey, j.ClientID, j.Ref, j.OrderKey, j.Priority, ms(j.RunAt), ms(j.CreatedAt)).Scan(&id)
+		RETURNING id, state`,
+		j.Kind, j.OrderKey, j.OrderKey, j.ClientID, j.Ref, j.OrderKey, j.Priority, ms(j.RunAt), ms(j.CreatedAt)).Scan(&id, &state)
 	if err != nil {
 		return 0, fmt.Errorf("store: enqueue: %w", err)
+	}
+	if state == model.JobWaiting {
+		// The jobs ahead learn that someone waits behind them, so that the one that finishes
+		// promotes the next (afterFinish); a job nobody waits for finishes in one statement.
+		if _, err := tx.exec(ctx, `UPDATE jobs SET followers = 1 WHERE order_key = ? AND order_key <> ''
+			AND state IN ('queued', 'running', 'waiting') AND followers = 0 AND id <> ?`, j.OrderKey, id); err != nil {
+			return 0, fmt.Errorf("store: enqueue behind %q: %w", j.OrderKey, err)
+		}
 	}
 	tx.kinds = append(tx.kinds, string(j.Kind))
 	return id, nil
@@ -124,8 +136,10 @@ func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
-	res, err := tx.exec(ctx, `DELETE FROM jobs WHERE id = ? AND attempts = ? AND state = 'running'`, j.ID, j.Attempts)
-	return tx.afterFinish(ctx, j, res, err)
+	var followers int
+	err := tx.queryRow(ctx, `DELETE FROM jobs WHERE id = ? AND attempts = ? AND state = 'running' RETURNING followers`,
+		j.ID, j.Attempts).Scan(&followers)
+	return tx.afterFinish(ctx, j, followers, err)
 }
 
 // BuryJob moves a job that cannot succeed to the dead state, kept for the operator, and lets
@@ -134,22 +148,26 @@ func (tx *Tx) BuryJob(ctx context.Context, j model.Job, reason string) (bool, er
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
 	}
-	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'dead', last_error = ?, lease_until = 0
-		WHERE id = ? AND attempts = ? AND state = 'running'`, reason, j.ID, j.Attempts)
-	return tx.afterFinish(ctx, j, res, err)
+	var followers int
+	err := tx.queryRow(ctx, `UPDATE jobs SET state = 'dead', last_error = ?, lease_until = 0
+		WHERE id = ? AND attempts = ? AND state = 'running' RETURNING followers`, reason, j.ID, j.Attempts).Scan(&followers)
+	return tx.afterFinish(ctx, j, followers, err)
 }
 
-func (tx *Tx) afterFinish(ctx context.Context, j model.Job, res sql.Result, err error) (bool, error) {
+// afterFinish promotes, when jobs wait behind the one that left the queue (followers, set by
+// Enqueue), the next of its order key. err is the leaving statement's: no row means the run no
+// longer held the job.
+func (tx *Tx) afterFinish(ctx context.Context, j model.Job, followers int, err error) (bool, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: finish job %d: %w", j.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	if j.OrderKey == "" {
+	if j.OrderKey == "" || followers == 0 {
 		return true, nil
 	}
-	res, err = tx.exec(ctx, `UPDATE jobs SET state = 'queued' WHERE id = (
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued' WHERE id = (
 		SELECT MIN(id) FROM jobs WHERE order_key = ? AND order_key <> '' AND state = 'waiting')`, j.OrderKey)
 	if err != nil {
 		return false, fmt.Errorf("store: promote after job %d: %w", j.ID, err)
