@@ -19,6 +19,9 @@ type kindRunner struct {
 	cfg    Kind
 	table  table
 	wakeCh chan struct{}
+	// recs carries finished runs to recordLoop, which records their outcomes in batches; nil
+	// outside Run (each run records its own).
+	recs chan recording
 
 	// pending says the queue may hold jobs of this kind that are ready and not claimed: a
 	// finishing job then wakes the claim loop for its slot. Adopted jobs need no claim, so
@@ -195,7 +198,13 @@ func (k *kindRunner) budgets(due []store.Lane) map[string]int {
 func (k *kindRunner) run(ctx context.Context, j model.Job) {
 	defer k.jobs.Done()
 	res := k.safeHandle(ctx, j)
-	k.record(j, res)
+	if k.recs != nil {
+		done := make(chan struct{})
+		k.recs <- recording{j: j, res: res, done: done}
+		<-done
+	} else {
+		k.record(j, res)
+	}
 	k.mu.Lock()
 	k.running--
 	k.ended++

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -76,6 +77,98 @@ func (k *kindRunner) record(j model.Job, res Result) {
 		return
 	}
 	k.logOutcome(j, failed, o)
+}
+
+// maxRecordBatch bounds how many runs' outcomes one transaction records.
+const maxRecordBatch = 256
+
+// recording is a finished run waiting for its outcome to be recorded (recordLoop).
+type recording struct {
+	j    model.Job
+	res  Result
+	done chan struct{}
+}
+
+// recordLoop records the outcomes of the kind's runs in batches: the runs that finished while
+// the previous batch was committing are recorded together, in one transaction, with one
+// statement for all the jobs that simply finished (a batchLeaver table). It ends when recs is
+// closed (every run has ended).
+func (k *kindRunner) recordLoop() {
+	batch := make([]recording, 0, maxRecordBatch)
+	for first := range k.recs {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-k.recs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		k.recordBatch(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// recordBatch commits the outcomes of several runs in one transaction. When that fails (a
+// handler's write failed, or a run lost its lease), each is recorded on its own as before, so
+// that one run's trouble decides nothing for the others.
+func (k *kindRunner) recordBatch(batch []recording) {
+	if len(batch) == 1 {
+		k.record(batch[0].j, batch[0].res)
+		return
+	}
+	ctx := context.Background()
+	outcomes := make([]outcome, len(batch))
+	for i, r := range batch {
+		outcomes[i] = k.judge(r.j, r.res)
+	}
+	leaver, _ := k.table.(batchLeaver)
+	err := k.r.store.InTx(ctx, func(tx *store.Tx) error {
+		var finishing []model.Job
+		for i, r := range batch {
+			if r.res.Write != nil {
+				if err := r.res.Write(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if leaver != nil && outcomes[i].verdict == finish && r.res.Finish == nil {
+				finishing = append(finishing, r.j)
+				continue
+			}
+			if err := k.apply(ctx, tx, r.j, r.res, outcomes[i]); err != nil {
+				return err
+			}
+		}
+		if len(finishing) == 0 {
+			return nil
+		}
+		n, err := leaver.leaveAll(ctx, tx, finishing)
+		if err == nil && n != len(finishing) {
+			err = errLeaseLost
+		}
+		return err
+	})
+	if err != nil {
+		var wg sync.WaitGroup
+		for _, r := range batch {
+			wg.Go(func() { k.record(r.j, r.res) })
+		}
+		wg.Wait()
+		return
+	}
+	for i, r := range batch {
+		k.logOutcome(r.j, r.res, outcomes[i])
+		if r.res.After != nil {
+			r.res.After()
+		}
+	}
 }
 
 // errLeaseLost means the job was claimed again by someone else (this run's lease lapsed): its

@@ -107,9 +107,17 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for _, kr := range r.kinds {
+		kr.recs = make(chan recording, kr.cfg.Concurrency)
+		recorded := make(chan struct{})
+		go func() { defer close(recorded); kr.recordLoop() }()
 		kr.start(work)
 		wg.Add(1)
-		go func() { defer wg.Done(); kr.loop(ctx, work) }()
+		go func() {
+			defer wg.Done()
+			kr.loop(ctx, work) // returns once every run has ended
+			close(kr.recs)
+			<-recorded
+		}()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); r.sweep(ctx) }()

@@ -24,6 +24,12 @@ type table interface {
 	requeue(ctx context.Context, tx *store.Tx, j model.Job, runAt time.Time, reason string, deferred bool) (bool, error)
 }
 
+// batchLeaver is a table that can take many finished jobs out of the queue in one statement
+// (recordBatch). leaveAll reports how many of them their runs still held.
+type batchLeaver interface {
+	leaveAll(ctx context.Context, tx *store.Tx, jobs []model.Job) (int, error)
+}
+
 // deliveryKind is the kind of job whose jobs are the deliveries table's rows. A webhook
 // delivery is its own job: its row carries its place in the queue, so a message's delivery costs
 // no jobs row to insert, claim and delete (see docs/design.md).
@@ -54,6 +60,10 @@ func (t jobTable) leave(ctx context.Context, tx *store.Tx, j model.Job, dead boo
 		return tx.BuryJob(ctx, j, reason)
 	}
 	return tx.FinishJob(ctx, j)
+}
+
+func (t jobTable) leaveAll(ctx context.Context, tx *store.Tx, jobs []model.Job) (int, error) {
+	return tx.FinishJobs(ctx, jobs)
 }
 
 func (t jobTable) requeue(ctx context.Context, tx *store.Tx, j model.Job, runAt time.Time, reason string, deferred bool) (bool, error) {

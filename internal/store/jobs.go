@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -142,6 +144,80 @@ func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
 	return tx.afterFinish(ctx, j, followers, err)
 }
 
+// FinishJobs is FinishJob for many jobs, in one statement (and, on PostgreSQL, one more that
+// takes their order keys' locks). It reports how many of them their runs still held: when that
+// is fewer than all, some run lost its lease (its job was claimed again) and the caller must
+// roll the transaction back and finish them one by one.
+func (tx *Tx) FinishJobs(ctx context.Context, jobs []model.Job) (int, error) {
+	if err := tx.lockKeys(ctx, jobs); err != nil {
+		return 0, err
+	}
+	// The statement's text depends on how many jobs it names: the list is padded (with its
+	// last job again, which changes nothing) to a power of two, so few texts are prepared.
+	n := 1
+	for n < len(jobs) {
+		n *= 2
+	}
+	var b strings.Builder
+	b.WriteString(`DELETE FROM jobs WHERE state = 'running' AND (id, attempts) IN (VALUES `)
+	args := make([]any, 0, 2*n)
+	for i := range n {
+		j := jobs[min(i, len(jobs)-1)]
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(CAST(? AS BIGINT), CAST(? AS INTEGER))")
+		args = append(args, j.ID, j.Attempts)
+	}
+	b.WriteString(`) RETURNING id, followers`)
+	type left struct {
+		id        int64
+		followers int
+	}
+	rows, err := tx.query(ctx, b.String(), args...)
+	gone, err := collect(rows, err, "finish jobs", func(row scanner) (left, error) {
+		var l left
+		return l, row.Scan(&l.id, &l.followers)
+	})
+	if err != nil {
+		return 0, err
+	}
+	byID := make(map[int64]model.Job, len(jobs))
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	for _, l := range gone {
+		if j := byID[l.id]; j.OrderKey != "" && l.followers != 0 {
+			if err := tx.promote(ctx, j); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(gone), nil
+}
+
+// lockKeys is lockKey for the order keys of many jobs, taken in one order (sorted) so that two
+// transactions cannot each hold a key the other waits for.
+func (tx *Tx) lockKeys(ctx context.Context, jobs []model.Job) error {
+	if tx.engine != Postgres {
+		return nil
+	}
+	var keys []string
+	for _, j := range jobs {
+		if j.OrderKey != "" {
+			keys = append(keys, j.OrderKey)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	_, err := tx.exec(ctx, `SELECT COUNT(pg_advisory_xact_lock(hashtextextended(k, 0)))
+		FROM unnest(CAST(? AS TEXT[])) AS t(k)`, keys)
+	return err
+}
+
 // BuryJob moves a job that cannot succeed to the dead state, kept for the operator, and lets
 // the next job with its order key run.
 func (tx *Tx) BuryJob(ctx context.Context, j model.Job, reason string) (bool, error) {
@@ -167,15 +243,20 @@ func (tx *Tx) afterFinish(ctx context.Context, j model.Job, followers int, err e
 	if j.OrderKey == "" || followers == 0 {
 		return true, nil
 	}
+	return true, tx.promote(ctx, j)
+}
+
+// promote lets the next job waiting behind j (its order key's) run.
+func (tx *Tx) promote(ctx context.Context, j model.Job) error {
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued' WHERE id = (
 		SELECT MIN(id) FROM jobs WHERE order_key = ? AND order_key <> '' AND state = 'waiting')`, j.OrderKey)
 	if err != nil {
-		return false, fmt.Errorf("store: promote after job %d: %w", j.ID, err)
+		return fmt.Errorf("store: promote after job %d: %w", j.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n > 0 {
 		tx.kinds = append(tx.kinds, string(j.Kind))
 	}
-	return true, nil
+	return nil
 }
 
 // RetryJob puts a claimed job back in the queue to run again at runAt. The job stays the head

@@ -333,3 +333,55 @@ func TestDeferredJobKeepsItsAttempts(t *testing.T) {
 		}))
 	}
 }
+
+// FinishJobs takes many finished jobs out at once, lets the next job of each key that has one
+// waiting run (and only those), and counts only the jobs their runs still held.
+func TestFinishJobsFinishesManyAndPromotesWhoWaits(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	enqueue := func(ref, key string) {
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: "c", Ref: ref, OrderKey: key, RunAt: now, CreatedAt: now})
+			return err
+		}))
+	}
+	// a1 is followed by a2 (waiting); b1 and c1 are alone.
+	enqueue("a1", "a")
+	enqueue("a2", "a")
+	enqueue("b1", "b")
+	enqueue("c1", "")
+	var claimed []model.Job
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		claimed, err = tx.ClaimJobs(ctx, model.JobSend, store.Lane{ClientID: "c"}, now.Add(time.Hour), now.Add(time.Minute), "me", 10)
+		return err
+	}))
+	if len(claimed) != 3 {
+		t.Fatalf("claimed %d jobs, want a1, b1, c1", len(claimed))
+	}
+	stale := claimed[0]
+	stale.Attempts++ // as if its lease lapsed and it was claimed again: not this run's to finish
+	var n int
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.FinishJobs(ctx, []model.Job{stale, claimed[1], claimed[2]})
+		return err
+	}))
+	if n != 2 {
+		t.Fatalf("FinishJobs = %d, want 2 (the stale run's job stays)", n)
+	}
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.FinishJobs(ctx, claimed[:1])
+		return err
+	}))
+	if n != 1 {
+		t.Fatalf("FinishJobs = %d, want 1", n)
+	}
+	var next []model.Job
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		next, err = tx.ClaimJobs(ctx, model.JobSend, store.Lane{ClientID: "c"}, now.Add(time.Hour), now.Add(time.Minute), "me", 10)
+		return err
+	}))
+	if len(next) != 1 || next[0].Ref != "a2" {
+		t.Fatalf("after the finish, claimable: %+v, want a2 alone", next)
+	}
+}
