@@ -126,6 +126,10 @@ func (tx *Tx) StartSend(ctx context.Context, id string, at time.Time) (model.Mes
 // part of a campaign (a campaign's gate decides when its messages go) and whose recipient has
 // not opted out of their client. It returns the messages it marked; the others are left as
 // they were, for their send job to judge one by one.
+//
+// "provider || ''" keeps SQLite's planner off the provider index: without statistics, for a
+// long list of ids it preferred walking every message of the provider (measured: 130 µs a
+// message on a table of 30,000, against 11 µs through the primary key).
 func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.Time) ([]model.Message, error) {
 	if len(ids) == 0 || len(providers) == 0 {
 		return nil, nil
@@ -138,12 +142,15 @@ func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.T
 	for _, p := range providers {
 		args = append(args, p)
 	}
-	return tx.messages(ctx, `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1,
-		status_at = ?, sent_at = ?
-		WHERE id IN (`+placeholders(len(ids))+`) AND status = 'queued' AND campaign_id = ''
-			AND provider IN (`+placeholders(len(providers))+`)
+	return tx.messages(ctx, startSendsQuery(len(ids), len(providers)), args...)
+}
+
+func startSendsQuery(ids, providers int) string {
+	return `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1, status_at = ?, sent_at = ?
+		WHERE id IN (` + placeholders(ids) + `) AND status = 'queued' AND campaign_id = ''
+			AND provider || '' IN (` + placeholders(providers) + `)
 			AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.client_id = messages.client_id AND o.phone = messages.to_number)
-		RETURNING `+messageColumns, args...)
+		RETURNING ` + messageColumns
 }
 
 // StatusChange is a move of an outbound message from one status to the next.
