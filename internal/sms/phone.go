@@ -212,8 +212,10 @@ var callingCodes = func() (codes [1000]callingCode) {
 				continue
 			}
 			codes[cc].prefix = re
-			if lit, complete := regexp.MustCompile(p).LiteralPrefix(); complete && lit != "" {
-				codes[cc].literal = lit
+			if un, err := regexp.Compile("(?:" + p + ")"); err == nil {
+				if lit, complete := un.LiteralPrefix(); complete && lit != "" {
+					codes[cc].literal = lit
+				}
 			}
 		}
 		codes[cc].plain = true
