@@ -31,11 +31,89 @@ func DecodeFields(body []byte) (Fields, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}
+	if f, ok := flatFields(trimmed); ok {
+		return f, nil
+	}
 	var f Fields
 	if err := json.Unmarshal(trimmed, &f); err != nil {
 		return nil, fmt.Errorf("%w: body is not valid JSON", ErrMalformed)
 	}
 	return f, nil
+}
+
+// flatFields reads the common webhook, one object whose keys are plain and whose values are
+// plain strings or whole numbers, without encoding/json, which first scans the whole body to
+// validate it and then again to split it. Anything else (an escape, a nested value, a duplicate
+// key, a literal) it leaves to json.Unmarshal: what it answers, json.Unmarshal answers (fuzzed).
+// obj starts with '{' and has no surrounding space.
+func flatFields(obj []byte) (Fields, bool) {
+	f := make(Fields, 8)
+	i := skipSpace(obj, 1)
+	if i < len(obj) && obj[i] == '}' {
+		return f, i == len(obj)-1
+	}
+	for {
+		key, j, ok := plainToken(obj, i)
+		if !ok || key[0] != '"' {
+			return nil, false
+		}
+		k := string(key[1 : len(key)-1])
+		if _, dup := f[k]; dup {
+			return nil, false
+		}
+		if j = skipSpace(obj, j); j >= len(obj) || obj[j] != ':' {
+			return nil, false
+		}
+		val, j, ok := plainToken(obj, skipSpace(obj, j+1))
+		if !ok {
+			return nil, false
+		}
+		f[k] = json.RawMessage(bytes.Clone(val))
+		if j = skipSpace(obj, j); j >= len(obj) {
+			return nil, false
+		}
+		switch obj[j] {
+		case '}':
+			return f, j == len(obj)-1
+		case ',':
+			i = skipSpace(obj, j+1)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// plainToken returns the JSON value at obj[i:] when it is a plain string (see plainString) or
+// a whole number without sign, fraction or leading zero, and the index after it.
+func plainToken(obj []byte, i int) (tok []byte, next int, ok bool) {
+	if i >= len(obj) {
+		return nil, 0, false
+	}
+	if c := obj[i]; c >= '1' && c <= '9' {
+		j := i + 1
+		for j < len(obj) && obj[j] >= '0' && obj[j] <= '9' {
+			j++
+		}
+		return obj[i:j], j, true
+	}
+	if obj[i] != '"' {
+		return nil, 0, false
+	}
+	end := bytes.IndexByte(obj[i+1:], '"')
+	if end < 0 {
+		return nil, 0, false
+	}
+	if !plainChars(obj[i+1 : i+1+end]) {
+		return nil, 0, false
+	}
+	return obj[i : i+end+2], i + end + 2, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // String returns the named field when it is a JSON string; ok is false when the field is
@@ -81,15 +159,20 @@ func plainString(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	in := raw[1 : len(raw)-1]
-	for _, c := range in {
-		if c < 0x20 || c == '"' || c == '\\' {
-			return "", false
-		}
-	}
-	if !utf8.Valid(in) {
+	if !plainChars(in) {
 		return "", false
 	}
 	return string(in), true
+}
+
+// plainChars: no quote, backslash or control character, and valid UTF-8.
+func plainChars(in []byte) bool {
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(in)
 }
 
 // StringOrInt is String that also takes a JSON whole number and returns its decimal text as

@@ -136,6 +136,9 @@ func Decode(r *http.Request, v any) error {
 // it decodes it, to identify it for its Idempotency-Key): checkText scans the bytes it is
 // given, where Decode has to keep a second copy of the body as it reads it.
 func DecodeBytes(body []byte, v any) error {
+	if decodeFlat(body, v) {
+		return checkText(body)
+	}
 	if err := decode(json.NewDecoder(bytes.NewReader(body)), v); err != nil {
 		return err
 	}

@@ -139,3 +139,16 @@ func FuzzNormalizeE164(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkNormalizeE164(b *testing.B) {
+	for _, raw := range []string{"+46701234567", "+15551234567", "+44 7700 900123", "(555) 123-4567"} {
+		b.Run(raw, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := sms.NormalizeE164(raw, "US"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

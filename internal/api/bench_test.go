@@ -1,0 +1,70 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/cli"
+	"github.com/ibiki/ibiki/internal/config"
+	"github.com/ibiki/ibiki/internal/ibikitest"
+)
+
+// BenchmarkCreateMessage posts sends through the server's handler (auth, decode, checks, the
+// accepting transaction, answer) from many goroutines, as a busy client does; the job runner is
+// not running, so dispatch costs nothing here. allocs/op is the figure that tells whether the
+// accepting path got heavier.
+func BenchmarkCreateMessage(b *testing.B) {
+	env := map[string]string{"IBIKI_DATABASE_URL": ibikitest.DatabaseURL(b), "IBIKI_ADMIN_TOKEN": ibikitest.AdminToken}
+	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := cli.Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { app.Store.Close() })
+	do := func(path, auth, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+auth)
+		w := httptest.NewRecorder()
+		app.Handler.ServeHTTP(w, req)
+		return w
+	}
+	res := do("/admin/v1/clients", ibikitest.AdminToken, `{"id":"bench","name":"bench"}`)
+	var c struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal(res.Body.Bytes(), &c); err != nil || c.APIKey == "" {
+		b.Fatalf("create client: %d %s", res.Code, res.Body)
+	}
+	if res := do("/admin/v1/clients/bench/credits", ibikitest.AdminToken, `{"amount_cents":100000000,"reference":"bench"}`); res.Code >= 300 {
+		b.Fatalf("top up: %d %s", res.Code, res.Body)
+	}
+	var seq atomic.Int64
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			body := fmt.Appendf(nil, `{"to":"+4670%07d","body":"bench mt %d"}`, n, n)
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/messages", bytes.NewReader(body))
+			req.Header.Set("X-API-Key", c.APIKey)
+			w := httptest.NewRecorder()
+			app.Handler.ServeHTTP(w, req)
+			if w.Code != http.StatusAccepted {
+				b.Fatalf("answer %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
