@@ -60,7 +60,7 @@ func TestKillDuringDispatchSendsEachMessageOnceAndChargesOnce(t *testing.T) {
 	os.WriteFile(file, []byte(`{"providers":[{"name":"agg","type":"http","url":"`+fake.URL+`/send",
 		"body":{"to":"{to}","message":"{body}","ref":"{id}"},"id_path":"id","idempotency_header":"Idempotency-Key","rate":400}]}`), 0o600)
 	db := ibikitest.DatabaseURL(t)
-	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_PROVIDERS_FILE=" + file}
+	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_SEND_CONCURRENCY=64", "IBIKI_PROVIDERS_FILE=" + file}
 	srv := start(t, db, env...)
 	c := createClient(t, srv, "acme", "")
 	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100000}); status != 200 {
@@ -188,7 +188,7 @@ func TestKillInTheMiddleOfADispatchBatchSendsEachOnceAndChargesOnce(t *testing.T
 	os.WriteFile(file, []byte(`{"providers":[{"name":"slow","type":"http","url":"`+fake.URL+`/send",
 		"body":{"to":"{to}","message":"{body}","ref":"{id}"},"id_path":"id"}]}`), 0o600)
 	db := ibikitest.DatabaseURL(t)
-	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_PROVIDERS_FILE=" + file}
+	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_SEND_CONCURRENCY=64", "IBIKI_PROVIDERS_FILE=" + file}
 	srv := start(t, db, env...)
 	c := createClient(t, srv, "acme", "")
 	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100000}); status != 200 {

@@ -114,7 +114,7 @@ func settings() []setting {
 			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
 		{"ROUTE_CONCURRENCY", "128", "routing workers (per instance); each phone's messages go to one of them, in order", false,
 			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
-		{"SEND_CONCURRENCY", "64", "provider sends in flight at once (per instance); each provider's own throttle applies on top", false,
+		{"SEND_CONCURRENCY", "256", "provider sends in flight at once (per instance); each provider's own throttle applies on top", false,
 			intVar(func(c *Config) *int { return &c.SendConcurrency })},
 		{"STATUS_TIMEOUT", "48h", "a sent message with no final status from its provider after this becomes \"unknown\"", false,
 			durationVar(func(c *Config) *time.Duration { return &c.StatusTimeout })},

@@ -116,7 +116,7 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 		filled, left bool // a lane took its whole share; a lane was left for a slot that frees later
 	)
 	// The transaction may run more than once: it only claims, and says what it saw.
-	err = k.r.store.InTx(ctx, func(tx *store.Tx) error {
+	err = k.r.store.InTx(store.WithPriority(ctx), func(tx *store.Tx) error {
 		claimed, filled, left = claimed[:0], false, false
 		slots := free
 		used := map[string]int{}

@@ -46,7 +46,7 @@ func (k *kindRunner) judge(j model.Job, res Result) outcome {
 // record commits the outcome with the handler's writes. If the writes fail, the job is retried
 // with back-off instead, without them.
 func (k *kindRunner) record(j model.Job, res Result) {
-	ctx := context.Background()
+	ctx := store.WithPriority(context.Background()) // it frees slots: ahead of new work
 	log := k.r.opt.Log
 	o := k.judge(j, res)
 	err := k.r.store.InTx(ctx, func(tx *store.Tx) error {
@@ -124,7 +124,7 @@ func (k *kindRunner) recordBatch(batch []recording) {
 		k.record(batch[0].j, batch[0].res)
 		return
 	}
-	ctx := context.Background()
+	ctx := store.WithPriority(context.Background())
 	outcomes := make([]outcome, len(batch))
 	for i, r := range batch {
 		outcomes[i] = k.judge(r.j, r.res)

@@ -42,8 +42,12 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 		s.closeMu.RUnlock()
 		return ErrClosed
 	}
+	queue := s.writes
+	if urgent, _ := ctx.Value(priorityKey{}).(bool); urgent {
+		queue = s.urgent
+	}
 	select {
-	case s.writes <- req:
+	case queue <- req:
 	case <-ctx.Done():
 		s.closeMu.RUnlock()
 		return ctx.Err()
@@ -62,21 +66,34 @@ func (s *Store) writer() {
 	for {
 		var first *writeReq
 		select {
-		case first = <-s.writes:
-		case <-s.quit:
-			// Finish what was already handed over, then stop.
-			for {
-				select {
-				case r := <-s.writes:
-					s.commit([]*writeReq{r})
-				default:
-					return
+		case first = <-s.urgent:
+		default:
+			select {
+			case first = <-s.urgent:
+			case first = <-s.writes:
+			case <-s.quit:
+				// Finish what was already handed over, then stop.
+				for {
+					select {
+					case r := <-s.urgent:
+						s.commit([]*writeReq{r})
+					case r := <-s.writes:
+						s.commit([]*writeReq{r})
+					default:
+						return
+					}
 				}
 			}
 		}
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < s.maxBatch {
+			select {
+			case r := <-s.urgent:
+				batch = append(batch, r)
+				continue
+			default:
+			}
 			select {
 			case r := <-s.writes:
 				batch = append(batch, r)
@@ -86,6 +103,15 @@ func (s *Store) writer() {
 		}
 		s.commit(batch)
 	}
+}
+
+type priorityKey struct{}
+
+// WithPriority marks the transactions run with ctx as moving queued work forward (a claim, the
+// outcomes of runs): the writers take them ahead of the others, so that under a flood of new
+// work what is already queued keeps moving, and the flood waits for its commits instead.
+func WithPriority(ctx context.Context) context.Context {
+	return context.WithValue(ctx, priorityKey{}, true)
 }
 
 // commit runs the batch in one transaction and reports each caller's outcome.

@@ -59,6 +59,10 @@ type Store struct {
 	lock   *os.File // SQLite: the lock that keeps other processes off the database
 	reader
 	writes   chan *writeReq
+	// urgent carries the transactions that move queued work forward (WithPriority): the
+	// writers take them before the others, so that work in the queue is not starved by new
+	// work arriving.
+	urgent chan *writeReq
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex
@@ -104,6 +108,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	}
 	s.caches = &caches{}
 	s.writes = make(chan *writeReq, 4096)
+	s.urgent = make(chan *writeReq, 4096)
 	s.quit = make(chan struct{})
 	for range opt.Writers {
 		s.wg.Add(1)
