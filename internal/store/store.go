@@ -58,11 +58,11 @@ type Store struct {
 	write  *sql.DB
 	lock   *os.File // SQLite: the lock that keeps other processes off the database
 	reader
-	writes   chan *writeReq
+	writes chan *writeReq
 	// urgent carries the transactions that move queued work forward (WithPriority): the
 	// writers take them before the others, so that work in the queue is not starved by new
 	// work arriving.
-	urgent chan *writeReq
+	urgent   chan *writeReq
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex
