@@ -3,6 +3,7 @@ package queue
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -115,8 +116,11 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 		claimed      []model.Job
 		filled, left bool // a lane took its whole share; a lane was left for a slot that frees later
 	)
-	// The transaction may run more than once: it only claims, and says what it saw.
-	err = k.r.store.InTx(store.WithPriority(ctx), func(tx *store.Tx) error {
+	// The transaction may run more than once: it only claims, and says what it saw. When the
+	// kind's Claimed step fails, the claim is made again without it (the runs then do that
+	// step themselves), so that one message's trouble cannot stop every claim.
+	hook := k.cfg.Claimed
+	claim := func(tx *store.Tx) error {
 		claimed, filled, left = claimed[:0], false, false
 		slots := free
 		used := map[string]int{}
@@ -135,11 +139,19 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 			used[l.ClientID] += len(jobs)
 			filled = filled || len(jobs) == n
 		}
-		if k.cfg.Claimed != nil && len(claimed) > 0 {
-			return k.cfg.Claimed(ctx, tx, claimed)
+		if hook != nil && len(claimed) > 0 {
+			if err := hook(ctx, tx, claimed); err != nil {
+				return &hookError{err}
+			}
 		}
 		return nil
-	})
+	}
+	err = k.r.store.InTx(store.WithPriority(ctx), claim)
+	if he := (*hookError)(nil); errors.As(err, &he) {
+		k.r.opt.Log.Error("queue: the claim's own step failed; claiming without it", "kind", k.cfg.Kind, "error", he.err)
+		hook = nil
+		err = k.r.store.InTx(store.WithPriority(ctx), claim)
+	}
 	if err != nil {
 		k.pending.Store(true)
 		return next, false, err
@@ -229,3 +241,9 @@ func (k *kindRunner) safeHandle(ctx context.Context, j model.Job) (res Result) {
 	}()
 	return k.cfg.Handler.Handle(ctx, j)
 }
+
+// hookError is a failure of the kind's Claimed step inside the claim's transaction.
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return "claimed: " + e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }

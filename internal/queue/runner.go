@@ -133,7 +133,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// sweep returns jobs whose lease lapsed (their worker died) to the queue.
+// sweep returns jobs whose lease lapsed (their worker died) to the queue, and lets run the
+// jobs left waiting with nothing ahead of them (store.PromoteStranded).
 func (r *Runner) sweep(ctx context.Context) {
 	t := time.NewTicker(max(r.opt.Lease/4, 100*time.Millisecond))
 	defer t.Stop()
@@ -144,8 +145,14 @@ func (r *Runner) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 		now := r.opt.Clock()
-		n, err := r.release(ctx, func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredJobs(ctx, now) },
-			func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredDeliveries(ctx, now) })
+		n, err := r.release(ctx, func(tx *store.Tx, ctx context.Context) (int64, error) {
+			n, err := tx.ReleaseExpiredJobs(ctx, now)
+			if err != nil {
+				return n, err
+			}
+			stranded, err := tx.PromoteStranded(ctx)
+			return n + stranded, err
+		}, func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredDeliveries(ctx, now) })
 		if err != nil && ctx.Err() == nil {
 			r.opt.Log.Error("queue: release expired leases", "error", err)
 		} else if n > 0 {

@@ -550,3 +550,24 @@ func TestRunsThatEndTogetherShareTheirTransactions(t *testing.T) {
 		t.Errorf("%d runs that ended together took %d transactions to record; want them batched", n, tx)
 	}
 }
+
+// A kind's Claimed step that fails does not stop the claim: the jobs are claimed again without
+// it and run.
+func TestAFailingClaimedStepDoesNotStopTheQueue(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	var ran, hooked atomic.Int32
+	start(t, s, queue.Kind{Concurrency: 4,
+		Claimed: func(ctx context.Context, tx *store.Tx, jobs []model.Job) error {
+			hooked.Add(1)
+			return errors.New("the step failed")
+		},
+		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
+			ran.Add(1)
+			return queue.Result{}
+		})}, queue.Options{})
+	enqueue(t, s, model.Job{Ref: "1", ClientID: "acme"}, model.Job{Ref: "2", ClientID: "acme"})
+	eventually(t, "both jobs ran", func() bool { return ran.Load() == 2 })
+	if hooked.Load() == 0 {
+		t.Error("the Claimed step never ran")
+	}
+}

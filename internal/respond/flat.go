@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
@@ -31,7 +32,8 @@ func fieldsOf(t reflect.Type) []flatField {
 		return f.([]flatField)
 	}
 	var fields []flatField
-	ok := true
+	// A type that decodes itself is encoding/json's to read.
+	ok := !reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if sf.Anonymous {

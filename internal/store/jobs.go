@@ -149,6 +149,9 @@ func (tx *Tx) FinishJob(ctx context.Context, j model.Job) (bool, error) {
 // is fewer than all, some run lost its lease (its job was claimed again) and the caller must
 // roll the transaction back and finish them one by one.
 func (tx *Tx) FinishJobs(ctx context.Context, jobs []model.Job) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
 	if err := tx.lockKeys(ctx, jobs); err != nil {
 		return 0, err
 	}
@@ -297,6 +300,20 @@ func (tx *Tx) ReleaseExpiredJobs(ctx context.Context, now time.Time) (int64, err
 	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued', lease_until = 0, last_error = 'lease expired'
 		WHERE state = 'running' AND lease_until < ?`, ms(now))
 	return tx.released(res, err, "jobs", AnyReady)
+}
+
+// PromoteStranded lets run the first waiting job of every order key that has no job queued or
+// running ahead of it, and returns how many. It is a safety net: finishing a job promotes the
+// next one only when Enqueue marked it followed (jobs.followers), and a job enqueued by a build
+// from before that mark (during a rolling upgrade across migration 00015) marks nothing. The
+// outer state check re-reads each row, so a job promoted and started meanwhile is left alone.
+func (tx *Tx) PromoteStranded(ctx context.Context) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = 'queued' WHERE state = 'waiting' AND id IN (
+		SELECT MIN(w.id) FROM jobs w WHERE w.state = 'waiting' AND w.order_key <> ''
+			AND NOT EXISTS (SELECT 1 FROM jobs h WHERE h.order_key = w.order_key AND h.order_key <> ''
+				AND h.state IN ('queued', 'running'))
+		GROUP BY w.order_key)`)
+	return tx.released(res, err, "stranded jobs", AnyReady)
 }
 
 // ReleaseRunningJobs returns every running job to the queue. Only for a database no other

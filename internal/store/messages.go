@@ -134,15 +134,21 @@ func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.T
 	if len(ids) == 0 || len(providers) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 2+len(ids)+len(providers))
+	// Padded (with its last id again, which changes nothing) to a power of two, so that few
+	// statement texts are prepared.
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	args := make([]any, 0, 2+n+len(providers))
 	args = append(args, ms(at), ms(at))
-	for _, id := range ids {
-		args = append(args, id)
+	for i := range n {
+		args = append(args, ids[min(i, len(ids)-1)])
 	}
 	for _, p := range providers {
 		args = append(args, p)
 	}
-	return tx.messages(ctx, startSendsQuery(len(ids), len(providers)), args...)
+	return tx.messages(ctx, startSendsQuery(n, len(providers)), args...)
 }
 
 func startSendsQuery(ids, providers int) string {
