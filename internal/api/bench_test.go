@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ibiki/ibiki/internal/cli"
-	"github.com/ibiki/ibiki/internal/config"
 	"github.com/ibiki/ibiki/internal/ibikitest"
 )
 
@@ -23,16 +20,8 @@ import (
 // not running, so dispatch costs nothing here. allocs/op is the figure that tells whether the
 // accepting path got heavier.
 func BenchmarkCreateMessage(b *testing.B) {
-	env := map[string]string{"IBIKI_DATABASE_URL": ibikitest.DatabaseURL(b), "IBIKI_ADMIN_TOKEN": ibikitest.AdminToken}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	app, err := cli.Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { app.Store.Close() })
+	app := ibikitest.BuildApp(b, map[string]string{"IBIKI_DATABASE_URL": ibikitest.DatabaseURL(b), "IBIKI_ADMIN_TOKEN": ibikitest.AdminToken},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	do := func(path, auth, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+auth)

@@ -2,7 +2,6 @@ package hooks_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ibiki/ibiki/internal/cli"
-	"github.com/ibiki/ibiki/internal/config"
 	"github.com/ibiki/ibiki/internal/ibikitest"
 )
 
@@ -21,16 +18,8 @@ import (
 // router is not running, so routing costs nothing here. allocs/op is the figure that tells
 // whether the webhook layer got heavier.
 func BenchmarkExtremeSMSWebhook(b *testing.B) {
-	env := map[string]string{"IBIKI_DATABASE_URL": ibikitest.DatabaseURL(b), "IBIKI_ADMIN_TOKEN": ibikitest.AdminToken}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	app, err := cli.Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { app.Store.Close() })
+	app := ibikitest.BuildApp(b, map[string]string{"IBIKI_DATABASE_URL": ibikitest.DatabaseURL(b), "IBIKI_ADMIN_TOKEN": ibikitest.AdminToken},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var seq atomic.Int64
 	b.SetParallelism(16)
 	b.ReportAllocs()

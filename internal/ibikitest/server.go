@@ -42,18 +42,11 @@ func NewServer(t testing.TB, env map[string]string) *Server {
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	app, err := cli.Build(context.Background(), cfg, log, io.Discard)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	app := BuildApp(t, vars, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { app.Run(ctx); close(done) }()
@@ -63,9 +56,25 @@ func NewServer(t testing.TB, env map[string]string) *Server {
 		hs.Close()
 		cancel()
 		<-done
-		app.Store.Close()
 	})
 	return &Server{URL: hs.URL, Store: app.Store, t: t}
+}
+
+// BuildApp builds the server from vars (its environment) without running it: no job runner,
+// so a benchmark of its handler measures the request alone. Its store closes when the test
+// ends, after the test's own later clean-ups.
+func BuildApp(t testing.TB, vars map[string]string, log *slog.Logger) *cli.App {
+	t.Helper()
+	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	app, err := cli.Build(context.Background(), cfg, log, io.Discard)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	t.Cleanup(func() { app.Store.Close() })
+	return app
 }
 
 type testWriter struct{ t testing.TB }
