@@ -54,27 +54,8 @@ func (a *aggregator) counts() (distinct, requests int) {
 // nobody is charged twice.
 func TestKillDuringDispatchSendsEachMessageOnceAndChargesOnce(t *testing.T) {
 	agg := &aggregator{sends: map[string]int{}}
-	fake := httptest.NewServer(agg)
-	defer fake.Close()
-	file := filepath.Join(t.TempDir(), "providers.json")
-	os.WriteFile(file, []byte(`{"providers":[{"name":"agg","type":"http","url":"`+fake.URL+`/send",
-		"body":{"to":"{to}","message":"{body}","ref":"{id}"},"id_path":"id","idempotency_header":"Idempotency-Key","rate":400}]}`), 0o600)
-	db := ibikitest.DatabaseURL(t)
-	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_SEND_CONCURRENCY=64", "IBIKI_PROVIDERS_FILE=" + file}
-	srv := start(t, db, env...)
-	c := createClient(t, srv, "acme", "")
-	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100000}); status != 200 {
-		t.Fatalf("top up: %d %s", status, body)
-	}
 	const n = 2000
-	var msgs []map[string]string
-	for i := range n {
-		msgs = append(msgs, map[string]string{"to": fmt.Sprintf("+1555209%04d", i), "body": "flash sale"})
-	}
-	status, body := post(srv.URL+"/api/v1/messages/bulk", c.APIKey, map[string]any{"messages": msgs})
-	if status != http.StatusAccepted {
-		t.Fatalf("bulk: %d %.300s", status, body)
-	}
+	srv, db, env, c := startBulkDispatch(t, agg, `"id_path":"id","idempotency_header":"Idempotency-Key","rate":400`, "+1555209", n)
 	time.Sleep(1500 * time.Millisecond) // 400/s: some hundreds sent, most still queued
 	srv.kill()
 	before, _ := agg.counts()
@@ -130,6 +111,35 @@ func TestKillDuringDispatchSendsEachMessageOnceAndChargesOnce(t *testing.T) {
 	}
 }
 
+// startBulkDispatch starts a server whose one provider, of type http, is fake (settings: the
+// entry's fields besides name, type, url and body), with 64 send slots and 5 s leases, and has
+// client acme (credits 100,000) send a bulk of n messages to phones prefix+0000…: what the
+// dispatch crash tests kill. It returns the server, its database and environment (for the
+// restart) and the client.
+func startBulkDispatch(t *testing.T, fake http.Handler, settings, prefix string, n int) (*instance, string, []string, createdClient) {
+	t.Helper()
+	provider := httptest.NewServer(fake)
+	t.Cleanup(provider.Close)
+	file := filepath.Join(t.TempDir(), "providers.json")
+	os.WriteFile(file, []byte(`{"providers":[{"name":"fake","type":"http","url":"`+provider.URL+`/send",
+		"body":{"to":"{to}","message":"{body}","ref":"{id}"},`+settings+`}]}`), 0o600)
+	db := ibikitest.DatabaseURL(t)
+	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_SEND_CONCURRENCY=64", "IBIKI_PROVIDERS_FILE=" + file}
+	srv := start(t, db, env...)
+	c := createClient(t, srv, "acme", "")
+	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100000}); status != 200 {
+		t.Fatalf("top up: %d %s", status, body)
+	}
+	msgs := make([]map[string]string, n)
+	for i := range n {
+		msgs[i] = map[string]string{"to": fmt.Sprintf("%s%04d", prefix, i), "body": "flash sale"}
+	}
+	if status, body := post(srv.URL+"/api/v1/messages/bulk", c.APIKey, map[string]any{"messages": msgs}); status != http.StatusAccepted {
+		t.Fatalf("bulk: %d %.300s", status, body)
+	}
+	return srv, db, env, c
+}
+
 func getJSON(t *testing.T, url, key string, v any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -182,26 +192,8 @@ func (p *slowProvider) posts() map[string]int {
 // charged once.
 func TestKillInTheMiddleOfADispatchBatchSendsEachOnceAndChargesOnce(t *testing.T) {
 	prov := &slowProvider{delay: 100 * time.Millisecond, sends: map[string]int{}}
-	fake := httptest.NewServer(prov)
-	defer fake.Close()
-	file := filepath.Join(t.TempDir(), "providers.json")
-	os.WriteFile(file, []byte(`{"providers":[{"name":"slow","type":"http","url":"`+fake.URL+`/send",
-		"body":{"to":"{to}","message":"{body}","ref":"{id}"},"id_path":"id"}]}`), 0o600)
-	db := ibikitest.DatabaseURL(t)
-	env := []string{"IBIKI_JOB_LEASE=5s", "IBIKI_WEBHOOK_TIMEOUT=2s", "IBIKI_SEND_CONCURRENCY=64", "IBIKI_PROVIDERS_FILE=" + file}
-	srv := start(t, db, env...)
-	c := createClient(t, srv, "acme", "")
-	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100000}); status != 200 {
-		t.Fatalf("top up: %d %s", status, body)
-	}
 	const n = 2000
-	var msgs []map[string]string
-	for i := range n {
-		msgs = append(msgs, map[string]string{"to": fmt.Sprintf("+1555309%04d", i), "body": "flash sale"})
-	}
-	if status, body := post(srv.URL+"/api/v1/messages/bulk", c.APIKey, map[string]any{"messages": msgs}); status != http.StatusAccepted {
-		t.Fatalf("bulk: %d %.300s", status, body)
-	}
+	srv, db, env, c := startBulkDispatch(t, prov, `"id_path":"id"`, "+1555309", n)
 	// 64 sends in flight, 100 ms each: about 640 a second, so the kill lands mid-dispatch.
 	time.Sleep(1200 * time.Millisecond)
 	srv.kill()
