@@ -473,80 +473,79 @@ func TestAdoptedDeliveriesRunOnceAndGoBackAtShutdown(t *testing.T) {
 	}
 }
 
-// Runs that end together have their outcomes recorded together (one transaction for many, one
-// statement for the jobs that simply finished); a write that fails in such a batch undoes
-// nothing of the others', and its own run is retried.
-func TestRunsThatEndTogetherAreRecordedTogether(t *testing.T) {
-	s := ibikitest.NewStore(t)
-	const n = 64
+// endTogether runs one job per ref with as many slots, holds every first run until all have
+// started, lets them end at once with result's outcome, waits for the queue to empty, and
+// returns how many transactions the store carried from the release on.
+func endTogether(t *testing.T, s *store.Store, refs []string, result func(model.Job) queue.Result) int64 {
+	t.Helper()
 	var (
-		release  = make(chan struct{})
-		arrived  atomic.Int32
-		badFails atomic.Int32
+		release = make(chan struct{})
+		arrived atomic.Int32
+		n       = int32(len(refs))
 	)
-	start(t, s, queue.Kind{Concurrency: n, Backoff: func(int) time.Duration { return 10 * time.Millisecond },
+	start(t, s, queue.Kind{Concurrency: len(refs), Backoff: func(int) time.Duration { return 10 * time.Millisecond },
 		Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
 			if arrived.Add(1) <= n {
-				<-release // the first n runs end at once
+				<-release // the first runs end at once
 			}
-			return queue.Done(func(ctx context.Context, tx *store.Tx) error {
-				if j.Ref == "bad" && badFails.Load() < 1 {
-					badFails.Add(1) // fails once, in the batch; its retry succeeds
-					return errors.New("write failed")
-				}
-				return tx.PutSetting(ctx, "ran:"+j.Ref, "yes", time.Now())
-			})
+			return result(j)
 		})}, queue.Options{})
-	var jobs []model.Job
-	for i := range n - 1 {
-		jobs = append(jobs, model.Job{Ref: fmt.Sprint(i), ClientID: "acme"})
+	jobs := make([]model.Job, len(refs))
+	for i, ref := range refs {
+		jobs[i] = model.Job{Ref: ref, ClientID: "acme"}
 	}
-	enqueue(t, s, append(jobs, model.Job{Ref: "bad", ClientID: "acme"})...)
-	eventually(t, "every run started", func() bool { return arrived.Load() == n })
+	enqueue(t, s, jobs...)
+	eventually(t, "every run started", func() bool { return arrived.Load() >= n })
 	before := s.Stats().Transactions
 	close(release)
 	eventually(t, "the queue is empty", func() bool {
 		st, _ := queue.Stats(t.Context(), s)
 		return len(st) == 0
 	})
-	for _, j := range append(jobs, model.Job{Ref: "bad"}) {
-		if v, err := s.Setting(t.Context(), "ran:"+j.Ref); err != nil || v != "yes" {
-			t.Errorf("job %s: its write = %q, %v", j.Ref, v, err)
+	return s.Stats().Transactions - before
+}
+
+func refs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprint(i)
+	}
+	return out
+}
+
+// Runs that end together have their outcomes recorded together (one transaction for many, one
+// statement for the jobs that simply finished); a write that fails in such a batch undoes
+// nothing of the others', and its own run is retried.
+func TestRunsThatEndTogetherAreRecordedTogether(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	var badFails atomic.Int32
+	all := append(refs(63), "bad")
+	tx := endTogether(t, s, all, func(j model.Job) queue.Result {
+		return queue.Done(func(ctx context.Context, tx *store.Tx) error {
+			if j.Ref == "bad" && badFails.Load() < 1 {
+				badFails.Add(1) // fails once, in the batch; its retry succeeds
+				return errors.New("write failed")
+			}
+			return tx.PutSetting(ctx, "ran:"+j.Ref, "yes", time.Now())
+		})
+	})
+	for _, ref := range all {
+		if v, err := s.Setting(t.Context(), "ran:"+ref); err != nil || v != "yes" {
+			t.Errorf("job %s: its write = %q, %v", ref, v, err)
 		}
 	}
 	if badFails.Load() != 1 {
 		t.Errorf("the failing write ran %d times failing, want once", badFails.Load())
 	}
 	// With the batch that failed recorded one by one, the good batches are what is left.
-	t.Logf("%d transactions recorded %d runs (and the failed batch again one by one)", s.Stats().Transactions-before, n)
+	t.Logf("%d transactions recorded %d runs (and the failed batch again one by one)", tx, len(all))
 }
 
 // Without a failure, ending together costs a few transactions, not one per run.
 func TestRunsThatEndTogetherShareTheirTransactions(t *testing.T) {
 	s := ibikitest.NewStore(t)
 	const n = 64
-	var (
-		release = make(chan struct{})
-		arrived atomic.Int32
-	)
-	start(t, s, queue.Kind{Concurrency: n, Handler: queue.HandlerFunc(func(ctx context.Context, j model.Job) queue.Result {
-		arrived.Add(1)
-		<-release
-		return queue.Result{}
-	})}, queue.Options{})
-	var jobs []model.Job
-	for i := range n {
-		jobs = append(jobs, model.Job{Ref: fmt.Sprint(i), ClientID: "acme"})
-	}
-	enqueue(t, s, jobs...)
-	eventually(t, "every run started", func() bool { return arrived.Load() == n })
-	before := s.Stats().Transactions
-	close(release)
-	eventually(t, "the queue is empty", func() bool {
-		st, _ := queue.Stats(t.Context(), s)
-		return len(st) == 0
-	})
-	if tx := s.Stats().Transactions - before; tx > n/4 {
+	if tx := endTogether(t, s, refs(n), func(model.Job) queue.Result { return queue.Result{} }); tx > n/4 {
 		t.Errorf("%d runs that ended together took %d transactions to record; want them batched", n, tx)
 	}
 }
