@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ibiki/ibiki/internal/outcall"
 )
 
 // ErrPrivateAddress reports a webhook URL that is, or resolves to, an address that is not on the
@@ -237,20 +239,9 @@ func NewClient(timeout time.Duration, allowPrivate bool, perHost int) *http.Clie
 	if !allowPrivate {
 		dialer.ControlContext = refusePrivate
 	}
-	// Built field by field rather than cloned from http.DefaultTransport, whose value any package
-	// may replace, with http.DefaultTransport's settings except for three.
-	tr := &http.Transport{
-		// No Proxy: a proxy would make the connection to its own address, so the dial check
-		// would vet the proxy and not the webhook host.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0, // no limit in all: each host's is below (idle ones close after 90 s)
-		MaxIdleConnsPerHost:   max(perHost, 2),
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: 1 * time.Second,
-	}
+	// No proxy: a proxy would make the connection to its own address, so the dial check would
+	// vet the proxy and not the webhook host.
+	tr := outcall.Transport(dialer.DialContext, nil, perHost)
 	return &http.Client{
 		Transport: tr,
 		Timeout:   timeout,
