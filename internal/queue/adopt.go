@@ -77,9 +77,10 @@ func (k *kindRunner) Take(j model.Job) {
 }
 
 // adoptLimit is how many jobs may run before adopted ones wait: all the slots, but an eighth
-// (at least one) left to the claim while the queue holds ready work.
+// (at least one) left to the claim while the queue holds ready work, unless the last claim
+// could take none of it (yielded). k.mu is held.
 func (k *kindRunner) adoptLimit() int {
-	if k.pending.Load() {
+	if k.pending.Load() && !k.yielded {
 		return k.cfg.Concurrency - max(k.cfg.Concurrency/8, 1)
 	}
 	return k.cfg.Concurrency

@@ -39,6 +39,9 @@ type kindRunner struct {
 	// Adopted jobs (born leased to this process, see adopt.go) wait here for a free slot.
 	work      context.Context // nil before Run and once it stops
 	claiming  bool            // a claim is under way: it counted the free slots, adopt must not take them
+	// yielded: the last claim took nothing, its due lanes' budgets being held by the backlog;
+	// the slot adoption leaves to the claim goes to the backlog then (adoptLimit).
+	yielded bool
 	backlog   []model.Job
 	perLogged map[string]int // backlog entries per client
 }
@@ -89,7 +92,7 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 		k.mu.Unlock()
 		return time.Time{}, false, nil
 	}
-	k.claiming = true
+	k.claiming, k.yielded = true, false
 	k.mu.Unlock()
 	defer func() {
 		k.mu.Lock()
@@ -167,6 +170,10 @@ func (k *kindRunner) claim(ctx, work context.Context) (next time.Time, more bool
 	for _, j := range claimed {
 		k.perClient[j.ClientID]++
 	}
+	// Nothing claimed although lanes were due: their clients' budgets are taken by adopted jobs
+	// waiting in the backlog, which only the reserved slot could start. Without this, those
+	// jobs and the queue waited for each other until the backlog's leases were half gone.
+	k.yielded = len(claimed) == 0 && left
 	k.mu.Unlock()
 	for _, j := range claimed {
 		k.jobs.Add(1)
