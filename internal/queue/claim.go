@@ -37,11 +37,11 @@ type kindRunner struct {
 	ended uint64
 	jobs  sync.WaitGroup
 	// Adopted jobs (born leased to this process, see adopt.go) wait here for a free slot.
-	work      context.Context // nil before Run and once it stops
-	claiming  bool            // a claim is under way: it counted the free slots, adopt must not take them
+	work     context.Context // nil before Run and once it stops
+	claiming bool            // a claim is under way: it counted the free slots, adopt must not take them
 	// yielded: the last claim took nothing, its due lanes' budgets being held by the backlog;
 	// the slot adoption leaves to the claim goes to the backlog then (adoptLimit).
-	yielded bool
+	yielded   bool
 	backlog   []model.Job
 	perLogged map[string]int // backlog entries per client
 }
