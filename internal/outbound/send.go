@@ -171,7 +171,7 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	if d.auto {
 		m.Meta = autoMeta
 	}
-	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now))
+	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now), d.Req.Priority != model.PriorityBulk)
 	if err != nil {
 		return m, err
 	}
@@ -229,14 +229,14 @@ func newMessage(d Draft, r route, now time.Time) model.Message {
 func insert(ctx context.Context, tx *store.Tx, m *model.Message, priority int) error {
 	var err error
 	if m.ConversationID == "" {
-		if m.ConversationID, _, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt)); err != nil {
+		if m.ConversationID, _, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt), priority != model.PriorityBulk); err != nil {
 			return err
 		}
 	}
 	if err := tx.InsertOutbound(ctx, *m); err != nil {
 		return err
 	}
-	key := "send:" + m.ConversationID
+	key := store.SendOrderKey(m.ConversationID)
 	if priority == model.PriorityBulk {
 		key = ""
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -97,11 +99,13 @@ func (r reader) ConversationOwners(ctx context.Context, phone, to string, limit 
 
 // TouchInbound creates or updates the conversation an inbound message belongs to and returns
 // its id: the message count and unread count go up, and the number the contact wrote to is
-// remembered for sticky replies.
+// remembered for sticky replies. On PostgreSQL it also takes the lock of the conversation's
+// deliveries (their order key is its id), which the message's delivery needs next.
 func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
 	greatest := tx.greatest()
 	var id string
 	at := ms(m.ReceivedAt)
+	idExpr, lockArgs := tx.lockedID(true, "")
 	err := tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
 		last_message_at, last_inbound_at, last_preview, message_count, unread_count, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?)
@@ -113,9 +117,13 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 			last_preview = excluded.last_preview,
 			message_count = conversations.message_count + 1,
 			unread_count = conversations.unread_count + 1
-		RETURNING id`,
-		newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at).Scan(&id)
-	return id, notFound(err, "touch conversation")
+		RETURNING `+idExpr,
+		append([]any{newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at}, lockArgs...)...).Scan(&id)
+	if err != nil {
+		return "", notFound(err, "touch conversation")
+	}
+	tx.took(id)
+	return id, nil
 }
 
 // TouchKnownInbound is TouchInbound for a message whose conversation was found before (its id
@@ -124,22 +132,40 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Message, id string) (string, error) {
 	greatest := tx.greatest()
 	at := ms(m.ReceivedAt)
-	res, err := tx.exec(ctx, `UPDATE conversations SET
+	args := []any{m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel}
+	if tx.engine == Postgres {
+		// The update returns the id so as to take the deliveries' lock on the way (TouchInbound).
+		idExpr, lockArgs := tx.lockedID(true, "")
+		var got string
+		err := tx.queryRow(ctx, touchKnownInbound(greatest)+` RETURNING `+idExpr, append(args, lockArgs...)...).Scan(&got)
+		switch {
+		case err == nil:
+			tx.took(got)
+			return got, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", notFound(err, "touch conversation")
+		}
+	} else {
+		res, err := tx.exec(ctx, touchKnownInbound(greatest), args...)
+		if err != nil {
+			return "", notFound(err, "touch conversation")
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return id, err
+		}
+	}
+	return tx.TouchInbound(ctx, clientID, m, id)
+}
+
+func touchKnownInbound(greatest string) string {
+	return `UPDATE conversations SET
 			last_inbound_to = CASE WHEN ? <> '' THEN ? ELSE last_inbound_to END,
-			last_message_at = `+greatest+`(last_message_at, ?),
-			last_inbound_at = `+greatest+`(last_inbound_at, ?),
+			last_message_at = ` + greatest + `(last_message_at, ?),
+			last_inbound_at = ` + greatest + `(last_inbound_at, ?),
 			last_preview = ?,
 			message_count = message_count + 1,
 			unread_count = unread_count + 1
-		WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?`,
-		m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel)
-	if err != nil {
-		return "", notFound(err, "touch conversation")
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return id, err
-	}
-	return tx.TouchInbound(ctx, clientID, m, id)
+		WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?`
 }
 
 // greatest names the SQL function of the larger of two values on the engine.
@@ -165,10 +191,13 @@ func preview(body string) string {
 
 // TouchOutbound creates or updates the conversation a client's outbound message belongs to and
 // returns its id and the number the contact last wrote to (the sticky sender, "" if none). The
-// last outbound time feeds the "last sender" routing rule.
-func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Message, newID string) (id, lastInboundTo string, err error) {
+// last outbound time feeds the "last sender" routing rule. When the message's send job will be
+// ordered in its conversation (ordered), it also takes, on PostgreSQL, the lock of its order key
+// (SendOrderKey), which the job's enqueueing needs next.
+func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Message, newID string, ordered bool) (id, lastInboundTo string, err error) {
 	greatest := tx.greatest()
 	at := ms(m.CreatedAt)
+	idExpr, lockArgs := tx.lockedID(ordered, SendOrderKey(""))
 	err = tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
 		last_outbound_at, last_preview, message_count, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
@@ -177,9 +206,15 @@ func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Messag
 			last_outbound_at = `+greatest+`(conversations.last_outbound_at, excluded.last_outbound_at),
 			last_preview = excluded.last_preview,
 			message_count = conversations.message_count + 1
-		RETURNING id, last_inbound_to`,
-		newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at).Scan(&id, &lastInboundTo)
-	return id, lastInboundTo, notFound(err, "touch conversation")
+		RETURNING `+idExpr+`, last_inbound_to`,
+		append([]any{newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at}, lockArgs...)...).Scan(&id, &lastInboundTo)
+	if err != nil {
+		return "", "", notFound(err, "touch conversation")
+	}
+	if ordered {
+		tx.took(SendOrderKey(id))
+	}
+	return id, lastInboundTo, nil
 }
 
 // LastInboundNumbers returns, for those of the phones that have a conversation with the client

@@ -35,17 +35,27 @@ func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.Ledge
 		seq int64
 		err error
 	)
+	if e.AmountCents < 0 && tx.engine == Postgres {
+		// The charge in one round trip: the entry is written from the balance's new row.
+		err = tx.queryRow(ctx, `WITH b AS (UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + 1,
+				updated_at = ? WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq)
+			INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference, message_id, created_at, seq)
+			SELECT ?, ?, ?, CAST(? AS BIGINT), b.balance_cents, ?, ?, CAST(? AS BIGINT), b.seq FROM b
+			RETURNING balance_cents`,
+			e.AmountCents, at, e.ClientID, e.AmountCents,
+			e.ID, e.ClientID, e.Kind, e.AmountCents, e.Reference, e.MessageID, at).Scan(&e.BalanceCents)
+		if errors.Is(err, sql.ErrNoRows) {
+			return e, tx.insufficient(ctx, e)
+		}
+		return e, notFound(err, "ledger entry")
+	}
 	if e.AmountCents < 0 {
 		// The condition in the UPDATE is the check: two concurrent charges cannot both pass it.
 		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + 1, updated_at = ?
 			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq`,
 			e.AmountCents, at, e.ClientID, e.AmountCents).Scan(&e.BalanceCents, &seq)
 		if errors.Is(err, sql.ErrNoRows) {
-			bal, berr := tx.Balance(ctx, e.ClientID)
-			if berr != nil {
-				return e, berr
-			}
-			return e, &InsufficientCreditsError{BalanceCents: bal, NeededCents: -e.AmountCents}
+			return e, tx.insufficient(ctx, e)
 		}
 	} else {
 		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, seq, updated_at) VALUES (?, ?, 1, ?)
@@ -60,6 +70,15 @@ func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.Ledge
 		message_id, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.ClientID, e.Kind, e.AmountCents, e.BalanceCents, e.Reference, e.MessageID, at, seq)
 	return e, notFound(err, "ledger entry")
+}
+
+// insufficient is the error of a charge e that the balance could not cover.
+func (tx *Tx) insufficient(ctx context.Context, e model.LedgerEntry) error {
+	bal, err := tx.Balance(ctx, e.ClientID)
+	if err != nil {
+		return err
+	}
+	return &InsufficientCreditsError{BalanceCents: bal, NeededCents: -e.AmountCents}
 }
 
 // Balance returns a client's credit balance in cents (0 before the first top-up).

@@ -103,10 +103,15 @@ func (tx *Tx) RecordAttempt(ctx context.Context, a model.Attempt, d model.Delive
 	return tx.UpdateDelivery(ctx, d)
 }
 
+const insertAttemptSQL = `INSERT INTO delivery_attempts (delivery_id, client_id, attempted_at, url,
+	status_code, latency_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+func attemptArgs(a model.Attempt) []any {
+	return []any{a.DeliveryID, a.ClientID, ms(a.At), a.URL, a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response}
+}
+
 func (tx *Tx) insertAttempt(ctx context.Context, a model.Attempt) error {
-	_, err := tx.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, client_id, attempted_at, url,
-		status_code, latency_ms, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.DeliveryID, a.ClientID, ms(a.At), a.URL, a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
+	_, err := tx.exec(ctx, insertAttemptSQL, attemptArgs(a)...)
 	return notFound(err, "insert attempt")
 }
 

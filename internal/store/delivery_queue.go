@@ -218,12 +218,7 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, clientID string, now, leaseUn
 // claim (delivery and claim count), so a run whose lease lapsed and whose delivery was claimed
 // again cannot take the newer run's delivery out; it reports false then.
 func (tx *Tx) DequeueDelivery(ctx context.Context, j model.Job) (bool, error) {
-	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
-		return false, err
-	}
-	res, err := tx.exec(ctx, `UPDATE deliveries SET q_state = '', lease_until = 0, locked_by = ''
-		WHERE id = ? AND claims = ? AND q_state = 'running'`, j.Ref, j.Attempts)
-	return tx.leftQueue(ctx, j, res, err)
+	return tx.leaveQueue(ctx, j, nil, "")
 }
 
 // FinishDelivery saves a delivery's final state (succeeded or failed) with its last attempt, if
@@ -234,24 +229,53 @@ func (tx *Tx) FinishDelivery(ctx context.Context, j model.Job, a *model.Attempt,
 	if d.ID != j.Ref {
 		return false, fmt.Errorf("store: finish delivery %s with the job of delivery %s", d.ID, j.Ref)
 	}
+	return tx.leaveQueue(ctx, j, a, `status = ?, attempts = ?, last_status_code = ?, last_error = ?,
+		next_attempt_at = ?, completed_at = ?, `,
+		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt))
+}
+
+// leaveQueue takes a running delivery out of the queue, with set (assignments ending in a comma,
+// with their args) and its attempt a when not nil, then lets the next delivery waiting in its
+// conversation become ready. It reports false when the run no longer held the job. On
+// PostgreSQL it is two statements: the conversation's lock, then one that does the rest (the
+// lock comes first, so that the statement's snapshot sees every delivery enqueued behind this
+// one); on SQLite, one per step.
+func (tx *Tx) leaveQueue(ctx context.Context, j model.Job, a *model.Attempt, set string, args ...any) (bool, error) {
 	if err := tx.lockKey(ctx, j.OrderKey); err != nil {
 		return false, err
+	}
+	const leave = `UPDATE deliveries SET %sq_state = '', lease_until = 0, locked_by = ''
+		WHERE id = ? AND claims = ? AND q_state = 'running'`
+	const next = `UPDATE deliveries SET q_state = 'queued' WHERE id = (
+		SELECT id FROM deliveries WHERE conversation_id = ? AND q_state <> '' AND q_state = 'waiting'
+		ORDER BY seq LIMIT 1)`
+	args = append(args, j.Ref, j.Attempts)
+	if tx.engine == Postgres {
+		q, all := `WITH done AS (`+fmt.Sprintf(leave, set)+` RETURNING 1)`, args
+		if a != nil {
+			q += `, attempt AS (` + insertAttemptSQL + `)`
+			all = append(all, attemptArgs(*a)...)
+		}
+		moved := `0`
+		if j.OrderKey != "" {
+			q += `, next AS (` + next + ` AND EXISTS (SELECT 1 FROM done) RETURNING 1)`
+			all, moved = append(all, j.OrderKey), `(SELECT COUNT(*) FROM next)`
+		}
+		var left, promoted int
+		if err := tx.queryRow(ctx, q+` SELECT (SELECT COUNT(*) FROM done), `+moved, all...).Scan(&left, &promoted); err != nil {
+			return false, fmt.Errorf("store: finish delivery %s: %w", j.Ref, err)
+		}
+		if promoted > 0 {
+			tx.kinds = append(tx.kinds, DeliveriesReady)
+		}
+		return left > 0, nil
 	}
 	if a != nil {
 		if err := tx.insertAttempt(ctx, *a); err != nil {
 			return false, err
 		}
 	}
-	res, err := tx.exec(ctx, `UPDATE deliveries SET status = ?, attempts = ?, last_status_code = ?,
-		last_error = ?, next_attempt_at = ?, completed_at = ?, q_state = '', lease_until = 0, locked_by = ''
-		WHERE id = ? AND claims = ? AND q_state = 'running'`,
-		d.Status, d.Attempts, d.LastStatusCode, d.LastError, ms(d.NextAttemptAt), ms(d.CompletedAt), j.Ref, j.Attempts)
-	return tx.leftQueue(ctx, j, res, err)
-}
-
-// leftQueue follows the statement that took a running delivery out of the queue: when it did,
-// the next delivery waiting in its conversation becomes ready.
-func (tx *Tx) leftQueue(ctx context.Context, j model.Job, res sql.Result, err error) (bool, error) {
+	res, err := tx.exec(ctx, fmt.Sprintf(leave, set), args...)
 	if err != nil {
 		return false, fmt.Errorf("store: finish delivery %s: %w", j.Ref, err)
 	}
@@ -261,9 +285,7 @@ func (tx *Tx) leftQueue(ctx context.Context, j model.Job, res sql.Result, err er
 	if j.OrderKey == "" {
 		return true, nil
 	}
-	res, err = tx.exec(ctx, `UPDATE deliveries SET q_state = 'queued' WHERE id = (
-		SELECT id FROM deliveries WHERE conversation_id = ? AND q_state <> '' AND q_state = 'waiting'
-		ORDER BY seq LIMIT 1)`, j.OrderKey)
+	res, err = tx.exec(ctx, next, j.OrderKey)
 	if err != nil {
 		return false, fmt.Errorf("store: next delivery after %s: %w", j.Ref, err)
 	}

@@ -26,14 +26,42 @@ func scanJob(row scanner) (model.Job, error) {
 }
 
 // lockKey serialises, on PostgreSQL, everything that decides whether a job with this order key
-// waits: enqueueing one and finishing one. SQLite has one writer, so it needs nothing.
+// waits: enqueueing one and finishing one. SQLite has one writer, so it needs nothing. A key
+// this transaction's function holds already costs nothing (see lockWith).
 func (tx *Tx) lockKey(ctx context.Context, key string) error {
-	if tx.engine != Postgres || key == "" {
+	if tx.engine != Postgres || key == "" || slices.Contains(tx.held, key) {
 		return nil
 	}
 	_, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+	if err == nil {
+		tx.held = append(tx.held, key)
+	}
 	return err
 }
+
+// lockedID is, in the RETURNING list of a statement that writes a conversation, the expression
+// of its id column: on PostgreSQL it also takes lockKey's lock on the order key prefix + id (a
+// conversation's deliveries and send jobs are ordered by keys made of its id) and appends its
+// empty value, so that the lock costs no statement of its own. args are its argument, to append
+// after the statement's others; the caller reports the key to took once it scanned the id.
+// Plain id on SQLite, or when take is false.
+func (tx *Tx) lockedID(take bool, prefix string) (expr string, args []any) {
+	if tx.engine != Postgres || !take {
+		return "id", nil
+	}
+	return `id || CAST(pg_advisory_xact_lock(hashtextextended(? || id, 0)) AS TEXT)`, []any{prefix}
+}
+
+// took records that this transaction's function holds the lock of key (taken in a lockedID).
+func (tx *Tx) took(key string) {
+	if tx.engine == Postgres {
+		tx.held = append(tx.held, key)
+	}
+}
+
+// SendOrderKey is the order key of the send jobs of the conversation conv: its messages go out
+// one at a time, in order.
+func SendOrderKey(conv string) string { return "send:" + conv }
 
 // Enqueue adds a job. A job whose OrderKey is shared with an unfinished job waits behind it.
 // The job's kind is announced to OnWrite listeners once the transaction commits. (Jobs are born
