@@ -19,7 +19,7 @@ type Tx struct {
 	after  []func() // run after commit
 	news   []Announcement
 	caches *caches
-	lessee *Lessee // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
+	lessee *Lessee  // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
 	held   []string // PostgreSQL: the order keys whose locks this function took (lockKey)
 }
 
