@@ -23,9 +23,8 @@ func (s *Service) claimed(ctx context.Context, tx *store.Tx, jobs []model.Job) e
 		return nil
 	}
 	ids := make([]string, len(jobs))
-	jobOf := make(map[string]int64, len(jobs))
 	for i, j := range jobs {
-		ids[i], jobOf[j.Ref] = j.Ref, j.ID
+		ids[i] = j.Ref
 	}
 	now := s.Clock().UTC()
 	started, err := tx.StartSends(ctx, ids, providers, now)
@@ -45,10 +44,10 @@ func (s *Service) claimed(ctx context.Context, tx *store.Tx, jobs []model.Job) e
 	tx.AfterCommit(func() {
 		s.startMu.Lock()
 		if s.started == nil {
-			s.started = map[int64]model.Message{}
+			s.started = map[string]model.Message{}
 		}
 		for _, m := range started {
-			s.started[jobOf[m.ID]] = m
+			s.started[m.ID] = m
 		}
 		s.startMu.Unlock()
 		for _, m := range started {
@@ -73,13 +72,14 @@ func (s *Service) direct() []string {
 	return out
 }
 
-// takeStarted returns, once, the message the claim of job recorded as "sending".
-func (s *Service) takeStarted(jobID int64) (model.Message, bool) {
+// takeStarted returns, once, the message (the job's Ref) the claim of its job recorded as
+// "sending".
+func (s *Service) takeStarted(id string) (model.Message, bool) {
 	s.startMu.Lock()
 	defer s.startMu.Unlock()
-	m, ok := s.started[jobID]
+	m, ok := s.started[id]
 	if ok {
-		delete(s.started, jobID)
+		delete(s.started, id)
 	}
 	return m, ok
 }

@@ -26,7 +26,7 @@ func (s *Service) Kind(concurrency int) queue.Kind {
 // already "sending" knows an earlier call may have reached the provider and reconciles instead
 // of resending blindly.
 func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
-	if m, ok := s.takeStarted(job.ID); ok {
+	if m, ok := s.takeStarted(job.Ref); ok {
 		// Its claim recorded the attempt (claimed.go): only the call and its answer are left.
 		if p, ok := s.Providers.Get(m.Provider); ok {
 			return s.call(ctx, p, m, true)

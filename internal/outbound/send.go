@@ -59,7 +59,7 @@ type Service struct {
 	gateMu   sync.Mutex
 	gates    map[string]*sync.RWMutex
 	startMu  sync.Mutex
-	started  map[int64]model.Message // by send job: messages a claim recorded "sending" (claimed.go)
+	started  map[string]model.Message // by send job: messages a claim recorded "sending" (claimed.go)
 }
 
 // Request is one message a client asks to send.
@@ -171,6 +171,22 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	if d.auto {
 		m.Meta = autoMeta
 	}
+	if d.From != "" {
+		// A sender the client may not use is refused before anything else is looked at (the
+		// choice of an asked-for sender needs no history, and advances no round robin).
+		if _, err := pick(""); err != nil {
+			return m, err
+		}
+	}
+	// The charge comes before the conversation: on PostgreSQL the conversation's write takes the lock of its
+	// send order, and every transaction that holds both the client's balance and that lock
+	// takes the balance first (the outcome of a failed send refunds, then finishes its job).
+	if m.CostCents > 0 && !d.prepaid {
+		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
+			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
+			return m, err
+		}
+	}
 	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now), d.Req.Priority != model.PriorityBulk)
 	if err != nil {
 		return m, err
@@ -180,12 +196,6 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		return m, err
 	}
 	m.ConversationID, m.From, m.Provider, m.CampaignID = conv, r.from, r.provider, d.campaignID
-	if m.CostCents > 0 && !d.prepaid {
-		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
-			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
-			return m, err
-		}
-	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
 }
 
@@ -221,28 +231,20 @@ func newMessage(d Draft, r route, now time.Time) model.Message {
 	}
 }
 
-// insert stores a charged message with its conversation (unless the caller touched it already)
-// and its send job. Messages to one phone are sent one at a time, in order, except bulk ones:
+// insert stores a charged message with its conversation (unless the caller touched it already),
+// queued to be sent (the message is its own send job). Messages to one phone are sent one at a time, in order, except bulk ones:
 // a bulk send is a set of independent messages, and ordering each of its thousands of
 // recipients would take a lock per recipient in one transaction (PostgreSQL runs out of lock
 // slots near 100,000).
 func insert(ctx context.Context, tx *store.Tx, m *model.Message, priority int) error {
 	var err error
+	ordered := priority != model.PriorityBulk
 	if m.ConversationID == "" {
-		if m.ConversationID, _, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt), priority != model.PriorityBulk); err != nil {
+		if m.ConversationID, _, err = tx.TouchOutbound(ctx, m.ClientID, *m, model.NewIDAt(model.PrefixConversation, m.CreatedAt), ordered); err != nil {
 			return err
 		}
 	}
-	if err := tx.InsertOutbound(ctx, *m); err != nil {
-		return err
-	}
-	key := store.SendOrderKey(m.ConversationID)
-	if priority == model.PriorityBulk {
-		key = ""
-	}
-	_, err = tx.Enqueue(ctx, model.Job{Kind: model.JobSend, ClientID: m.ClientID, Ref: m.ID,
-		OrderKey: key, Priority: priority, RunAt: m.CreatedAt, CreatedAt: m.CreatedAt})
-	return err
+	return tx.QueueOutbound(ctx, *m, ordered, priority)
 }
 
 // QueueHelpReply queues the HELP auto-reply to an inbound message, inside the routing

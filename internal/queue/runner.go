@@ -97,7 +97,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	if r.opt.Exclusive {
-		n, err := r.release(ctx, (*store.Tx).ReleaseRunningJobs, (*store.Tx).ReleaseRunningDeliveries)
+		n, err := r.release(ctx, (*store.Tx).ReleaseRunningJobs, (*store.Tx).ReleaseRunningDeliveries,
+			(*store.Tx).ReleaseRunningSends)
 		if err != nil {
 			return err
 		}
@@ -133,8 +134,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// sweep returns jobs whose lease lapsed (their worker died) to the queue, and lets run the
-// jobs left waiting with nothing ahead of them (store.PromoteStranded).
+// sweep returns jobs whose lease lapsed (their worker died) to the queue, lets run the jobs left
+// waiting with nothing ahead of them (store.PromoteStranded), and moves into the send queue the
+// send jobs an earlier build still enqueued (store.AdoptSendJobs; a rolling upgrade).
 func (r *Runner) sweep(ctx context.Context) {
 	t := time.NewTicker(max(r.opt.Lease/4, 100*time.Millisecond))
 	defer t.Stop()
@@ -152,7 +154,15 @@ func (r *Runner) sweep(ctx context.Context) {
 			}
 			stranded, err := tx.PromoteStranded(ctx)
 			return n + stranded, err
-		}, func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredDeliveries(ctx, now) })
+		}, func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredDeliveries(ctx, now) },
+			func(tx *store.Tx, ctx context.Context) (int64, error) {
+				n, err := tx.ReleaseExpiredSends(ctx, now)
+				if err != nil {
+					return n, err
+				}
+				adopted, err := tx.AdoptSendJobs(ctx)
+				return n + adopted, err
+			})
 		if err != nil && ctx.Err() == nil {
 			r.opt.Log.Error("queue: release expired leases", "error", err)
 		} else if n > 0 {
@@ -163,16 +173,18 @@ func (r *Runner) sweep(ctx context.Context) {
 
 // release runs a release statement of each table in one transaction, and returns how many jobs
 // they put back in the queue.
-func (r *Runner) release(ctx context.Context, jobs, deliveries func(*store.Tx, context.Context) (int64, error)) (int64, error) {
+func (r *Runner) release(ctx context.Context, tables ...func(*store.Tx, context.Context) (int64, error)) (int64, error) {
 	var n int64
 	err := r.store.InTx(ctx, func(tx *store.Tx) error {
-		nj, err := jobs(tx, ctx)
-		if err != nil {
-			return err
+		n = 0
+		for _, release := range tables {
+			m, err := release(tx, ctx)
+			if err != nil {
+				return err
+			}
+			n += m
 		}
-		nd, err := deliveries(tx, ctx)
-		n = nj + nd
-		return err
+		return nil
 	})
 	return n, err
 }

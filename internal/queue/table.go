@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -35,11 +36,18 @@ type batchLeaver interface {
 // no jobs row to insert, claim and delete (see docs/design.md).
 const deliveryKind = model.JobWebhook
 
+// sendKind is the kind of job whose jobs are the messages table's outbound rows waiting to be
+// sent: a message is its own send job (see docs/design.md).
+const sendKind = model.JobSend
+
 // tableFor decides where the jobs of a kind live, and what the store announces (OnWrite) when
-// some became ready: deliveries in their own table, every other kind in the jobs table.
+// some became ready: deliveries and sends in their own rows, every other kind in the jobs table.
 func tableFor(kind model.JobKind) (t table, ready string) {
-	if kind == deliveryKind {
+	switch kind {
+	case deliveryKind:
 		return deliveryTable{kind: kind}, store.DeliveriesReady
+	case sendKind:
+		return sendTable{kind: kind}, store.SendsReady
 	}
 	return jobTable{kind: kind}, string(kind)
 }
@@ -102,6 +110,41 @@ func (t deliveryTable) requeue(ctx context.Context, tx *store.Tx, j model.Job, r
 	return tx.RetryDelivery(ctx, j, runAt)
 }
 
+// sendTable is the messages table's send queue: each outbound message waiting to be sent is a
+// job of its kind, in one lane per client and priority. A dead send simply leaves the queue (the
+// kind's OnDead fails and refunds the message).
+type sendTable struct{ kind model.JobKind }
+
+func (t sendTable) lanes(ctx context.Context, s *store.Store) ([]store.Lane, error) {
+	return s.SendLanes(ctx)
+}
+
+func (t sendTable) claim(ctx context.Context, tx *store.Tx, lane store.Lane, now, leaseUntil time.Time, owner string, limit int) ([]model.Job, error) {
+	jobs, err := tx.ClaimSends(ctx, lane, now, leaseUntil, owner, limit)
+	for i := range jobs {
+		jobs[i].Kind = t.kind
+	}
+	return jobs, err
+}
+
+func (t sendTable) leave(ctx context.Context, tx *store.Tx, j model.Job, dead bool, reason string) (bool, error) {
+	if dead {
+		return tx.BurySend(ctx, j, reason)
+	}
+	return tx.FinishSend(ctx, j)
+}
+
+func (t sendTable) leaveAll(ctx context.Context, tx *store.Tx, jobs []model.Job) (int, error) {
+	return tx.FinishSends(ctx, jobs)
+}
+
+func (t sendTable) requeue(ctx context.Context, tx *store.Tx, j model.Job, runAt time.Time, reason string, deferred bool) (bool, error) {
+	if deferred {
+		return tx.DeferSend(ctx, j, runAt)
+	}
+	return tx.RetrySend(ctx, j, runAt, reason)
+}
+
 // bornLeased is a table whose new rows can be born leased to this process's runner (see
 // store.Lessee): the runner registers while it runs, and nil stops it.
 type bornLeased interface {
@@ -111,15 +154,41 @@ type bornLeased interface {
 func (deliveryTable) leaseNew(s *store.Store, to store.Lessee) { s.LeaseNewDeliveries(to) }
 
 // Stats summarises the queue for metrics: the jobs table by kind and state, and the deliveries
-// still in the queue as webhook jobs.
+// and the sends still in the queue as webhook and send jobs.
 func Stats(ctx context.Context, s *store.Store) ([]store.QueueStat, error) {
 	jobs, err := s.JobQueueStats(ctx)
 	if err != nil {
 		return nil, err
 	}
-	deliveries, err := s.DeliveryQueueStats(ctx)
-	for i := range deliveries {
-		deliveries[i].Kind = deliveryKind
+	for _, own := range []struct {
+		kind  model.JobKind
+		stats func(context.Context) ([]store.QueueStat, error)
+	}{{deliveryKind, s.DeliveryQueueStats}, {sendKind, s.SendQueueStats}} {
+		st, err := own.stats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i := range st {
+			st[i].Kind = own.kind
+		}
+		jobs = mergeStats(jobs, st)
 	}
-	return append(jobs, deliveries...), err
+	return jobs, nil
+}
+
+// mergeStats adds more to stats, summing the counts of a kind and state found in both (the
+// jobs table still holds dead send jobs from before migration 00016) and keeping the oldest.
+func mergeStats(stats, more []store.QueueStat) []store.QueueStat {
+	for _, m := range more {
+		i := slices.IndexFunc(stats, func(s store.QueueStat) bool { return s.Kind == m.Kind && s.State == m.State })
+		if i < 0 {
+			stats = append(stats, m)
+			continue
+		}
+		stats[i].Count += m.Count
+		if m.OldestAt.Before(stats[i].OldestAt) {
+			stats[i].OldestAt = m.OldestAt
+		}
+	}
+	return stats
 }

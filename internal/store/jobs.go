@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -120,7 +119,13 @@ func (r reader) JobLanes(ctx context.Context, kind model.JobKind) ([]Lane, error
 		SELECT client_id, ` + fmt.Sprintf(minAt, model.PriorityInteractive) + `, ` +
 		fmt.Sprintf(minAt, model.PriorityNormal) + `, ` + fmt.Sprintf(minAt, model.PriorityBulk) + `
 		FROM lanes WHERE client_id IS NOT NULL`
-	rows, err := r.query(ctx, q, kind, kind, kind, kind, kind)
+	return r.lanes(ctx, q, kind, kind, kind, kind, kind)
+}
+
+// lanes runs a lanes query: each row a client and its earliest run times at the priorities
+// interactive, normal and bulk (NULL where it has none).
+func (r reader) lanes(ctx context.Context, q string, args ...any) ([]Lane, error) {
+	rows, err := r.query(ctx, q, args...)
 	if err != nil {
 		return nil, notFound(err, "lanes")
 	}
@@ -183,29 +188,18 @@ func (tx *Tx) FinishJobs(ctx context.Context, jobs []model.Job) (int, error) {
 	if err := tx.lockKeys(ctx, jobs); err != nil {
 		return 0, err
 	}
-	// The statement's text depends on how many jobs it names: the list is padded (with its
-	// last job again, which changes nothing) to a power of two, so few texts are prepared.
-	n := 1
-	for n < len(jobs) {
-		n *= 2
-	}
-	var b strings.Builder
-	b.WriteString(`DELETE FROM jobs WHERE state = 'running' AND (id, attempts) IN (VALUES `)
+	n := padded(len(jobs))
 	args := make([]any, 0, 2*n)
 	for i := range n {
 		j := jobs[min(i, len(jobs)-1)]
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(CAST(? AS BIGINT), CAST(? AS INTEGER))")
 		args = append(args, j.ID, j.Attempts)
 	}
-	b.WriteString(`) RETURNING id, followers`)
 	type left struct {
 		id        int64
 		followers int
 	}
-	rows, err := tx.query(ctx, b.String(), args...)
+	rows, err := tx.query(ctx, `DELETE FROM jobs WHERE state = 'running' AND (id, attempts) IN (VALUES `+
+		pairs(n, "BIGINT", "INTEGER")+`) RETURNING id, followers`, args...)
 	gone, err := collect(rows, err, "finish jobs", func(row scanner) (left, error) {
 		var l left
 		return l, row.Scan(&l.id, &l.followers)

@@ -134,12 +134,7 @@ func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.T
 	if len(ids) == 0 || len(providers) == 0 {
 		return nil, nil
 	}
-	// Padded (with its last id again, which changes nothing) to a power of two, so that few
-	// statement texts are prepared.
-	n := 1
-	for n < len(ids) {
-		n *= 2
-	}
+	n := padded(len(ids))
 	args := make([]any, 0, 2+n+len(providers))
 	args = append(args, ms(at), ms(at))
 	for i := range n {

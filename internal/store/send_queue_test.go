@@ -1,0 +1,304 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// outboundTo is a charged message to phone in the conversation conv, created at t0 plus n ms so
+// that ids and times order as n does.
+func outboundTo(n int, conv, phone string) model.Message {
+	at := t0.Add(time.Duration(n) * time.Millisecond)
+	return model.Message{ID: fmt.Sprintf("msg_%03d", n), ClientID: "acme", ConversationID: conv, Direction: model.Outbound,
+		Channel: model.ChannelSMS, From: "+15550000001", To: phone, Body: "hi", Status: model.StatusQueued,
+		Provider: "simulator", RoutedBy: model.RoutedByOutbound, Segments: 1, StatusAt: at, ReceivedAt: at, CreatedAt: at}
+}
+
+// queueSends stores the messages as sends, each in the conversation it names (touched first, as
+// a send does); a message in no conversation is a bulk one.
+func queueSends(t *testing.T, s *store.Store, ms ...model.Message) {
+	t.Helper()
+	ctx := t.Context()
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		for _, m := range ms {
+			ordered := m.ConversationID != ""
+			id := m.ConversationID
+			if !ordered {
+				id = "conv_bulk_" + m.ID
+			}
+			conv, _, err := tx.TouchOutbound(ctx, m.ClientID, m, id, ordered)
+			if err != nil {
+				return err
+			}
+			m.ConversationID = conv
+			priority := model.PriorityNormal
+			if !ordered {
+				priority = model.PriorityBulk
+			}
+			if err := tx.QueueOutbound(ctx, m, ordered, priority); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// claimSends claims up to n ready sends of acme's lanes, interactive lanes first.
+func claimSends(t *testing.T, s *store.Store, n int) []model.Job {
+	t.Helper()
+	ctx := t.Context()
+	var jobs []model.Job
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		jobs = nil
+		lanes, err := tx.SendLanes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range lanes {
+			got, err := tx.ClaimSends(ctx, l, t0.Add(time.Hour), t0.Add(2*time.Hour), "me", n-len(jobs))
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, got...)
+		}
+		return nil
+	}))
+	return jobs
+}
+
+func sendStat(t *testing.T, s *store.Store, state model.JobState) int64 {
+	t.Helper()
+	stats, err := s.SendQueueStats(t.Context())
+	ibikitest.Must(t, err)
+	for _, st := range stats {
+		if st.State == state {
+			return st.Count
+		}
+	}
+	return 0
+}
+
+// The messages of one conversation are sent one at a time, in order; other conversations and
+// bulk messages wait for nobody; a batch of finished sends lets the next of each conversation
+// run; a stale run finishes nothing.
+func TestSendsOfAConversationGoOneAtATime(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	queueSends(t, s, outboundTo(1, "conv_a", "+15551230001"), outboundTo(2, "conv_a", "+15551230001"),
+		outboundTo(3, "conv_b", "+15551230002"), outboundTo(4, "conv_a", "+15551230001"), outboundTo(5, "", "+15551230003"),
+		outboundTo(6, "conv_b", "+15551230002"))
+	if w := sendStat(t, s, model.JobWaiting); w != 3 {
+		t.Fatalf("%d sends waiting, want 3 (msg_002, msg_004 and msg_006)", w)
+	}
+	jobs := claimSends(t, s, 10)
+	if got := refs(jobs); got != "msg_001,msg_003,msg_005" {
+		t.Fatalf("claimed %s, want msg_001,msg_003 (normal lane) then msg_005 (bulk lane)", got)
+	}
+	if j := jobs[0]; j.OrderKey != store.SendOrderKey("conv_a") || j.Attempts != 1 || j.ClientID != "acme" ||
+		j.Priority != model.PriorityNormal || !j.RunAt.Equal(t0.Add(time.Millisecond)) {
+		t.Fatalf("job = %+v", j)
+	}
+	if j := jobs[2]; j.OrderKey != "" || j.Priority != model.PriorityBulk {
+		t.Fatalf("bulk job = %+v", j)
+	}
+	finishAll := func(jobs ...model.Job) (n int) {
+		t.Helper()
+		err := s.InTx(ctx, func(tx *store.Tx) (err error) {
+			if n, err = tx.FinishSends(ctx, jobs); err == nil && n != len(jobs) {
+				err = errStale
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, errStale) {
+			t.Fatal(err)
+		}
+		return n
+	}
+	stale := jobs[0]
+	stale.Attempts = 5
+	if n := finishAll(stale, jobs[1]); n != 1 {
+		t.Fatalf("a batch with a stale run finished %d, want 1 (and rolled back)", n)
+	}
+	if n := finishAll(jobs...); n != 3 {
+		t.Fatalf("finished %d of 3", n)
+	}
+	if got := refs(claimSends(t, s, 10)); got != "msg_002,msg_006" {
+		t.Fatalf("after the first batch claimed %q, want msg_002,msg_006", got)
+	}
+	if w := sendStat(t, s, model.JobWaiting); w != 1 {
+		t.Fatalf("%d sends waiting, want 1 (msg_004)", w)
+	}
+}
+
+// A run's outcome moves its send as the queue asks: a retry keeps its place at the head of its
+// conversation and counts the attempt, a deferral does not count it, a dead send leaves the queue
+// with its reason and lets the next one run; a released lease puts it back.
+func TestSendOutcomesMoveTheQueue(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	queueSends(t, s, outboundTo(1, "conv_a", "+15551230001"), outboundTo(2, "conv_a", "+15551230001"))
+	in := func(f func(tx *store.Tx) (bool, error)) bool {
+		t.Helper()
+		var ok bool
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) { ok, err = f(tx); return err }))
+		return ok
+	}
+	j := claimSends(t, s, 10)[0]
+	if !in(func(tx *store.Tx) (bool, error) { return tx.RetrySend(ctx, j, t0, "503") }) {
+		t.Fatal("retry did not apply")
+	}
+	j = claimSends(t, s, 10)[0]
+	if j.Ref != "msg_001" || j.Attempts != 2 || j.LastError != "503" {
+		t.Fatalf("after a retry claimed %+v, want msg_001 again, attempt 2, last error 503", j)
+	}
+	if !in(func(tx *store.Tx) (bool, error) { return tx.DeferSend(ctx, j, t0) }) {
+		t.Fatal("defer did not apply")
+	}
+	j = claimSends(t, s, 10)[0]
+	if j.Ref != "msg_001" || j.Attempts != 2 {
+		t.Fatalf("after a deferral claimed %+v, want msg_001, attempt 2 again", j)
+	}
+	var released int64
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		released, err = tx.ReleaseExpiredSends(ctx, t0.Add(3*time.Hour))
+		return err
+	}))
+	if released != 1 {
+		t.Fatalf("released %d sends past their lease, want 1", released)
+	}
+	if in(func(tx *store.Tx) (bool, error) { return tx.BurySend(ctx, j, "gone") }) {
+		t.Fatal("a run whose lease was released buried its send")
+	}
+	j = claimSends(t, s, 10)[0]
+	if !in(func(tx *store.Tx) (bool, error) { return tx.BurySend(ctx, j, "the provider kept failing") }) {
+		t.Fatal("bury did not apply")
+	}
+	if got := refs(claimSends(t, s, 10)); got != "msg_002" {
+		t.Fatalf("after msg_001 died claimed %q, want msg_002", got)
+	}
+	if n := sendStat(t, s, model.JobRunning); n != 1 {
+		t.Fatalf("running sends = %d, want 1", n)
+	}
+}
+
+// The send jobs of a database from before messages were their own send jobs carry over (a
+// running one goes back to the queue, a waiting one keeps waiting, a dead one stays a dead job),
+// and those that a build from before still enqueues are moved by AdoptSendJobs.
+func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
+	ctx := context.Background()
+	url := ibikitest.DatabaseURL(t)
+	old, err := store.Open(ctx, url, store.Options{})
+	ibikitest.Must(t, err)
+	if _, err := old.MigrateTo(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	ibikitest.Must(t, old.Close())
+	driver := "pgx"
+	if ibikitest.Engine() == store.SQLite {
+		driver = "sqlite3"
+	}
+	db, err := sql.Open(driver, url)
+	ibikitest.Must(t, err)
+	defer db.Close()
+	ph := func(q string) string {
+		if driver == "sqlite3" {
+			return q
+		}
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		}
+		return q
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, ph(q), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO clients (id, name, webhook_secret, created_at, updated_at) VALUES ('acme', 'Acme', 'whsec_x', 0, 0)`)
+	exec(`INSERT INTO conversations (id, client_id, phone, channel, last_message_at, created_at)
+		VALUES ('conv_a', 'acme', '+15551230001', 'sms', 0, 0)`)
+	for _, id := range []string{"msg_run", "msg_wait", "msg_dead", "msg_bulk", "msg_late"} {
+		exec(`INSERT INTO messages (id, client_id, conversation_id, direction, channel, from_number, to_number, body, status,
+			provider, received_at, created_at) VALUES (?, 'acme', 'conv_a', 'outbound', 'sms', '', '+15551230001', 'hi',
+			'queued', 'simulator', 0, 0)`, id)
+	}
+	job := func(state, ref, key string, priority int) {
+		t.Helper()
+		exec(`INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, attempts, created_at)
+			VALUES ('send', ?, 'acme', ?, ?, ?, ?, 1, 0)`, state, ref, key, priority, t0.UnixMilli())
+	}
+	job("running", "msg_run", "send:conv_a", model.PriorityNormal)
+	job("waiting", "msg_wait", "send:conv_a", model.PriorityNormal)
+	job("dead", "msg_dead", "send:conv_a", model.PriorityNormal)
+	job("queued", "msg_bulk", "", model.PriorityBulk)
+
+	s := ibikitest.OpenStore(t, url)
+	if got := refs(claimSends(t, s, 10)); got != "msg_run,msg_bulk" {
+		t.Fatalf("claimed %q after the migration, want msg_run,msg_bulk (msg_wait waits behind msg_run)", got)
+	}
+	if w := sendStat(t, s, model.JobWaiting); w != 1 {
+		t.Fatalf("waiting sends = %d, want 1 (msg_wait)", w)
+	}
+	stats, err := s.JobQueueStats(ctx)
+	ibikitest.Must(t, err)
+	if len(stats) != 1 || stats[0].Kind != model.JobSend || stats[0].State != model.JobDead || stats[0].Count != 1 {
+		t.Fatalf("the jobs table holds %+v, want only the dead send job", stats)
+	}
+
+	// A build from before the migration, still running beside this one, enqueues another.
+	job("queued", "msg_late", "", model.PriorityBulk)
+	var adopted int64
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		adopted, err = tx.AdoptSendJobs(ctx)
+		return err
+	}))
+	if adopted != 1 {
+		t.Fatalf("adopted %d send jobs, want 1", adopted)
+	}
+	if got := refs(claimSends(t, s, 10)); got != "msg_late" {
+		t.Fatalf("claimed %q after the adoption, want msg_late", got)
+	}
+}
+
+// A message queued behind its conversation's head while the head's send is recorded as finished
+// goes next (see finishDuringEnqueue).
+func TestASendQueuedWhileItsHeadFinishesGoesNext(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	queueSends(t, s, outboundTo(1, "conv_a", "+15551230001"))
+	head := claimSends(t, s, 10)
+	if refs(head) != "msg_001" {
+		t.Fatalf("claimed %s, want msg_001", refs(head))
+	}
+	finishDuringEnqueue(t, s, func(ctx context.Context, tx *store.Tx) error {
+		m := outboundTo(2, "", "+15551230001")
+		conv, _, err := tx.TouchOutbound(ctx, "acme", m, "conv_other", true)
+		if err != nil {
+			return err
+		}
+		m.ConversationID = conv
+		return tx.QueueOutbound(ctx, m, true, model.PriorityNormal)
+	}, func(ctx context.Context, tx *store.Tx) error {
+		n, err := tx.FinishSends(ctx, head)
+		if err == nil && n != 1 {
+			err = errors.New("the head could not leave the queue")
+		}
+		return err
+	})
+	if got := refs(claimSends(t, s, 10)); got != "msg_002" {
+		t.Fatalf("claimed %q after the head finished, want msg_002 (waiting %d, queued %d)", got,
+			sendStat(t, s, model.JobWaiting), sendStat(t, s, model.JobQueued))
+	}
+}
