@@ -171,22 +171,6 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	if d.auto {
 		m.Meta = autoMeta
 	}
-	if d.From != "" {
-		// A sender the client may not use is refused before anything else is looked at (the
-		// choice of an asked-for sender needs no history, and advances no round robin).
-		if _, err := pick(""); err != nil {
-			return m, err
-		}
-	}
-	// The charge comes before the conversation: on PostgreSQL the conversation's write takes the lock of its
-	// send order, and every transaction that holds both the client's balance and that lock
-	// takes the balance first (the outcome of a failed send refunds, then finishes its job).
-	if m.CostCents > 0 && !d.prepaid {
-		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
-			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
-			return m, err
-		}
-	}
 	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now), d.Req.Priority != model.PriorityBulk)
 	if err != nil {
 		return m, err
@@ -196,6 +180,14 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		return m, err
 	}
 	m.ConversationID, m.From, m.Provider, m.CampaignID = conv, r.from, r.provider, d.campaignID
+	if m.CostCents > 0 && !d.prepaid {
+		// At the commit: the client's balance row is the one row every send of the client
+		// writes (see store.MoveCreditsAtCommit, and its lock order).
+		if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: d.client.ID,
+			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
+			return m, err
+		}
+	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
 }
 

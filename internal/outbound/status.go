@@ -67,7 +67,8 @@ func (s *Service) advance(ctx context.Context, tx *store.Tx, m model.Message, ch
 		m.ErrorMessage = ch.ErrorMessage
 	}
 	if ch.To == model.StatusFailed && m.CostCents > 0 {
-		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, ch.At), ClientID: m.ClientID,
+		// At the commit, as the charge was (store.MoveCreditsAtCommit: its lock order).
+		if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, ch.At), ClientID: m.ClientID,
 			Kind: model.LedgerRefund, AmountCents: m.CostCents, Reference: "message " + m.ID + " failed",
 			MessageID: m.ID, CreatedAt: ch.At}); err != nil {
 			return m, false, err

@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
 )
 
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
@@ -21,6 +24,10 @@ type Tx struct {
 	caches *caches
 	lessee *Lessee  // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
 	held   []string // PostgreSQL: the order keys whose locks this function took (lockKey)
+	// atCommit says MoveCreditsAtCommit defers its entries (into credits) to the end of the
+	// batch; false runs them where they are asked (a batch run again after an overdraft).
+	atCommit bool
+	credits  []model.LedgerEntry
 }
 
 type writeReq struct {
@@ -129,9 +136,17 @@ func (s *Store) commit(batch []*writeReq) {
 		err  error
 		done bool
 	)
-	eff, err, done = s.runTx(batch, results, false)
+	// Fast first: no savepoints, and the batch's credit moves applied together at its end.
+	// An overdraft there runs the batch again with each move where it was asked, so that only
+	// the functions that overdraw fail.
+	atCommit := true
+	eff, err, done = s.runTx(batch, results, false, atCommit)
 	if !done {
-		eff, err, done = s.runTx(batch, results, true)
+		atCommit = !errors.Is(err, errOverdrawn)
+		eff, err, done = s.runTx(batch, results, true, atCommit)
+	}
+	if !done && errors.Is(err, errOverdrawn) {
+		eff, err, done = s.runTx(batch, results, true, false)
 	}
 	if !done {
 		// A PostgreSQL deadlock between concurrent writers: the whole batch was rolled back.
@@ -155,17 +170,19 @@ func (s *Store) commit(batch []*writeReq) {
 }
 
 // effects are what committed transactions asked for once they are durable: job kinds to
-// announce, cache entries to drop.
+// announce, cache entries to drop; and, before the commit, the credit moves deferred to it.
 type effects struct {
-	kinds []string
-	after []func()
-	news  []Announcement
+	kinds   []string
+	after   []func()
+	news    []Announcement
+	credits []model.LedgerEntry
 }
 
 func (e *effects) add(tx *Tx) {
 	e.kinds = append(e.kinds, tx.kinds...)
 	e.after = append(e.after, tx.after...)
 	e.news = append(e.news, tx.news...)
+	e.credits = append(e.credits, tx.credits...)
 }
 
 func (s *Store) applyEffects(e effects) {
@@ -177,16 +194,22 @@ func (s *Store) applyEffects(e effects) {
 	s.announce(e.news)
 }
 
-func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
+func (s *Store) newTx(sqlTx *sql.Tx, atCommit bool) *Tx {
 	var local map[string]*sql.Stmt
 	if s.writeStmts != nil {
 		local = map[string]*sql.Stmt{}
 	}
 	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
-		lessee: s.lessee.Load()}
+		lessee: s.lessee.Load(), atCommit: atCommit}
 }
 
-// runTx runs the batch in one transaction.
+// errOverdrawn says that the credit moves a batch deferred to its end would overdraw a balance:
+// the batch runs again with each move applied where it was asked.
+var errOverdrawn = errors.New("store: the batch's credit moves overdraw a balance")
+
+// runTx runs the batch in one transaction. With atCommit, the functions' MoveCreditsAtCommit
+// are applied together before the commit (applyCredits); an overdraft there rolls back and
+// reports errOverdrawn, not done.
 //
 // Without savepoints it is the fast path (each savepoint costs two statements, round trips on
 // PostgreSQL and sub-journal work on SQLite): failures are rare, and when a function fails the
@@ -196,7 +219,7 @@ func (s *Store) newTx(sqlTx *sql.Tx) *Tx {
 // With savepoints, one function's error undoes its writes only. On a PostgreSQL deadlock the
 // whole transaction is rolled back and done reports false: the victim's earlier savepoints
 // still hold locks, so retrying inside the transaction would deadlock again (runAlone follows).
-func (s *Store) runTx(batch []*writeReq, results []error, savepoints bool) (eff effects, err error, done bool) {
+func (s *Store) runTx(batch []*writeReq, results []error, savepoints, atCommit bool) (eff effects, err error, done bool) {
 	ctx := context.Background()
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -212,7 +235,7 @@ func (s *Store) runTx(batch []*writeReq, results []error, savepoints bool) (eff 
 			results[i] = err
 			continue
 		}
-		tx := s.newTx(sqlTx)
+		tx := s.newTx(sqlTx, atCommit)
 		if !savepoints {
 			if err := safeCall(r.fn, tx); err != nil {
 				if len(batch) == 1 && !retryable(err) {
@@ -240,6 +263,16 @@ func (s *Store) runTx(batch []*writeReq, results []error, savepoints bool) (eff 
 			eff.add(tx)
 		}
 	}
+	if len(eff.credits) > 0 {
+		if err := s.newTx(sqlTx, false).applyCredits(ctx, eff.credits); err != nil {
+			_ = sqlTx.Rollback()
+			clear(results)
+			if errors.Is(err, errOverdrawn) || retryable(err) {
+				return effects{}, err, false
+			}
+			return effects{}, err, true
+		}
+	}
 	if err := sqlTx.Commit(); err != nil {
 		if retryable(err) {
 			clear(results)
@@ -256,7 +289,7 @@ func (s *Store) runAlone(batch []*writeReq, results []error) {
 		one := []*writeReq{r}
 		res := make([]error, 1)
 		for try := 0; ; try++ {
-			eff, err, done := s.runTx(one, res, true)
+			eff, err, done := s.runTx(one, res, true, false)
 			if done {
 				if err == nil {
 					s.applyEffects(eff)

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ibiki/ibiki/internal/model"
 )
@@ -66,10 +68,104 @@ func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.Ledge
 	if err != nil {
 		return e, fmt.Errorf("store: move credits: %w", err)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference,
+	return e, tx.insertLedger(ctx, e, seq)
+}
+
+// MoveCreditsAtCommit is MoveCredits for a caller that needs nothing back but an error: the
+// entry is applied at the end of the batch of transactions it commits with, together with the
+// other entries of its client (applyCredits). A charge the balance cannot cover still fails the
+// function with an *InsufficientCreditsError (the batch then runs again with every entry applied
+// where it was asked, as MoveCredits does). A client's balance row is the one row all of its
+// sends write: taken at the end, it is held for one statement and the commit, rather than from
+// the first send of a batch to its commit, and on PostgreSQL writers no longer queue behind it.
+//
+// Lock order on PostgreSQL: a transaction that moves credits this way takes the balance row
+// after the order locks it takes (a send's conversation, a failed send's finished job).
+func (tx *Tx) MoveCreditsAtCommit(ctx context.Context, e model.LedgerEntry) error {
+	if !tx.atCommit {
+		_, err := tx.MoveCredits(ctx, e)
+		return err
+	}
+	tx.credits = append(tx.credits, e)
+	return nil
+}
+
+// applyCredits applies the entries a batch deferred to its end, client by client in the order
+// of their ids (so that writers lock balances in one order): one statement moves the balance by
+// their sum and takes as many numbers (seq), then the entries are written with the balance after
+// each, credits before debits (so that no entry shows a balance below the one the batch ends
+// with), otherwise in the order they were asked. A client whose balance the sum would overdraw
+// is errOverdrawn.
+func (tx *Tx) applyCredits(ctx context.Context, entries []model.LedgerEntry) error {
+	entries = slices.Clone(entries)
+	debit := func(e model.LedgerEntry) int {
+		if e.AmountCents < 0 {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(entries, func(a, b model.LedgerEntry) int {
+		return cmp.Or(cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(debit(a), debit(b)))
+	})
+	for len(entries) > 0 {
+		n := 1
+		for n < len(entries) && entries[n].ClientID == entries[0].ClientID {
+			n++
+		}
+		if err := tx.applyClientCredits(ctx, entries[:n]); err != nil {
+			return err
+		}
+		entries = entries[n:]
+	}
+	return nil
+}
+
+func (tx *Tx) applyClientCredits(ctx context.Context, entries []model.LedgerEntry) error {
+	var total, at int64
+	for _, e := range entries {
+		total += e.AmountCents
+		at = max(at, ms(e.CreatedAt))
+	}
+	client := entries[0].ClientID
+	var (
+		balance, seq int64
+		err          error
+	)
+	if total < 0 {
+		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + ?, updated_at = ?
+			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq`,
+			total, len(entries), at, client, total).Scan(&balance, &seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errOverdrawn
+		}
+	} else {
+		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, seq, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (client_id) DO UPDATE SET balance_cents = balances.balance_cents + excluded.balance_cents,
+				seq = balances.seq + excluded.seq, updated_at = excluded.updated_at
+			RETURNING balance_cents, seq`, client, total, len(entries), at).Scan(&balance, &seq)
+	}
+	if err != nil {
+		return fmt.Errorf("store: move credits of %s: %w", client, err)
+	}
+	balance -= total
+	seq -= int64(len(entries))
+	for i := range entries {
+		balance += entries[i].AmountCents
+		seq++
+		entries[i].BalanceCents = balance
+		if err := tx.insertLedger(ctx, entries[i], seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertLedger records a ledger entry with its number in the client's statement.
+func (tx *Tx) insertLedger(ctx context.Context, e model.LedgerEntry, seq int64) error {
+	_, err := tx.exec(ctx, `INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference,
 		message_id, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.ClientID, e.Kind, e.AmountCents, e.BalanceCents, e.Reference, e.MessageID, at, seq)
-	return e, notFound(err, "ledger entry")
+		e.ID, e.ClientID, e.Kind, e.AmountCents, e.BalanceCents, e.Reference, e.MessageID, ms(e.CreatedAt), seq)
+	return notFound(err, "ledger entry")
 }
 
 // insufficient is the error of a charge e that the balance could not cover.

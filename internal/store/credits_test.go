@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -146,4 +147,69 @@ func TestLedgerFromBeforeTheMigrationIsListedBelowNewEntries(t *testing.T) {
 			t.Errorf("Ledger after led_nope = %d entries, %v", len(es), err)
 		}
 	})
+}
+
+// Credit moves deferred to the commit are applied for the whole batch at its end: the functions
+// whose charges the balance covers commit, the ones that would overdraw it fail alone with an
+// *InsufficientCreditsError, and the ledger reads as a statement (each entry's balance is the
+// one before it plus its amount, never below zero).
+func TestCreditsMovedAtCommitFailOnlyTheFunctionsThatOverdraw(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	entry := func(n int, amount int64) model.LedgerEntry {
+		return model.LedgerEntry{ID: fmt.Sprintf("led_%02d", n), ClientID: "acme", Kind: model.LedgerCharge,
+			AmountCents: amount, Reference: "test", CreatedAt: t0}
+	}
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { return tx.MoveCreditsAtCommit(ctx, entry(0, 100)) }))
+	// Hold the writers while the charges queue up, so that they share batches.
+	release := make(chan struct{})
+	var held sync.WaitGroup
+	for range 4 {
+		held.Go(func() {
+			ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { <-release; return nil }))
+		})
+	}
+	const charges = 6
+	errs := make([]error, charges)
+	var wg sync.WaitGroup
+	for i := range charges {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(tx *store.Tx) error { return tx.MoveCreditsAtCommit(ctx, entry(i+1, -30)) })
+		})
+	}
+	close(release)
+	wg.Wait()
+	held.Wait()
+	ok, refused := 0, 0
+	for _, err := range errs {
+		var ic *store.InsufficientCreditsError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &ic):
+			refused++
+		default:
+			t.Fatalf("charge: %v", err)
+		}
+	}
+	if ok != 3 || refused != 3 {
+		t.Fatalf("%d charges of 30 committed and %d were refused out of 100, want 3 and 3", ok, refused)
+	}
+	b, err := s.Balance(ctx, "acme")
+	ibikitest.Must(t, err)
+	sum, err := s.LedgerSum(ctx, "acme")
+	ibikitest.Must(t, err)
+	if b != 10 || sum != 10 {
+		t.Fatalf("balance %d, ledger sum %d, want 10 and 10", b, sum)
+	}
+	es := statement(t, s, "acme", 3)
+	if len(es) != 4 || chained(es) >= 0 {
+		t.Fatalf("ledger %+v: want 4 entries, each the one before plus its amount", es)
+	}
+	for _, e := range es {
+		if e.BalanceCents < 0 {
+			t.Fatalf("entry %s shows a balance of %d", e.ID, e.BalanceCents)
+		}
+	}
 }
