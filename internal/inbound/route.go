@@ -22,8 +22,7 @@ type reads interface {
 	ContactOwners(ctx context.Context, phone string, limit int) ([]string, error)
 	LastSender(ctx context.Context, phone string) (string, error)
 	ConversationOwners(ctx context.Context, phone, to string, limit int) ([]store.ConversationOwner, error)
-	ContactByPhone(ctx context.Context, clientID, phone string) (model.Contact, error)
-	ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error)
+	ConversationAndContact(ctx context.Context, clientID, phone string, ch model.Channel) (string, model.ContactInfo, bool, error)
 }
 
 // route decides a message's client and gives the message to it. It reads and decides on the
@@ -90,25 +89,20 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 	if p.client, err = r.Client(ctx, clientID); err != nil {
 		return p, fmt.Errorf("route %s to %s: %w", m.ID, clientID, err)
 	}
-	conv, err := r.ConversationID(ctx, clientID, m.From, m.Channel)
-	switch {
-	case err == nil:
-		p.convID, p.known = conv, true
-	case errors.Is(err, store.ErrNotFound):
-		p.convID = model.NewIDAt(model.PrefixConversation, p.now)
-	default:
+	conv, contact, found, err := r.ConversationAndContact(ctx, clientID, m.From, m.Channel)
+	if err != nil {
 		return p, err
 	}
-	if ct, err := r.ContactByPhone(ctx, clientID, m.From); err == nil {
-		p.contact = model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return p, err
+	p.convID, p.known = conv, conv != ""
+	if !p.known {
+		p.convID = model.NewIDAt(model.PrefixConversation, p.now)
+	}
+	if found {
+		p.contact = contact
 	}
 	p.m.ClientID, p.m.ConversationID, p.m.RoutedBy = clientID, p.convID, by
 	if p.client.WebhookURL == "" {
-		// No delivery: the client reads its conversations through the API. (err may still
-		// hold the ErrNotFound of a new conversation, which is no failure.)
-		return p, nil
+		return p, nil // no delivery: the client reads its conversations through the API
 	}
 	p.payload, err = webhook.Payload(model.EventMessageReceived, p.now, webhook.NewMessageData(p.m, p.contact))
 	return p, err
@@ -229,7 +223,7 @@ func (s *Service) Assign(ctx context.Context, messageID, clientID string) (model
 
 // cachedReads reads clients and numbers through the store's short-lived cache (every message
 // needs them, and they change rarely), and conversation ids through a cache that never goes
-// stale (an id never changes).
+// stale (an id never changes), with the contact in the same read when the id is not cached.
 type cachedReads struct{ *store.Store }
 
 func (c cachedReads) Client(ctx context.Context, id string) (model.Client, error) {
@@ -240,8 +234,8 @@ func (c cachedReads) Number(ctx context.Context, number string) (model.Number, e
 	return c.CachedNumber(ctx, number)
 }
 
-func (c cachedReads) ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error) {
-	return c.CachedConversationID(ctx, clientID, phone, ch)
+func (c cachedReads) ConversationAndContact(ctx context.Context, clientID, phone string, ch model.Channel) (string, model.ContactInfo, bool, error) {
+	return c.CachedConversationAndContact(ctx, clientID, phone, ch)
 }
 
 // lookup answers the routing rules from the store.

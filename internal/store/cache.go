@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -74,19 +75,28 @@ type idCache struct {
 	m  map[string]string
 }
 
-// CachedConversationID is ConversationID through a cache (routing reads it for every message).
-func (s *Store) CachedConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error) {
+// CachedConversationAndContact is ConversationAndContact through the cache of conversation ids:
+// a known conversation costs only the contact's read.
+func (s *Store) CachedConversationAndContact(ctx context.Context, clientID, phone string, ch model.Channel) (string, model.ContactInfo, bool, error) {
 	c := &s.caches.convIDs
 	key := clientID + "\x00" + phone + "\x00" + string(ch)
 	c.mu.Lock()
 	id, ok := c.m[key]
 	c.mu.Unlock()
 	if ok {
-		return id, nil
+		ct, err := s.ContactByPhone(ctx, clientID, phone)
+		switch {
+		case err == nil:
+			return id, model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}, true, nil
+		case errors.Is(err, ErrNotFound):
+			return id, model.ContactInfo{}, false, nil
+		default:
+			return "", model.ContactInfo{}, false, err
+		}
 	}
-	id, err := s.ConversationID(ctx, clientID, phone, ch)
-	if err != nil {
-		return id, err
+	id, contact, found, err := s.ConversationAndContact(ctx, clientID, phone, ch)
+	if err != nil || id == "" {
+		return id, contact, found, err
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= 100_000 {
@@ -94,7 +104,7 @@ func (s *Store) CachedConversationID(ctx context.Context, clientID, phone string
 	}
 	c.m[key] = id
 	c.mu.Unlock()
-	return id, nil
+	return id, contact, found, nil
 }
 
 // CachedClientByKeyHash is ClientByKeyHash through the same kind of cache: every API request

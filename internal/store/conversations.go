@@ -32,12 +32,23 @@ func (r reader) Conversation(ctx context.Context, clientID, phone string, ch mod
 	return c, notFound(err, "conversation")
 }
 
-// ConversationID returns the id of a client's conversation with a phone on a channel.
-func (r reader) ConversationID(ctx context.Context, clientID, phone string, ch model.Channel) (string, error) {
-	var id string
-	err := r.queryRow(ctx, `SELECT id FROM conversations WHERE client_id = ? AND phone = ? AND channel = ?`,
-		clientID, phone, ch).Scan(&id)
-	return id, notFound(err, "conversation")
+// ConversationAndContact reads at once what routing an inbound message to a client needs of
+// the contact's phone: the id of its conversation with the client on the channel ("" when there
+// is none) and the client's contact of that phone (found false when there is none).
+func (r reader) ConversationAndContact(ctx context.Context, clientID, phone string, ch model.Channel) (conv string, contact model.ContactInfo, found bool, err error) {
+	var (
+		id                    sql.NullString
+		first, last, business sql.NullString
+	)
+	err = r.queryRow(ctx, `SELECT (SELECT id FROM conversations WHERE client_id = ? AND phone = ? AND channel = ?),
+			c.first_name, c.last_name, c.business
+		FROM (SELECT 1 AS one) AS x LEFT JOIN contacts c ON c.client_id = ? AND c.phone = ?`,
+		clientID, phone, ch, clientID, phone).Scan(&id, &first, &last, &business)
+	if err != nil {
+		return "", contact, false, notFound(err, "conversation and contact")
+	}
+	contact = model.ContactInfo{FirstName: first.String, LastName: last.String, Business: business.String}
+	return id.String, contact, first.Valid, nil
 }
 
 // ConversationCursor is a position in the newest-first list of conversations.

@@ -148,16 +148,33 @@ func (tx *Tx) applyClientCredits(ctx context.Context, entries []model.LedgerEntr
 		return fmt.Errorf("store: move credits of %s: %w", client, err)
 	}
 	balance -= total
-	seq -= int64(len(entries))
+	first := seq - int64(len(entries)) + 1
 	for i := range entries {
 		balance += entries[i].AmountCents
-		seq++
 		entries[i].BalanceCents = balance
-		if err := tx.insertLedger(ctx, entries[i], seq); err != nil {
-			return err
-		}
 	}
-	return nil
+	if tx.engine != Postgres || len(entries) == 1 {
+		for i, e := range entries {
+			if err := tx.insertLedger(ctx, e, first+int64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// PostgreSQL: the entries in one statement (one round trip), as arrays of their columns.
+	n := len(entries)
+	ids, clients, kinds, refs, msgs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	amounts, balances, ats, seqs := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, e := range entries {
+		ids[i], clients[i], kinds[i], refs[i], msgs[i] = e.ID, e.ClientID, string(e.Kind), e.Reference, e.MessageID
+		amounts[i], balances[i], ats[i], seqs[i] = e.AmountCents, e.BalanceCents, ms(e.CreatedAt), first+int64(i)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference,
+		message_id, created_at, seq)
+		SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]),
+			CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS BIGINT[]))`,
+		ids, clients, kinds, amounts, balances, refs, msgs, ats, seqs)
+	return notFound(err, "ledger entries")
 }
 
 // insertLedger records a ledger entry with its number in the client's statement.

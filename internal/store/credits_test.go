@@ -161,7 +161,10 @@ func TestCreditsMovedAtCommitFailOnlyTheFunctionsThatOverdraw(t *testing.T) {
 		return model.LedgerEntry{ID: fmt.Sprintf("led_%02d", n), ClientID: "acme", Kind: model.LedgerCharge,
 			AmountCents: amount, Reference: "test", CreatedAt: t0}
 	}
-	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error { return tx.MoveCreditsAtCommit(ctx, entry(0, 100)) }))
+	// Two entries of one batch are written together (on PostgreSQL, one statement).
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		return errors.Join(tx.MoveCreditsAtCommit(ctx, entry(0, 60)), tx.MoveCreditsAtCommit(ctx, entry(10, 40)))
+	}))
 	// Hold the writers while the charges queue up, so that they share batches.
 	release := make(chan struct{})
 	var held sync.WaitGroup
@@ -204,8 +207,8 @@ func TestCreditsMovedAtCommitFailOnlyTheFunctionsThatOverdraw(t *testing.T) {
 		t.Fatalf("balance %d, ledger sum %d, want 10 and 10", b, sum)
 	}
 	es := statement(t, s, "acme", 3)
-	if len(es) != 4 || chained(es) >= 0 {
-		t.Fatalf("ledger %+v: want 4 entries, each the one before plus its amount", es)
+	if len(es) != 5 || chained(es) >= 0 || es[4].BalanceCents != 60 {
+		t.Fatalf("ledger %+v: want 5 entries from 60, each the one before plus its amount", es)
 	}
 	for _, e := range es {
 		if e.BalanceCents < 0 {

@@ -385,3 +385,47 @@ func TestFinishJobsFinishesManyAndPromotesWhoWaits(t *testing.T) {
 		t.Fatalf("after the finish, claimable: %+v, want a2 alone", next)
 	}
 }
+
+// Routing reads a phone's conversation with a client and the client's contact of that phone in
+// one read, each missing on its own, and never another client's.
+func TestConversationAndContactReadTogether(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	addClient(t, s, "zeta")
+	const phone = "+15551230001"
+	read := func(client string) (string, model.ContactInfo, bool) {
+		t.Helper()
+		conv, ct, found, err := s.ConversationAndContact(ctx, client, phone, model.ChannelSMS)
+		ibikitest.Must(t, err)
+		return conv, ct, found
+	}
+	if conv, _, found := read("acme"); conv != "" || found {
+		t.Fatalf("nothing yet: conversation %q, contact found %v", conv, found)
+	}
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.TouchInbound(ctx, "acme", inbound("msg_1", "p1", phone), "conv_1")
+		return err
+	}))
+	if conv, _, found := read("acme"); conv != "conv_1" || found {
+		t.Fatalf("a conversation and no contact: %q, found %v", conv, found)
+	}
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertContact(ctx, model.Contact{ID: "ct_1", ClientID: "zeta", Phone: phone, FirstName: "Zed",
+			CreatedAt: t0, UpdatedAt: t0})
+	}))
+	if _, _, found := read("acme"); found {
+		t.Fatal("acme read zeta's contact")
+	}
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertContact(ctx, model.Contact{ID: "ct_2", ClientID: "acme", Phone: phone, FirstName: "Asha",
+			LastName: "Rao", Business: "Tea", CreatedAt: t0, UpdatedAt: t0})
+	}))
+	conv, ct, found := read("acme")
+	if want := (model.ContactInfo{FirstName: "Asha", LastName: "Rao", Business: "Tea"}); conv != "conv_1" || !found || ct != want {
+		t.Fatalf("read %q, %+v (found %v), want conv_1 and %+v", conv, ct, found, want)
+	}
+	if conv, ct, found := read("zeta"); conv != "" || !found || ct.FirstName != "Zed" {
+		t.Fatalf("zeta read %q, %+v (found %v), want no conversation and its own contact", conv, ct, found)
+	}
+}
