@@ -94,9 +94,15 @@ func (l *lessee) jobs() []model.Job {
 // queueStat returns the count of the deliveries in the queue in one state.
 func queueStat(t *testing.T, s *store.Store, state model.JobState) int64 {
 	t.Helper()
-	stats, err := s.DeliveryQueueStats(t.Context())
+	return countIn(t, s.DeliveryQueueStats, state)
+}
+
+// countIn returns the count of one state in a queue's stats.
+func countIn(t *testing.T, stats func(context.Context) ([]store.QueueStat, error), state model.JobState) int64 {
+	t.Helper()
+	all, err := stats(t.Context())
 	ibikitest.Must(t, err)
-	for _, st := range stats {
+	for _, st := range all {
 		if st.State == state {
 			return st.Count
 		}

@@ -182,21 +182,7 @@ func TestConversationQueriesUseTheConversationIndex(t *testing.T) {
 	s, _ := openSQLiteForTest(t, 1)
 	plan := func(q string, args ...any) string {
 		t.Helper()
-		rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, detail)
-		}
-		return strings.Join(out, "; ")
+		return strings.Join(planOf(t, s, q, args...), "; ")
 	}
 	for _, before := range []string{"", "msg_x"} {
 		q, args := newestFirst(conversationMessages, []any{"conv_1", "acme"}, before, 50)

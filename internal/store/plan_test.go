@@ -16,20 +16,7 @@ func TestStartSendsReachesMessagesByTheirIDs(t *testing.T) {
 			args = append(args, i)
 		}
 		args = append(args, "sink", "other")
-		rows, err := s.write.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+startSendsQuery(n, 2), args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := planOf(t, s, startSendsQuery(n, 2), args...)
 		if len(plan) == 0 || !strings.Contains(plan[0], "sqlite_autoindex_messages_1 (id=?)") {
 			t.Errorf("%d ids: plan %q, want the messages reached by id", n, plan)
 		}

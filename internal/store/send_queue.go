@@ -316,15 +316,5 @@ func (tx *Tx) AdoptSendJobs(ctx context.Context) (int64, error) {
 // SendQueueStats summarises the sends still in the queue for metrics, by state. Their Kind is
 // left empty, for the queue to name.
 func (r reader) SendQueueStats(ctx context.Context) ([]QueueStat, error) {
-	rows, err := r.query(ctx, `SELECT q_state, COUNT(*), MIN(created_at) FROM messages WHERE q_state <> ''
-		GROUP BY q_state`)
-	return collect(rows, err, "send queue stats", func(row scanner) (QueueStat, error) {
-		var (
-			s      QueueStat
-			oldest int64
-		)
-		err := row.Scan(&s.State, &s.Count, &oldest)
-		s.OldestAt = fromMS(oldest)
-		return s, err
-	})
+	return r.stateStats(ctx, "messages")
 }

@@ -77,14 +77,7 @@ func claimSends(t *testing.T, s *store.Store, n int) []model.Job {
 
 func sendStat(t *testing.T, s *store.Store, state model.JobState) int64 {
 	t.Helper()
-	stats, err := s.SendQueueStats(t.Context())
-	ibikitest.Must(t, err)
-	for _, st := range stats {
-		if st.State == state {
-			return st.Count
-		}
-	}
-	return 0
+	return countIn(t, s.SendQueueStats, state)
 }
 
 // The messages of one conversation are sent one at a time, in order; other conversations and
