@@ -50,7 +50,7 @@ func (s *Service) Start(ctx context.Context, c model.Client, id string) (model.C
 			return err
 		}
 		if cp.CostCents > 0 {
-			if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
+			if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
 				Kind: model.LedgerCharge, AmountCents: -cp.CostCents, Reference: "campaign " + id, CreatedAt: now}); err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func (s *Service) Cancel(ctx context.Context, c model.Client, id string) (model.
 			return err
 		}
 		now := s.Clock().UTC()
-		_, err = tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
+		err = tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
 			Kind: model.LedgerRefund, AmountCents: sum, Reference: "campaign " + id + " cancelled: recipients not sent", CreatedAt: now})
 		return err
 	})
@@ -156,7 +156,7 @@ func (s *Service) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause
 	}
 	now := s.Clock().UTC()
 	if sum > 0 {
-		if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: cp.ClientID,
+		if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: cp.ClientID,
 			Kind: model.LedgerRefund, AmountCents: sum, Reference: "campaign " + cp.ID + " failed: recipients not sent",
 			CreatedAt: now}); err != nil {
 			return err
@@ -247,7 +247,7 @@ func (s *Service) feed(ctx context.Context, tx *store.Tx, c model.Client, cp mod
 		case errors.Is(err, outbound.ErrOptedOut):
 			rc.Status, rc.Error = model.RecipientOptedOut, "the recipient has opted out"
 			if rc.CostCents > 0 {
-				if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
+				if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
 					Kind: model.LedgerRefund, AmountCents: rc.CostCents, Reference: "campaign " + cp.ID + ": opted out",
 					CreatedAt: now}); err != nil {
 					return err

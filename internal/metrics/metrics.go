@@ -125,7 +125,7 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Count), string(st.Kind), string(st.State))
 		ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, now.Sub(st.OldestAt).Seconds(), string(st.Kind), string(st.State))
 	}
-	for _, k := range []model.JobKind{model.JobWebhook} {
+	for _, k := range []model.JobKind{model.JobWebhook, model.JobSend} {
 		for _, s := range []model.JobState{model.JobQueued, model.JobWaiting, model.JobRunning, model.JobDead} {
 			if !seen[[2]string{string(k), string(s)}] {
 				ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, 0, string(k), string(s))

@@ -94,7 +94,7 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request) 
 			return tx.Done(ctx, res)
 		}
 		if res.CostCents > 0 {
-			if _, err := tx.MoveCredits(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
+			if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
 				Kind: model.LedgerCharge, AmountCents: -res.CostCents,
 				Reference: fmt.Sprintf("bulk send of %d messages", len(ok)), CreatedAt: now}); err != nil {
 				return err

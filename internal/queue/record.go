@@ -65,15 +65,15 @@ func (k *kindRunner) record(j model.Job, res Result) {
 		return
 	}
 	if errors.Is(err, errLeaseLost) {
-		log.Warn("queue: job outlived its lease; its newer run decides", "kind", j.Kind, "job", j.ID)
+		log.Warn("queue: job outlived its lease; its newer run decides", "kind", j.Kind, "job", j.ID, "ref", j.Ref)
 		return
 	}
-	log.Error("queue: job failed to record", "kind", j.Kind, "job", j.ID, "error", err)
+	log.Error("queue: job failed to record", "kind", j.Kind, "job", j.ID, "ref", j.Ref, "error", err)
 	failed := Fail(err)
 	o = k.judge(j, failed)
 	err = k.r.store.InTx(ctx, func(tx *store.Tx) error { return k.apply(ctx, tx, j, failed, o) })
 	if err != nil {
-		log.Error("queue: job left to its lease", "kind", j.Kind, "job", j.ID, "error", err)
+		log.Error("queue: job left to its lease", "kind", j.Kind, "job", j.ID, "ref", j.Ref, "error", err)
 		return
 	}
 	k.logOutcome(j, failed, o)
@@ -207,9 +207,9 @@ func (k *kindRunner) apply(ctx context.Context, tx *store.Tx, j model.Job, res R
 func (k *kindRunner) logOutcome(j model.Job, res Result, o outcome) {
 	switch o.verdict {
 	case bury:
-		k.r.opt.Log.Error("queue: job dead", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
+		k.r.opt.Log.Error("queue: job dead", "kind", j.Kind, "job", j.ID, "ref", j.Ref, "attempts", j.Attempts, "error", res.Err)
 	case backoff:
-		k.r.opt.Log.Warn("queue: job failed, will retry", "kind", j.Kind, "job", j.ID, "attempts", j.Attempts, "error", res.Err)
+		k.r.opt.Log.Warn("queue: job failed, will retry", "kind", j.Kind, "job", j.ID, "ref", j.Ref, "attempts", j.Attempts, "error", res.Err)
 	}
 }
 

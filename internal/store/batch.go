@@ -150,7 +150,9 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	if !done {
 		// A PostgreSQL deadlock between concurrent writers: the whole batch was rolled back.
-		// Each caller now gets a transaction of its own, which holds its locks only briefly.
+		// Each caller now gets a transaction of its own, which holds its locks only briefly,
+		// and hears its own outcome (not the error of the run that gave up).
+		err = nil
 		s.runAlone(batch, results)
 	}
 	if s.writeStmts != nil {
@@ -267,8 +269,11 @@ func (s *Store) runTx(batch []*writeReq, results []error, savepoints, atCommit b
 		if err := s.newTx(sqlTx, false).applyCredits(ctx, eff.credits); err != nil {
 			_ = sqlTx.Rollback()
 			clear(results)
-			if errors.Is(err, errOverdrawn) || retryable(err) {
+			switch {
+			case errors.Is(err, errOverdrawn):
 				return effects{}, err, false
+			case retryable(err):
+				return effects{}, nil, false // like a deadlock anywhere else in the batch
 			}
 			return effects{}, err, true
 		}

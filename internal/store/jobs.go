@@ -26,7 +26,7 @@ func scanJob(row scanner) (model.Job, error) {
 
 // lockKey serialises, on PostgreSQL, everything that decides whether a job with this order key
 // waits: enqueueing one and finishing one. SQLite has one writer, so it needs nothing. A key
-// this transaction's function holds already costs nothing (see lockWith).
+// this transaction's function holds already costs nothing (see lockedID).
 func (tx *Tx) lockKey(ctx context.Context, key string) error {
 	if tx.engine != Postgres || key == "" || slices.Contains(tx.held, key) {
 		return nil

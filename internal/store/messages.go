@@ -103,12 +103,6 @@ func (r reader) PendingMessages(ctx context.Context, before time.Time, limit int
 		ORDER BY id LIMIT ?`, ms(before), limit)
 }
 
-// InsertOutbound stores a message a client is sending.
-func (tx *Tx) InsertOutbound(ctx context.Context, m model.Message) error {
-	_, err := tx.exec(ctx, insertMessage, messageArgs(m)...)
-	return notFound(err, "insert outbound message")
-}
-
 // StartSend marks an outbound message as being handed to its provider and counts the attempt,
 // before the provider is called: a send_attempts above one tells a later run that an earlier
 // call may have reached the provider. A message past "sending" is ErrNotFound.

@@ -60,7 +60,7 @@ func TestSendQueueStatementsUseTheirIndexes(t *testing.T) {
 		}
 	}
 	t.Run("queue", func(t *testing.T) {
-		args := make([]any, 32)
+		args := make([]any, 33)
 		for i := range args {
 			args[i] = "x"
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 // A message waiting to be sent is its own job: its row carries its place in the send queue
-// (q_state, q_key, q_priority, q_run_at, q_attempts, q_lease_until, q_locked_by, q_error;
+// (q_state, q_key, q_seq, q_priority, q_run_at, q_attempts, q_lease_until, q_locked_by, q_error;
 // migration 00016), as a delivery's row does, so that a send costs no jobs row to
 // insert, claim and delete. These are the send queue's statements; the queue decides which kind
 // runs from here. To the queue a send is a model.Job whose Ref is the message id, whose OrderKey
@@ -43,14 +43,11 @@ func scanSendJob(row scanner) (model.Job, error) {
 	return j, err
 }
 
-// sendKey is the q_key of a send job: the conversation of its order key.
-func sendKey(j model.Job) string { return strings.TrimPrefix(j.OrderKey, SendOrderKey("")) }
-
 // QueueOutbound stores a message a client is sending, queued to be sent at m.CreatedAt with the
 // given priority. An ordered message (not bulk) waits behind the unfinished sends of its
-// conversation, which go one at a time, in order; on PostgreSQL its conversation's send lock
-// must be held (TouchOutbound takes it) or is taken here. One statement decides the state and
-// inserts.
+// conversation, which go one at a time, in the order they were queued (q_seq, taken under the
+// lock); on PostgreSQL its conversation's send lock must be held (TouchOutbound takes it) or is
+// taken here. One statement decides the state and the place, and inserts.
 //
 // Unlike Enqueue it marks no message ahead as followed, so that it writes no row but its own: a
 // finished send's recording holds its message's row when it takes the conversation's lock
@@ -65,12 +62,9 @@ func (tx *Tx) QueueOutbound(ctx context.Context, m model.Message, ordered bool, 
 			return err
 		}
 	}
-	// "q_key <> ''" and "q_state <> ''" repeat the partial index's condition so that the
-	// planner may use it.
-	args := append(messageArgs(m), key, key, key, priority, ms(m.CreatedAt))
+	args := append(messageArgs(m), key, key, key, key, priority, ms(m.CreatedAt))
 	var state string
-	err := tx.queryRow(ctx, queueOutbound, args...).Scan(&state)
-	if err != nil {
+	if err := tx.queryRow(ctx, queueOutbound, args...).Scan(&state); err != nil {
 		return notFound(err, "queue outbound message")
 	}
 	if state == string(model.JobQueued) {
@@ -79,10 +73,16 @@ func (tx *Tx) QueueOutbound(ctx context.Context, m model.Message, ordered bool, 
 	return nil
 }
 
-const queueOutbound = `INSERT INTO messages (` + messageColumns + `, q_state, q_key, q_priority, q_run_at)
+// queueOutbound inserts a message with its place in the send queue: behind the last unfinished
+// send of its key, if any. The subqueries repeat the partial index's conditions (non-empty
+// q_key and q_state) so that the planner may use it.
+const queueOutbound = `INSERT INTO messages (` + messageColumns + `, q_state, q_key, q_seq, q_priority, q_run_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		CASE WHEN CAST(? AS TEXT) <> '' AND EXISTS (SELECT 1 FROM messages WHERE q_key = ? AND q_key <> ''
-			AND q_state <> '') THEN 'waiting' ELSE 'queued' END, ?, ?, ?)
+		CASE WHEN CAST(? AS TEXT) <> '' AND (SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> ''
+			AND q_state <> '') IS NOT NULL THEN 'waiting' ELSE 'queued' END,
+		?,
+		COALESCE((SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''), 0) + 1,
+		?, ?)
 	RETURNING q_state`
 
 // SendLanes returns the clients with queued sends, each with the earliest run time at each
@@ -214,8 +214,8 @@ func finishSendsQuery(n int) string {
 }
 
 func promoteSendsQuery(n int) string {
-	return `UPDATE messages SET q_state = 'queued' WHERE id IN (
-		SELECT MIN(id) FROM messages WHERE q_key IN (` + placeholders(n) + `) AND q_key <> ''
+	return `UPDATE messages SET q_state = 'queued' WHERE q_state <> '' AND q_state = 'waiting' AND (q_key, q_seq) IN (
+		SELECT q_key, MIN(q_seq) FROM messages WHERE q_key IN (` + placeholders(n) + `) AND q_key <> ''
 			AND q_state <> '' AND q_state = 'waiting' GROUP BY q_key)`
 }
 
@@ -281,33 +281,37 @@ func (tx *Tx) ReleaseRunningSends(ctx context.Context) (int64, error) {
 	return tx.released(res, err, "sends", SendsReady)
 }
 
-// AdoptSendJobs moves into the send queue the send jobs still found in the jobs table, queued or
-// waiting, and returns how many. It is a safety net for a rolling upgrade across migration 00016:
-// an instance of an earlier build still enqueues send jobs there, and nothing of this build
-// claims them. (A running one comes back as queued when its lease lapses, and is moved then.)
-// They keep their state.
+// AdoptSendJobs moves into the send queue the queued send jobs still found in the jobs table,
+// and returns how many. It is a safety net for a rolling upgrade across migration 00016: an
+// instance of an earlier build still enqueues send jobs there, and nothing of this build claims
+// them. A waiting or running one is left to that build (or to the jobs table's sweep, which
+// promotes and releases them) until it is queued. They move in one statement on PostgreSQL, so
+// that an earlier build can neither add nor claim one between the move and the delete; SQLite
+// has one process.
 func (tx *Tx) AdoptSendJobs(ctx context.Context) (int64, error) {
 	var n int64
-	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = 'send' AND state IN ('queued', 'waiting')`).Scan(&n)
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = 'send' AND state = 'queued'`).Scan(&n)
 	if err != nil || n == 0 {
 		return 0, notFound(err, "send jobs")
 	}
-	if _, err := tx.exec(ctx, `UPDATE messages SET
-			q_state = (SELECT j.state FROM jobs j WHERE j.kind = 'send' AND j.ref = messages.id
-				AND j.state IN ('queued', 'waiting') ORDER BY j.id LIMIT 1),
-			q_key = (SELECT CASE WHEN j.order_key LIKE 'send:%' THEN substr(j.order_key, 6) ELSE '' END FROM jobs j
-				WHERE j.kind = 'send' AND j.ref = messages.id AND j.state IN ('queued', 'waiting') ORDER BY j.id LIMIT 1),
-			q_priority = (SELECT j.priority FROM jobs j WHERE j.kind = 'send' AND j.ref = messages.id
-				AND j.state IN ('queued', 'waiting') ORDER BY j.id LIMIT 1),
-			q_run_at = (SELECT j.run_at FROM jobs j WHERE j.kind = 'send' AND j.ref = messages.id
-				AND j.state IN ('queued', 'waiting') ORDER BY j.id LIMIT 1),
-			q_attempts = (SELECT j.attempts FROM jobs j WHERE j.kind = 'send' AND j.ref = messages.id
-				AND j.state IN ('queued', 'waiting') ORDER BY j.id LIMIT 1)
-		WHERE q_state = '' AND id IN (SELECT ref FROM jobs WHERE kind = 'send' AND state IN ('queued', 'waiting'))`); err != nil {
-		return 0, fmt.Errorf("store: adopt send jobs: %w", err)
-	}
-	if _, err := tx.exec(ctx, `DELETE FROM jobs WHERE kind = 'send' AND state IN ('queued', 'waiting')`); err != nil {
-		return 0, fmt.Errorf("store: adopt send jobs: %w", err)
+	const set = `q_state = 'queued', q_key = CASE WHEN j.order_key LIKE 'send:%' THEN substr(j.order_key, 6) ELSE '' END,
+		q_seq = j.id, q_priority = j.priority, q_run_at = j.run_at, q_attempts = j.attempts, q_error = j.last_error`
+	if tx.engine == Postgres {
+		err := tx.queryRow(ctx, `WITH j AS (DELETE FROM jobs WHERE kind = 'send' AND state = 'queued'
+				RETURNING id, ref, order_key, priority, run_at, attempts, last_error),
+			m AS (UPDATE messages SET `+set+` FROM j WHERE messages.id = j.ref AND messages.q_state = '' RETURNING 1)
+			SELECT COUNT(*) FROM m`).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("store: adopt send jobs: %w", err)
+		}
+	} else {
+		if _, err := tx.exec(ctx, `UPDATE messages SET `+set+` FROM jobs j WHERE j.kind = 'send' AND j.state = 'queued'
+			AND j.ref = messages.id AND messages.q_state = ''`); err != nil {
+			return 0, fmt.Errorf("store: adopt send jobs: %w", err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM jobs WHERE kind = 'send' AND state = 'queued'`); err != nil {
+			return 0, fmt.Errorf("store: adopt send jobs: %w", err)
+		}
 	}
 	tx.kinds = append(tx.kinds, SendsReady)
 	return n, nil

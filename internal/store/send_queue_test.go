@@ -186,8 +186,9 @@ func TestSendOutcomesMoveTheQueue(t *testing.T) {
 }
 
 // The send jobs of a database from before messages were their own send jobs carry over (a
-// running one goes back to the queue, a waiting one keeps waiting, a dead one stays a dead job),
-// and those that a build from before still enqueues are moved by AdoptSendJobs.
+// running one keeps its lease until it lapses, a waiting one keeps waiting behind it, a dead one
+// stays a dead job), and the queued ones that a build from before still enqueues are moved by
+// AdoptSendJobs (not the waiting ones: their head is that build's).
 func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
 	ctx := context.Background()
 	url := ibikitest.DatabaseURL(t)
@@ -222,15 +223,16 @@ func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
 	exec(`INSERT INTO clients (id, name, webhook_secret, created_at, updated_at) VALUES ('acme', 'Acme', 'whsec_x', 0, 0)`)
 	exec(`INSERT INTO conversations (id, client_id, phone, channel, last_message_at, created_at)
 		VALUES ('conv_a', 'acme', '+15551230001', 'sms', 0, 0)`)
-	for _, id := range []string{"msg_run", "msg_wait", "msg_dead", "msg_bulk", "msg_late"} {
+	for _, id := range []string{"msg_run", "msg_wait", "msg_dead", "msg_bulk", "msg_late", "msg_late_wait"} {
 		exec(`INSERT INTO messages (id, client_id, conversation_id, direction, channel, from_number, to_number, body, status,
 			provider, received_at, created_at) VALUES (?, 'acme', 'conv_a', 'outbound', 'sms', '', '+15551230001', 'hi',
 			'queued', 'simulator', 0, 0)`, id)
 	}
 	job := func(state, ref, key string, priority int) {
 		t.Helper()
-		exec(`INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, attempts, created_at)
-			VALUES ('send', ?, 'acme', ?, ?, ?, ?, 1, 0)`, state, ref, key, priority, t0.UnixMilli())
+		exec(`INSERT INTO jobs (kind, state, client_id, ref, order_key, priority, run_at, attempts, lease_until, locked_by,
+			created_at) VALUES ('send', ?, 'acme', ?, ?, ?, ?, 1, ?, 'old', 0)`, state, ref, key, priority, t0.UnixMilli(),
+			t0.Add(time.Minute).UnixMilli())
 	}
 	job("running", "msg_run", "send:conv_a", model.PriorityNormal)
 	job("waiting", "msg_wait", "send:conv_a", model.PriorityNormal)
@@ -238,11 +240,19 @@ func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
 	job("queued", "msg_bulk", "", model.PriorityBulk)
 
 	s := ibikitest.OpenStore(t, url)
-	if got := refs(claimSends(t, s, 10)); got != "msg_run,msg_bulk" {
-		t.Fatalf("claimed %q after the migration, want msg_run,msg_bulk (msg_wait waits behind msg_run)", got)
+	if got := refs(claimSends(t, s, 10)); got != "msg_bulk" {
+		t.Fatalf("claimed %q after the migration, want msg_bulk (msg_run is still leased, msg_wait waits behind it)", got)
 	}
-	if w := sendStat(t, s, model.JobWaiting); w != 1 {
-		t.Fatalf("waiting sends = %d, want 1 (msg_wait)", w)
+	if w, r := sendStat(t, s, model.JobWaiting), sendStat(t, s, model.JobRunning); w != 1 || r != 2 {
+		t.Fatalf("waiting %d and running %d sends, want 1 (msg_wait) and 2 (msg_run, msg_bulk)", w, r)
+	}
+	var released int64
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		released, err = tx.ReleaseExpiredSends(ctx, t0.Add(2*time.Minute))
+		return err
+	}))
+	if got := refs(claimSends(t, s, 10)); released != 1 || got != "msg_run" {
+		t.Fatalf("released %d, then claimed %q; want msg_run once its lease lapsed", released, got)
 	}
 	stats, err := s.JobQueueStats(ctx)
 	ibikitest.Must(t, err)
@@ -250,8 +260,9 @@ func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
 		t.Fatalf("the jobs table holds %+v, want only the dead send job", stats)
 	}
 
-	// A build from before the migration, still running beside this one, enqueues another.
+	// A build from before the migration, still running beside this one, enqueues two more.
 	job("queued", "msg_late", "", model.PriorityBulk)
+	job("waiting", "msg_late_wait", "send:conv_b", model.PriorityNormal)
 	var adopted int64
 	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
 		adopted, err = tx.AdoptSendJobs(ctx)
@@ -262,6 +273,17 @@ func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
 	}
 	if got := refs(claimSends(t, s, 10)); got != "msg_late" {
 		t.Fatalf("claimed %q after the adoption, want msg_late", got)
+	}
+	stats, err = s.JobQueueStats(ctx)
+	ibikitest.Must(t, err)
+	waiting := 0
+	for _, st := range stats {
+		if st.State == model.JobWaiting {
+			waiting += int(st.Count)
+		}
+	}
+	if waiting != 1 {
+		t.Fatalf("the jobs table holds %+v, want the waiting job left to the build that enqueued it", stats)
 	}
 }
 

@@ -25,7 +25,7 @@ func queuedMessages(b *testing.B, s *store.Store, n int) []string {
 			m := model.Message{ID: ids[i], ClientID: "acme", Direction: model.Outbound, Channel: model.ChannelSMS,
 				To: fmt.Sprintf("+1555%07d", i), Body: "bench message body", Status: model.StatusQueued, Provider: "sink",
 				RoutedBy: model.RoutedByOutbound, Segments: 1, Encoding: "GSM-7", CostCents: 1, StatusAt: now, ReceivedAt: now, CreatedAt: now}
-			if err := tx.InsertOutbound(ctx, m); err != nil {
+			if err := tx.QueueOutbound(ctx, m, false, model.PriorityBulk); err != nil {
 				return err
 			}
 		}
