@@ -246,6 +246,18 @@ func TestOptedOutRecipientIsRefusedAndNotCharged(t *testing.T) {
 	if b := getBalance(t, s, acme.APIKey); b.BalanceCents != 10 {
 		t.Errorf("balance = %d, want 10", b.BalanceCents)
 	}
+	// Nothing of the refused send is left in the conversation (on PostgreSQL the opt-out is read
+	// in the conversation's write, which the refusal undoes).
+	var convs struct {
+		Data []struct {
+			Phone        string `json:"phone"`
+			MessageCount int    `json:"message_count"`
+		} `json:"data"`
+	}
+	mustDo(t, s, "GET", "/api/v1/conversations", acme.APIKey, nil, http.StatusOK).JSON(t, &convs)
+	if len(convs.Data) != 1 || convs.Data[0].Phone != "+15552010009" || convs.Data[0].MessageCount != 1 {
+		t.Errorf("conversations %+v, want the one of the STOP with its one message", convs.Data)
+	}
 }
 
 func TestIdempotencyKey(t *testing.T) {

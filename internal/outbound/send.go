@@ -92,6 +92,10 @@ type Draft struct {
 	// the transaction need not read it again. A STOP that lands in between is still honoured:
 	// the send job reads opt-outs before it calls the provider.
 	screened bool
+	// screenInTouch: the opt-out is read with the conversation's write, and an opted-out
+	// recipient fails the function (Send on PostgreSQL, where a read is a round trip). Only for
+	// a caller whose function ends on that error, which undoes the conversation's write.
+	screenInTouch bool
 }
 
 // Check validates a request for a client without writing anything. The body must be text
@@ -138,11 +142,15 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
 		return model.Message{}, err // read now, on the read pool, rather than in the transaction
 	}
-	// Read now too: the one writer's time is the scarcest thing of all.
-	if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
-		return model.Message{}, err
+	if s.Store.Engine() == store.Postgres {
+		d.screenInTouch = true // one round trip fewer: the opt-out rides in the conversation's write
+	} else {
+		// Read now too, on the read pool: SQLite's one writer's time is the scarcest of all.
+		if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
+			return model.Message{}, err
+		}
+		d.screened = true
 	}
-	d.screened = true
 	pick := func(last string) (route, error) {
 		return s.chooseSender(ctx, c.ID, d.To, d.From, func(context.Context, string, string) (string, error) { return last, nil })
 	}
@@ -162,7 +170,8 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 // queue writes one accepted message: opt-out check, conversation, sender (pick gets the
 // number the contact last wrote to), charge, then the message itself.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(last string) (route, error), now time.Time) (model.Message, error) {
-	if !d.auto && !d.screened {
+	screenInTouch := d.screenInTouch && !d.auto
+	if !d.auto && !d.screened && !screenInTouch {
 		if err := optedOut(ctx, tx, d.client.ID, d.To); err != nil {
 			return model.Message{}, err
 		}
@@ -171,9 +180,22 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	if d.auto {
 		m.Meta = autoMeta
 	}
-	conv, last, err := tx.TouchOutbound(ctx, m.ClientID, m, model.NewIDAt(model.PrefixConversation, now), d.Req.Priority != model.PriorityBulk)
+	var (
+		conv, last string
+		opted      bool
+		err        error
+	)
+	newConv, ordered := model.NewIDAt(model.PrefixConversation, now), d.Req.Priority != model.PriorityBulk
+	if screenInTouch {
+		conv, last, opted, err = tx.TouchOutboundScreened(ctx, m.ClientID, m, newConv, ordered)
+	} else {
+		conv, last, err = tx.TouchOutbound(ctx, m.ClientID, m, newConv, ordered)
+	}
 	if err != nil {
 		return m, err
+	}
+	if opted {
+		return model.Message{}, ErrOptedOut
 	}
 	r, err := pick(last)
 	if err != nil {

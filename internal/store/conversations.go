@@ -206,9 +206,29 @@ func preview(body string) string {
 // ordered in its conversation (ordered), it also takes, on PostgreSQL, the lock of its order key
 // (SendOrderKey), which the job's enqueueing needs next.
 func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Message, newID string, ordered bool) (id, lastInboundTo string, err error) {
+	id, lastInboundTo, _, err = tx.touchOutbound(ctx, clientID, m, newID, ordered, false)
+	return id, lastInboundTo, err
+}
+
+// TouchOutboundScreened is TouchOutbound that also reports, read in the same statement, whether
+// the recipient is on the client's suppression list (optedOut): the caller then fails its
+// function, which undoes the conversation's write. It saves the opt-out's own read, a round trip
+// on PostgreSQL.
+func (tx *Tx) TouchOutboundScreened(ctx context.Context, clientID string, m model.Message, newID string, ordered bool) (id, lastInboundTo string, optedOut bool, err error) {
+	return tx.touchOutbound(ctx, clientID, m, newID, ordered, true)
+}
+
+func (tx *Tx) touchOutbound(ctx context.Context, clientID string, m model.Message, newID string, ordered, screen bool) (id, lastInboundTo string, optedOut bool, err error) {
 	greatest := tx.greatest()
 	at := ms(m.CreatedAt)
 	idExpr, lockArgs := tx.lockedID(ordered, SendOrderKey(""))
+	args := append([]any{newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at}, lockArgs...)
+	screened := ", 0"
+	if screen {
+		screened = `, CASE WHEN EXISTS (SELECT 1 FROM optouts o WHERE o.client_id = ? AND o.phone = ?) THEN 1 ELSE 0 END`
+		args = append(args, clientID, m.To)
+	}
+	var opted int
 	err = tx.queryRow(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
 		last_outbound_at, last_preview, message_count, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
@@ -217,15 +237,14 @@ func (tx *Tx) TouchOutbound(ctx context.Context, clientID string, m model.Messag
 			last_outbound_at = `+greatest+`(conversations.last_outbound_at, excluded.last_outbound_at),
 			last_preview = excluded.last_preview,
 			message_count = conversations.message_count + 1
-		RETURNING `+idExpr+`, last_inbound_to`,
-		append([]any{newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at}, lockArgs...)...).Scan(&id, &lastInboundTo)
+		RETURNING `+idExpr+`, last_inbound_to`+screened, args...).Scan(&id, &lastInboundTo, &opted)
 	if err != nil {
-		return "", "", notFound(err, "touch conversation")
+		return "", "", false, notFound(err, "touch conversation")
 	}
 	if ordered {
 		tx.took(SendOrderKey(id))
 	}
-	return id, lastInboundTo, nil
+	return id, lastInboundTo, opted == 1, nil
 }
 
 // LastInboundNumbers returns, for those of the phones that have a conversation with the client

@@ -429,3 +429,31 @@ func TestConversationAndContactReadTogether(t *testing.T) {
 		t.Fatalf("zeta read %q, %+v (found %v), want no conversation and its own contact", conv, ct, found)
 	}
 }
+
+// The conversation's write of a send can read, in the same statement, whether the recipient is
+// on the client's suppression list (and only that client's).
+func TestTouchOutboundScreenedReadsTheSuppressionList(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	addClient(t, s, "zeta")
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		return tx.UpsertOptOut(ctx, model.OptOut{ClientID: "zeta", Phone: "+15551230001", Source: "keyword", Keyword: "STOP", CreatedAt: t0})
+	}))
+	m := model.Message{ID: "msg_1", Direction: model.Outbound, Channel: model.ChannelSMS, To: "+15551230001", Body: "hi", CreatedAt: t0}
+	screened := func(client string) bool {
+		t.Helper()
+		var opted bool
+		ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+			_, _, opted, err = tx.TouchOutboundScreened(ctx, client, m, "conv_"+client, true)
+			return err
+		}))
+		return opted
+	}
+	if screened("acme") {
+		t.Error("acme's send is screened out by zeta's suppression list")
+	}
+	if !screened("zeta") {
+		t.Error("zeta's send to a phone on its suppression list is not screened out")
+	}
+}
