@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +316,62 @@ func TestASendQueuedWhileItsHeadFinishesGoesNext(t *testing.T) {
 	if got := refs(claimSends(t, s, 10)); got != "msg_002" {
 		t.Fatalf("claimed %q after the head finished, want msg_002 (waiting %d, queued %d)", got,
 			sendStat(t, s, model.JobWaiting), sendStat(t, s, model.JobQueued))
+	}
+}
+
+// Migration 00016 goes back down: the sends still in the queue become send jobs again, in their
+// order (a waiting one still behind its head), and up again they are the messages' own state.
+func TestTheSendQueueMigratesDownAndUpAgain(t *testing.T) {
+	ctx := context.Background()
+	url := ibikitest.DatabaseURL(t)
+	s, err := store.Open(ctx, url, store.Options{})
+	ibikitest.Must(t, err)
+	defer s.Close()
+	_, err = s.Migrate(ctx)
+	ibikitest.Must(t, err)
+	addClient(t, s, "acme")
+	queueSends(t, s, outboundTo(1, "conv_a", "+15551230001"), outboundTo(2, "conv_a", "+15551230001"),
+		outboundTo(3, "", "+15551230002"))
+	if _, err := s.MigrateDownTo(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	driver := "pgx"
+	if ibikitest.Engine() == store.SQLite {
+		driver = "sqlite3"
+	}
+	db, err := sql.Open(driver, url)
+	ibikitest.Must(t, err)
+	defer db.Close()
+	type row struct{ ref, state, key string }
+	var jobs []row
+	rows, err := db.QueryContext(ctx, `SELECT ref, state, order_key FROM jobs WHERE kind = 'send' ORDER BY id`)
+	ibikitest.Must(t, err)
+	for rows.Next() {
+		var r row
+		ibikitest.Must(t, rows.Scan(&r.ref, &r.state, &r.key))
+		jobs = append(jobs, r)
+	}
+	ibikitest.Must(t, rows.Err())
+	rows.Close()
+	if len(jobs) != 3 {
+		t.Fatalf("send jobs after the down migration %v, want the 3 sends", jobs)
+	}
+	// In the order of their jobs' ids, the conversation's head comes before the one behind it
+	// (which one the bulk message comes next to does not matter).
+	jobs = slices.DeleteFunc(jobs, func(r row) bool {
+		if r.ref == "msg_003" && (r.state != "queued" || r.key != "") {
+			t.Errorf("the bulk send came back as %+v", r)
+		}
+		return r.ref == "msg_003"
+	})
+	want := []row{{"msg_001", "queued", "send:conv_a"}, {"msg_002", "waiting", "send:conv_a"}}
+	if fmt.Sprint(jobs) != fmt.Sprint(want) {
+		t.Fatalf("send jobs of conv_a after the down migration %v, want %v", jobs, want)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := refs(claimSends(t, s, 10)); got != "msg_001,msg_003" {
+		t.Fatalf("claimed %q after migrating up again, want msg_001,msg_003 (msg_002 waits)", got)
 	}
 }
