@@ -59,7 +59,7 @@ type Service struct {
 	gateMu   sync.Mutex
 	gates    map[string]*sync.RWMutex
 	startMu  sync.Mutex
-	started  map[string]model.Message // by send job: messages a claim recorded "sending" (claimed.go)
+	started  map[string]model.Message // by message id: messages a claim recorded "sending" (claimed.go)
 }
 
 // Request is one message a client asks to send.
@@ -170,8 +170,7 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 // queue writes one accepted message: opt-out check, conversation, sender (pick gets the
 // number the contact last wrote to), charge, then the message itself.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(last string) (route, error), now time.Time) (model.Message, error) {
-	screenInTouch := d.screenInTouch && !d.auto
-	if !d.auto && !d.screened && !screenInTouch {
+	if !d.auto && !d.screened && !d.screenInTouch {
 		if err := optedOut(ctx, tx, d.client.ID, d.To); err != nil {
 			return model.Message{}, err
 		}
@@ -186,7 +185,7 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		err        error
 	)
 	newConv, ordered := model.NewIDAt(model.PrefixConversation, now), d.Req.Priority != model.PriorityBulk
-	if screenInTouch {
+	if d.screenInTouch {
 		conv, last, opted, err = tx.TouchOutboundScreened(ctx, m.ClientID, m, newConv, ordered)
 	} else {
 		conv, last, err = tx.TouchOutbound(ctx, m.ClientID, m, newConv, ordered)
@@ -246,7 +245,8 @@ func newMessage(d Draft, r route, now time.Time) model.Message {
 }
 
 // insert stores a charged message with its conversation (unless the caller touched it already),
-// queued to be sent (the message is its own send job). Messages to one phone are sent one at a time, in order, except bulk ones:
+// queued to be sent (the message is its own send job). Messages to one phone are sent one at a
+// time, in order, except bulk ones:
 // a bulk send is a set of independent messages, and ordering each of its thousands of
 // recipients would take a lock per recipient in one transaction (PostgreSQL runs out of lock
 // slots near 100,000).

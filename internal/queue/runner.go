@@ -147,22 +147,12 @@ func (r *Runner) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 		now := r.opt.Clock()
-		n, err := r.release(ctx, func(tx *store.Tx, ctx context.Context) (int64, error) {
-			n, err := tx.ReleaseExpiredJobs(ctx, now)
-			if err != nil {
-				return n, err
-			}
-			stranded, err := tx.PromoteStranded(ctx)
-			return n + stranded, err
-		}, func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredDeliveries(ctx, now) },
-			func(tx *store.Tx, ctx context.Context) (int64, error) {
-				n, err := tx.ReleaseExpiredSends(ctx, now)
-				if err != nil {
-					return n, err
-				}
-				adopted, err := tx.AdoptSendJobs(ctx)
-				return n + adopted, err
-			})
+		n, err := r.release(ctx,
+			func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredJobs(ctx, now) },
+			(*store.Tx).PromoteStranded,
+			func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredDeliveries(ctx, now) },
+			func(tx *store.Tx, ctx context.Context) (int64, error) { return tx.ReleaseExpiredSends(ctx, now) },
+			(*store.Tx).AdoptSendJobs)
 		if err != nil && ctx.Err() == nil {
 			r.opt.Log.Error("queue: release expired leases", "error", err)
 		} else if n > 0 {

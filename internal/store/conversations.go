@@ -143,40 +143,27 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Message, id string) (string, error) {
 	greatest := tx.greatest()
 	at := ms(m.ReceivedAt)
-	args := []any{m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel}
-	if tx.engine == Postgres {
-		// The update returns the id so as to take the deliveries' lock on the way (TouchInbound).
-		idExpr, lockArgs := tx.lockedID(true, "")
-		var got string
-		err := tx.queryRow(ctx, touchKnownInbound(greatest)+` RETURNING `+idExpr, append(args, lockArgs...)...).Scan(&got)
-		switch {
-		case err == nil:
-			tx.took(got)
-			return got, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return "", notFound(err, "touch conversation")
-		}
-	} else {
-		res, err := tx.exec(ctx, touchKnownInbound(greatest), args...)
-		if err != nil {
-			return "", notFound(err, "touch conversation")
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return id, err
-		}
-	}
-	return tx.TouchInbound(ctx, clientID, m, id)
-}
-
-func touchKnownInbound(greatest string) string {
-	return `UPDATE conversations SET
+	// The update returns the id so as to take the deliveries' lock on the way (TouchInbound).
+	idExpr, lockArgs := tx.lockedID(true, "")
+	var got string
+	err := tx.queryRow(ctx, `UPDATE conversations SET
 			last_inbound_to = CASE WHEN ? <> '' THEN ? ELSE last_inbound_to END,
-			last_message_at = ` + greatest + `(last_message_at, ?),
-			last_inbound_at = ` + greatest + `(last_inbound_at, ?),
+			last_message_at = `+greatest+`(last_message_at, ?),
+			last_inbound_at = `+greatest+`(last_inbound_at, ?),
 			last_preview = ?,
 			message_count = message_count + 1,
 			unread_count = unread_count + 1
-		WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?`
+		WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?
+		RETURNING `+idExpr,
+		append([]any{m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel}, lockArgs...)...).Scan(&got)
+	switch {
+	case err == nil:
+		tx.took(got)
+		return got, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", notFound(err, "touch conversation")
+	}
+	return tx.TouchInbound(ctx, clientID, m, id)
 }
 
 // greatest names the SQL function of the larger of two values on the engine.

@@ -32,43 +32,39 @@ func (e *InsufficientCreditsError) Error() string {
 // reads as a statement even when concurrent transactions made their entries' ids in another
 // order. It costs no extra statement.
 func (tx *Tx) MoveCredits(ctx context.Context, e model.LedgerEntry) (model.LedgerEntry, error) {
-	at := ms(e.CreatedAt)
-	var (
-		seq int64
-		err error
-	)
-	if e.AmountCents < 0 && tx.engine == Postgres {
-		// The charge in one round trip: the entry is written from the balance's new row.
-		err = tx.queryRow(ctx, `WITH b AS (UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + 1,
-				updated_at = ? WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq)
-			INSERT INTO ledger (id, client_id, kind, amount_cents, balance_cents, reference, message_id, created_at, seq)
-			SELECT ?, ?, ?, CAST(? AS BIGINT), b.balance_cents, ?, ?, CAST(? AS BIGINT), b.seq FROM b
-			RETURNING balance_cents`,
-			e.AmountCents, at, e.ClientID, e.AmountCents,
-			e.ID, e.ClientID, e.Kind, e.AmountCents, e.Reference, e.MessageID, at).Scan(&e.BalanceCents)
-		if errors.Is(err, sql.ErrNoRows) {
-			return e, tx.insufficient(ctx, e)
-		}
-		return e, notFound(err, "ledger entry")
-	}
-	if e.AmountCents < 0 {
-		// The condition in the UPDATE is the check: two concurrent charges cannot both pass it.
-		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + 1, updated_at = ?
-			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq`,
-			e.AmountCents, at, e.ClientID, e.AmountCents).Scan(&e.BalanceCents, &seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return e, tx.insufficient(ctx, e)
-		}
-	} else {
-		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, seq, updated_at) VALUES (?, ?, 1, ?)
-			ON CONFLICT (client_id) DO UPDATE SET balance_cents = balances.balance_cents + excluded.balance_cents,
-				seq = balances.seq + 1, updated_at = excluded.updated_at
-			RETURNING balance_cents, seq`, e.ClientID, e.AmountCents, at).Scan(&e.BalanceCents, &seq)
+	balance, seq, err := tx.moveBalance(ctx, e.ClientID, e.AmountCents, 1, ms(e.CreatedAt))
+	if errors.Is(err, errOverdrawn) {
+		return e, tx.insufficient(ctx, e)
 	}
 	if err != nil {
-		return e, fmt.Errorf("store: move credits: %w", err)
+		return e, err
 	}
+	e.BalanceCents = balance
 	return e, tx.insertLedger(ctx, e, seq)
+}
+
+// moveBalance changes a client's balance by amount and takes n numbers for its ledger entries,
+// and returns the balance after it and the last number taken. A debit the balance cannot cover
+// is errOverdrawn and changes nothing: the condition in the UPDATE is the check, so two
+// concurrent charges cannot both pass it.
+func (tx *Tx) moveBalance(ctx context.Context, client string, amount int64, n int, at int64) (balance, seq int64, err error) {
+	if amount < 0 {
+		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + ?, updated_at = ?
+			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq`,
+			amount, n, at, client, amount).Scan(&balance, &seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, 0, errOverdrawn
+		}
+	} else {
+		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, seq, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (client_id) DO UPDATE SET balance_cents = balances.balance_cents + excluded.balance_cents,
+				seq = balances.seq + excluded.seq, updated_at = excluded.updated_at
+			RETURNING balance_cents, seq`, client, amount, n, at).Scan(&balance, &seq)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: move credits of %s: %w", client, err)
+	}
+	return balance, seq, nil
 }
 
 // MoveCreditsAtCommit is MoveCredits for a caller that needs nothing back but an error: the
@@ -127,25 +123,9 @@ func (tx *Tx) applyClientCredits(ctx context.Context, entries []model.LedgerEntr
 		at = max(at, ms(e.CreatedAt))
 	}
 	client := entries[0].ClientID
-	var (
-		balance, seq int64
-		err          error
-	)
-	if total < 0 {
-		err = tx.queryRow(ctx, `UPDATE balances SET balance_cents = balance_cents + ?, seq = seq + ?, updated_at = ?
-			WHERE client_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, seq`,
-			total, len(entries), at, client, total).Scan(&balance, &seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errOverdrawn
-		}
-	} else {
-		err = tx.queryRow(ctx, `INSERT INTO balances (client_id, balance_cents, seq, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (client_id) DO UPDATE SET balance_cents = balances.balance_cents + excluded.balance_cents,
-				seq = balances.seq + excluded.seq, updated_at = excluded.updated_at
-			RETURNING balance_cents, seq`, client, total, len(entries), at).Scan(&balance, &seq)
-	}
+	balance, seq, err := tx.moveBalance(ctx, client, total, len(entries), at)
 	if err != nil {
-		return fmt.Errorf("store: move credits of %s: %w", client, err)
+		return err
 	}
 	balance -= total
 	first := seq - int64(len(entries)) + 1

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -94,18 +93,8 @@ func TestLedgerIsListedInTheOrderOfTheBalance(t *testing.T) {
 func TestLedgerFromBeforeTheMigrationIsListedBelowNewEntries(t *testing.T) {
 	ctx := context.Background()
 	url := ibikitest.DatabaseURL(t)
-	old, err := store.Open(ctx, url, store.Options{})
-	ibikitest.Must(t, err)
-	_, err = old.MigrateTo(ctx, 13)
-	ibikitest.Must(t, err)
-	ibikitest.Must(t, old.Close())
-
-	driver := "pgx"
-	if ibikitest.Engine() == store.SQLite {
-		driver = "sqlite3"
-	}
-	db, err := sql.Open(driver, url)
-	ibikitest.Must(t, err)
+	migratedTo(t, url, 13)
+	db, _ := rawDB(t, url)
 	raw := []string{`INSERT INTO clients (id, name, webhook_secret, created_at, updated_at) VALUES ('acme', 'Acme', 'whsec_x', 0, 0)`,
 		`INSERT INTO balances (client_id, balance_cents, updated_at) VALUES ('acme', 15, 0)`}
 	for i := 1; i <= 5; i++ {

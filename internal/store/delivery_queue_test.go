@@ -254,28 +254,8 @@ func TestDeliveryQueueStates(t *testing.T) {
 func TestMigrationMovesWebhookJobsIntoDeliveries(t *testing.T) {
 	ctx := context.Background()
 	url := ibikitest.DatabaseURL(t)
-	old, err := store.Open(ctx, url, store.Options{})
-	ibikitest.Must(t, err)
-	if _, err := old.MigrateTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
-	ibikitest.Must(t, old.Close())
-
-	driver, dsn := "pgx", url
-	if ibikitest.Engine() == store.SQLite {
-		driver = "sqlite3"
-	}
-	db, err := sql.Open(driver, dsn)
-	ibikitest.Must(t, err)
-	ph := func(q string) string {
-		if driver == "sqlite3" {
-			return q
-		}
-		for i := 1; strings.Contains(q, "?"); i++ {
-			q = strings.Replace(q, "?", "$"+string(rune('0'+i)), 1)
-		}
-		return q
-	}
+	migratedTo(t, url, 8)
+	db, ph := rawDB(t, url)
 	at := t0.UnixMilli()
 	for _, q := range []string{
 		`INSERT INTO clients (id, name, webhook_secret, created_at, updated_at) VALUES ('acme', 'Acme', 'whsec_x', 0, 0)`,
@@ -309,6 +289,40 @@ func TestMigrationMovesWebhookJobsIntoDeliveries(t *testing.T) {
 		if st.Kind == model.JobWebhook {
 			t.Fatalf("the jobs table still holds webhook jobs: %+v", jobs)
 		}
+	}
+}
+
+// migratedTo leaves the database at url migrated up to version, as an older build left it.
+func migratedTo(t *testing.T, url string, version int64) {
+	t.Helper()
+	old, err := store.Open(t.Context(), url, store.Options{})
+	ibikitest.Must(t, err)
+	if _, err := old.MigrateTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	ibikitest.Must(t, old.Close())
+}
+
+// rawDB opens the database at url directly, not through the store (to write a fixture as an
+// older build would have, or to read a table the store does not), and closes it when the test
+// ends. ph rewrites a statement's ? placeholders for the engine.
+func rawDB(t *testing.T, url string) (db *sql.DB, ph func(string) string) {
+	t.Helper()
+	driver := "pgx"
+	if ibikitest.Engine() == store.SQLite {
+		driver = "sqlite3"
+	}
+	db, err := sql.Open(driver, url)
+	ibikitest.Must(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db, func(q string) string {
+		if driver == "sqlite3" {
+			return q
+		}
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		}
+		return q
 	}
 }
 

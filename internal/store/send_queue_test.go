@@ -2,11 +2,9 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -193,28 +191,8 @@ func TestSendOutcomesMoveTheQueue(t *testing.T) {
 func TestSendJobsMoveIntoTheirMessages(t *testing.T) {
 	ctx := context.Background()
 	url := ibikitest.DatabaseURL(t)
-	old, err := store.Open(ctx, url, store.Options{})
-	ibikitest.Must(t, err)
-	if _, err := old.MigrateTo(ctx, 15); err != nil {
-		t.Fatal(err)
-	}
-	ibikitest.Must(t, old.Close())
-	driver := "pgx"
-	if ibikitest.Engine() == store.SQLite {
-		driver = "sqlite3"
-	}
-	db, err := sql.Open(driver, url)
-	ibikitest.Must(t, err)
-	defer db.Close()
-	ph := func(q string) string {
-		if driver == "sqlite3" {
-			return q
-		}
-		for i := 1; strings.Contains(q, "?"); i++ {
-			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
-		}
-		return q
-	}
+	migratedTo(t, url, 15)
+	db, ph := rawDB(t, url)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, ph(q), args...); err != nil {
@@ -335,13 +313,7 @@ func TestTheSendQueueMigratesDownAndUpAgain(t *testing.T) {
 	if _, err := s.MigrateDownTo(ctx, 15); err != nil {
 		t.Fatal(err)
 	}
-	driver := "pgx"
-	if ibikitest.Engine() == store.SQLite {
-		driver = "sqlite3"
-	}
-	db, err := sql.Open(driver, url)
-	ibikitest.Must(t, err)
-	defer db.Close()
+	db, _ := rawDB(t, url)
 	type row struct{ ref, state, key string }
 	var jobs []row
 	rows, err := db.QueryContext(ctx, `SELECT ref, state, order_key FROM jobs WHERE kind = 'send' ORDER BY id`)
