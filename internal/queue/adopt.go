@@ -91,7 +91,7 @@ func (k *kindRunner) startLocked(j model.Job) {
 	k.running++
 	k.perClient[j.ClientID]++
 	k.jobs.Add(1)
-	go k.run(k.work, j)
+	k.spawn(k.work, j)
 }
 
 // fromBacklog starts the adopted jobs that fit in the free slots (see adoptLimit), oldest

@@ -68,7 +68,7 @@ func (r *Runner) Register(k Kind) {
 		k.Backoff = defaultBackoff
 	}
 	t, ready := tableFor(k.Kind)
-	kr := &kindRunner{r: r, cfg: k, table: t, wakeCh: make(chan struct{}, 1), perClient: map[string]int{}}
+	kr := &kindRunner{r: r, cfg: k, table: t, wakeCh: make(chan struct{}, 1), idle: make(chan runReq), perClient: map[string]int{}}
 	r.kinds[k.Kind], r.ready[ready] = kr, kr
 }
 

@@ -203,5 +203,9 @@ func TestCreditsMovedAtCommitFailOnlyTheFunctionsThatOverdraw(t *testing.T) {
 		if e.BalanceCents < 0 {
 			t.Fatalf("entry %s shows a balance of %d", e.ID, e.BalanceCents)
 		}
+		// Entries written at the commit (on PostgreSQL, in one statement) keep every column.
+		if e.ClientID != "acme" || e.Kind != model.LedgerCharge || e.Reference != "test" || !e.CreatedAt.Equal(t0) {
+			t.Fatalf("entry %+v: want acme's charge \"test\" at %v", e, t0)
+		}
 	}
 }
