@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -113,6 +114,9 @@ func (r reader) ConversationOwners(ctx context.Context, phone, to string, limit 
 // remembered for sticky replies. On PostgreSQL it also takes the lock of the conversation's
 // deliveries (their order key is its id), which the message's delivery needs next.
 func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
+	if tx.engine != Postgres {
+		return tx.touchInboundSQLite(ctx, clientID, m, newID)
+	}
 	greatest := tx.greatest()
 	var id string
 	at := ms(m.ReceivedAt)
@@ -137,25 +141,59 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 	return id, nil
 }
 
+// touchInboundSQLite is TouchInbound on SQLite: a probe, then an update by id or an insert. The
+// one writer makes them as good as the upsert, and none of them costs what a RETURNING clause
+// does there (a temporary table at every execution).
+func (tx *Tx) touchInboundSQLite(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
+	id, _, err := tx.conversationOf(ctx, clientID, m.From, m.Channel)
+	switch {
+	case err == nil:
+		at := ms(m.ReceivedAt)
+		err = affected(tx.exec(ctx, touchKnownSQLite, m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel))
+		return id, notFound(err, "touch conversation")
+	case !errors.Is(err, ErrNotFound):
+		return "", err
+	}
+	at := ms(m.ReceivedAt)
+	_, err = tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
+		last_message_at, last_inbound_at, last_preview, message_count, unread_count, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?)`, newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at)
+	if err != nil {
+		return "", notFound(err, "touch conversation")
+	}
+	return newID, nil
+}
+
+// conversationOf reads, in the transaction, the id of a client's conversation with a phone on a
+// channel and the number the phone last wrote to.
+func (tx *Tx) conversationOf(ctx context.Context, clientID, phone string, ch model.Channel) (id, lastInboundTo string, err error) {
+	err = tx.queryRow(ctx, `SELECT id, last_inbound_to FROM conversations WHERE client_id = ? AND phone = ? AND channel = ?`,
+		clientID, phone, ch).Scan(&id, &lastInboundTo)
+	return id, lastInboundTo, notFound(err, "conversation")
+}
+
 // TouchKnownInbound is TouchInbound for a message whose conversation was found before (its id
 // read beforehand): an update by id, cheaper than the upsert and its RETURNING. Should the
 // conversation not be the client's, it falls back to TouchInbound, which may create it with id.
 func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Message, id string) (string, error) {
-	greatest := tx.greatest()
 	at := ms(m.ReceivedAt)
+	args := []any{m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel}
+	if tx.engine != Postgres {
+		// SQLite: the count of rows changed says whether it was there; a RETURNING clause would
+		// cost a temporary table at every execution.
+		err := affected(tx.exec(ctx, touchKnownSQLite, args...))
+		switch {
+		case err == nil:
+			return id, nil
+		case !errors.Is(err, ErrNotFound):
+			return "", err
+		}
+		return tx.TouchInbound(ctx, clientID, m, id)
+	}
 	// The update returns the id so as to take the deliveries' lock on the way (TouchInbound).
 	idExpr, lockArgs := tx.lockedID(true, "")
 	var got string
-	err := tx.queryRow(ctx, `UPDATE conversations SET
-			last_inbound_to = CASE WHEN ? <> '' THEN ? ELSE last_inbound_to END,
-			last_message_at = `+greatest+`(last_message_at, ?),
-			last_inbound_at = `+greatest+`(last_inbound_at, ?),
-			last_preview = ?,
-			message_count = message_count + 1,
-			unread_count = unread_count + 1
-		WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?
-		RETURNING `+idExpr,
-		append([]any{m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel}, lockArgs...)...).Scan(&got)
+	err := tx.queryRow(ctx, touchKnownPostgres+idExpr, append(args, lockArgs...)...).Scan(&got)
 	switch {
 	case err == nil:
 		tx.took(got)
@@ -165,6 +203,21 @@ func (tx *Tx) TouchKnownInbound(ctx context.Context, clientID string, m model.Me
 	}
 	return tx.TouchInbound(ctx, clientID, m, id)
 }
+
+// touchKnown is TouchKnownInbound's update; %[1]s is the engine's greatest.
+const touchKnown = `UPDATE conversations SET
+		last_inbound_to = CASE WHEN ? <> '' THEN ? ELSE last_inbound_to END,
+		last_message_at = %[1]s(last_message_at, ?),
+		last_inbound_at = %[1]s(last_inbound_at, ?),
+		last_preview = ?,
+		message_count = message_count + 1,
+		unread_count = unread_count + 1
+	WHERE id = ? AND client_id = ? AND phone = ? AND channel = ?`
+
+var (
+	touchKnownSQLite   = fmt.Sprintf(touchKnown, "max")
+	touchKnownPostgres = fmt.Sprintf(touchKnown, "GREATEST") + ` RETURNING `
+)
 
 // greatest names the SQL function of the larger of two values on the engine.
 func (tx *Tx) greatest() string {
@@ -208,6 +261,25 @@ func (tx *Tx) TouchOutboundScreened(ctx context.Context, clientID string, m mode
 func (tx *Tx) touchOutbound(ctx context.Context, clientID string, m model.Message, newID string, ordered, screen bool) (id, lastInboundTo string, optedOut bool, err error) {
 	greatest := tx.greatest()
 	at := ms(m.CreatedAt)
+	if tx.engine != Postgres && !screen {
+		// SQLite: a probe, then an update by id or an insert (see touchInboundSQLite).
+		id, lastInboundTo, err = tx.conversationOf(ctx, clientID, m.To, m.Channel)
+		switch {
+		case err == nil:
+			err = affected(tx.exec(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?),
+				last_outbound_at = max(last_outbound_at, ?), last_preview = ?, message_count = message_count + 1
+				WHERE id = ?`, at, at, preview(m.Body), id))
+		case errors.Is(err, ErrNotFound):
+			id, lastInboundTo = newID, ""
+			_, err = tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
+				last_outbound_at, last_preview, message_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+				newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at)
+		}
+		if err != nil {
+			return "", "", false, notFound(err, "touch conversation")
+		}
+		return id, lastInboundTo, false, nil
+	}
 	idExpr, lockArgs := tx.lockedID(ordered, SendOrderKey(""))
 	args := append([]any{newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at}, lockArgs...)
 	screened := ", 0"

@@ -49,6 +49,11 @@ func scanSendJob(row scanner) (model.Job, error) {
 // lock); on PostgreSQL its conversation's send lock must be held (TouchOutbound takes it) or is
 // taken here. One statement decides the state and the place, and inserts.
 //
+// It returns nothing from the statement: on SQLite a RETURNING clause costs a temporary table of
+// its own at every execution, a third of the insert's cost. So the send kind is announced
+// whatever state the message got; one that waits is simply not claimed (the claim loop looks
+// once for nothing, and the message's turn comes with promoteSends).
+//
 // Unlike Enqueue it marks no message ahead as followed, so that it writes no row but its own: a
 // finished send's recording holds its message's row when it takes the conversation's lock
 // (FinishSends), and a mark here, taken under that lock, would wait for that row — a deadlock
@@ -63,13 +68,10 @@ func (tx *Tx) QueueOutbound(ctx context.Context, m model.Message, ordered bool, 
 		}
 	}
 	args := append(messageArgs(m), key, key, key, key, priority, ms(m.CreatedAt))
-	var state string
-	if err := tx.queryRow(ctx, queueOutbound, args...).Scan(&state); err != nil {
+	if _, err := tx.exec(ctx, queueOutbound, args...); err != nil {
 		return notFound(err, "queue outbound message")
 	}
-	if state == string(model.JobQueued) {
-		tx.kinds = append(tx.kinds, SendsReady)
-	}
+	tx.kinds = append(tx.kinds, SendsReady)
 	return nil
 }
 
@@ -82,8 +84,7 @@ const queueOutbound = `INSERT INTO messages (` + messageColumns + `, q_state, q_
 			AND q_state <> '') IS NOT NULL THEN 'waiting' ELSE 'queued' END,
 		?,
 		COALESCE((SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''), 0) + 1,
-		?, ?)
-	RETURNING q_state`
+		?, ?)`
 
 // SendLanes returns the clients with queued sends, each with the earliest run time at each
 // priority, walking the distinct clients through the index like JobLanes.
