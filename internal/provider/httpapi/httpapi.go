@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,9 +70,95 @@ type StatusConfig struct {
 
 // Client is a configured aggregator.
 type Client struct {
-	cfg   Config
-	http  *http.Client
-	guard provider.Guard // the entry's webhook protection (FromEntry)
+	cfg    Config
+	fields []field // cfg.Body, compiled and sorted by name
+	http   *http.Client
+	guard  provider.Guard // the entry's webhook protection (FromEntry)
+}
+
+// field is one request field of Config.Body with its value template split into its literal
+// text and its placeholders, so that a send fills it without scanning the template again.
+type field struct {
+	name     string
+	jsonName []byte // name as a JSON string
+	parts    []part
+	onlyFrom bool // the value is exactly "{from}": left out when the provider chooses the sender
+}
+
+// part is literal text, or (lit empty) the placeholder of index ph in placeholders.
+type part struct {
+	lit string
+	ph  int
+}
+
+var placeholders = [...]string{"{to}", "{from}", "{body}", "{id}"}
+
+// compile splits a value template into parts: each placeholder, left to right, and the text
+// between them.
+func compile(t string) []part {
+	var (
+		out []part
+		lit strings.Builder
+	)
+	for i := 0; i < len(t); {
+		ph := -1
+		if t[i] == '{' {
+			for k, p := range placeholders {
+				if strings.HasPrefix(t[i:], p) {
+					ph = k
+					break
+				}
+			}
+		}
+		if ph < 0 {
+			lit.WriteByte(t[i])
+			i++
+			continue
+		}
+		if lit.Len() > 0 {
+			out = append(out, part{lit: lit.String(), ph: -1})
+			lit.Reset()
+		}
+		out = append(out, part{ph: ph})
+		i += len(placeholders[ph])
+	}
+	if lit.Len() > 0 {
+		out = append(out, part{lit: lit.String(), ph: -1})
+	}
+	return out
+}
+
+// fill writes the field's value for m into b.
+func (f field) fill(b *strings.Builder, m provider.Outbound) {
+	for _, p := range f.parts {
+		switch p.ph {
+		case -1:
+			b.WriteString(p.lit)
+		case 0:
+			b.WriteString(m.To)
+		case 1:
+			b.WriteString(m.From)
+		case 2:
+			b.WriteString(m.Body)
+		case 3:
+			b.WriteString(m.MessageID)
+		}
+	}
+}
+
+func (f field) value(m provider.Outbound) string {
+	var b strings.Builder
+	f.fill(&b, m)
+	return b.String()
+}
+
+func compileBody(body map[string]string) []field {
+	fields := make([]field, 0, len(body))
+	for _, name := range slices.Sorted(maps.Keys(body)) {
+		jn, _ := json.Marshal(name)
+		fields = append(fields, field{name: name, jsonName: jn, parts: compile(body[name]), onlyFrom: body[name] == "{from}"})
+	}
+	return fields
 }
 
 // New checks a configuration and returns its client. httpClient nil uses a default one.
@@ -108,7 +196,7 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
-	return &Client{cfg: cfg, http: httpClient}, nil
+	return &Client{cfg: cfg, fields: compileBody(cfg.Body), http: httpClient}, nil
 }
 
 // Capabilities reports the configured sender choice, idempotency and rate.
@@ -119,29 +207,34 @@ func (c *Client) Capabilities() provider.Capabilities {
 
 // Send posts one message.
 func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendResult, error) {
-	fill := strings.NewReplacer("{to}", m.To, "{from}", m.From, "{body}", m.Body, "{id}", m.MessageID)
 	var (
 		body  []byte
 		ctype string
 	)
 	if c.cfg.Format == "form" {
 		v := url.Values{}
-		for k, t := range c.cfg.Body {
-			if t == "{from}" && m.From == "" {
+		for _, f := range c.fields {
+			if f.onlyFrom && m.From == "" {
 				continue
 			}
-			v.Set(k, fill.Replace(t))
+			v.Set(f.name, f.value(m))
 		}
 		body, ctype = []byte(v.Encode()), "application/x-www-form-urlencoded"
 	} else {
-		v := map[string]string{}
-		for k, t := range c.cfg.Body {
-			if t == "{from}" && m.From == "" {
+		// The object json.Marshal would make of the fields as a map (names sorted), without
+		// the map.
+		body = append(make([]byte, 0, 256), '{')
+		for _, f := range c.fields {
+			if f.onlyFrom && m.From == "" {
 				continue
 			}
-			v[k] = fill.Replace(t)
+			if len(body) > 1 {
+				body = append(body, ',')
+			}
+			v, _ := json.Marshal(f.value(m))
+			body = append(append(append(body, f.jsonName...), ':'), v...)
 		}
-		body, _ = json.Marshal(v)
+		body = append(body, '}')
 		ctype = "application/json"
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.cfg.Timeout))

@@ -217,3 +217,56 @@ func TestFromEntryTakesStatusCallbacksOnlyWhenMapped(t *testing.T) {
 		}
 	})
 }
+
+// The request body a template makes is what json.Marshal makes of the fields as a map, each
+// value the template with strings.Replacer's replacements, and in form format what url.Values
+// encodes (the adapter's first implementation, here the oracle).
+func TestBodyTemplatesFillAsTheReplacerDid(t *testing.T) {
+	templates := []map[string]string{
+		{"to": "{to}", "message": "{body}"},
+		{"dst": "{to}", "src": "{from}", "text": "{body}", "ref": "{id}"},
+		{"text": "Ibiki: {body} (ref {id})", "to": "+{to}{to}", "x": "{unknown} {from", "y": "{", "z": "}{body}{"},
+		{"<b>": "a&b <{body}>", "ünï": "{to}—{id}", "empty": ""},
+	}
+	messages := []provider.Outbound{
+		{MessageID: "msg_1", To: "+15550002", From: "+15550001", Body: "hi there"},
+		{MessageID: "msg_2", To: "+15550002", Body: "quotes \" and \\ and <tags> & {to} and 😀\n"},
+	}
+	for _, tmpl := range templates {
+		for _, format := range []string{"json", "form"} {
+			for _, m := range messages {
+				var got seen
+				srv := fake(t, 200, `{}`, &got)
+				c, err := httpapi.New(httpapi.Config{URL: srv.URL, Format: format, Body: tmpl}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Send(context.Background(), m); err != nil {
+					t.Fatal(err)
+				}
+				fill := strings.NewReplacer("{to}", m.To, "{from}", m.From, "{body}", m.Body, "{id}", m.MessageID)
+				want := map[string]string{}
+				for k, v := range tmpl {
+					if v == "{from}" && m.From == "" {
+						continue
+					}
+					want[k] = fill.Replace(v)
+				}
+				var wantBody string
+				if format == "json" {
+					b, _ := json.Marshal(want)
+					wantBody = string(b)
+				} else {
+					v := url.Values{}
+					for k, s := range want {
+						v.Set(k, s)
+					}
+					wantBody = v.Encode()
+				}
+				if got.body != wantBody {
+					t.Errorf("%s %v with %+v:\n got %s\nwant %s", format, tmpl, m, got.body, wantBody)
+				}
+			}
+		}
+	}
+}
