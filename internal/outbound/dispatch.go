@@ -29,7 +29,7 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 	if m, ok := s.takeStarted(job.Ref); ok {
 		// Its claim recorded the attempt (claimed.go): only the call and its answer are left.
 		if p, ok := s.Providers.Get(m.Provider); ok {
-			return s.call(ctx, p, m, true)
+			return s.call(ctx, p, m, true, true)
 		}
 	}
 	m, p, res, done := s.load(ctx, job)
@@ -63,12 +63,29 @@ func (s *Service) Handle(ctx context.Context, job model.Job) queue.Result {
 			return res
 		}
 	}
-	return s.call(ctx, p, m, first)
+	return s.call(ctx, p, m, first, first && !inDoubt)
 }
 
 // call hands the message to its provider and reads the answer; first says the attempt was
-// recorded before the call.
-func (s *Service) call(ctx context.Context, p provider.Sender, m model.Message, first bool) queue.Result {
+// recorded before the call, fresh that this run recorded it on a message that was queued (not
+// one found "sending", in doubt).
+//
+// A run whose context ended before the call (the server is stopping) does not call: its job
+// goes back to the queue, due now and not counted as an attempt, and a fresh message back to
+// "queued", so that the next run sends it. Called with an ended context, the provider's client
+// would fail at once, and the message, recorded "sending", would be left in doubt. (A message
+// that was in doubt already stays "sending": the next run reconciles it.)
+func (s *Service) call(ctx context.Context, p provider.Sender, m model.Message, first, fresh bool) queue.Result {
+	if ctx.Err() != nil {
+		metrics.OutboundSends.WithLabelValues(m.Provider, sendRequeue.label()).Inc()
+		r := queue.Result{RetryAt: s.Clock(), Deferred: true}
+		if fresh {
+			r.Write = func(ctx context.Context, tx *store.Tx) error {
+				return tx.ChangeStatus(ctx, store.StatusChange{ID: m.ID, From: model.StatusSending, To: model.StatusQueued, At: s.Clock().UTC()})
+			}
+		}
+		return r
+	}
 	sent, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
 	return s.answered(m, sent, err, classify(err, first))
 }

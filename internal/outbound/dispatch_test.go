@@ -448,3 +448,75 @@ func TestCampaignReplyWindowRunsFromTheSend(t *testing.T) {
 		t.Errorf("CampaignReplied = %d, %v; want 1", n, err)
 	}
 }
+
+// A run that finds its context ended before the provider call (the server stopping) does not
+// call: a message its claim recorded "sending" goes back to "queued" rather than stay in doubt,
+// and the next run sends it once. A message found in doubt stays in doubt.
+func TestARunStoppedBeforeTheCallLeavesNothingInDoubt(t *testing.T) {
+	t.Run("recorded sending by its claim", func(t *testing.T) {
+		stopped, cancel := context.WithCancel(context.Background())
+		cancel()
+		f := &fake{}
+		r := newRig(t, f)
+		m := r.send()
+		job := model.Job{Kind: model.JobSend, ClientID: m.ClientID, Ref: m.ID}
+		ibikitest.Must(t, r.st.InTx(context.Background(), func(tx *store.Tx) error {
+			return r.svc.Kind(1).Claimed(context.Background(), tx, []model.Job{job})
+		}))
+		if got := r.message(m.ID); got.Status != model.StatusSending {
+			t.Fatalf("after the claim: %s, want sending", got.Status)
+		}
+		res := r.svc.Handle(stopped, job)
+		r.write(res)
+		if f.Calls() != 0 || !res.Deferred || res.RetryAt.IsZero() || res.Err != nil {
+			t.Fatalf("stopped run: %d calls, result %+v; want no call and the job deferred", f.Calls(), res)
+		}
+		if got := r.message(m.ID); got.Status != model.StatusQueued {
+			t.Fatalf("status = %s, want queued again (nothing was sent)", got.Status)
+		}
+		r.run(m)
+		if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 1 {
+			t.Fatalf("after the next run: %s with %d calls, want sent with 1", got.Status, f.Calls())
+		}
+	})
+	t.Run("found sending, in doubt", func(t *testing.T) {
+		f := &fake{answers: []error{errors.New("connection reset")}}
+		ctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		// The server stops while the run asks the provider about the earlier send.
+		r := newRig(t, stopping{reconciling{fake: f}, stop})
+		m := r.send()
+		r.run(m) // no answer: in doubt
+		if got := r.message(m.ID); got.Status != model.StatusSending || f.Calls() != 1 {
+			t.Fatalf("after a call without answer: %s with %d calls", got.Status, f.Calls())
+		}
+		res := r.svc.Handle(ctx, model.Job{Kind: model.JobSend, ClientID: m.ClientID, Ref: m.ID})
+		r.write(res)
+		if f.Calls() != 1 || !res.Deferred {
+			t.Fatalf("stopped run: %d calls, result %+v; want no second call and the job deferred", f.Calls(), res)
+		}
+		if got := r.message(m.ID); got.Status != model.StatusSending {
+			t.Fatalf("status = %s: a message in doubt must stay sending, or the next run would send it blindly", got.Status)
+		}
+	})
+}
+
+// stopping is a reconciling provider that ends the run's context while it looks a send up,
+// and finds nothing.
+type stopping struct {
+	reconciling
+	stop context.CancelFunc
+}
+
+func (s stopping) Lookup(context.Context, string) (provider.SendResult, bool, error) {
+	s.stop()
+	return provider.SendResult{}, false, nil
+}
+
+// write commits a run's writes, as the queue runner records them.
+func (r rig) write(res queue.Result) {
+	r.t.Helper()
+	if res.Write != nil {
+		ibikitest.Must(r.t, r.st.InTx(context.Background(), func(tx *store.Tx) error { return res.Write(context.Background(), tx) }))
+	}
+}
