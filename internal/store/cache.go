@@ -79,10 +79,8 @@ type idCache struct {
 // a known conversation costs only the contact's read.
 func (s *Store) CachedConversationAndContact(ctx context.Context, clientID, phone string, ch model.Channel) (string, model.ContactInfo, bool, error) {
 	c := &s.caches.convIDs
-	key := clientID + "\x00" + phone + "\x00" + string(ch)
-	c.mu.Lock()
-	id, ok := c.m[key]
-	c.mu.Unlock()
+	key := convKey(clientID, phone, ch)
+	id, ok := c.get(key)
 	if ok {
 		ct, err := s.ContactByPhone(ctx, clientID, phone)
 		switch {
@@ -98,13 +96,28 @@ func (s *Store) CachedConversationAndContact(ctx context.Context, clientID, phon
 	if err != nil || id == "" {
 		return id, contact, found, err
 	}
+	c.put(key, id)
+	return id, contact, found, nil
+}
+
+func convKey(clientID, phone string, ch model.Channel) string {
+	return clientID + "\x00" + phone + "\x00" + string(ch)
+}
+
+func (c *idCache) get(key string) (string, bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.m[key]
+	return id, ok
+}
+
+func (c *idCache) put(key, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= 100_000 {
 		c.m = map[string]string{} // bound the memory; it refills from the database
 	}
 	c.m[key] = id
-	c.mu.Unlock()
-	return id, contact, found, nil
 }
 
 // CachedClientByKeyHash is ClientByKeyHash through the same kind of cache: every API request

@@ -141,27 +141,29 @@ func (tx *Tx) TouchInbound(ctx context.Context, clientID string, m model.Message
 	return id, nil
 }
 
-// touchInboundSQLite is TouchInbound on SQLite: a probe, then an update by id or an insert. The
-// one writer makes them as good as the upsert, and none of them costs what a RETURNING clause
-// does there (a temporary table at every execution).
+// touchInboundSQLite is TouchInbound on SQLite: an insert that gives way to an existing
+// conversation, then (when one existed) a probe and an update by id. The one writer makes them
+// as good as the upsert, and none of them costs what a RETURNING clause does there (a temporary
+// table at every execution). The insert comes first: TouchInbound is called for a conversation
+// that routing did not find.
 func (tx *Tx) touchInboundSQLite(ctx context.Context, clientID string, m model.Message, newID string) (string, error) {
-	id, _, err := tx.conversationOf(ctx, clientID, m.From, m.Channel)
-	switch {
-	case err == nil:
-		at := ms(m.ReceivedAt)
-		err = affected(tx.exec(ctx, touchKnownSQLite, m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel))
-		return id, notFound(err, "touch conversation")
-	case !errors.Is(err, ErrNotFound):
-		return "", err
-	}
 	at := ms(m.ReceivedAt)
-	_, err = tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
+	res, err := tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
 		last_message_at, last_inbound_at, last_preview, message_count, unread_count, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?)`, newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?) ON CONFLICT DO NOTHING`,
+		newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at)
 	if err != nil {
 		return "", notFound(err, "touch conversation")
 	}
-	return newID, nil
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return newID, err
+	}
+	id, _, err := tx.conversationOf(ctx, clientID, m.From, m.Channel)
+	if err != nil {
+		return "", err
+	}
+	err = affected(tx.exec(ctx, touchKnownSQLite, m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel))
+	return id, notFound(err, "touch conversation")
 }
 
 // conversationOf reads, in the transaction, the id of a client's conversation with a phone on a
@@ -262,23 +264,7 @@ func (tx *Tx) touchOutbound(ctx context.Context, clientID string, m model.Messag
 	greatest := tx.greatest()
 	at := ms(m.CreatedAt)
 	if tx.engine != Postgres && !screen {
-		// SQLite: a probe, then an update by id or an insert (see touchInboundSQLite).
-		id, lastInboundTo, err = tx.conversationOf(ctx, clientID, m.To, m.Channel)
-		switch {
-		case err == nil:
-			err = affected(tx.exec(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?),
-				last_outbound_at = max(last_outbound_at, ?), last_preview = ?, message_count = message_count + 1
-				WHERE id = ?`, at, at, preview(m.Body), id))
-		case errors.Is(err, ErrNotFound):
-			id, lastInboundTo = newID, ""
-			_, err = tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
-				last_outbound_at, last_preview, message_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-				newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at)
-		}
-		if err != nil {
-			return "", "", false, notFound(err, "touch conversation")
-		}
-		return id, lastInboundTo, false, nil
+		return tx.touchOutboundSQLite(ctx, clientID, m, newID)
 	}
 	idExpr, lockArgs := tx.lockedID(ordered, SendOrderKey(""))
 	args := append([]any{newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at}, lockArgs...)
@@ -304,6 +290,37 @@ func (tx *Tx) touchOutbound(ctx context.Context, clientID string, m model.Messag
 		tx.took(SendOrderKey(id))
 	}
 	return id, lastInboundTo, opted == 1, nil
+}
+
+// touchOutboundSQLite is touchOutbound on SQLite, as touchInboundSQLite: for a conversation
+// this process has not met yet (the cache of conversation ids), an insert that gives way to an
+// existing one first; then a probe and an update by id.
+func (tx *Tx) touchOutboundSQLite(ctx context.Context, clientID string, m model.Message, newID string) (id, lastInboundTo string, optedOut bool, err error) {
+	at := ms(m.CreatedAt)
+	key := convKey(clientID, m.To, m.Channel)
+	if _, known := tx.caches.convIDs.get(key); !known {
+		res, err := tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
+			last_outbound_at, last_preview, message_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+			ON CONFLICT DO NOTHING`, newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at)
+		if err != nil {
+			return "", "", false, notFound(err, "touch conversation")
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, newID) })
+			return newID, "", false, err
+		}
+	}
+	if id, lastInboundTo, err = tx.conversationOf(ctx, clientID, m.To, m.Channel); err != nil {
+		return "", "", false, err
+	}
+	err = affected(tx.exec(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?),
+		last_outbound_at = max(last_outbound_at, ?), last_preview = ?, message_count = message_count + 1
+		WHERE id = ?`, at, at, preview(m.Body), id))
+	if err != nil {
+		return "", "", false, notFound(err, "touch conversation")
+	}
+	tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, id) })
+	return id, lastInboundTo, false, nil
 }
 
 // LastInboundNumbers returns, for those of the phones that have a conversation with the client
