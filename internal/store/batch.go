@@ -28,6 +28,9 @@ type Tx struct {
 	// batch; false runs them where they are asked (a batch run again after an overdraft).
 	atCommit bool
 	credits  []model.LedgerEntry
+	// fresh (SQLite) holds the conversations this function created, whose first delivery can
+	// wait behind none (EnqueueDelivery then skips its probe).
+	fresh []string
 }
 
 type writeReq struct {

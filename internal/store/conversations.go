@@ -156,6 +156,9 @@ func (tx *Tx) touchInboundSQLite(ctx context.Context, clientID string, m model.M
 		return "", notFound(err, "touch conversation")
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err == nil {
+			tx.fresh = append(tx.fresh, newID)
+		}
 		return newID, err
 	}
 	id, _, err := tx.conversationOf(ctx, clientID, m.From, m.Channel)

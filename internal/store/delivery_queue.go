@@ -82,8 +82,12 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 	} else {
 		// SQLite: a probe and a plain insert are cheaper than one INSERT ... SELECT, which
 		// would copy its row through a temporary table (it reads the table it writes).
+		// The first delivery of a conversation this function created waits behind none: no
+		// probe (the next one of the same function does probe, and finds this one).
 		var last sql.NullInt64
-		if d.ConversationID != "" {
+		if i := slices.Index(tx.fresh, d.ConversationID); i >= 0 {
+			tx.fresh = slices.Delete(tx.fresh, i, i+1)
+		} else if d.ConversationID != "" {
 			err = tx.queryRow(ctx, `SELECT MAX(seq) FROM deliveries WHERE conversation_id = ? AND q_state <> ''`,
 				d.ConversationID).Scan(&last)
 		}

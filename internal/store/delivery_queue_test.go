@@ -136,6 +136,37 @@ func TestDeliveriesOfAConversationRunOneAtATime(t *testing.T) {
 	}
 }
 
+// The deliveries a function enqueues for a conversation it has just created wait for each other
+// too (on SQLite the first one skips the look for deliveries ahead: there can be none).
+func TestDeliveriesOfANewConversationRunOneAtATime(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	addClient(t, s, "acme")
+	m := model.Message{ID: "msg_in", Direction: model.Inbound, Channel: model.ChannelSMS, From: "+15550001",
+		To: "+15557654321", Body: "STOP", Status: model.StatusReceived, Provider: "p", ReceivedAt: t0, CreatedAt: t0}
+	var conv string
+	ibikitest.Must(t, s.InTx(t.Context(), func(tx *store.Tx) (err error) {
+		if conv, err = tx.TouchInbound(t.Context(), "acme", m, "conv_new"); err != nil {
+			return err
+		}
+		for _, id := range []string{"evt_received", "evt_optout"} {
+			if err := tx.EnqueueDelivery(t.Context(), delivery(id, conv)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	jobs := claimDeliveries(t, s, 10)
+	if got := refs(jobs); conv != "conv_new" || got != "evt_received" {
+		t.Fatalf("conversation %s, claimed %s; want conv_new, and evt_received alone (evt_optout waits behind it)", conv, got)
+	}
+	if !finish(t, s, jobs[0]) {
+		t.Fatal("finish did not apply")
+	}
+	if got := refs(claimDeliveries(t, s, 10)); got != "evt_optout" {
+		t.Fatalf("after evt_received claimed %q, want evt_optout", got)
+	}
+}
+
 // A new delivery is born leased to the registered Lessee, and handed to it only once its
 // transaction commits; one that must wait is born waiting and is not handed over.
 func TestNewDeliveriesAreBornLeasedToTheLessee(t *testing.T) {
