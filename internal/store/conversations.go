@@ -150,7 +150,7 @@ func (tx *Tx) touchInboundSQLite(ctx context.Context, clientID string, m model.M
 	at := ms(m.ReceivedAt)
 	res, err := tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_inbound_to,
 		last_message_at, last_inbound_at, last_preview, message_count, unread_count, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?) ON CONFLICT DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?) ON CONFLICT (client_id, phone, channel) DO NOTHING`,
 		newID, clientID, m.From, m.Channel, m.To, at, at, preview(m.Body), at)
 	if err != nil {
 		return "", notFound(err, "touch conversation")
@@ -296,34 +296,47 @@ func (tx *Tx) touchOutbound(ctx context.Context, clientID string, m model.Messag
 }
 
 // touchOutboundSQLite is touchOutbound on SQLite, as touchInboundSQLite: for a conversation
-// this process has not met yet (the cache of conversation ids), an insert that gives way to an
-// existing one first; then a probe and an update by id.
+// this process has not met yet (the cache of conversation ids, a hint only), an insert that
+// gives way to an existing one first; for one it met, or when the insert gave way, a probe and
+// an update by id.
 func (tx *Tx) touchOutboundSQLite(ctx context.Context, clientID string, m model.Message, newID string) (id, lastInboundTo string, optedOut bool, err error) {
 	at := ms(m.CreatedAt)
 	key := convKey(clientID, m.To, m.Channel)
-	if _, known := tx.caches.convIDs.get(key); !known {
-		res, err := tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
-			last_outbound_at, last_preview, message_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
-			ON CONFLICT DO NOTHING`, newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at)
-		if err != nil {
-			return "", "", false, notFound(err, "touch conversation")
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, newID) })
-			return newID, "", false, err
+	if _, known := tx.caches.convIDs.get(key); known {
+		id, lastInboundTo, err = tx.touchOutboundKnown(ctx, clientID, m, at)
+		if !errors.Is(err, ErrNotFound) {
+			return id, lastInboundTo, false, err
 		}
 	}
+	res, err := tx.exec(ctx, `INSERT INTO conversations (id, client_id, phone, channel, last_message_at,
+		last_outbound_at, last_preview, message_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+		ON CONFLICT (client_id, phone, channel) DO NOTHING`, newID, clientID, m.To, m.Channel, at, at, preview(m.Body), at)
+	if err != nil {
+		return "", "", false, notFound(err, "touch conversation")
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, newID) })
+		return newID, "", false, err
+	}
+	id, lastInboundTo, err = tx.touchOutboundKnown(ctx, clientID, m, at)
+	return id, lastInboundTo, false, err
+}
+
+// touchOutboundKnown is touchOutboundSQLite's update of an existing conversation: ErrNotFound
+// when there is none.
+func (tx *Tx) touchOutboundKnown(ctx context.Context, clientID string, m model.Message, at int64) (id, lastInboundTo string, err error) {
 	if id, lastInboundTo, err = tx.conversationOf(ctx, clientID, m.To, m.Channel); err != nil {
-		return "", "", false, err
+		return "", "", err
 	}
 	err = affected(tx.exec(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?),
 		last_outbound_at = max(last_outbound_at, ?), last_preview = ?, message_count = message_count + 1
 		WHERE id = ?`, at, at, preview(m.Body), id))
 	if err != nil {
-		return "", "", false, notFound(err, "touch conversation")
+		return "", "", notFound(err, "touch conversation")
 	}
+	key := convKey(clientID, m.To, m.Channel)
 	tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, id) })
-	return id, lastInboundTo, false, nil
+	return id, lastInboundTo, nil
 }
 
 // LastInboundNumbers returns, for those of the phones that have a conversation with the client
