@@ -161,20 +161,12 @@ func (tx *Tx) touchInboundSQLite(ctx context.Context, clientID string, m model.M
 		}
 		return newID, err
 	}
-	id, _, err := tx.conversationOf(ctx, clientID, m.From, m.Channel)
+	c, err := tx.Conversation(ctx, clientID, m.From, m.Channel)
 	if err != nil {
 		return "", err
 	}
-	err = affected(tx.exec(ctx, touchKnownSQLite, m.To, m.To, at, at, preview(m.Body), id, clientID, m.From, m.Channel))
-	return id, notFound(err, "touch conversation")
-}
-
-// conversationOf reads, in the transaction, the id of a client's conversation with a phone on a
-// channel and the number the phone last wrote to.
-func (tx *Tx) conversationOf(ctx context.Context, clientID, phone string, ch model.Channel) (id, lastInboundTo string, err error) {
-	err = tx.queryRow(ctx, `SELECT id, last_inbound_to FROM conversations WHERE client_id = ? AND phone = ? AND channel = ?`,
-		clientID, phone, ch).Scan(&id, &lastInboundTo)
-	return id, lastInboundTo, notFound(err, "conversation")
+	err = affected(tx.exec(ctx, touchKnownSQLite, m.To, m.To, at, at, preview(m.Body), c.ID, clientID, m.From, m.Channel))
+	return c.ID, notFound(err, "touch conversation")
 }
 
 // TouchKnownInbound is TouchInbound for a message whose conversation was found before (its id
@@ -303,7 +295,7 @@ func (tx *Tx) touchOutboundSQLite(ctx context.Context, clientID string, m model.
 	at := ms(m.CreatedAt)
 	key := convKey(clientID, m.To, m.Channel)
 	if _, known := tx.caches.convIDs.get(key); known {
-		id, lastInboundTo, err = tx.touchOutboundKnown(ctx, clientID, m, at)
+		id, lastInboundTo, err = tx.touchOutboundKnown(ctx, key, clientID, m, at)
 		if !errors.Is(err, ErrNotFound) {
 			return id, lastInboundTo, false, err
 		}
@@ -318,25 +310,25 @@ func (tx *Tx) touchOutboundSQLite(ctx context.Context, clientID string, m model.
 		tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, newID) })
 		return newID, "", false, err
 	}
-	id, lastInboundTo, err = tx.touchOutboundKnown(ctx, clientID, m, at)
+	id, lastInboundTo, err = tx.touchOutboundKnown(ctx, key, clientID, m, at)
 	return id, lastInboundTo, false, err
 }
 
-// touchOutboundKnown is touchOutboundSQLite's update of an existing conversation: ErrNotFound
-// when there is none.
-func (tx *Tx) touchOutboundKnown(ctx context.Context, clientID string, m model.Message, at int64) (id, lastInboundTo string, err error) {
-	if id, lastInboundTo, err = tx.conversationOf(ctx, clientID, m.To, m.Channel); err != nil {
+// touchOutboundKnown is touchOutboundSQLite's update of an existing conversation (key its
+// entry in the cache of conversation ids): ErrNotFound when there is none.
+func (tx *Tx) touchOutboundKnown(ctx context.Context, key, clientID string, m model.Message, at int64) (id, lastInboundTo string, err error) {
+	c, err := tx.Conversation(ctx, clientID, m.To, m.Channel)
+	if err != nil {
 		return "", "", err
 	}
 	err = affected(tx.exec(ctx, `UPDATE conversations SET last_message_at = max(last_message_at, ?),
 		last_outbound_at = max(last_outbound_at, ?), last_preview = ?, message_count = message_count + 1
-		WHERE id = ?`, at, at, preview(m.Body), id))
+		WHERE id = ?`, at, at, preview(m.Body), c.ID))
 	if err != nil {
 		return "", "", notFound(err, "touch conversation")
 	}
-	key := convKey(clientID, m.To, m.Channel)
-	tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, id) })
-	return id, lastInboundTo, nil
+	tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, c.ID) })
+	return c.ID, c.LastInboundTo, nil
 }
 
 // LastInboundNumbers returns, for those of the phones that have a conversation with the client
