@@ -78,8 +78,8 @@ func TestTwilioProviderEndToEnd(t *testing.T) {
 		return s.DoWith("POST", "/webhooks/tw/status", "", status.Encode(), map[string]string{
 			"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
 	}
-	t.Run("an unsigned status callback is refused", func(t *testing.T) {
-		wantError(t, post("bad"), http.StatusUnauthorized, "unauthorized", "")
+	t.Run("an unsigned status callback is refused with a 403, as Twilio's own middleware does", func(t *testing.T) {
+		wantError(t, post("bad"), http.StatusForbidden, "forbidden", "")
 	})
 	t.Run("a signed status callback for an id that is not text is answered, and matches no message", func(t *testing.T) {
 		for _, id := range []string{"SM0001\x00", "SM0001\xff", "\xc3("} {

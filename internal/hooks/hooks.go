@@ -117,6 +117,9 @@ func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name string, ip n
 	if errors.Is(err, provider.ErrForbiddenIP) {
 		reason, e = "ip", &respond.Error{Status: http.StatusForbidden, Code: "forbidden",
 			Message: "this address may not post to this webhook"}
+	} else if errors.Is(err, provider.ErrForbiddenSignature) {
+		reason, e = "signature", &respond.Error{Status: http.StatusForbidden, Code: "forbidden",
+			Message: "the request signature is missing or wrong"}
 	} else if errors.Is(err, provider.ErrBadSignature) {
 		reason = "signature"
 	}

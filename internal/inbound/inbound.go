@@ -64,7 +64,7 @@ func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, er
 		ID: model.NewIDAt(model.PrefixMessage, now), Direction: model.Inbound, Channel: in.Channel,
 		From: in.From, To: in.To, Body: in.Body, Status: in.Status, MatchedBlockWord: in.MatchedBlockWord,
 		Contact: in.Contact, Provider: in.Provider, ProviderMessageID: in.ProviderMessageID,
-		Meta: encodeMeta(in.Meta), ReceivedAt: now, CreatedAt: now,
+		Meta: encodeMeta(in.Meta), Media: in.Media, ReceivedAt: now, CreatedAt: now,
 	}
 	if m.Contact.Business == "" {
 		m.Contact.Business = in.Business
@@ -107,6 +107,11 @@ func checkText(in provider.Inbound) error {
 	for _, f := range fields {
 		if flaw := text.Check(f.v); flaw != text.OK {
 			return &provider.FieldError{Field: f.name, Reason: "must be text: it holds " + flaw.String()}
+		}
+	}
+	for _, a := range in.Media {
+		if flaw := cmp.Or(text.Check(a.URL), text.Check(a.ContentType)); flaw != text.OK {
+			return &provider.FieldError{Field: "media", Reason: "must be text: it holds " + flaw.String()}
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(in.Meta)) {

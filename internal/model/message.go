@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Direction tells whether a message came from a contact or went to one.
 type Direction string
@@ -19,6 +23,7 @@ type Channel string
 const (
 	ChannelSMS      Channel = "sms"
 	ChannelWhatsApp Channel = "whatsapp"
+	ChannelVoice    Channel = "voice"
 )
 
 // MessageStatus is the life-cycle state of a message. Inbound messages are "received" or
@@ -117,6 +122,37 @@ type Message struct {
 	StatusAt     time.Time
 	// CampaignID is the campaign an outbound message belongs to ("" for none).
 	CampaignID string
+	// Media are the message's attachments (an MMS picture, a WhatsApp document), in the order
+	// the provider gave them; nil for none.
+	Media      []Attachment
 	ReceivedAt time.Time
 	CreatedAt  time.Time
+}
+
+// Attachment is one medium of a message: where the provider keeps it, and its type. Ibiki
+// keeps the address, not the file.
+type Attachment struct {
+	URL         string `json:"url"`
+	ContentType string `json:"content_type"`
+}
+
+// EncodeMedia is how a message's attachments are stored: a JSON array, "" for none.
+func EncodeMedia(media []Attachment) string {
+	if len(media) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(media) // strings only: always encodes
+	return string(b)
+}
+
+// DecodeMedia reads what EncodeMedia stored.
+func DecodeMedia(s string) ([]Attachment, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var media []Attachment
+	if err := json.Unmarshal([]byte(s), &media); err != nil {
+		return nil, fmt.Errorf("stored media %.40q: %w", s, err)
+	}
+	return media, nil
 }

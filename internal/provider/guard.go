@@ -18,6 +18,9 @@ var (
 	ErrForbiddenIP  = fmt.Errorf("%w: caller IP not allowed", ErrUnauthorized)
 	ErrBadToken     = fmt.Errorf("%w: missing or wrong webhook token", ErrUnauthorized)
 	ErrBadSignature = fmt.Errorf("%w: missing or wrong webhook signature", ErrUnauthorized)
+	// ErrForbiddenSignature is a provider's own signature scheme refusing a request, where the
+	// provider's convention is a 403 (Twilio's): answered 403, counted as "signature".
+	ErrForbiddenSignature = fmt.Errorf("%w: provider signature does not match", ErrUnauthorized)
 )
 
 const (

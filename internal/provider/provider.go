@@ -29,6 +29,8 @@ type Inbound struct {
 	Contact           model.ContactInfo
 	ProviderTime      time.Time // the provider's own timestamp, zero when absent
 	Meta              map[string]string
+	// Media are the message's attachments (MMS, WhatsApp), http(s) URLs with their type.
+	Media []model.Attachment
 }
 
 // FieldError reports which input field is wrong and why. Webhook endpoints turn it into a 400

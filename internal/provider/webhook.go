@@ -45,8 +45,9 @@ func (r Request) URL() string {
 
 // Verifier is implemented by adapters whose webhooks check who calls: a signature, a token, an
 // IP allow list (Guard). hooks calls Verify on every request to the adapter's webhooks before
-// anything is parsed. A refusal wraps ErrUnauthorized (answered 401; ErrForbiddenIP is 403); a
-// request that cannot even be checked (a signed form that is not a form) is ErrMalformed (400).
+// anything is parsed. A refusal wraps ErrUnauthorized (answered 401; ErrForbiddenIP and
+// ErrForbiddenSignature are 403); a request that cannot even be checked (a signed form that is
+// not a form) is ErrMalformed (400).
 type Verifier interface {
 	Verify(r Request) error
 }

@@ -11,7 +11,7 @@ import (
 const messageColumns = `id, client_id, conversation_id, direction, channel, from_number, to_number, body,
 	status, matched_block_word, contact_first_name, contact_last_name, contact_business, provider,
 	provider_message_id, routed_by, meta, segments, encoding, cost_cents, error_code, error_message,
-	send_attempts, status_at, campaign_id, received_at, created_at`
+	send_attempts, status_at, campaign_id, received_at, created_at, media`
 
 func scanMessage(row scanner) (model.Message, error) {
 	var (
@@ -19,13 +19,17 @@ func scanMessage(row scanner) (model.Message, error) {
 		client, conv, provID sql.NullString
 		statusAt             int64
 		received, created    int64
+		media                string
 	)
 	err := row.Scan(&m.ID, &client, &conv, &m.Direction, &m.Channel, &m.From, &m.To, &m.Body,
 		&m.Status, &m.MatchedBlockWord, &m.Contact.FirstName, &m.Contact.LastName, &m.Contact.Business,
 		&m.Provider, &provID, &m.RoutedBy, &m.Meta, &m.Segments, &m.Encoding, &m.CostCents, &m.ErrorCode,
-		&m.ErrorMessage, &m.SendAttempts, &statusAt, &m.CampaignID, &received, &created)
+		&m.ErrorMessage, &m.SendAttempts, &statusAt, &m.CampaignID, &received, &created, &media)
 	m.ClientID, m.ConversationID, m.ProviderMessageID = client.String, conv.String, provID.String
 	m.StatusAt, m.ReceivedAt, m.CreatedAt = fromMS(statusAt), fromMS(received), fromMS(created)
+	if err == nil {
+		m.Media, err = model.DecodeMedia(media)
+	}
 	return m, err
 }
 
@@ -80,13 +84,14 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 }
 
 const insertMessage = `INSERT INTO messages (` + messageColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func messageArgs(m model.Message) []any {
 	return []any{m.ID, nullable(m.ClientID), nullable(m.ConversationID), m.Direction, m.Channel, m.From, m.To,
 		m.Body, m.Status, m.MatchedBlockWord, m.Contact.FirstName, m.Contact.LastName, m.Contact.Business,
 		m.Provider, nullable(m.ProviderMessageID), m.RoutedBy, m.Meta, m.Segments, m.Encoding, m.CostCents,
-		m.ErrorCode, m.ErrorMessage, m.SendAttempts, ms(m.StatusAt), m.CampaignID, ms(m.ReceivedAt), ms(m.CreatedAt)}
+		m.ErrorCode, m.ErrorMessage, m.SendAttempts, ms(m.StatusAt), m.CampaignID, ms(m.ReceivedAt), ms(m.CreatedAt),
+		model.EncodeMedia(m.Media)}
 }
 
 // SetMessageRoute records the routing outcome of an inbound message. Only a message not yet

@@ -3,6 +3,8 @@ package store
 import (
 	"strings"
 	"testing"
+
+	"github.com/ibiki/ibiki/internal/model"
 )
 
 // The claim's step for a batch of sends reaches its messages through the primary key, however
@@ -60,7 +62,7 @@ func TestSendQueueStatementsUseTheirIndexes(t *testing.T) {
 		}
 	}
 	t.Run("queue", func(t *testing.T) {
-		args := make([]any, 33)
+		args := make([]any, len(messageArgs(model.Message{}))+6)
 		for i := range args {
 			args[i] = "x"
 		}

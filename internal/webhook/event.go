@@ -40,6 +40,8 @@ type MessageData struct {
 	ProviderMessageID *string             `json:"provider_message_id"`
 	ReceivedAt        string              `json:"received_at"`
 	RoutedBy          model.RoutedBy      `json:"routed_by"`
+	// Media are the attachments, [] for none.
+	Media []model.Attachment `json:"media"`
 	*OutboundData
 }
 
@@ -70,7 +72,10 @@ func NewMessageData(m model.Message, contact model.ContactInfo) MessageData {
 		From: m.From, To: m.To, Body: m.Body, Channel: m.Channel, Status: m.Status,
 		MatchedBlockWord: orNull(m.MatchedBlockWord), Contact: contact, Provider: m.Provider,
 		ProviderMessageID: orNull(m.ProviderMessageID), ReceivedAt: m.ReceivedAt.UTC().Format(TimeFormat),
-		RoutedBy: m.RoutedBy,
+		RoutedBy: m.RoutedBy, Media: m.Media,
+	}
+	if d.Media == nil {
+		d.Media = []model.Attachment{}
 	}
 	if m.Direction == model.Outbound {
 		d.OutboundData = &OutboundData{Segments: m.Segments, Encoding: m.Encoding, CostCents: m.CostCents,

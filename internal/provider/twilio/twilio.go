@@ -1,18 +1,15 @@
-// Package twilio sends SMS through Twilio's Messages REST API and reads its status callbacks,
+// Package twilio sends SMS through Twilio's Messages REST API, takes the messages contacts send
+// to Twilio numbers (SMS, MMS, WhatsApp) and reads its status callbacks, every request
 // verified with X-Twilio-Signature (Verify).
 package twilio
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -52,9 +49,11 @@ func (c Config) WithPublicURL(publicURL, name string) Config {
 
 // Client is a configured Twilio account.
 type Client struct {
-	cfg   Config
-	http  *http.Client
-	guard provider.Guard // the entry's webhook protection (FromEntry)
+	cfg    Config
+	http   *http.Client
+	guard  provider.Guard // the entry's webhook protection (FromEntry)
+	name   string         // the entry's name: the Provider of the messages it takes
+	region string         // reads numbers written without a country code
 }
 
 // New checks the configuration.
@@ -86,13 +85,14 @@ func FromEntry(e provider.Entry, env provider.Env) (provider.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.guard = e.Guard
+	c.guard, c.name, c.region = e.Guard, e.Name, env.Region
 	return c, nil
 }
 
-// Supports: Twilio sends and calls back with signed delivery reports.
+// Supports: Twilio sends, posts the messages contacts send to its numbers (SMS, MMS and
+// WhatsApp), and calls back with delivery reports, all signed.
 func (c *Client) Supports() provider.Features {
-	return provider.FeatureSend | provider.FeatureStatus | provider.FeatureVerify
+	return provider.FeatureSend | provider.FeatureInbound | provider.FeatureStatus | provider.FeatureVerify
 }
 
 // Capabilities: Twilio sends from the number given unless a Messaging Service picks it; it has
@@ -166,51 +166,32 @@ func mapStatus(s string) model.MessageStatus {
 	}
 }
 
-// Signature computes X-Twilio-Signature for a form POST to url: base64 HMAC-SHA1, keyed with
-// the auth token, of the URL followed by every parameter name and value, names sorted.
-func Signature(authToken, url string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(url)
-	for _, k := range keys {
-		for _, v := range form[k] {
-			b.WriteString(k)
-			b.WriteString(v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// Verify applies the entry's webhook protection, then checks X-Twilio-Signature. Twilio signs
-// the URL it called: for a status callback, the configured StatusCallback (the URL Twilio was
-// given), else the URL of the request as Twilio wrote it (provider.Request.URL).
+// Verify applies the entry's webhook protection, then checks X-Twilio-Signature (see
+// validSignature for how leniently). Twilio signs the URL it called: the URL of the request as
+// Twilio wrote it (provider.Request.URL, rebuilt from IBIKI_PUBLIC_URL behind a proxy), or, for
+// a status callback, also the configured StatusCallback it was given.
 func (c *Client) Verify(r provider.Request) error {
 	if err := c.guard.Verify(r); err != nil {
 		return err
 	}
-	form, err := url.ParseQuery(string(r.Body))
-	if err != nil {
-		what := "body"
-		if r.Status {
-			what = "status callback"
+	targets := []string{r.URL()}
+	if r.Status && c.cfg.StatusCallback != "" {
+		targets = []string{c.cfg.StatusCallback, targets[0]}
+	}
+	sig := r.HTTP.Header.Get("X-Twilio-Signature")
+	for _, target := range targets {
+		ok, err := validSignature(c.cfg.AuthToken, target, r.Body, sig)
+		if err != nil {
+			if r.Status {
+				return fmt.Errorf("%w: status callback is not a form", provider.ErrMalformed)
+			}
+			return err
 		}
-		return fmt.Errorf("%w: %s is not a form", provider.ErrMalformed, what)
+		if ok {
+			return nil
+		}
 	}
-	target := c.cfg.StatusCallback
-	if !r.Status || target == "" {
-		target = r.URL()
-	}
-	got := r.HTTP.Header.Get("X-Twilio-Signature")
-	if want := Signature(c.cfg.AuthToken, target, form); got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-		return provider.ErrUnauthorized
-	}
-	return nil
+	return ErrSignature
 }
 
 // ParseStatus reads a verified status callback.

@@ -1,0 +1,178 @@
+package hooks_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/provider/twilio"
+)
+
+const (
+	twSID   = "AC0123456789abcdef0123456789abcdef"
+	twToken = "0123456789abcdef0123456789abcdef"
+)
+
+// twilioServer is an Ibiki with a Twilio entry "tw" that takes messages, client acme (webhook to
+// rcv) owning the Twilio number +15557654321.
+func twilioServer(t *testing.T) (*ibikitest.Server, *ibikitest.Receiver, ibikitest.CreatedClient) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "providers.json")
+	if err := os.WriteFile(file, []byte(`{"providers":[{"name":"tw","type":"twilio","account_sid":"`+twSID+
+		`","auth_token":"`+twToken+`","base_url":"http://127.0.0.1:9"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_PROVIDERS_FILE": file})
+	rcv := ibikitest.NewReceiver(t)
+	c := s.CreateClient("acme", rcv.URL)
+	if res := s.Do("POST", "/admin/v1/numbers", ibikitest.AdminToken, map[string]string{"number": "+15557654321", "client_id": "acme"}); res.Status != http.StatusCreated {
+		t.Fatalf("number: %d %s", res.Status, res.Body)
+	}
+	return s, rcv, c
+}
+
+// postTwilio posts a form to one of the server's webhooks as Twilio does, signed over the URL
+// it calls (sig "" signs it; anything else is sent as the signature).
+func postTwilio(t *testing.T, s *ibikitest.Server, path string, f url.Values, sig string) ibikitest.Response {
+	t.Helper()
+	if sig == "" {
+		sig = twilio.Signature(twToken, s.URL+path, f)
+	}
+	req, err := http.NewRequest("POST", s.URL+path, strings.NewReader(f.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	return send(t, req)
+}
+
+// rejected reads a counter of refused webhooks from /metrics.
+func rejected(t *testing.T, s *ibikitest.Server, source, reason string) int {
+	t.Helper()
+	body := string(s.Do("GET", "/metrics", "", nil).Body)
+	re := regexp.MustCompile(`ibiki_inbound_rejected_total\{provider="` + source + `",reason="` + reason + `"\} (\d+)`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+func mmsForm(sid string) url.Values {
+	return url.Values{"MessageSid": {sid}, "AccountSid": {twSID}, "From": {"+15551234567"}, "To": {"+15557654321"},
+		"Body": {"Look at this"}, "NumMedia": {"2"},
+		"MediaUrl0": {"https://api.twilio.com/2010-04-01/Accounts/" + twSID + "/Messages/" + sid + "/Media/ME1"}, "MediaContentType0": {"image/jpeg"},
+		"MediaUrl1": {"https://api.twilio.com/2010-04-01/Accounts/" + twSID + "/Messages/" + sid + "/Media/ME2"}, "MediaContentType1": {"image/png"}}
+}
+
+// A Twilio MMS with two media on a client's number is answered with empty TwiML, routed by the
+// number, and delivered to the client with its attachments; the API shows them too. The same
+// MessageSid again is one message. A wrong or missing signature is a 403, counted, and stores
+// nothing.
+func TestTwilioMessageWebhook(t *testing.T) {
+	s, rcv, c := twilioServer(t)
+	refusedBefore := rejected(t, s, "tw", "signature")
+	t.Run("a wrong or missing signature is refused and changes nothing", func(t *testing.T) {
+		for _, sig := range []string{"bm9wZQ==", twilio.Signature("another-token", s.URL+"/webhooks/tw", mmsForm("SMbad"))} {
+			res := postTwilio(t, s, "/webhooks/tw", mmsForm("SMbad"), sig)
+			wantErr(t, res, http.StatusForbidden, "forbidden", "")
+		}
+		req, _ := http.NewRequest("POST", s.URL+"/webhooks/tw", strings.NewReader(mmsForm("SMbad").Encode()))
+		wantErr(t, send(t, req), http.StatusForbidden, "forbidden", "")
+		if got := rejected(t, s, "tw", "signature") - refusedBefore; got != 3 {
+			t.Errorf("%d refusals counted, want 3", got)
+		}
+	})
+	res := postTwilio(t, s, "/webhooks/tw", mmsForm("SM00000000000000000000000000000001"), "")
+	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/xml") ||
+		string(res.Body) != `<?xml version="1.0" encoding="UTF-8"?><Response/>` {
+		t.Fatalf("answer %d %q %s", res.Status, res.Header.Get("Content-Type"), res.Body)
+	}
+	t.Run("the same MessageSid again is answered the same and stored once", func(t *testing.T) {
+		if again := postTwilio(t, s, "/webhooks/tw", mmsForm("SM00000000000000000000000000000001"), ""); again.Status != http.StatusOK {
+			t.Errorf("retry answered %d %s", again.Status, again.Body)
+		}
+	})
+	t.Run("a form Ibiki cannot read is a 400 naming the field", func(t *testing.T) {
+		f := mmsForm("SM3")
+		f.Set("MediaUrl1", "javascript:alert(1)")
+		wantErr(t, postTwilio(t, s, "/webhooks/tw", f, ""), http.StatusBadRequest, "invalid_field", "MediaUrl1")
+	})
+	// A plain SMS from the same phone after it: once its delivery arrives, a second delivery of
+	// the MMS would have arrived before it.
+	sms := url.Values{"MessageSid": {"SM00000000000000000000000000000002"}, "From": {"+15551234567"}, "To": {"+15557654321"}, "Body": {"and hi"}}
+	if res := postTwilio(t, s, "/webhooks/tw", sms, ""); res.Status != http.StatusOK {
+		t.Fatalf("sms answered %d %s", res.Status, res.Body)
+	}
+	got := rcv.WaitFor(t, 2)
+	if len(got) != 2 {
+		t.Fatalf("%d deliveries, want 2 (the MMS once, then the SMS)", len(got))
+	}
+	var ev struct {
+		Type string `json:"type"`
+		Data struct {
+			ID       string `json:"id"`
+			Channel  string `json:"channel"`
+			RoutedBy string `json:"routed_by"`
+			Provider string `json:"provider"`
+			Body     string `json:"body"`
+			Media    []struct {
+				URL         string `json:"url"`
+				ContentType string `json:"content_type"`
+			} `json:"media"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(got[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	d := ev.Data
+	if ev.Type != "message.received" || d.Channel != "sms" || d.RoutedBy != "number" || d.Provider != "tw" || d.Body != "Look at this" ||
+		len(d.Media) != 2 || d.Media[0].ContentType != "image/jpeg" || !strings.HasSuffix(d.Media[1].URL, "/Media/ME2") {
+		t.Errorf("delivery %s", got[0].Body)
+	}
+	if !strings.Contains(string(got[1].Body), `"media":[]`) {
+		t.Errorf("an SMS's event should carry an empty media list: %s", got[1].Body)
+	}
+	t.Run("the API shows the attachments", func(t *testing.T) {
+		res := s.Do("GET", "/api/v1/messages/"+d.ID, c.APIKey, nil)
+		if res.Status != http.StatusOK || !strings.Contains(string(res.Body), `"media":[{"url":"https://api.twilio.com/`) {
+			t.Errorf("message %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// WhatsApp messages come on the same webhook with whatsapp: addresses: the channel is whatsapp,
+// the numbers route as any, and the profile name is the contact's.
+func TestTwilioWhatsAppWebhook(t *testing.T) {
+	s, rcv, _ := twilioServer(t)
+	f := url.Values{"MessageSid": {"SM00000000000000000000000000000003"}, "From": {"whatsapp:+447700900123"},
+		"To": {"whatsapp:+15557654321"}, "Body": {"hello on WhatsApp"}, "ProfileName": {"Asha Rao"}, "WaId": {"447700900123"}}
+	if res := postTwilio(t, s, "/webhooks/tw", f, ""); res.Status != http.StatusOK {
+		t.Fatalf("answered %d %s", res.Status, res.Body)
+	}
+	var ev struct {
+		Data struct {
+			From, To, Channel string
+			RoutedBy          string `json:"routed_by"`
+			Contact           struct {
+				FirstName string `json:"first_name"`
+			}
+		} `json:"data"`
+	}
+	got := rcv.WaitFor(t, 1)
+	if err := json.Unmarshal(got[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if d := ev.Data; d.From != "+447700900123" || d.To != "+15557654321" || d.Channel != "whatsapp" || d.RoutedBy != "number" || d.Contact.FirstName != "Asha Rao" {
+		t.Errorf("delivery %s", got[0].Body)
+	}
+}
