@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/ibiki/ibiki/internal/auth"
@@ -42,34 +43,40 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority i
 	c, _ := auth.Client(r.Context())
 	a.idempotent(w, r, c.ID, answerWith(http.StatusAccepted, outJSON), func(r *http.Request, body []byte) (int, any, error) {
 		var in struct {
-			To   *string `json:"to"`
-			Body string  `json:"body"`
-			From string  `json:"from"`
+			To        *string       `json:"to"`
+			Body      string        `json:"body"`
+			From      string        `json:"from"`
+			Channel   model.Channel `json:"channel"`
+			MediaURLs []string      `json:"media_urls"`
 		}
 		if to != "" {
-			// A reply needs the conversation: another client's phone is not found.
-			phone, err := sms.NormalizeE164(to, a.Region)
-			if err != nil {
-				return 0, nil, respond.ErrNotFound
-			}
-			if _, err := a.Store.Conversation(r.Context(), c.ID, phone, model.ChannelSMS); err != nil {
-				return 0, nil, err
-			}
+			// A reply needs the conversation (of its channel, SMS unless named): another
+			// client's phone is not found.
 			var reply struct {
-				Body string `json:"body"`
-				From string `json:"from"`
+				Body      string        `json:"body"`
+				From      string        `json:"from"`
+				Channel   model.Channel `json:"channel"`
+				MediaURLs []string      `json:"media_urls"`
 			}
 			if err := respond.DecodeBytes(body, &reply); err != nil {
 				return 0, nil, err
 			}
-			in.To, in.Body, in.From = &to, reply.Body, reply.From
+			phone, err := sms.NormalizeE164(to, a.Region)
+			if err != nil {
+				return 0, nil, respond.ErrNotFound
+			}
+			if _, err := a.Store.Conversation(r.Context(), c.ID, phone, cmp.Or(reply.Channel, model.ChannelSMS)); err != nil {
+				return 0, nil, err
+			}
+			in.To, in.Body, in.From, in.Channel, in.MediaURLs = &to, reply.Body, reply.From, reply.Channel, reply.MediaURLs
 		} else if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
 		if in.To == nil {
 			return 0, nil, respond.Missing("to")
 		}
-		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority})
+		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority,
+			Channel: in.Channel, MediaURLs: in.MediaURLs})
 		return http.StatusAccepted, outJSON(m), err
 	})
 }

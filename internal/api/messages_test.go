@@ -28,6 +28,7 @@ type sent struct {
 	Provider       string   `json:"provider"`
 	ProviderID     *string  `json:"provider_message_id"`
 	ErrorCode      *string  `json:"error_code"`
+	Channel        string   `json:"channel"`
 	NonGSM         []string `json:"non_gsm_characters"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,7 +25,9 @@ const benchUsage = `usage: ibiki bench inbound|send|bulk|import|campaign [flags]
 
 inbound  posts ExtremeSMS webhooks as fast as possible (or at --rate), hosts the client webhook
          they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
-         and losses.
+         and losses. With --provider twilio it posts Twilio's message webhooks instead, signed
+         with the auth token of the Twilio entry --twilio-entry (--twilio-auth-token; --spawn
+         gives the spawned server such an entry), routed by a number it gives the bench client.
 send     posts POST /api/v1/messages as fast as possible (or at --rate) and reports accepted/s
          and latency; the messages go to the server's default provider (the simulator).
 import   uploads a generated CSV of --recipients rows to POST /api/v1/contacts/import and reports
@@ -67,6 +70,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&dbURL, "database-url", "", "with --spawn: its IBIKI_DATABASE_URL (default: a new SQLite file in a temp dir)")
 	recipients := fs.Int("recipients", 100_000, "bulk: messages in the bulk request; import: rows in the file")
 	watch := fs.Duration("watch", 0, "bulk: measure the dispatch rate over this window (0: do not)")
+	source := fs.String("provider", "extremesms", "inbound: whose webhooks to post: extremesms or twilio")
+	tw := loadtest.TwilioTarget{}
+	fs.StringVar(&tw.Entry, "twilio-entry", "twilio", "inbound --provider twilio: the name of the server's twilio entry")
+	fs.StringVar(&tw.AuthToken, "twilio-auth-token", os.Getenv("IBIKI_BENCH_TWILIO_AUTH_TOKEN"),
+		"inbound --provider twilio: that entry's auth_token (default $IBIKI_BENCH_TWILIO_AUTH_TOKEN; --spawn sets its own)")
+	fs.StringVar(&tw.SignedBase, "signed-url", os.Getenv("IBIKI_PUBLIC_URL"),
+		"inbound --provider twilio: the server's public URL, which signatures cover (default $IBIKI_PUBLIC_URL, else --url)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return config.UsageError(err)
 	}
@@ -77,9 +87,38 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opt.Client = "bench-" + randomHex(4)
 	}
 	opt.Log = stderr
+	var childEnv []string
+	usage := func(msg string) error { // the flag package prints its own; these are printed here
+		fmt.Fprintln(stderr, msg)
+		return config.UsageError(errors.New(msg))
+	}
+	switch *source {
+	case "extremesms":
+	case "twilio":
+		if mode != "inbound" {
+			return usage("bench: --provider is for bench inbound")
+		}
+		if spawn {
+			dir, err := os.MkdirTemp("", "ibiki-bench-providers-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			if tw.AuthToken, childEnv, err = twilioBenchEntry(dir, tw.Entry); err != nil {
+				return err
+			}
+			tw.SignedBase = "" // the spawned server has no public URL of its own: --url it is
+		}
+		if tw.AuthToken == "" {
+			return usage("bench: --provider twilio needs --twilio-auth-token (or --spawn)")
+		}
+		opt.Twilio = &tw
+	default:
+		return usage(fmt.Sprintf("bench: --provider %q: say extremesms or twilio", *source))
+	}
 	pid := 0
 	if spawn {
-		url, token, stop, cmd, err := spawnServer(ctx, dbURL, stderr)
+		url, token, stop, cmd, err := spawnServer(ctx, dbURL, stderr, childEnv...)
 		if err != nil {
 			return err
 		}
@@ -120,7 +159,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // spawnServer starts this binary's `serve` on a free port and waits until it is ready.
-func spawnServer(ctx context.Context, dbURL string, logw io.Writer) (url, token string, stop func(), cmd *exec.Cmd, err error) {
+func spawnServer(ctx context.Context, dbURL string, logw io.Writer, env ...string) (url, token string, stop func(), cmd *exec.Cmd, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", "", nil, nil, err
@@ -141,7 +180,8 @@ func spawnServer(ctx context.Context, dbURL string, logw io.Writer) (url, token 
 	token = randomHex(16)
 	cmd = exec.Command(exe, "serve")
 	cmd.Env = append(os.Environ(), "IBIKI_ADDR="+addr, "IBIKI_DATABASE_URL="+dbURL, "IBIKI_ADMIN_TOKEN="+token,
-		"IBIKI_ALLOW_PRIVATE_WEBHOOKS=true")
+		"IBIKI_ALLOW_PRIVATE_WEBHOOKS=true", "IBIKI_PUBLIC_URL=")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
 		return "", "", nil, nil, err
@@ -174,4 +214,21 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// twilioBenchEntry writes, in dir, a providers file with one Twilio entry named name, for a spawned
+// server: its auth token (random) signs the bench's webhooks; it never sends (its API address
+// is closed), and the server keeps its default simulator for anything sent. It returns the token
+// and the environment that points the server at the file.
+func twilioBenchEntry(dir, name string) (token string, env []string, err error) {
+	token = randomHex(16)
+	entry := map[string]any{"name": name, "type": "twilio", "account_sid": "AC00000000000000000000000000bench",
+		"auth_token": token, "base_url": "http://127.0.0.1:9"}
+	sim := map[string]any{"name": "simulator", "type": "simulator"}
+	b, _ := json.Marshal(map[string]any{"default": "simulator", "providers": []any{entry, sim}})
+	file := filepath.Join(dir, "providers.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return "", nil, err
+	}
+	return token, []string{"IBIKI_PROVIDERS_FILE=" + file}, nil
 }

@@ -23,6 +23,9 @@ func TestExitCodesOfTheCommandLine(t *testing.T) {
 		{"an unknown flag of serve is a usage error", []string{"serve", "--bogus"}, 2, "flag provided but not defined: -bogus", "ibiki:"},
 		{"a stray argument of serve is a usage error", []string{"serve", "stray"}, 2, `unexpected argument "stray"`, "ibiki:"},
 		{"an unknown flag of bench is a usage error", []string{"bench", "inbound", "--nope"}, 2, "flag provided but not defined: -nope", "ibiki:"},
+		{"an unknown provider of bench inbound is a usage error", []string{"bench", "inbound", "--provider", "fax"}, 2, `--provider "fax": say extremesms or twilio`, ""},
+		{"bench inbound as Twilio needs the entry's token", []string{"bench", "inbound", "--provider", "twilio", "--twilio-auth-token", ""}, 2, "needs --twilio-auth-token", ""},
+		{"--provider is for bench inbound only", []string{"bench", "send", "--provider", "twilio"}, 2, "--provider is for bench inbound", ""},
 		{"an unknown command is a usage error", []string{"nope"}, 2, `unknown command "nope"`, ""},
 		{"help of the user command is no error", []string{"user", "create", "-h"}, 0, "-email", "ibiki:"},
 	}

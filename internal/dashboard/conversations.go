@@ -137,7 +137,7 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, v *view) error
 		return err
 	}
 	body := r.PostFormValue("body")
-	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Priority: model.PriorityInteractive})
+	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Channel: conv.Channel, Priority: model.PriorityInteractive})
 	if r.Header.Get("HX-Request") == "" { // a plain form post (no JavaScript): back to the thread
 		msg := "Sent."
 		if err != nil {
@@ -205,7 +205,8 @@ func userMessage(err error) (msg string, ok bool) {
 			formatCents(ic.BalanceCents), formatCents(ic.NeededCents)), true
 	case errors.Is(err, outbound.ErrOptedOut):
 		return "This contact has opted out (replied STOP): nothing was sent. They can reply START to opt back in.", true
-	case errors.Is(err, outbound.ErrClientInactive), errors.Is(err, outbound.ErrSenderNotAllowed), errors.Is(err, outbound.ErrSenderNotSupported):
+	case errors.Is(err, outbound.ErrClientInactive), errors.Is(err, outbound.ErrSenderNotAllowed), errors.Is(err, outbound.ErrSenderNotSupported),
+		errors.Is(err, outbound.ErrChannelNotSupported), errors.Is(err, outbound.ErrMediaNotSupported):
 		return err.Error(), true
 	}
 	return "", false

@@ -7,6 +7,7 @@ package loadtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ibiki/ibiki/internal/provider/twilio"
 )
 
 // Options describes one run.
@@ -34,6 +37,16 @@ type Options struct {
 	ReceiverAddr string        // where the fake client webhook listens
 	Client       string        // client id to create
 	Log          io.Writer     // progress lines
+	// Twilio, when set, makes the inbound bench post Twilio's signed message webhooks to that
+	// entry instead of ExtremeSMS's.
+	Twilio *TwilioTarget
+}
+
+// TwilioTarget is the Twilio entry an inbound bench posts to: its name, its auth token (to sign
+// as Twilio does), and the base URL Ibiki verifies signatures against (its IBIKI_PUBLIC_URL, or
+// the --url it is reached at).
+type TwilioTarget struct {
+	Entry, AuthToken, SignedBase string
 }
 
 // Report is the outcome of a run.
@@ -67,6 +80,12 @@ func Inbound(ctx context.Context, opt Options) (Report, error) {
 	}
 	in := &inboundRun{run: r, addr: u.Host, path: strings.TrimSuffix(u.Path, "/") + "/webhooks/extremesms",
 		failed: map[string]int64{}}
+	in.body = in.extremeSMS
+	if tw := opt.Twilio; tw != nil {
+		in.path = strings.TrimSuffix(u.Path, "/") + "/webhooks/" + url.PathEscape(tw.Entry)
+		in.signed = strings.TrimSuffix(cmp.Or(tw.SignedBase, opt.URL), "/") + "/webhooks/" + url.PathEscape(tw.Entry)
+		in.body = in.twilio
+	}
 	hook, err := serveWire(opt.ReceiverAddr, in.hook)
 	if err != nil {
 		return Report{}, err
@@ -75,6 +94,13 @@ func Inbound(ctx context.Context, opt Options) (Report, error) {
 	hookURL := "http://" + hook.addr() + "/hook"
 	if err := r.createClient(ctx, hookURL); err != nil {
 		return Report{}, err
+	}
+	if opt.Twilio != nil {
+		// Twilio's messages route by the number they came to: the bench client owns one.
+		in.toNumber = fmt.Sprintf("+1555%07d", time.Now().UnixNano()%10_000_000)
+		if err := r.admin(ctx, "POST", "/admin/v1/numbers", map[string]string{"number": in.toNumber, "client_id": opt.Client}, nil, http.StatusCreated); err != nil {
+			return Report{}, fmt.Errorf("bench: the bench client's Twilio number: %w", err)
+		}
 	}
 	fmt.Fprintf(opt.Log, "bench: client %s, webhook %s, %d connections, rate %s, %s\n",
 		opt.Client, hookURL, opt.Connections, rateText(opt.Rate), opt.Duration)
@@ -91,15 +117,19 @@ func Inbound(ctx context.Context, opt Options) (Report, error) {
 type inboundRun struct {
 	*run
 	addr, path string
-	mu         sync.Mutex
-	due        []time.Time // when message n's request was due (zero: not sent)
-	fresh      []int8      // 1 accepted as new, 2 accepted as a duplicate, 0 not accepted
-	arrived    []time.Time // when message n first reached the webhook
-	ingest     []time.Duration
-	failed     map[string]int64
-	strangers  int64 // deliveries of messages this run did not send
-	redeliv    atomic.Int64
-	lastSeen   atomic.Int64 // unix nanos of the last delivery
+	// body builds message n's webhook: ExtremeSMS's JSON, or Twilio's signed form (signed is
+	// the URL Twilio signs, toNumber the client's number the messages come to).
+	body             func(n int64, id string, phone int64) (contentType, sig string, body []byte)
+	signed, toNumber string
+	mu               sync.Mutex
+	due              []time.Time // when message n's request was due (zero: not sent)
+	fresh            []int8      // 1 accepted as new, 2 accepted as a duplicate, 0 not accepted
+	arrived          []time.Time // when message n first reached the webhook
+	ingest           []time.Duration
+	failed           map[string]int64
+	strangers        int64 // deliveries of messages this run did not send
+	redeliv          atomic.Int64
+	lastSeen         atomic.Int64 // unix nanos of the last delivery
 }
 
 // grow makes index n valid in every slice (mu held).
@@ -221,8 +251,7 @@ func (in *inboundRun) send(ctx context.Context) int64 {
 func (in *inboundRun) post(c *wireClient, n int64, due time.Time) {
 	id := in.prefix + "-" + strconv.FormatInt(n, 10)
 	phone := 15550000000 + n%int64(in.opt.Phones)
-	body := fmt.Appendf(nil, `{"from":"+%d","firstname":"Load","lastname":"Test","business":%q,"message":"bench message %d","status":"received","matchedBlockWord":null,"receiver":"+15557654321","usedmodem":"M1","port":"1","timestamp":%q,"messageId":%q}`,
-		phone, in.opt.Client, n, time.Now().UTC().Format(time.RFC3339Nano), id)
+	contentType, sig, body := in.body(n, id, phone)
 	start := time.Now()
 	if due.IsZero() {
 		due = start
@@ -231,7 +260,7 @@ func (in *inboundRun) post(c *wireClient, n int64, due time.Time) {
 	in.grow(n)
 	in.due[n] = due
 	in.mu.Unlock()
-	code, answer, err := c.post(in.path, "application/json", body)
+	code, answer, err := c.postSigned(in.path, contentType, sig, body)
 	lat := time.Since(due)
 	status := "error"
 	if err == nil {
@@ -250,6 +279,26 @@ func (in *inboundRun) post(c *wireClient, n int64, due time.Time) {
 		in.fresh[n] = 2
 	}
 }
+
+// extremeSMS is ExtremeSMS's webhook for message n, routed by its business field.
+func (in *inboundRun) extremeSMS(n int64, id string, phone int64) (string, string, []byte) {
+	return "application/json", "", fmt.Appendf(nil, `{"from":"+%d","firstname":"Load","lastname":"Test","business":%q,"message":"bench message %d","status":"received","matchedBlockWord":null,"receiver":"+15557654321","usedmodem":"M1","port":"1","timestamp":%q,"messageId":%q}`,
+		phone, in.opt.Client, n, time.Now().UTC().Format(time.RFC3339Nano), id)
+}
+
+// twilio is Twilio's incoming-message webhook for message n, with the parameters Twilio sends
+// with an SMS, signed with X-Twilio-Signature as Twilio signs it.
+func (in *inboundRun) twilio(n int64, id string, phone int64) (string, string, []byte) {
+	f := url.Values{"ToCountry": {"US"}, "ToState": {"CA"}, "SmsMessageSid": {id}, "NumMedia": {"0"}, "ToCity": {"SAN FRANCISCO"},
+		"FromZip": {"94105"}, "SmsSid": {id}, "FromState": {"CA"}, "SmsStatus": {"received"}, "FromCity": {"SAN FRANCISCO"},
+		"Body": {"bench message " + strconv.FormatInt(n, 10)}, "FromCountry": {"US"}, "To": {in.toNumber}, "ToZip": {"94105"},
+		"NumSegments": {"1"}, "MessageSid": {id}, "AccountSid": {twilioBenchAccount}, "From": {"+" + strconv.FormatInt(phone, 10)},
+		"ApiVersion": {"2010-04-01"}}
+	return "application/x-www-form-urlencoded", twilio.Signature(in.opt.Twilio.AuthToken, in.signed, f), []byte(f.Encode())
+}
+
+// twilioBenchAccount is the Account SID of the Twilio entry a spawned bench server gets.
+const twilioBenchAccount = "AC00000000000000000000000000bench"
 
 // drain waits until every accepted message arrived, nothing arrived for a while, or Drain.
 func (in *inboundRun) drain(ctx context.Context) {

@@ -48,14 +48,19 @@ func newWireClient(hostport string, timeout time.Duration) *wireClient {
 // connection the server closed while it was idle fails before any byte of an answer; the
 // request is then sent again once on a new connection, as net/http does.
 func (c *wireClient) post(path, contentType string, body []byte) (int, []byte, error) {
+	return c.postSigned(path, contentType, "", body)
+}
+
+// postSigned is post with an X-Twilio-Signature header, unless sig is "".
+func (c *wireClient) postSigned(path, contentType, sig string, body []byte) (int, []byte, error) {
 	reused := c.conn != nil
-	status, resp, answered, err := c.exchange(path, contentType, body)
+	status, resp, answered, err := c.exchange(path, contentType, sig, body)
 	if err != nil && c.conn != nil {
 		c.conn.Close()
 		c.conn = nil
 	}
 	if err != nil && reused && !answered {
-		status, resp, _, err = c.exchange(path, contentType, body)
+		status, resp, _, err = c.exchange(path, contentType, sig, body)
 		if err != nil && c.conn != nil {
 			c.conn.Close()
 			c.conn = nil
@@ -65,7 +70,7 @@ func (c *wireClient) post(path, contentType string, body []byte) (int, []byte, e
 }
 
 // exchange writes the request and reads the answer; answered tells whether any of it came.
-func (c *wireClient) exchange(path, contentType string, body []byte) (status int, resp []byte, answered bool, err error) {
+func (c *wireClient) exchange(path, contentType, sig string, body []byte) (status int, resp []byte, answered bool, err error) {
 	if c.conn == nil {
 		conn, err := net.DialTimeout("tcp", c.addr, c.timeout)
 		if err != nil {
@@ -87,6 +92,10 @@ func (c *wireClient) exchange(path, contentType string, body []byte) (status int
 	c.req = append(c.req, c.host...)
 	c.req = append(c.req, "\r\nContent-Type: "...)
 	c.req = append(c.req, contentType...)
+	if sig != "" {
+		c.req = append(c.req, "\r\nX-Twilio-Signature: "...)
+		c.req = append(c.req, sig...)
+	}
 	c.req = append(c.req, "\r\nContent-Length: "...)
 	c.req = strconv.AppendInt(c.req, int64(len(body)), 10)
 	c.req = append(c.req, "\r\n\r\n"...)

@@ -86,7 +86,11 @@ func (s *Service) call(ctx context.Context, p provider.Sender, m model.Message, 
 		}
 		return r
 	}
-	sent, err := p.Send(ctx, provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments})
+	out := provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments, Channel: m.Channel}
+	for _, a := range m.Media {
+		out.MediaURLs = append(out.MediaURLs, a.URL)
+	}
+	sent, err := p.Send(ctx, out)
 	return s.answered(m, sent, err, classify(err, first))
 }
 

@@ -5,14 +5,17 @@
 package outbound
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
@@ -35,6 +38,16 @@ var (
 	ErrSenderNotSupported = errors.New("the provider of this number cannot send from a chosen number")
 	// ErrClientInactive: a deactivated client cannot send.
 	ErrClientInactive = errors.New("the client is deactivated")
+	// ErrChannelNotSupported: no provider this message could go through carries its channel.
+	ErrChannelNotSupported = errors.New("the provider this message would go through does not carry its channel")
+	// ErrMediaNotSupported: the provider this message would go through sends no attachments.
+	ErrMediaNotSupported = errors.New("the provider this message would go through does not send media")
+)
+
+// Limits on a message's attachments: Twilio takes at most 10 media URLs a message.
+const (
+	MaxMedia         = 10
+	maxMediaURLRunes = 2048
 )
 
 // FieldError is a bad input field (the API answers 400 naming it).
@@ -72,17 +85,23 @@ type Request struct {
 	// Refused, in a bulk send, is the caller's refusal of this item (a template it could not
 	// render): the item is reported by its index with this error and not sent.
 	Refused error
+	// Channel is sms (the default) or whatsapp; a "whatsapp:" prefix on To says whatsapp too.
+	Channel model.Channel
+	// MediaURLs are attachments by address (MMS, WhatsApp media): absolute http(s) URLs.
+	MediaURLs []string
 }
 
 // Draft is a request that passed validation: what it will cost and how it will travel.
 type Draft struct {
-	To     string
-	Body   string
-	From   string
-	Count  sms.Count
-	Cost   int64
-	Req    Request
-	client model.Client
+	To      string
+	Body    string
+	From    string
+	Channel model.Channel
+	Media   []model.Attachment
+	Count   sms.Count
+	Cost    int64
+	Req     Request
+	client  model.Client
 	// auto marks Ibiki's own replies (HELP): free, and sent even to a phone that opted out.
 	auto bool
 	// prepaid: the charge was made before (a campaign reserves its whole cost when it starts).
@@ -107,12 +126,20 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 	if strings.TrimSpace(req.To) == "" {
 		return Draft{}, &FieldError{Field: "to", Reason: "to is required"}
 	}
-	to, err := sms.NormalizeE164(req.To, s.Region)
+	ch, rawTo, err := channelOf(req)
+	if err != nil {
+		return Draft{}, err
+	}
+	to, err := sms.NormalizeE164(rawTo, s.Region)
 	if err != nil {
 		return Draft{}, &FieldError{Field: "to", Reason: err.Error()}
 	}
-	if strings.TrimSpace(req.Body) == "" {
-		return Draft{}, &FieldError{Field: "body", Reason: "body is required and must not be blank"}
+	media, err := checkMedia(req.MediaURLs)
+	if err != nil {
+		return Draft{}, err
+	}
+	if strings.TrimSpace(req.Body) == "" && len(media) == 0 {
+		return Draft{}, &FieldError{Field: "body", Reason: "body is required and must not be blank (unless media_urls are given)"}
 	}
 	if flaw := text.Check(req.Body); flaw != text.OK {
 		return Draft{}, &FieldError{Field: "body", Reason: "body must be text: it holds " + flaw.String()}
@@ -122,13 +149,57 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 		return Draft{}, &FieldError{Field: "body", Reason: fmt.Sprintf("body takes %d segments (%s, %d units); at most %d are allowed",
 			n.Segments, n.Encoding, n.Units, MaxSegments)}
 	}
-	d := Draft{To: to, Body: req.Body, Count: n, Cost: int64(n.Segments) * c.RateCents, Req: req, client: c}
+	if n.Segments == 0 {
+		n.Segments = 1 // media without text still travel, and cost, as one message
+	}
+	d := Draft{To: to, Body: req.Body, Channel: ch, Media: media, Count: n, Cost: int64(n.Segments) * c.RateCents, Req: req, client: c}
 	if req.From != "" {
 		if d.From, err = sms.NormalizeAddress(req.From, s.Region); err != nil {
 			return Draft{}, &FieldError{Field: "from", Reason: err.Error()}
 		}
 	}
 	return d, nil
+}
+
+// whatsappPrefix marks a WhatsApp address, as Twilio writes them: "whatsapp:+15551234567".
+const whatsappPrefix = "whatsapp:"
+
+// channelOf reads a request's channel and the number without its channel prefix.
+func channelOf(req Request) (model.Channel, string, error) {
+	to, ch := strings.TrimSpace(req.To), req.Channel
+	if len(to) > len(whatsappPrefix) && strings.EqualFold(to[:len(whatsappPrefix)], whatsappPrefix) {
+		if ch != "" && ch != model.ChannelWhatsApp {
+			return "", "", &FieldError{Field: "channel", Reason: fmt.Sprintf("channel %q does not match a whatsapp: address", ch)}
+		}
+		to, ch = to[len(whatsappPrefix):], model.ChannelWhatsApp
+	}
+	switch ch {
+	case "":
+		return model.ChannelSMS, to, nil
+	case model.ChannelSMS, model.ChannelWhatsApp:
+		return ch, to, nil
+	}
+	return "", "", &FieldError{Field: "channel", Reason: fmt.Sprintf("channel %q cannot be sent to: sms and whatsapp can", ch)}
+}
+
+// checkMedia reads media URLs into attachments (their type is the provider's to find out).
+func checkMedia(urls []string) ([]model.Attachment, error) {
+	if len(urls) > MaxMedia {
+		return nil, &FieldError{Field: "media_urls", Reason: fmt.Sprintf("at most %d media URLs are allowed", MaxMedia)}
+	}
+	var media []model.Attachment
+	for i, raw := range urls {
+		field := fmt.Sprintf("media_urls[%d]", i)
+		if flaw := text.Check(raw); flaw != text.OK {
+			return nil, &FieldError{Field: field, Reason: "must be text: it holds " + flaw.String()}
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || utf8.RuneCountInString(raw) > maxMediaURLRunes {
+			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("must be an absolute http or https URL of at most %d characters", maxMediaURLRunes)}
+		}
+		media = append(media, model.Attachment{URL: raw})
+	}
+	return media, nil
 }
 
 // Send accepts one message. When it returns nil, the message, its charge and its send job are
@@ -152,7 +223,7 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 		d.screened = true
 	}
 	pick := func(last string) (route, error) {
-		return s.chooseSender(ctx, c.ID, d.To, d.From, func(context.Context, string, string) (string, error) { return last, nil })
+		return s.chooseSender(ctx, c.ID, d.To, d.From, d.Channel, func(context.Context, string, string) (string, error) { return last, nil })
 	}
 	var m model.Message
 	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
@@ -201,6 +272,9 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		return m, err
 	}
 	m.ConversationID, m.From, m.Provider, m.CampaignID = conv, r.from, r.provider, d.campaignID
+	if err := s.carries(r.provider, d); err != nil {
+		return m, err
+	}
 	if m.CostCents > 0 && !d.prepaid {
 		// At the commit: the client's balance row is the one row every send of the client
 		// writes (see store.MoveCreditsAtCommit, and its lock order).
@@ -210,6 +284,25 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		}
 	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
+}
+
+// carries refuses a message its provider cannot send: a channel or media it does not carry.
+func (s *Service) carries(name string, d Draft) error {
+	if (d.Channel == "" || d.Channel == model.ChannelSMS) && len(d.Media) == 0 {
+		return nil
+	}
+	p, ok := s.Providers.Get(name)
+	if !ok {
+		return nil // dispatch fails it, as any message whose provider is gone
+	}
+	caps := p.Capabilities()
+	if !caps.Carries(d.Channel) {
+		return fmt.Errorf("%w: %s does not carry %s", ErrChannelNotSupported, name, d.Channel)
+	}
+	if len(d.Media) > 0 && !caps.Media {
+		return fmt.Errorf("%w: %s", ErrMediaNotSupported, name)
+	}
+	return nil
 }
 
 // autoMeta marks Ibiki's own replies (HELP) in the message's meta.
@@ -238,7 +331,7 @@ func optedOut(ctx context.Context, r optOuts, clientID, phone string) error {
 func newMessage(d Draft, r route, now time.Time) model.Message {
 	return model.Message{
 		ID: model.NewIDAt(model.PrefixMessage, now), ClientID: d.client.ID, Direction: model.Outbound,
-		Channel: model.ChannelSMS, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
+		Channel: cmp.Or(d.Channel, model.ChannelSMS), Media: d.Media, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
 		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
 		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
 	}
@@ -270,16 +363,22 @@ func (s *Service) QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Clie
 	}
 	body := strings.ReplaceAll(s.HelpReply, "[client]", c.Name)
 	n := sms.Segments(body)
-	d := Draft{To: in.From, Body: body, Count: n, Req: Request{Priority: model.PriorityInteractive}, client: c, auto: true}
+	d := Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Req: Request{Priority: model.PriorityInteractive}, client: c, auto: true}
 	r := route{provider: s.Providers.Default()}
 	if in.To != "" {
 		num := model.Number{Number: in.To}
 		if known, err := s.Store.CachedNumber(ctx, in.To); err == nil {
 			num = known
 		}
-		if name, ok := s.canChoose(num); ok && (num.ClientID == "" || num.ClientID == c.ID) {
+		if name, ok := s.canChoose(num, in.Channel); ok && (num.ClientID == "" || num.ClientID == c.ID) {
 			r = route{from: in.To, provider: name}
 		}
+	}
+	if err := s.carries(r.provider, d); err != nil {
+		// No provider to answer on this channel: the contact gets no HELP text, and the
+		// message is routed all the same.
+		s.Log.Warn("HELP not answered", "client", c.ID, "message", in.ID, "error", err)
+		return nil
 	}
 	_, err := s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, s.Clock().UTC())
 	return err
@@ -292,7 +391,7 @@ func (s *Service) QueuePrepaid(ctx context.Context, tx *store.Tx, c model.Client
 	d := Draft{To: to, Body: body, Count: sms.Segments(body), Cost: costCents, Req: Request{Priority: model.PriorityBulk},
 		client: c, prepaid: true, campaignID: campaignID}
 	pick := func(last string) (route, error) {
-		return s.chooseSender(ctx, c.ID, to, "", func(context.Context, string, string) (string, error) { return last, nil })
+		return s.chooseSender(ctx, c.ID, to, "", model.ChannelSMS, func(context.Context, string, string) (string, error) { return last, nil })
 	}
 	m, err := s.queue(ctx, tx, d, pick, s.Clock().UTC())
 	if err == nil {

@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -47,15 +48,19 @@ func (s *Service) sendingNumbers(ctx context.Context, clientID string) (senderNu
 	return n, nil
 }
 
-// canChoose reports whether a number's provider sends from a chosen number, and which
-// provider that is.
-func (s *Service) canChoose(n model.Number) (string, bool) {
+// canChoose reports whether a number's provider sends from a chosen number on channel ch, and
+// which provider that is.
+func (s *Service) canChoose(n model.Number, ch model.Channel) (string, bool) {
 	name := n.Provider
 	if name == "" {
 		name = s.Providers.Default()
 	}
 	p, ok := s.Providers.Get(name)
-	return name, ok && p.Capabilities().ChooseSender
+	if !ok {
+		return name, false
+	}
+	caps := p.Capabilities()
+	return name, caps.ChooseSender && caps.Carries(ch)
 }
 
 // chooseSender picks the number a message goes out from:
@@ -65,8 +70,10 @@ func (s *Service) canChoose(n model.Number) (string, bool) {
 //  4. the shared pool, round robin;
 //  5. the provider's choice.
 //
-// Steps 2–4 skip numbers whose provider cannot send from a chosen number.
-func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, sticky func(ctx context.Context, clientID, to string) (string, error)) (route, error) {
+// Steps 2–4 skip numbers whose provider cannot send from a chosen number, or does not carry the
+// message's channel ch (a WhatsApp message goes from a number of a provider that carries
+// WhatsApp); a number asked for whose provider does not carry ch is ErrChannelNotSupported.
+func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, ch model.Channel, sticky func(ctx context.Context, clientID, to string) (string, error)) (route, error) {
 	nums, err := s.sendingNumbers(ctx, clientID)
 	if err != nil {
 		return route{}, err
@@ -74,9 +81,12 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, s
 	if from != "" {
 		for _, n := range slices.Concat(nums.dedicated, nums.pool) {
 			if n.Number == from {
-				name, ok := s.canChoose(n)
+				name, ok := s.canChoose(n, model.ChannelSMS)
 				if !ok {
 					return route{}, ErrSenderNotSupported
+				}
+				if _, ok := s.canChoose(n, ch); !ok {
+					return route{}, fmt.Errorf("%w: the provider of %s does not carry %s", ErrChannelNotSupported, from, ch)
 				}
 				return route{from: from, provider: name}, nil
 			}
@@ -96,13 +106,13 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, s
 			return route{}, err
 		}
 		if n.ClientID == "" || n.ClientID == clientID {
-			if name, ok := s.canChoose(n); ok {
+			if name, ok := s.canChoose(n, ch); ok {
 				return route{from: n.Number, provider: name}, nil
 			}
 		}
 	}
 	for _, n := range nums.dedicated {
-		if name, ok := s.canChoose(n); ok {
+		if name, ok := s.canChoose(n, ch); ok {
 			return route{from: n.Number, provider: name}, nil
 		}
 	}
@@ -110,7 +120,7 @@ func (s *Service) chooseSender(ctx context.Context, clientID, to, from string, s
 		start := int(s.poolNext.Add(1) % uint64(len(nums.pool)))
 		for i := range nums.pool {
 			n := nums.pool[(start+i)%len(nums.pool)]
-			if name, ok := s.canChoose(n); ok {
+			if name, ok := s.canChoose(n, ch); ok {
 				return route{from: n.Number, provider: name}, nil
 			}
 		}

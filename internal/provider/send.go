@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -17,6 +18,10 @@ type Outbound struct {
 	To        string
 	Body      string
 	Segments  int
+	// Channel is sms or whatsapp: an adapter is handed only the channels its Capabilities
+	// name, and MediaURLs only when it carries media.
+	Channel   model.Channel
+	MediaURLs []string
 }
 
 // SendResult is a provider's acceptance of a message.
@@ -41,6 +46,15 @@ type Capabilities struct {
 	Idempotent bool
 	// MaxPerSecond is the throttle the operator configured (0 = unlimited).
 	MaxPerSecond float64
+	// Channels are the channels the provider carries besides SMS (WhatsApp through Twilio).
+	Channels []model.Channel
+	// Media: the provider sends attachments given by URL (MMS, WhatsApp media).
+	Media bool
+}
+
+// Carries reports whether the provider sends on channel ch: SMS always, others when named.
+func (c Capabilities) Carries(ch model.Channel) bool {
+	return ch == model.ChannelSMS || ch == "" || slices.Contains(c.Channels, ch)
 }
 
 // Sender is implemented by adapters that send messages: outbound dispatch hands them each

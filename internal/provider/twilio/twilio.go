@@ -96,19 +96,31 @@ func (c *Client) Supports() provider.Features {
 }
 
 // Capabilities: Twilio sends from the number given unless a Messaging Service picks it; it has
-// no idempotency key and no lookup by our id, so an interrupted send is not repeated.
+// no idempotency key and no lookup by our id, so an interrupted send is not repeated. It
+// carries WhatsApp (from a WhatsApp-enabled sender) and media.
 func (c *Client) Capabilities() provider.Capabilities {
-	return provider.Capabilities{ChooseSender: c.cfg.MessagingServiceSID == "", MaxPerSecond: c.cfg.Rate}
+	return provider.Capabilities{ChooseSender: c.cfg.MessagingServiceSID == "", MaxPerSecond: c.cfg.Rate,
+		Channels: []model.Channel{model.ChannelWhatsApp}, Media: true}
 }
 
 // Send creates a Message.
 func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendResult, error) {
-	form := url.Values{"To": {m.To}, "Body": {m.Body}}
+	prefix := ""
+	if m.Channel == model.ChannelWhatsApp {
+		prefix = whatsappPrefix
+	}
+	form := url.Values{"To": {prefix + m.To}}
+	if m.Body != "" || len(m.MediaURLs) == 0 {
+		form.Set("Body", m.Body)
+	}
+	for _, u := range m.MediaURLs {
+		form.Add("MediaUrl", u)
+	}
 	switch {
 	case c.cfg.MessagingServiceSID != "":
 		form.Set("MessagingServiceSid", c.cfg.MessagingServiceSID)
 	case m.From != "":
-		form.Set("From", m.From)
+		form.Set("From", prefix+m.From)
 	default:
 		return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "no_sender",
 			Message: "Twilio needs a From number or a Messaging Service; add a number for this client or the pool"}
@@ -141,13 +153,17 @@ func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendRe
 	if err := httpapi.Classify(res, body); err != nil {
 		if se, ok := err.(*provider.SendError); ok && out.Code != 0 {
 			se.Code, se.Message = strconv.Itoa(out.Code), out.Message
+			if known, ok := errorTexts[se.Code]; ok {
+				se.Message = known + " (" + out.Message + ")"
+			}
 		}
 		return provider.SendResult{}, err
 	}
 	if out.SID == "" {
 		return provider.SendResult{}, fmt.Errorf("twilio: answer without a sid: %.200s", body)
 	}
-	return provider.SendResult{ProviderMessageID: out.SID, Status: mapStatus(out.Status), From: out.From}, nil
+	// A WhatsApp sender comes back as "whatsapp:+…": the message keeps the number.
+	return provider.SendResult{ProviderMessageID: out.SID, Status: mapStatus(out.Status), From: strings.TrimPrefix(out.From, whatsappPrefix)}, nil
 }
 
 // mapStatus turns Twilio's message status into Ibiki's ("" for the ones before "sent").
@@ -210,7 +226,32 @@ func (c *Client) ParseStatus(r provider.Request) ([]provider.StatusUpdate, error
 	}
 	u := provider.StatusUpdate{ProviderMessageID: sid, Status: status, ErrorCode: form.Get("ErrorCode")}
 	if u.ErrorCode != "" {
-		u.ErrorMessage = "Twilio error " + u.ErrorCode
+		u.ErrorMessage = ErrorText(u.ErrorCode)
 	}
 	return []provider.StatusUpdate{u}, nil
+}
+
+// errorTexts explain the Twilio error codes a client most often meets, WhatsApp's first.
+var errorTexts = map[string]string{
+	"63016": "WhatsApp: outside the 24-hour window since the contact last wrote; only an approved template can be sent",
+	"63003": "WhatsApp: the recipient's number is not on WhatsApp or cannot be reached there",
+	"63007": "WhatsApp: the sender is not a WhatsApp sender of this Twilio account",
+	"63018": "WhatsApp: the sender's rate limit was exceeded",
+	"30003": "the recipient's handset is unreachable",
+	"30004": "the recipient blocked the message",
+	"30005": "the recipient's number is unknown or no longer in service",
+	"30006": "the recipient's number is a landline or cannot receive SMS",
+	"30007": "the carrier filtered the message",
+	"30008": "the carrier could not deliver the message (unknown error)",
+	"21610": "the recipient replied STOP to this sender",
+	"21408": "the sender has no permission to send to this region",
+}
+
+// ErrorText is Twilio's error code explained: a sentence for the codes clients meet most,
+// "Twilio error <code>" for the others.
+func ErrorText(code string) string {
+	if t, ok := errorTexts[code]; ok {
+		return t + " (Twilio error " + code + ")"
+	}
+	return "Twilio error " + code
 }

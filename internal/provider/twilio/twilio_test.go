@@ -255,3 +255,43 @@ func TestVerifySignedURLOutsideStatusCallbacks(t *testing.T) {
 		}
 	})
 }
+
+// A WhatsApp message through a Messaging Service: To carries the prefix, From is the service's
+// to choose; the answer's whatsapp: sender is kept as a number.
+func TestSendWhatsAppThroughAMessagingService(t *testing.T) {
+	var got url.Values
+	srv := fakeTwilio(t, 201, `{"sid":"SM7","status":"queued","from":"whatsapp:+15550009999"}`, &got)
+	c, err := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, BaseURL: srv.URL, MessagingServiceSID: "MG1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(context.Background(), provider.Outbound{To: "+15550002", Body: "hi", Channel: model.ChannelWhatsApp,
+		MediaURLs: []string{"https://m.example/1"}})
+	if err != nil || res.From != "+15550009999" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	if got.Get("To") != "whatsapp:+15550002" || got.Has("From") || got.Get("MessagingServiceSid") != "MG1" || got.Get("MediaUrl") != "https://m.example/1" {
+		t.Errorf("form %v", got)
+	}
+	if !c.Capabilities().Carries(model.ChannelWhatsApp) || !c.Capabilities().Media || c.Capabilities().Carries(model.ChannelVoice) {
+		t.Errorf("capabilities %+v", c.Capabilities())
+	}
+}
+
+// WhatsApp's "outside the 24-hour window" (63016) fails the message with the code and a
+// sentence a client can act on.
+func TestStatusCallbackExplainsWhatsAppErrors(t *testing.T) {
+	const cb = "https://ibiki.example/webhooks/tw/status"
+	c, _ := twilio.New(twilio.Config{AccountSID: sid, AuthToken: token, StatusCallback: cb}, nil)
+	f := url.Values{"MessageSid": {"SM8"}, "MessageStatus": {"failed"}, "ErrorCode": {"63016"}}
+	r := httptest.NewRequest("POST", "/webhooks/tw/status", strings.NewReader(f.Encode()))
+	r.Header.Set("X-Twilio-Signature", twilio.Signature(token, cb, f))
+	ups, err := verifyAndParse(c, r, f.Encode())
+	if err != nil || len(ups) != 1 || ups[0].Status != model.StatusFailed || ups[0].ErrorCode != "63016" ||
+		!strings.Contains(ups[0].ErrorMessage, "24-hour window") {
+		t.Errorf("ParseStatus = %+v, %v", ups, err)
+	}
+	if twilio.ErrorText("99999") != "Twilio error 99999" {
+		t.Errorf("unknown code: %q", twilio.ErrorText("99999"))
+	}
+}

@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	twclient "github.com/twilio/twilio-go/client"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/provider/twilio"
+)
+
+const (
+	twSID    = "AC0123456789abcdef0123456789abcdef"
+	twToken  = "fedcba9876543210fedcba9876543210"
+	twPublic = "https://sms.example.com" // IBIKI_PUBLIC_URL: Twilio calls it, a proxy forwards to the instance
+)
+
+// fakeTwilioAPI is Twilio's Messages endpoint: it records each form it is posted.
+type fakeTwilioAPI struct {
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+func (f *fakeTwilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if u, p, _ := r.BasicAuth(); u != twSID || p != twToken || r.URL.Path != "/2010-04-01/Accounts/"+twSID+"/Messages.json" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	b, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(b))
+	f.mu.Lock()
+	f.forms = append(f.forms, form)
+	n := len(f.forms)
+	f.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+	fmt.Fprintf(w, `{"sid":"SM%032d","status":"queued","from":%q}`, n, form.Get("From"))
+}
+
+func (f *fakeTwilioAPI) sent() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.forms...)
+}
+
+// postTwilio posts a form to the instance as Twilio would post it to the public URL, signed
+// over that URL; it returns the status and the body.
+func postTwilio(t *testing.T, in *instance, path string, f url.Values) (int, string) {
+	t.Helper()
+	sig := twilio.Signature(twToken, twPublic+path, f)
+	params := map[string]string{}
+	for k := range f {
+		params[k] = f.Get(k)
+	}
+	// The oracle: what Twilio's own library accepts is what this test sends.
+	v := twclient.NewRequestValidator(twToken)
+	if !v.Validate(twPublic+path, params, sig) {
+		t.Fatal("twilio-go does not accept the test's signature")
+	}
+	req, _ := http.NewRequest(http.MethodPost, in.URL+path, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+type twilioEvent struct {
+	Type string `json:"type"`
+	Data struct {
+		ID, From, To, Body, Channel, Provider string
+		RoutedBy                              string `json:"routed_by"`
+		ClientID                              string `json:"client_id"`
+		Media                                 []struct {
+			URL         string `json:"url"`
+			ContentType string `json:"content_type"`
+		} `json:"media"`
+	} `json:"data"`
+}
+
+// Across real processes, behind a proxy (IBIKI_PUBLIC_URL): a Twilio MMS with two media to a
+// client's number is routed to it and delivered with its attachments, once though Twilio posts
+// it twice; a WhatsApp message comes in on the same webhook, and the client's reply goes out
+// through the Twilio API to the whatsapp: address, from the number it came to.
+func TestTwilioMessagesInAndAWhatsAppReplyOut(t *testing.T) {
+	api := &fakeTwilioAPI{}
+	fake := httptest.NewServer(api)
+	defer fake.Close()
+	file := filepath.Join(t.TempDir(), "providers.json")
+	if err := os.WriteFile(file, []byte(`{"default":"twilio","providers":[{"name":"twilio","type":"twilio",
+		"account_sid":"`+twSID+`","auth_token":"`+twToken+`","base_url":"`+fake.URL+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := ibikitest.NewReceiver(t)
+	srv := start(t, ibikitest.DatabaseURL(t), "IBIKI_PROVIDERS_FILE="+file, "IBIKI_PUBLIC_URL="+twPublic)
+	acme := createClient(t, srv, "acme", rec.URL)
+	if status, body := post(srv.URL+"/admin/v1/numbers", adminToken, map[string]string{"number": "+15557654321", "client_id": "acme", "provider": "twilio"}); status != http.StatusCreated {
+		t.Fatalf("number: %d %s", status, body)
+	}
+	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100}); status != http.StatusOK {
+		t.Fatalf("credits: %d %s", status, body)
+	}
+
+	mms := url.Values{"MessageSid": {"MM0123456789abcdef0123456789abcdef"}, "AccountSid": {twSID}, "From": {"+15551234567"},
+		"To": {"+15557654321"}, "Body": {"the receipt"}, "NumMedia": {"2"},
+		"MediaUrl0": {"https://api.twilio.com/2010-04-01/Accounts/" + twSID + "/Messages/MM01/Media/ME1"}, "MediaContentType0": {"image/jpeg"},
+		"MediaUrl1": {"https://api.twilio.com/2010-04-01/Accounts/" + twSID + "/Messages/MM01/Media/ME2"}, "MediaContentType1": {"application/pdf"}}
+	for range 2 { // Twilio retries; the second is the same message
+		if status, body := postTwilio(t, srv, "/webhooks/twilio", mms); status != http.StatusOK || !strings.Contains(body, "<Response/>") {
+			t.Fatalf("MMS: %d %s", status, body)
+		}
+	}
+	wa := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "AccountSid": {twSID}, "From": {"whatsapp:+447700900123"},
+		"To": {"whatsapp:+15557654321"}, "Body": {"hi from WhatsApp"}, "ProfileName": {"Asha"}, "WaId": {"447700900123"}}
+	if status, body := postTwilio(t, srv, "/webhooks/twilio", wa); status != http.StatusOK {
+		t.Fatalf("WhatsApp: %d %s", status, body)
+	}
+	got := rec.WaitFor(t, 2)
+	time.Sleep(300 * time.Millisecond) // a second delivery of the MMS would have come by now
+	if n := len(rec.Requests()); n != 2 {
+		t.Fatalf("%d deliveries, want 2 (the MMS once, the WhatsApp message)", n)
+	}
+	events := map[string]twilioEvent{}
+	for _, r := range got {
+		var ev twilioEvent
+		if err := json.Unmarshal(r.Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		events[ev.Data.Channel] = ev
+	}
+	m := events["sms"].Data
+	if m.ClientID != "acme" || m.RoutedBy != "number" || m.Provider != "twilio" || m.Body != "the receipt" || len(m.Media) != 2 ||
+		m.Media[0].ContentType != "image/jpeg" || !strings.HasSuffix(m.Media[1].URL, "/Media/ME2") || m.Media[1].ContentType != "application/pdf" {
+		t.Errorf("MMS event %+v", events["sms"])
+	}
+	w := events["whatsapp"].Data
+	if w.ClientID != "acme" || w.From != "+447700900123" || w.To != "+15557654321" || w.RoutedBy != "number" {
+		t.Errorf("WhatsApp event %+v", events["whatsapp"])
+	}
+
+	status, body := post(srv.URL+"/api/v1/conversations/+447700900123/messages", acme.APIKey, map[string]string{"body": "hello Asha", "channel": "whatsapp"})
+	if status != http.StatusAccepted {
+		t.Fatalf("reply: %d %s", status, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(api.sent()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	sent := api.sent()
+	if len(sent) != 1 {
+		t.Fatalf("Twilio got %d messages, want the reply", len(sent))
+	}
+	if f := sent[0]; f.Get("To") != "whatsapp:+447700900123" || f.Get("From") != "whatsapp:+15557654321" || f.Get("Body") != "hello Asha" {
+		t.Errorf("Twilio got %v", f)
+	}
+}
