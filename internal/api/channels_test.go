@@ -107,4 +107,34 @@ func TestSendOnChannels(t *testing.T) {
 		mustDo(t, s, "POST", "/api/v1/conversations/+15552080001/messages", acme.APIKey, map[string]any{"body": "again", "channel": "whatsapp"}, http.StatusAccepted)
 		wantError(t, s.Do("POST", "/api/v1/conversations/+15552080001/messages", acme.APIKey, map[string]any{"body": "sms?"}), http.StatusNotFound, "not_found", "")
 	})
+	t.Run("lists filter by channel", func(t *testing.T) {
+		count := func(path string) int {
+			var page struct {
+				Data []map[string]any `json:"data"`
+			}
+			mustDo(t, s, "GET", path, acme.APIKey, nil, http.StatusOK).JSON(t, &page)
+			for _, d := range page.Data {
+				if ch, ok := d["channel"]; ok && strings.Contains(path, "channel=") && !strings.Contains(path, "channel="+ch.(string)) {
+					t.Errorf("%s lists %v", path, d)
+				}
+			}
+			return len(page.Data)
+		}
+		for path, want := range map[string]int{
+			"/api/v1/conversations?channel=whatsapp":                         1,
+			"/api/v1/conversations?channel=sms":                              1,
+			"/api/v1/conversations":                                          2,
+			"/api/v1/messages?channel=whatsapp":                              2,
+			"/api/v1/messages?channel=sms":                                   1,
+			"/api/v1/conversations/%2B15552080001/messages?channel=whatsapp": 2,
+			"/api/v1/messages?channel=voice":                                 0,
+		} {
+			if got := count(path); got != want {
+				t.Errorf("%s lists %d, want %d", path, got, want)
+			}
+		}
+		for _, path := range []string{"/api/v1/conversations?channel=fax", "/api/v1/messages?channel=SMS", "/api/v1/conversations/%2B15552080001/messages?channel=x"} {
+			wantError(t, s.Do("GET", path, acme.APIKey, nil), http.StatusBadRequest, "invalid_field", "channel")
+		}
+	})
 }

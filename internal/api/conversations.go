@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -51,7 +52,19 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request) {
 		}
 		after = &store.ConversationCursor{LastMessageAt: time.UnixMilli(n), ID: id}
 	}
-	cs, err := a.Store.Conversations(r.Context(), clientID(r.Context()), after, limit)
+	q := r.URL.Query()
+	f := store.ConversationFilter{Channel: model.Channel(q.Get("channel"))}
+	if f.Channel != "" && !f.Channel.Known() {
+		respond.Err(w, r, respond.Invalid("channel", "channel must be sms, whatsapp or voice"))
+		return
+	}
+	if v := q.Get("to"); v != "" {
+		if f.To, err = sms.NormalizeAddress(v, a.Region); err != nil {
+			respond.Err(w, r, respond.Invalid("to", err.Error()))
+			return
+		}
+	}
+	cs, err := a.Store.Conversations(r.Context(), clientID(r.Context()), f, after, limit)
 	if err != nil {
 		respond.Err(w, r, err)
 		return
@@ -78,8 +91,13 @@ func (a *API) listConversationMessages(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, respond.Invalid("phone", err.Error()))
 		return
 	}
+	ch := model.Channel(cmp.Or(r.URL.Query().Get("channel"), string(model.ChannelSMS)))
+	if !ch.Known() {
+		respond.Err(w, r, respond.Invalid("channel", "channel must be sms, whatsapp or voice"))
+		return
+	}
 	cid := clientID(r.Context())
-	conv, err := a.Store.Conversation(r.Context(), cid, phone, model.ChannelSMS)
+	conv, err := a.Store.Conversation(r.Context(), cid, phone, ch)
 	if err != nil {
 		respond.Err(w, r, err)
 		return

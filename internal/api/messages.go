@@ -104,6 +104,10 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if f.Channel = model.Channel(q.Get("channel")); f.Channel != "" && !f.Channel.Known() {
+		respond.Err(w, r, respond.Invalid("channel", "channel must be sms, whatsapp or voice"))
+		return
+	}
 	ms, err := a.Store.ClientMessages(r.Context(), clientID(r.Context()), f, cursor, limit)
 	if err != nil {
 		respond.Err(w, r, err)

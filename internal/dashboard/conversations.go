@@ -56,7 +56,7 @@ func (d *Dashboard) conversations(r *http.Request, v *view) (conversationsData, 
 	if q != "" {
 		cs, err = d.Store.SearchConversations(r.Context(), v.Client.ID, q, 100)
 	} else {
-		cs, err = d.Store.Conversations(r.Context(), v.Client.ID, nil, 100)
+		cs, err = d.Store.Conversations(r.Context(), v.Client.ID, store.ConversationFilter{}, nil, 100)
 	}
 	if err != nil {
 		return data, err

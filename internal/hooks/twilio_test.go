@@ -153,7 +153,7 @@ func TestTwilioMessageWebhook(t *testing.T) {
 // WhatsApp messages come on the same webhook with whatsapp: addresses: the channel is whatsapp,
 // the numbers route as any, and the profile name is the contact's.
 func TestTwilioWhatsAppWebhook(t *testing.T) {
-	s, rcv, _ := twilioServer(t)
+	s, rcv, c := twilioServer(t)
 	f := url.Values{"MessageSid": {"SM00000000000000000000000000000003"}, "From": {"whatsapp:+447700900123"},
 		"To": {"whatsapp:+15557654321"}, "Body": {"hello on WhatsApp"}, "ProfileName": {"Asha Rao"}, "WaId": {"447700900123"}}
 	if res := postTwilio(t, s, "/webhooks/tw", f, ""); res.Status != http.StatusOK {
@@ -175,4 +175,24 @@ func TestTwilioWhatsAppWebhook(t *testing.T) {
 	if d := ev.Data; d.From != "+447700900123" || d.To != "+15557654321" || d.Channel != "whatsapp" || d.RoutedBy != "number" || d.Contact.FirstName != "Asha Rao" {
 		t.Errorf("delivery %s", got[0].Body)
 	}
+	t.Run("the conversation lists under its channel and its receiving number", func(t *testing.T) {
+		for path, want := range map[string]int{
+			"/api/v1/conversations?channel=whatsapp&to=%2B15557654321": 1,
+			"/api/v1/conversations?to=%2B15557654321":                  1,
+			"/api/v1/conversations?to=%2B15550000000":                  0,
+			"/api/v1/conversations?channel=sms":                        0,
+		} {
+			var page struct {
+				Data []struct {
+					Phone   string `json:"phone"`
+					Channel string `json:"channel"`
+				} `json:"data"`
+			}
+			res := s.Do("GET", path, c.APIKey, nil)
+			res.JSON(t, &page)
+			if res.Status != http.StatusOK || len(page.Data) != want || (want == 1 && (page.Data[0].Phone != "+447700900123" || page.Data[0].Channel != "whatsapp")) {
+				t.Errorf("%s: %d %s", path, res.Status, res.Body)
+			}
+		}
+	})
 }

@@ -26,6 +26,11 @@ const (
 	ChannelVoice    Channel = "voice"
 )
 
+// Known reports whether c is a channel messages can have.
+func (c Channel) Known() bool {
+	return c == ChannelSMS || c == ChannelWhatsApp || c == ChannelVoice
+}
+
 // MessageStatus is the life-cycle state of a message. Inbound messages are "received" or
 // "blocked" (the provider matched an opt-out word); outbound ones move from "queued" on.
 type MessageStatus string

@@ -58,10 +58,23 @@ type ConversationCursor struct {
 	ID            string
 }
 
+// ConversationFilter narrows a client's conversation list: to one channel, and to the
+// conversations whose contact last wrote in on one receiving number (To).
+type ConversationFilter struct {
+	Channel model.Channel
+	To      string
+}
+
 // Conversations lists a client's conversations, most recently active first, after the cursor
 // (nil = from the top). A conversation that gets a message while someone pages moves to the top.
-func (r reader) Conversations(ctx context.Context, clientID string, after *ConversationCursor, limit int) ([]model.Conversation, error) {
+func (r reader) Conversations(ctx context.Context, clientID string, f ConversationFilter, after *ConversationCursor, limit int) ([]model.Conversation, error) {
 	q, args := `SELECT `+conversationColumns+` FROM conversations WHERE client_id = ?`, []any{clientID}
+	if f.Channel != "" {
+		q, args = q+` AND channel = ?`, append(args, f.Channel)
+	}
+	if f.To != "" {
+		q, args = q+` AND last_inbound_to = ?`, append(args, f.To)
+	}
 	if after != nil {
 		at := ms(after.LastMessageAt)
 		q += ` AND (last_message_at < ? OR (last_message_at = ? AND id < ?))`

@@ -190,6 +190,7 @@ type MessageFilter struct {
 	Status    model.MessageStatus
 	Direction model.Direction
 	To        string
+	Channel   model.Channel
 }
 
 // ClientMessages lists a client's messages newest first, before the cursor id.
@@ -203,6 +204,9 @@ func (r reader) ClientMessages(ctx context.Context, clientID string, f MessageFi
 	}
 	if f.To != "" {
 		q, args = q+` AND to_number = ?`, append(args, f.To)
+	}
+	if f.Channel != "" {
+		q, args = q+` AND channel = ?`, append(args, f.Channel)
 	}
 	q, args = newestFirst(q, args, before, limit)
 	return r.messages(ctx, q, args...)
