@@ -171,3 +171,58 @@ func TestTwilioMessagesInAndAWhatsAppReplyOut(t *testing.T) {
 		t.Errorf("Twilio got %v", f)
 	}
 }
+
+// A call across real processes, behind a proxy: answered with the number's voicemail TwiML
+// (reporting to the public URL), logged as a voice message of the client, the recording added.
+func TestTwilioCallWithVoicemail(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "providers.json")
+	if err := os.WriteFile(file, []byte(`{"providers":[{"name":"twilio","type":"twilio",
+		"account_sid":"`+twSID+`","auth_token":"`+twToken+`","base_url":"http://127.0.0.1:9"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := ibikitest.NewReceiver(t)
+	srv := start(t, ibikitest.DatabaseURL(t), "IBIKI_PROVIDERS_FILE="+file, "IBIKI_PUBLIC_URL="+twPublic)
+	acme := createClient(t, srv, "acme", rec.URL)
+	if status, body := post(srv.URL+"/admin/v1/numbers", adminToken, map[string]string{"number": "+15557654321", "client_id": "acme", "provider": "twilio"}); status != http.StatusCreated {
+		t.Fatalf("number: %d %s", status, body)
+	}
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/api/v1/voice", strings.NewReader(`{"action":"voicemail","text":"Hi, leave a message","max_seconds":60}`))
+	req.Header.Set("Authorization", "Bearer "+acme.APIKey)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /api/v1/voice: %v %v", res, err)
+	}
+	call := url.Values{"CallSid": {"CA0123456789abcdef0123456789abcdef"}, "AccountSid": {twSID}, "From": {"+15551234567"},
+		"To": {"+15557654321"}, "CallStatus": {"ringing"}, "Direction": {"inbound"}, "CallerName": {"ASHA"}}
+	status, body := postTwilio(t, srv, "/webhooks/twilio/voice", call)
+	cb := twPublic + "/webhooks/twilio/voice/recording"
+	if status != http.StatusOK || !strings.Contains(body, `<Say>Hi, leave a message</Say><Record maxLength="60"`) ||
+		!strings.Contains(body, `action="`+cb+`"`) {
+		t.Fatalf("call answered %d %s", status, body)
+	}
+	recording := url.Values{"CallSid": call["CallSid"], "RecordingSid": {"RE1"}, "RecordingStatus": {"completed"},
+		"RecordingUrl": {"https://api.twilio.com/2010-04-01/Accounts/" + twSID + "/Recordings/RE1"}, "RecordingDuration": {"9"}}
+	if status, body := postTwilio(t, srv, "/webhooks/twilio/voice/recording", recording); status != http.StatusOK || !strings.Contains(body, "<Hangup/>") {
+		t.Fatalf("recording answered %d %s", status, body)
+	}
+	got := rec.WaitFor(t, 1)
+	var ev twilioEvent
+	if err := json.Unmarshal(got[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != "message.received" || ev.Data.Channel != "voice" || ev.Data.ClientID != "acme" || ev.Data.RoutedBy != "number" {
+		t.Errorf("call event %s", got[0].Body)
+	}
+	var m struct {
+		Channel string `json:"channel"`
+		Call    struct {
+			RecordingSeconds int `json:"recording_seconds"`
+		} `json:"call"`
+		Media []struct {
+			URL string `json:"url"`
+		} `json:"media"`
+	}
+	getJSON(t, srv.URL+"/api/v1/messages/"+ev.Data.ID, acme.APIKey, &m)
+	if m.Channel != "voice" || m.Call.RecordingSeconds != 9 || len(m.Media) != 1 || !strings.HasSuffix(m.Media[0].URL, "/Recordings/RE1.mp3") {
+		t.Errorf("the call's message %+v", m)
+	}
+}

@@ -58,7 +58,15 @@ var funcs = template.FuncMap{
 		}
 		return part * 100 / whole
 	},
-	"add":  func(a, b int) int { return a + b },
+	"add":       func(a, b int) int { return a + b },
+	"hasPrefix": strings.HasPrefix,
+	// call is what a call's message knows of the call (nil for any other message).
+	"call": func(m model.Message) *model.CallInfo {
+		if c, ok := model.DecodeCallInfo(m.Meta); ok && m.Channel == model.ChannelVoice {
+			return &c
+		}
+		return nil
+	},
 	"mul4": func(v int64) int64 { return v * 4 },
 	"addPct": func(a, b, whole int64) int64 {
 		if whole <= 0 {

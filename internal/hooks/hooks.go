@@ -63,6 +63,9 @@ func (h *Hooks) Register(mux *http.ServeMux) {
 		if p, ok := a.(provider.StatusParser); ok {
 			h.statuses[name] = statusRoute{parser: p, verifier: v}
 		}
+		if ch, ok := a.(provider.CallHandler); ok {
+			h.registerVoice(mux, name, ch, v)
+		}
 	}
 	mux.HandleFunc("POST /webhooks/{provider}/status", h.status)
 }
@@ -127,3 +130,6 @@ func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name string, ip n
 	metrics.InboundRejected.WithLabelValues(name, reason).Inc()
 	respond.Err(w, r, e)
 }
+
+// countRejected counts a webhook Ibiki answered without taking anything from it.
+func countRejected(name, reason string) { metrics.InboundRejected.WithLabelValues(name, reason).Inc() }

@@ -60,11 +60,7 @@ func (h *Hooks) acceptAll(w http.ResponseWriter, r *http.Request, name string, m
 		out.Data = append(out.Data, acceptedOut{ID: res.ID, Duplicate: res.Duplicate})
 	}
 	if answer.ContentType != "" {
-		w.Header().Set("Content-Type", answer.ContentType)
-		w.WriteHeader(http.StatusOK)
-		if _, err := w.Write(answer.Body); err != nil {
-			respond.Log(r, "webhook answer not written", err)
-		}
+		writeAnswer(w, r, answer)
 		return
 	}
 	respond.JSON(w, http.StatusOK, out)

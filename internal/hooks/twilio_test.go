@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider/twilio"
 )
 
@@ -195,4 +196,106 @@ func TestTwilioWhatsAppWebhook(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A call to a client's number is logged as a voice message, routed to the client, and answered
+// with the number's voice answer (or its client's, or the default); a voicemail's recording and
+// the call's status land on that message; reports on calls never logged are answered and
+// dropped; an unsigned call changes nothing.
+func TestTwilioVoiceWebhooks(t *testing.T) {
+	s, rcv, c := twilioServer(t)
+	call := func(sid string) url.Values {
+		return url.Values{"CallSid": {sid}, "AccountSid": {twSID}, "From": {"+15551234567"}, "To": {"+15557654321"},
+			"CallStatus": {"ringing"}, "Direction": {"inbound"}}
+	}
+	twiml := func(res ibikitest.Response) string {
+		t.Helper()
+		if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/xml") {
+			t.Fatalf("answer %d %q %s", res.Status, res.Header.Get("Content-Type"), res.Body)
+		}
+		return strings.TrimPrefix(string(res.Body), `<?xml version="1.0" encoding="UTF-8"?>`)
+	}
+	t.Run("without a configured answer the caller is told to write", func(t *testing.T) {
+		got := twiml(postTwilio(t, s, "/webhooks/tw/voice", call("CA01"), ""))
+		if got != `<Response><Say>`+model.DefaultVoiceAnswer.Text+`</Say><Hangup/></Response>` {
+			t.Errorf("TwiML %s", got)
+		}
+	})
+	t.Run("the client's answer applies to its number", func(t *testing.T) {
+		res := s.Do("PUT", "/api/v1/voice", c.APIKey, map[string]any{"action": "forward", "forward_to": "+15550009999"})
+		if res.Status != http.StatusOK {
+			t.Fatalf("PUT voice: %d %s", res.Status, res.Body)
+		}
+		if got := twiml(postTwilio(t, s, "/webhooks/tw/voice", call("CA02"), "")); got != `<Response><Dial>+15550009999</Dial></Response>` {
+			t.Errorf("TwiML %s", got)
+		}
+	})
+	var recordingURL string
+	t.Run("the number's own answer wins: a voicemail", func(t *testing.T) {
+		res := s.Do("PUT", "/admin/v1/numbers/%2B15557654321/voice", ibikitest.AdminToken, map[string]any{"action": "voicemail", "max_seconds": 30})
+		if res.Status != http.StatusOK {
+			t.Fatalf("PUT voice: %d %s", res.Status, res.Body)
+		}
+		got := twiml(postTwilio(t, s, "/webhooks/tw/voice", call("CA03"), ""))
+		recordingURL = s.URL + "/webhooks/tw/voice/recording"
+		want := `<Response><Say>` + model.DefaultVoicemailPrompt + `</Say><Record maxLength="30" playBeep="true" method="POST" action="` +
+			recordingURL + `" recordingStatusCallback="` + recordingURL + `" recordingStatusCallbackMethod="POST"/><Hangup/></Response>`
+		if got != want {
+			t.Errorf("TwiML\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("a retried call is the same call", func(t *testing.T) {
+		twiml(postTwilio(t, s, "/webhooks/tw/voice", call("CA03"), ""))
+	})
+	t.Run("an unsigned call is refused", func(t *testing.T) {
+		wantErr(t, postTwilio(t, s, "/webhooks/tw/voice", call("CA99"), "bm9wZQ=="), http.StatusForbidden, "forbidden", "")
+	})
+	// The recording: first as <Record>'s action, then as its status callback (the same).
+	rec := url.Values{"CallSid": {"CA03"}, "RecordingSid": {"RE1"}, "RecordingUrl": {"https://api.twilio.com/2010-04-01/Accounts/" + twSID + "/Recordings/RE1"},
+		"RecordingDuration": {"12"}, "RecordingStatus": {"completed"}}
+	for range 2 {
+		if got := twiml(postTwilio(t, s, "/webhooks/tw/voice/recording", rec, "")); got != `<Response><Hangup/></Response>` {
+			t.Errorf("recording answered %s", got)
+		}
+	}
+	status := url.Values{"CallSid": {"CA03"}, "CallStatus": {"completed"}, "CallDuration": {"25"}}
+	twiml(postTwilio(t, s, "/webhooks/tw/voice/status", status, ""))
+	// A late "in-progress" does not undo "completed".
+	twiml(postTwilio(t, s, "/webhooks/tw/voice/status", url.Values{"CallSid": {"CA03"}, "CallStatus": {"in-progress"}}, ""))
+	t.Run("a report on a call never logged is answered and dropped", func(t *testing.T) {
+		twiml(postTwilio(t, s, "/webhooks/tw/voice/status", url.Values{"CallSid": {"CAunknown"}, "CallStatus": {"completed"}}, ""))
+	})
+
+	got := rcv.WaitFor(t, 3) // one message.received per call
+	if len(got) != 3 {
+		t.Fatalf("%d deliveries, want 3", len(got))
+	}
+	var page struct {
+		Data []struct {
+			ID, Channel, Body string
+			Call              *struct {
+				Status           string `json:"status"`
+				DurationSeconds  int    `json:"duration_seconds"`
+				RecordingSeconds int    `json:"recording_seconds"`
+			} `json:"call"`
+			Media []struct {
+				URL         string `json:"url"`
+				ContentType string `json:"content_type"`
+			} `json:"media"`
+		} `json:"data"`
+	}
+	res := s.Do("GET", "/api/v1/conversations/%2B15551234567/messages?channel=voice", c.APIKey, nil)
+	res.JSON(t, &page)
+	if res.Status != http.StatusOK || len(page.Data) != 3 {
+		t.Fatalf("voice conversation: %d %s", res.Status, res.Body)
+	}
+	last := page.Data[0] // newest first: CA03
+	if last.Channel != "voice" || last.Call == nil || last.Call.Status != "completed" || last.Call.DurationSeconds != 25 ||
+		last.Call.RecordingSeconds != 12 || len(last.Media) != 1 || last.Media[0].ContentType != "audio/mpeg" ||
+		last.Media[0].URL != "https://api.twilio.com/2010-04-01/Accounts/"+twSID+"/Recordings/RE1.mp3" {
+		t.Errorf("the voicemail's call: %+v", last)
+	}
+	if first := page.Data[2]; first.Call == nil || first.Call.Status != "ringing" || len(first.Media) != 0 {
+		t.Errorf("the first call: %+v", first)
+	}
 }

@@ -61,6 +61,20 @@ type InboundParser interface {
 	ParseInbound(r Request) ([]Inbound, Answer, error)
 }
 
+// CallHandler is implemented by adapters whose provider posts the phone calls made to its
+// numbers (Twilio Voice): POST /webhooks/{name}/voice when a call comes in, and the call's
+// later reports on the paths below it (/voice/status, /voice/recording).
+type CallHandler interface {
+	// ParseCall reads a verified incoming call into the inbound message that logs it: channel
+	// voice, the call's id as its provider message id (a retried request is the same call).
+	ParseCall(r Request) (Inbound, error)
+	// ParseCallUpdate reads a verified status or recording callback.
+	ParseCallUpdate(r Request) (model.CallUpdate, error)
+	// AnswerCall renders what the provider is to do with the call (r is its request), and, for
+	// a callback (update true), the answer that ends it.
+	AnswerCall(r Request, a model.VoiceAnswer, update bool) Answer
+}
+
 // Answer is a body a provider expects in the 200 that acknowledges its request, such as the
 // TwiML in which Twilio reads what to reply. An Answer without ContentType is none: hooks then
 // answers with Ibiki's own JSON ({"id","duplicate"} for one message, {"data":[…]} for several).

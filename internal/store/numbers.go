@@ -50,6 +50,9 @@ func (tx *Tx) UpdateNumber(ctx context.Context, n model.Number) error {
 // DeleteNumber removes a receiving number.
 func (tx *Tx) DeleteNumber(ctx context.Context, number string) error {
 	tx.dropNumber(number)
+	if _, err := tx.exec(ctx, `DELETE FROM voice_answers WHERE owner = ?`, NumberVoiceOwner(number)); err != nil {
+		return err
+	}
 	return affected(tx.exec(ctx, `DELETE FROM numbers WHERE number = ?`, number))
 }
 

@@ -42,7 +42,18 @@ type MessageData struct {
 	RoutedBy          model.RoutedBy      `json:"routed_by"`
 	// Media are the attachments, [] for none.
 	Media []model.Attachment `json:"media"`
+	// Call is set on the message that logs a phone call (channel voice).
+	Call *CallData `json:"call,omitempty"`
 	*OutboundData
+}
+
+// CallData is what a call's message knows of the call: the provider's last call status
+// (ringing, in-progress, completed, busy, no-answer, failed, canceled), how long it lasted and
+// how long its voicemail is (the recording itself is in media).
+type CallData struct {
+	Status           string `json:"status"`
+	DurationSeconds  int    `json:"duration_seconds"`
+	RecordingSeconds int    `json:"recording_seconds"`
 }
 
 // OutboundData are the fields only outbound messages have.
@@ -76,6 +87,9 @@ func NewMessageData(m model.Message, contact model.ContactInfo) MessageData {
 	}
 	if d.Media == nil {
 		d.Media = []model.Attachment{}
+	}
+	if c, ok := model.DecodeCallInfo(m.Meta); ok && m.Channel == model.ChannelVoice {
+		d.Call = &CallData{Status: c.Status, DurationSeconds: c.DurationSeconds, RecordingSeconds: c.RecordingSeconds}
 	}
 	if m.Direction == model.Outbound {
 		d.OutboundData = &OutboundData{Segments: m.Segments, Encoding: m.Encoding, CostCents: m.CostCents,

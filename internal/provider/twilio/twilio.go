@@ -90,9 +90,9 @@ func FromEntry(e provider.Entry, env provider.Env) (provider.Adapter, error) {
 }
 
 // Supports: Twilio sends, posts the messages contacts send to its numbers (SMS, MMS and
-// WhatsApp), and calls back with delivery reports, all signed.
+// WhatsApp) and the calls made to them, and calls back with delivery reports, all signed.
 func (c *Client) Supports() provider.Features {
-	return provider.FeatureSend | provider.FeatureInbound | provider.FeatureStatus | provider.FeatureVerify
+	return provider.FeatureSend | provider.FeatureInbound | provider.FeatureStatus | provider.FeatureVerify | provider.FeatureVoice
 }
 
 // Capabilities: Twilio sends from the number given unless a Messaging Service picks it; it has
