@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -224,5 +225,124 @@ func TestTwilioCallWithVoicemail(t *testing.T) {
 	getJSON(t, srv.URL+"/api/v1/messages/"+ev.Data.ID, acme.APIKey, &m)
 	if m.Channel != "voice" || m.Call.RecordingSeconds != 9 || len(m.Media) != 1 || !strings.HasSuffix(m.Media[0].URL, "/Recordings/RE1.mp3") {
 		t.Errorf("the call's message %+v", m)
+	}
+}
+
+// fakeConversationsAPI serves the participants of Twilio conversations and counts the reads.
+type fakeConversationsAPI struct {
+	mu      sync.Mutex
+	fetches map[string]int
+	posted  []url.Values
+}
+
+func (f *fakeConversationsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u, p, _ := r.BasicAuth(); u != twSID || p != twToken {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	bindings := map[string]string{
+		"MBacme":  `{"type":"sms","address":"+15551234567","proxy_address":"+15557654321"}`,
+		"MBother": `{"type":"sms","address":"+15551234568","proxy_address":"+15559999999"}`,
+	}
+	var conv, part string
+	if _, err := fmt.Sscanf(strings.ReplaceAll(r.URL.Path, "/", " "), " v1 Conversations %s Participants %s", &conv, &part); err == nil && r.Method == http.MethodGet {
+		f.fetches[part]++
+		fmt.Fprintf(w, `{"sid":%q,"conversation_sid":%q,"messaging_binding":%s}`, part, conv, bindings[part])
+		return
+	}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Messages") {
+		b, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(b))
+		form.Set("path", r.URL.Path)
+		f.posted = append(f.posted, form)
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"sid":"IM%032d"}`, len(f.posted))
+		return
+	}
+	w.WriteHeader(http.StatusNotFound)
+}
+
+// One URL for the events of every conversation of the account, across real processes: a
+// contact's message without the number is routed by the number fetched from the REST API,
+// once (the second message of the participant reads it from memory); a conversation on a number
+// Ibiki does not manage is answered and skipped; Ibiki's reply goes back into the conversation.
+func TestTwilioConversationsOnOneURL(t *testing.T) {
+	api := &fakeConversationsAPI{fetches: map[string]int{}}
+	fake := httptest.NewServer(api)
+	defer fake.Close()
+	file := filepath.Join(t.TempDir(), "providers.json")
+	if err := os.WriteFile(file, []byte(`{"default":"twilio","providers":[{"name":"twilio","type":"twilio",
+		"account_sid":"`+twSID+`","auth_token":"`+twToken+`","base_url":"`+fake.URL+`",
+		"conversations_base_url":"`+fake.URL+`","conversations_replies":true}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := ibikitest.NewReceiver(t)
+	srv := start(t, ibikitest.DatabaseURL(t), "IBIKI_PROVIDERS_FILE="+file, "IBIKI_PUBLIC_URL="+twPublic)
+	acme := createClient(t, srv, "acme", rec.URL)
+	if status, body := post(srv.URL+"/admin/v1/numbers", adminToken, map[string]string{"number": "+15557654321", "client_id": "acme", "provider": "twilio"}); status != http.StatusCreated {
+		t.Fatalf("number: %d %s", status, body)
+	}
+	if status, body := post(srv.URL+"/admin/v1/clients/acme/credits", adminToken, map[string]any{"amount_cents": 100}); status != http.StatusOK {
+		t.Fatalf("credits: %d %s", status, body)
+	}
+	added := func(conv, msg, part, author, body string) url.Values {
+		return url.Values{"EventType": {"onMessageAdded"}, "ConversationSid": {conv}, "MessageSid": {msg}, "ParticipantSid": {part},
+			"Author": {author}, "Body": {body}, "AccountSid": {twSID}, "Source": {"SMS"}}
+	}
+	for _, f := range []url.Values{
+		added("CHacme", "IM01", "MBacme", "+15551234567", "first"),
+		added("CHacme", "IM02", "MBacme", "+15551234567", "second"),
+		added("CHother", "IM03", "MBother", "+15551234568", "not ours"),
+		added("CHacme", "IM01", "MBacme", "+15551234567", "first"), // Twilio's retry
+	} {
+		if status, body := postTwilio(t, srv, "/webhooks/twilio/conversations", f); status != http.StatusOK {
+			t.Fatalf("event %v: %d %s", f, status, body)
+		}
+	}
+	got := rec.WaitFor(t, 2)
+	for i, want := range []string{"first", "second"} {
+		var ev twilioEvent
+		if err := json.Unmarshal(got[i].Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Data.Body != want || ev.Data.ClientID != "acme" || ev.Data.RoutedBy != "number" || ev.Data.To != "+15557654321" {
+			t.Errorf("delivery %d: %s", i, got[i].Body)
+		}
+	}
+	api.mu.Lock()
+	fetches := maps.Clone(api.fetches)
+	api.mu.Unlock()
+	if fetches["MBacme"] != 1 {
+		t.Errorf("participant fetches %v, want MBacme once", fetches)
+	}
+	var page struct {
+		Data []struct{ Body string } `json:"data"`
+	}
+	getJSON(t, srv.URL+"/api/v1/messages?direction=inbound", acme.APIKey, &page)
+	if len(page.Data) != 2 {
+		t.Errorf("acme has %d inbound messages, want 2 (the other number's is skipped, the retry is the same)", len(page.Data))
+	}
+
+	status, body := post(srv.URL+"/api/v1/conversations/+15551234567/messages", acme.APIKey, map[string]string{"body": "thanks!"})
+	if status != http.StatusAccepted {
+		t.Fatalf("reply: %d %s", status, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		api.mu.Lock()
+		posted := append([]url.Values(nil), api.posted...)
+		api.mu.Unlock()
+		if len(posted) > 0 {
+			if p := posted[0]; p.Get("path") != "/v1/Conversations/CHacme/Messages" || p.Get("Body") != "thanks!" || p.Get("Author") != "ibiki" {
+				t.Errorf("reply posted %v", p)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reply never reached the conversation")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

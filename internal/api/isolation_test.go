@@ -100,6 +100,11 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 	a := newTenant(t, s, "alpha", "+15553000001")
 	b := newTenant(t, s, "bravo", "+15553000002")
 	aPhone := strings.Replace(a.phone, "+", "%2B", 1)
+	// A owns a number, with its own way of answering calls, and one for all its numbers.
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15553100001", "client_id": a.ID}, http.StatusCreated)
+	mustDo(t, s, "PUT", "/api/v1/numbers/%2B15553100001/voice", a.APIKey, map[string]any{"action": "voicemail", "text": a.body}, http.StatusOK)
+	mustDo(t, s, "PUT", "/api/v1/voice", a.APIKey, map[string]any{"action": "say", "text": a.body}, http.StatusOK)
+	aNumberVoice := "/api/v1/numbers/%2B15553100001/voice"
 
 	// Every client route, with what it must answer when B uses A's ids: id routes answer 404,
 	// lists and creates 2xx without anything of A's.
@@ -149,6 +154,14 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/suppressions/{phone}":    {path: "/api/v1/suppressions/" + esc(a.suppressed), status: http.StatusNotFound},
 		"DELETE /api/v1/suppressions/{phone}": {path: "/api/v1/suppressions/" + esc(a.suppressed), status: http.StatusNotFound},
 		"GET /api/v1/webhook/deliveries/{id}": {path: "/api/v1/webhook/deliveries/" + a.deliveryID, status: http.StatusNotFound},
+		// A client's voice answer is its own: B reads and sets B's.
+		"GET /api/v1/voice":                  {path: "/api/v1/voice", status: http.StatusOK},
+		"PUT /api/v1/voice":                  {path: "/api/v1/voice", body: map[string]any{"action": "say", "text": "bravo here"}, status: http.StatusOK},
+		"DELETE /api/v1/voice":               {path: "/api/v1/voice", status: http.StatusNotFound}, // B has none; A's stays (below)
+		"GET /api/v1/numbers/{number}/voice": {path: aNumberVoice, status: http.StatusNotFound},
+		"PUT /api/v1/numbers/{number}/voice": {path: aNumberVoice, body: map[string]any{"action": "say", "text": "x"},
+			status: http.StatusNotFound, own: aNumberVoice},
+		"DELETE /api/v1/numbers/{number}/voice": {path: aNumberVoice, status: http.StatusNotFound, own: aNumberVoice},
 	}
 
 	t.Run("the table covers every client route the API registers", func(t *testing.T) {
@@ -202,6 +215,12 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		mustDo(t, s, "GET", "/api/v1/messages/"+a.messageID, a.APIKey, nil, http.StatusOK)
 		mustDo(t, s, "GET", "/api/v1/webhook/deliveries/"+a.deliveryID, a.APIKey, nil, http.StatusOK)
 		mustDo(t, s, "GET", "/api/v1/conversations/"+aPhone+"/messages", a.APIKey, nil, http.StatusOK)
+		for _, path := range []string{"/api/v1/voice", aNumberVoice} {
+			if res := mustDo(t, s, "GET", path, a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), a.body) ||
+				!strings.Contains(string(res.Body), `"configured":true`) {
+				t.Errorf("A's voice answer at %s changed: %s", path, res.Body)
+			}
+		}
 	})
 
 	t.Run("no admin route accepts a client key", func(t *testing.T) {

@@ -16,6 +16,9 @@ import (
 type voiceOut struct {
 	model.VoiceAnswer
 	Configured bool `json:"configured"`
+	// Number, or ClientID for a client's answer: whose answer it is.
+	Number   string `json:"number,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // voiceOwner resolves whose voice answer a request names, checking that it exists (and, for a
@@ -67,9 +70,11 @@ func (a *API) getVoice(owner voiceOwner) http.HandlerFunc {
 			return
 		}
 		v, err := a.Store.VoiceAnswer(r.Context(), o)
+		who := whose(number, client)
 		switch {
 		case err == nil:
-			respond.JSON(w, http.StatusOK, voiceOut{VoiceAnswer: v, Configured: true})
+			who.VoiceAnswer, who.Configured = v, true
+			respond.JSON(w, http.StatusOK, who)
 		case errors.Is(err, store.ErrNotFound):
 			eff := model.DefaultVoiceAnswer
 			if number != "" {
@@ -78,7 +83,8 @@ func (a *API) getVoice(owner voiceOwner) http.HandlerFunc {
 					return
 				}
 			}
-			respond.JSON(w, http.StatusOK, voiceOut{VoiceAnswer: eff})
+			who.VoiceAnswer = eff
+			respond.JSON(w, http.StatusOK, who)
 		default:
 			respond.Err(w, r, err)
 		}
@@ -88,7 +94,7 @@ func (a *API) getVoice(owner voiceOwner) http.HandlerFunc {
 // putVoice: PUT …/voice {"action","text"?,"forward_to"?,"max_seconds"?,"language"?} → 200.
 func (a *API) putVoice(owner voiceOwner) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		o, _, _, err := owner(r)
+		o, number, client, err := owner(r)
 		if err != nil {
 			respond.Err(w, r, err)
 			return
@@ -119,8 +125,18 @@ func (a *API) putVoice(owner voiceOwner) http.HandlerFunc {
 			respond.Err(w, r, err)
 			return
 		}
-		respond.JSON(w, http.StatusOK, voiceOut{VoiceAnswer: v, Configured: true})
+		who := whose(number, client)
+		who.VoiceAnswer, who.Configured = v, true
+		respond.JSON(w, http.StatusOK, who)
 	}
+}
+
+// whose names the owner of an answer: a number (whatever its client), else a client.
+func whose(number, clientID string) voiceOut {
+	if number != "" {
+		return voiceOut{Number: number}
+	}
+	return voiceOut{ClientID: clientID}
 }
 
 // deleteVoice: DELETE …/voice → 204; calls fall back (number → client → default).

@@ -66,6 +66,9 @@ func (h *Hooks) Register(mux *http.ServeMux) {
 		if ch, ok := a.(provider.CallHandler); ok {
 			h.registerVoice(mux, name, ch, v)
 		}
+		if ce, ok := a.(provider.ConversationEvents); ok {
+			mux.Handle("POST /webhooks/"+name+"/conversations", h.conversations(name, ce, v))
+		}
 	}
 	mux.HandleFunc("POST /webhooks/{provider}/status", h.status)
 }

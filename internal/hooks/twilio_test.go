@@ -299,3 +299,37 @@ func TestTwilioVoiceWebhooks(t *testing.T) {
 		t.Errorf("the first call: %+v", first)
 	}
 }
+
+// The Conversations URL verifies like the others, and skips (and counts) the messages of a
+// number Ibiki does not manage.
+func TestTwilioConversationsWebhook(t *testing.T) {
+	s, rcv, c := twilioServer(t)
+	joined := func(part, proxy string) url.Values {
+		return url.Values{"EventType": {"onParticipantAdded"}, "ConversationSid": {"CH" + part}, "ParticipantSid": {part},
+			"MessagingBinding.Address": {"+15551234567"}, "MessagingBinding.ProxyAddress": {proxy}}
+	}
+	added := func(part, msg string) url.Values {
+		return url.Values{"EventType": {"onMessageAdded"}, "ConversationSid": {"CH" + part}, "ParticipantSid": {part},
+			"MessageSid": {msg}, "Author": {"+15551234567"}, "Body": {"hi"}}
+	}
+	wantErr(t, postTwilio(t, s, "/webhooks/tw/conversations", added("MB1", "IM1"), "bm9wZQ=="), http.StatusForbidden, "forbidden", "")
+	before := rejected(t, s, "tw", "unmanaged_number")
+	for _, f := range []url.Values{joined("MB1", "+15550000000"), added("MB1", "IM1"), joined("MB2", "+15557654321"), added("MB2", "IM2")} {
+		if res := postTwilio(t, s, "/webhooks/tw/conversations", f, ""); res.Status != http.StatusOK {
+			t.Fatalf("%v: %d %s", f, res.Status, res.Body)
+		}
+	}
+	if n := rejected(t, s, "tw", "unmanaged_number") - before; n != 1 {
+		t.Errorf("%d skipped as unmanaged, want 1", n)
+	}
+	rcv.WaitFor(t, 1) // routed (IM1 was never stored: it would have been delivered first)
+	var page struct {
+		Data []struct {
+			ProviderMessageID string `json:"provider_message_id"`
+		} `json:"data"`
+	}
+	s.Do("GET", "/api/v1/messages", c.APIKey, nil).JSON(t, &page)
+	if len(page.Data) != 1 || page.Data[0].ProviderMessageID != "IM2" {
+		t.Errorf("messages %+v, want only IM2's", page.Data)
+	}
+}

@@ -13,7 +13,7 @@ import (
 
 // Adapter is a configured provider adapter. It may be any value: what it can do is the set of
 // this package's interfaces it implements (Sender, InboundParser, StatusParser, Verifier,
-// Reconciler, Injector, io.Closer, CallHandler), and every part of Ibiki asks for the one it needs. The
+// Reconciler, Injector, io.Closer, CallHandler, ConversationEvents), and every part of Ibiki asks for the one it needs. The
 // adapters of the providers file also declare that set (Declarer), and a test holds the
 // declaration against the implementation.
 type Adapter any
@@ -31,9 +31,10 @@ const (
 	FeatureInject                       // Injector
 	FeatureClose                        // io.Closer
 	FeatureVoice                        // CallHandler
+	FeatureConversations                // ConversationEvents
 )
 
-var featureNames = []string{"send", "lookup", "inbound", "status", "verify", "inject", "close", "voice"}
+var featureNames = []string{"send", "lookup", "inbound", "status", "verify", "inject", "close", "voice", "conversations"}
 
 // String lists the features by name: "send,lookup".
 func (f Features) String() string {
@@ -56,7 +57,7 @@ type Declarer interface {
 func Implemented(a Adapter) Features {
 	// In the order of the Feature constants.
 	has := [...]bool{is[Sender](a), is[Reconciler](a), is[InboundParser](a), is[StatusParser](a), is[Verifier](a),
-		is[Injector](a), is[io.Closer](a), is[CallHandler](a)}
+		is[Injector](a), is[io.Closer](a), is[CallHandler](a), is[ConversationEvents](a)}
 	var f Features
 	for i, ok := range has {
 		if ok {

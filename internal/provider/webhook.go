@@ -75,6 +75,23 @@ type CallHandler interface {
 	AnswerCall(r Request, a model.VoiceAnswer, update bool) Answer
 }
 
+// ConversationEvents is implemented by adapters whose provider posts the events of all its
+// message threads on one URL (Twilio's Conversations API): POST /webhooks/{name}/conversations.
+type ConversationEvents interface {
+	// ParseConversationEvent reads one verified event. It may call the provider's API (to learn
+	// which of its numbers a thread runs on), within ctx.
+	ParseConversationEvent(ctx context.Context, r Request) (ConversationEvent, error)
+}
+
+// ConversationEvent is what one event means to Ibiki: a contact's message (To is the provider's
+// number the thread runs on), delivery reports of messages Ibiki sent, or nothing (Skip says
+// why: Ibiki's own message, an event it does not take).
+type ConversationEvent struct {
+	Message  *Inbound
+	Statuses []StatusUpdate
+	Skip     string
+}
+
 // Answer is a body a provider expects in the 200 that acknowledges its request, such as the
 // TwiML in which Twilio reads what to reply. An Answer without ContentType is none: hooks then
 // answers with Ibiki's own JSON ({"id","duplicate"} for one message, {"data":[…]} for several).

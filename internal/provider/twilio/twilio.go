@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -34,6 +36,16 @@ type Config struct {
 	// BaseURL is Twilio's API (default https://api.twilio.com; tests point it at a fake).
 	BaseURL string  `json:"base_url"`
 	Rate    float64 `json:"rate"`
+	// ConversationsBaseURL is Twilio's Conversations API (default
+	// https://conversations.twilio.com), read for participants and written for replies.
+	ConversationsBaseURL string `json:"conversations_base_url"`
+	// ConversationsAuthor is the author of Ibiki's messages in Twilio conversations (default
+	// "ibiki"): messages by that author are Ibiki's own, never taken as inbound.
+	ConversationsAuthor string `json:"conversations_author"`
+	// ConversationsReplies sends a message to a contact who has a Twilio conversation with the
+	// sending number into that conversation (Conversations API), so that it stays in the same
+	// thread; other messages, and messages with media, go through the Messages API.
+	ConversationsReplies bool `json:"conversations_replies"`
 }
 
 // WithPublicURL returns the configuration with StatusCallback derived from Ibiki's public
@@ -54,6 +66,12 @@ type Client struct {
 	guard  provider.Guard // the entry's webhook protection (FromEntry)
 	name   string         // the entry's name: the Provider of the messages it takes
 	region string         // reads numbers written without a country code
+	log    *slog.Logger
+
+	convURL      string        // ConversationsBaseURL without its trailing slash
+	participants memo[binding] // by participant sid
+	threads      memo[string]  // conversation sid by threadKey(address, proxy)
+	fetched      atomic.Int64  // participants fetched from the REST API
 }
 
 // New checks the configuration.
@@ -71,7 +89,14 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 15 * time.Second}
 	}
-	return &Client{cfg: cfg, http: httpClient}, nil
+	if cfg.ConversationsAuthor != "" && (provider.NotText(cfg.ConversationsAuthor) != "" || len(cfg.ConversationsAuthor) > 128) {
+		return nil, fmt.Errorf("twilio: conversations_author must be text of at most 128 bytes")
+	}
+	c := &Client{cfg: cfg, http: httpClient, convURL: strings.TrimRight(cfg.ConversationsBaseURL, "/"), log: slog.New(slog.DiscardHandler)}
+	if c.convURL == "" {
+		c.convURL = defaultConversationsURL
+	}
+	return c, nil
 }
 
 // FromEntry builds the adapter of a providers-file entry, whose fields are Config's; without a
@@ -86,13 +111,17 @@ func FromEntry(e provider.Entry, env provider.Env) (provider.Adapter, error) {
 		return nil, err
 	}
 	c.guard, c.name, c.region = e.Guard, e.Name, env.Region
+	if env.Log != nil {
+		c.log = env.Log
+	}
 	return c, nil
 }
 
 // Supports: Twilio sends, posts the messages contacts send to its numbers (SMS, MMS and
 // WhatsApp) and the calls made to them, and calls back with delivery reports, all signed.
 func (c *Client) Supports() provider.Features {
-	return provider.FeatureSend | provider.FeatureInbound | provider.FeatureStatus | provider.FeatureVerify | provider.FeatureVoice
+	return provider.FeatureSend | provider.FeatureInbound | provider.FeatureStatus | provider.FeatureVerify | provider.FeatureVoice |
+		provider.FeatureConversations
 }
 
 // Capabilities: Twilio sends from the number given unless a Messaging Service picks it; it has
@@ -108,6 +137,16 @@ func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendRe
 	prefix := ""
 	if m.Channel == model.ChannelWhatsApp {
 		prefix = whatsappPrefix
+	}
+	if c.cfg.ConversationsReplies && m.From != "" && len(m.MediaURLs) == 0 {
+		conv, err := c.thread(ctx, prefix+m.To, prefix+m.From)
+		if err != nil {
+			// Nothing was sent: the message waits and tries again.
+			return provider.SendResult{}, &provider.SendError{Code: "conversation_lookup", Message: err.Error()}
+		}
+		if conv != "" {
+			return c.sendInConversation(ctx, conv, m)
+		}
 	}
 	form := url.Values{"To": {prefix + m.To}}
 	if m.Body != "" || len(m.MediaURLs) == 0 {
