@@ -23,15 +23,15 @@ type Features uint16
 
 // The features, one per interface.
 const (
-	FeatureSend    Features = 1 << iota // Sender
-	FeatureLookup                       // Reconciler
-	FeatureInbound                      // InboundParser
-	FeatureStatus                       // StatusParser
-	FeatureVerify                       // Verifier
-	FeatureInject                       // Injector
-	FeatureClose                        // io.Closer
-	FeatureVoice                        // CallHandler
-	FeatureConversations                // ConversationEvents
+	FeatureSend          Features = 1 << iota // Sender
+	FeatureLookup                             // Reconciler
+	FeatureInbound                            // InboundParser
+	FeatureStatus                             // StatusParser
+	FeatureVerify                             // Verifier
+	FeatureInject                             // Injector
+	FeatureClose                              // io.Closer
+	FeatureVoice                              // CallHandler
+	FeatureConversations                      // ConversationEvents
 )
 
 var featureNames = []string{"send", "lookup", "inbound", "status", "verify", "inject", "close", "voice", "conversations"}
