@@ -105,6 +105,12 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 	mustDo(t, s, "PUT", "/api/v1/numbers/%2B15553100001/voice", a.APIKey, map[string]any{"action": "voicemail", "text": a.body}, http.StatusOK)
 	mustDo(t, s, "PUT", "/api/v1/voice", a.APIKey, map[string]any{"action": "say", "text": a.body}, http.StatusOK)
 	aNumberVoice := "/api/v1/numbers/%2B15553100001/voice"
+	var rule struct {
+		ID string `json:"id"`
+	}
+	mustDo(t, s, "PUT", "/api/v1/auto-replies", a.APIKey, map[string]any{"text": a.body}, http.StatusOK).JSON(t, &rule)
+	aRule := rule.ID
+	mustDo(t, s, "PUT", "/api/v1/auto-replies", b.APIKey, map[string]any{"text": b.body}, http.StatusOK)
 
 	// Every client route, with what it must answer when B uses A's ids: id routes answer 404,
 	// lists and creates 2xx without anything of A's.
@@ -154,6 +160,10 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/suppressions/{phone}":    {path: "/api/v1/suppressions/" + esc(a.suppressed), status: http.StatusNotFound},
 		"DELETE /api/v1/suppressions/{phone}": {path: "/api/v1/suppressions/" + esc(a.suppressed), status: http.StatusNotFound},
 		"GET /api/v1/webhook/deliveries/{id}": {path: "/api/v1/webhook/deliveries/" + a.deliveryID, status: http.StatusNotFound},
+		// A client's auto-replies are its own.
+		"GET /api/v1/auto-replies":           {path: "/api/v1/auto-replies", status: http.StatusOK},
+		"PUT /api/v1/auto-replies":           {path: "/api/v1/auto-replies", body: map[string]any{"text": "bravo answers"}, status: http.StatusOK},
+		"DELETE /api/v1/auto-replies/{rule}": {path: "/api/v1/auto-replies/" + aRule, status: http.StatusNotFound, own: "/api/v1/auto-replies"},
 		// A client's voice answer is its own: B reads and sets B's.
 		"GET /api/v1/voice":                  {path: "/api/v1/voice", status: http.StatusOK},
 		"PUT /api/v1/voice":                  {path: "/api/v1/voice", body: map[string]any{"action": "say", "text": "bravo here"}, status: http.StatusOK},
@@ -215,6 +225,9 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		mustDo(t, s, "GET", "/api/v1/messages/"+a.messageID, a.APIKey, nil, http.StatusOK)
 		mustDo(t, s, "GET", "/api/v1/webhook/deliveries/"+a.deliveryID, a.APIKey, nil, http.StatusOK)
 		mustDo(t, s, "GET", "/api/v1/conversations/"+aPhone+"/messages", a.APIKey, nil, http.StatusOK)
+		if res := mustDo(t, s, "GET", "/api/v1/auto-replies", a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), aRule) {
+			t.Errorf("A's auto-reply is gone: %s", res.Body)
+		}
 		for _, path := range []string{"/api/v1/voice", aNumberVoice} {
 			if res := mustDo(t, s, "GET", path, a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), a.body) ||
 				!strings.Contains(string(res.Body), `"configured":true`) {

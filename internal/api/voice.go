@@ -113,7 +113,7 @@ func (a *API) putVoice(owner voiceOwner) http.HandlerFunc {
 			in.ForwardTo = fwd
 		}
 		v, err := in.Check()
-		var fe *model.VoiceFieldError
+		var fe *model.FieldErr
 		if errors.As(err, &fe) {
 			respond.Err(w, r, respond.Invalid(fe.Field, fe.Error()))
 			return

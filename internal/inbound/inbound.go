@@ -29,13 +29,14 @@ type Service struct {
 	Log   *slog.Logger
 	// Router routes what Accept stored; nil leaves it to whoever sweeps pending messages.
 	Router *Router
-	// Replies answers HELP (nil: no auto-reply).
+	// Replies answers HELP, and with the clients' auto-replies (nil: no automatic answer).
 	Replies Replier
 }
 
 // Replier queues automatic replies inside the routing transaction.
 type Replier interface {
 	QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message) error
+	QueueAutoReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, contact model.ContactInfo) error
 }
 
 // Errors of Assign.

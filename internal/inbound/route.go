@@ -168,7 +168,10 @@ func (s *Service) keywords(ctx context.Context, tx *store.Tx, p plan) error {
 		}
 		return s.Replies.QueueHelpReply(ctx, tx, p.client, p.m)
 	default:
-		return nil
+		if s.Replies == nil {
+			return nil
+		}
+		return s.Replies.QueueAutoReply(ctx, tx, p.client, p.m, p.contact)
 	}
 	payload, err := webhook.Payload(event, p.now, webhook.NewMessageData(p.m, p.contact))
 	if err != nil {

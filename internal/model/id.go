@@ -61,6 +61,7 @@ const (
 	PrefixLedger       = "led"
 	PrefixUser         = "usr"
 	PrefixAudit        = "aud"
+	PrefixAutoReply    = "ar"
 )
 
 // IDFloor is the smallest id NewIDAt could give at t: "prefix_… >= IDFloor(prefix, t)" selects

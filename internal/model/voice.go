@@ -47,52 +47,47 @@ type VoiceAnswer struct {
 	Language string `json:"language,omitempty"`
 }
 
-// VoiceFieldError names the field of a VoiceAnswer that is wrong.
-type VoiceFieldError struct{ Field, Reason string }
-
-func (e *VoiceFieldError) Error() string { return e.Field + ": " + e.Reason }
-
 // Check validates an answer and fills its defaults. ForwardTo must already be in E.164 (the
 // caller normalises it with the region it knows).
 func (a VoiceAnswer) Check() (VoiceAnswer, error) {
 	if utf8.RuneCountInString(a.Text) > MaxVoiceTextRunes {
-		return a, &VoiceFieldError{"text", fmt.Sprintf("must be at most %d characters", MaxVoiceTextRunes)}
+		return a, &FieldErr{"text", fmt.Sprintf("must be at most %d characters", MaxVoiceTextRunes)}
 	}
 	if len(a.Language) > 16 || strings.ContainsAny(a.Language, "<>&\"' ") {
-		return a, &VoiceFieldError{"language", "must be a language tag such as en-US"}
+		return a, &FieldErr{"language", "must be a language tag such as en-US"}
 	}
 	switch a.Action {
 	case VoiceSay:
 		if strings.TrimSpace(a.Text) == "" {
-			return a, &VoiceFieldError{"text", "is required to say something"}
+			return a, &FieldErr{"text", "is required to say something"}
 		}
 		if a.ForwardTo != "" || a.MaxSeconds != 0 {
-			return a, &VoiceFieldError{"action", "say takes only text and language"}
+			return a, &FieldErr{"action", "say takes only text and language"}
 		}
 	case VoiceForward:
 		if !strings.HasPrefix(a.ForwardTo, "+") {
-			return a, &VoiceFieldError{"forward_to", "is required: the E.164 number calls are connected to"}
+			return a, &FieldErr{"forward_to", "is required: the E.164 number calls are connected to"}
 		}
 		if a.MaxSeconds != 0 {
-			return a, &VoiceFieldError{"max_seconds", "is for voicemail"}
+			return a, &FieldErr{"max_seconds", "is for voicemail"}
 		}
 	case VoiceVoicemail:
 		if a.ForwardTo != "" {
-			return a, &VoiceFieldError{"forward_to", "is for forward"}
+			return a, &FieldErr{"forward_to", "is for forward"}
 		}
 		if a.MaxSeconds == 0 {
 			a.MaxSeconds = DefaultVoicemailSeconds
 		}
 		if a.MaxSeconds < 1 || a.MaxSeconds > MaxVoicemailSeconds {
-			return a, &VoiceFieldError{"max_seconds", fmt.Sprintf("must be from 1 to %d", MaxVoicemailSeconds)}
+			return a, &FieldErr{"max_seconds", fmt.Sprintf("must be from 1 to %d", MaxVoicemailSeconds)}
 		}
 		if strings.TrimSpace(a.Text) == "" {
 			a.Text = DefaultVoicemailPrompt
 		}
 	case "":
-		return a, &VoiceFieldError{"action", "is required: say, forward or voicemail"}
+		return a, &FieldErr{"action", "is required: say, forward or voicemail"}
 	default:
-		return a, &VoiceFieldError{"action", fmt.Sprintf("%q is not one of say, forward, voicemail", a.Action)}
+		return a, &FieldErr{"action", fmt.Sprintf("%q is not one of say, forward, voicemail", a.Action)}
 	}
 	return a, nil
 }

@@ -111,6 +111,8 @@ type Draft struct {
 	// the transaction need not read it again. A STOP that lands in between is still honoured:
 	// the send job reads opt-outs before it calls the provider.
 	screened bool
+	// meta is the message's meta ("" for none; HELP replies get autoMeta).
+	meta string
 	// screenInTouch: the opt-out is read with the conversation's write, and an opted-out
 	// recipient fails the function (Send on PostgreSQL, where a read is a round trip). Only for
 	// a caller whose function ends on that error, which undoes the conversation's write.
@@ -247,6 +249,7 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		}
 	}
 	m := newMessage(d, route{}, now)
+	m.Meta = d.meta
 	if d.auto {
 		m.Meta = autoMeta
 	}

@@ -65,7 +65,9 @@ type caches struct {
 	clients ttlCache[model.Client]
 	numbers ttlCache[model.Number]
 	keys    ttlCache[model.Client] // by API key hash
-	convIDs idCache
+	// autoReplies are the clients' auto-reply rules, by client id.
+	autoReplies ttlCache[[]model.AutoReply]
+	convIDs     idCache
 }
 
 // idCache remembers ids that never change once given, so that an entry is never stale: the
