@@ -18,18 +18,40 @@ import (
 type conversationRow struct {
 	model.Conversation
 	OptedOut bool
+	Name     string // the contact's name in the client's contact book ("" for none)
 }
 
 type conversationsData struct {
 	Q             string
+	Channel       model.Channel // the channel filter ("" for all)
+	To            string        // the receiving-number filter ("" for all)
+	Numbers       []string      // the client's receiving numbers, for the filter
 	Conversations []conversationRow
 	// Current is the open conversation (empty on the list alone).
 	Current  conversationRow
+	Contact  *contactPanel
 	Messages []model.Message
 	Error    string
 	Body     string
 	Estimate estimate
 }
+
+// contactPanel is what the thread shows of the person beside it: the contact-book entry, and the
+// contact's conversations on each channel.
+type contactPanel struct {
+	ContactID string // "" when the phone is not in the contact book
+	Name      string
+	Business  string
+	Tags      []string
+	OptedOut  bool
+	Channels  []model.Conversation
+}
+
+// channels the inbox filters by.
+var inboxChannels = []model.Channel{model.ChannelSMS, model.ChannelWhatsApp, model.ChannelVoice}
+
+// Channels are the channels the inbox filters by.
+func (conversationsData) Channels() []model.Channel { return inboxChannels }
 
 // listConversations is the client's inbox: most recently active first, with unread counts,
 // searchable by phone or by the preview of the latest message (store.SearchConversations).
@@ -47,16 +69,31 @@ func (d *Dashboard) listConversations(w http.ResponseWriter, r *http.Request, v 
 }
 
 func (d *Dashboard) conversations(r *http.Request, v *view) (conversationsData, error) {
-	q := cleanQuery(r.URL.Query().Get("q"))
+	query := r.URL.Query()
+	q := cleanQuery(query.Get("q"))
 	data := conversationsData{Q: q}
-	var (
-		cs  []model.Conversation
-		err error
-	)
+	f := store.ConversationFilter{}
+	if ch := model.Channel(query.Get("channel")); slices.Contains(inboxChannels, ch) {
+		f.Channel, data.Channel = ch, ch
+	}
+	dedicated, pool, err := d.Store.SendingNumbers(r.Context(), v.Client.ID)
+	if err != nil {
+		return data, err
+	}
+	for _, n := range slices.Concat(dedicated, pool) {
+		data.Numbers = append(data.Numbers, n.Number)
+		if n.Number == query.Get("to") {
+			f.To, data.To = n.Number, n.Number
+		}
+	}
+	var cs []model.Conversation
 	if q != "" {
 		cs, err = d.Store.SearchConversations(r.Context(), v.Client.ID, q, 100)
+		cs = slices.DeleteFunc(cs, func(c model.Conversation) bool {
+			return (f.Channel != "" && c.Channel != f.Channel) || (f.To != "" && c.LastInboundTo != f.To)
+		})
 	} else {
-		cs, err = d.Store.Conversations(r.Context(), v.Client.ID, store.ConversationFilter{}, nil, 100)
+		cs, err = d.Store.Conversations(r.Context(), v.Client.ID, f, nil, 100)
 	}
 	if err != nil {
 		return data, err
@@ -69,10 +106,36 @@ func (d *Dashboard) conversations(r *http.Request, v *view) (conversationsData, 
 	if err != nil {
 		return data, err
 	}
+	names, err := d.Store.ContactNamesAmong(r.Context(), v.Client.ID, phones)
+	if err != nil {
+		return data, err
+	}
 	for _, c := range cs {
-		data.Conversations = append(data.Conversations, conversationRow{Conversation: c, OptedOut: out[c.Phone]})
+		data.Conversations = append(data.Conversations, conversationRow{Conversation: c, OptedOut: out[c.Phone], Name: names[c.Phone]})
 	}
 	return data, nil
+}
+
+// contactPanel reads what the thread shows beside it of the contact behind phone.
+func (d *Dashboard) contactPanel(r *http.Request, clientID, phone string, optedOut bool) (*contactPanel, error) {
+	p := &contactPanel{OptedOut: optedOut}
+	c, err := d.Store.ContactByPhone(r.Context(), clientID, phone)
+	switch {
+	case err == nil:
+		p.ContactID, p.Name, p.Business, p.Tags = c.ID, strings.TrimSpace(c.FirstName+" "+c.LastName), c.Business, c.Tags
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	for _, ch := range inboxChannels {
+		conv, err := d.Store.Conversation(r.Context(), clientID, phone, ch)
+		switch {
+		case err == nil:
+			p.Channels = append(p.Channels, conv)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 func (d *Dashboard) optedOut(r *http.Request, clientID, phone string) (bool, error) {
@@ -120,6 +183,10 @@ func (d *Dashboard) thread(r *http.Request, v *view, id string) (conversationsDa
 	if data.Current.OptedOut, err = d.optedOut(r, v.Client.ID, conv.Phone); err != nil {
 		return data, err
 	}
+	if data.Contact, err = d.contactPanel(r, v.Client.ID, conv.Phone, data.Current.OptedOut); err != nil {
+		return data, err
+	}
+	data.Current.Name = data.Contact.Name
 	msgs, err := d.Store.MessagesByConversation(r.Context(), v.Client.ID, conv.ID, "", 200)
 	if err != nil {
 		return data, err
@@ -137,7 +204,11 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, v *view) error
 		return err
 	}
 	body := r.PostFormValue("body")
-	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Channel: conv.Channel, Priority: model.PriorityInteractive})
+	ch := conv.Channel
+	if ch == model.ChannelVoice {
+		ch = model.ChannelSMS // a caller is answered by text
+	}
+	_, err = d.Outbound.Send(r.Context(), v.Client, outbound.Request{To: conv.Phone, Body: body, Channel: ch, Priority: model.PriorityInteractive})
 	if r.Header.Get("HX-Request") == "" { // a plain form post (no JavaScript): back to the thread
 		msg := "Sent."
 		if err != nil {

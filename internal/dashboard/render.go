@@ -31,11 +31,13 @@ func (p page) IsOperator() bool { return p.User.Role == model.RoleOperator }
 var funcs = template.FuncMap{
 	"cents": formatCents,
 	"chart": chart,
-	"when": func(t time.Time) string {
+	// when shows a time in UTC, marked up so that app.js shows it in the viewer's time zone.
+	"when": func(t time.Time) template.HTML {
 		if t.IsZero() {
 			return "—"
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		u := t.UTC()
+		return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `">` + u.Format("2006-01-02 15:04:05 UTC") + `</time>`)
 	},
 	"ago": func(t time.Time) string {
 		if t.IsZero() {

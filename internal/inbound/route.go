@@ -79,8 +79,11 @@ type plan struct {
 	convID  string
 	known   bool // convID was read, not made up: the conversation exists
 	contact model.ContactInfo
-	payload []byte
-	now     time.Time
+	// fillName: the provider named the contact and the client's book has no name for the
+	// phone: the name is written into the book (store.Tx.FillContactName).
+	fillName bool
+	payload  []byte
+	now      time.Time
 }
 
 func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID string, by model.RoutedBy) (plan, error) {
@@ -97,8 +100,16 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 	if !p.known {
 		p.convID = model.NewIDAt(model.PrefixConversation, p.now)
 	}
-	if found {
+	named := m.Contact.FirstName != "" || m.Contact.LastName != ""
+	unnamed := contact.FirstName == "" && contact.LastName == ""
+	switch {
+	case found && unnamed && named:
+		p.fillName = true
+		p.contact.Business = contact.Business
+	case found:
 		p.contact = contact
+	default:
+		p.fillName = named
 	}
 	p.m.ClientID, p.m.ConversationID, p.m.RoutedBy = clientID, p.convID, by
 	if p.client.WebhookURL == "" {
@@ -121,6 +132,11 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
 	}
 	if err := tx.SetMessageRoute(ctx, p.m.ID, p.client.ID, conv, p.m.RoutedBy); err != nil {
 		return err
+	}
+	if p.fillName {
+		if err := tx.FillContactName(ctx, model.NewIDAt(model.PrefixContact, p.now), p.client.ID, p.m.From, p.contact, p.now); err != nil {
+			return err
+		}
 	}
 	if conv != p.convID {
 		// The conversation was created after the plan was read (an operator's assignment

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
 )
@@ -252,4 +253,45 @@ func (tx *Tx) InsertContact(ctx context.Context, c model.Contact) error {
 // DeleteContact removes one of a client's contacts.
 func (tx *Tx) DeleteContact(ctx context.Context, clientID, id string) error {
 	return affected(tx.exec(ctx, `DELETE FROM contacts WHERE client_id = ? AND id = ?`, clientID, id))
+}
+
+// ContactNamesAmong returns the names of a client's contacts among phones ("First Last"), for
+// the phones whose contact has a name.
+func (r reader) ContactNamesAmong(ctx context.Context, clientID string, phones []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	args := []any{clientID}
+	for _, p := range phones {
+		args = append(args, p)
+	}
+	rows, err := r.query(ctx, `SELECT phone, first_name, last_name FROM contacts WHERE client_id = ? AND phone IN (`+
+		placeholders(len(phones))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phone, first, last string
+		if err := rows.Scan(&phone, &first, &last); err != nil {
+			return nil, err
+		}
+		if name := strings.TrimSpace(first + " " + last); name != "" {
+			out[phone] = name
+		}
+	}
+	return out, rows.Err()
+}
+
+// FillContactName gives a client's contact for phone the name a provider sent with a message:
+// a new contact (id, with the provider's business too) when the client has none for the phone,
+// or the name of one that has none. A contact with a name keeps it: the client's book wins.
+func (tx *Tx) FillContactName(ctx context.Context, id, clientID, phone string, info model.ContactInfo, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)
+		ON CONFLICT (client_id, phone) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
+			updated_at = excluded.updated_at
+		WHERE contacts.first_name = '' AND contacts.last_name = ''`,
+		id, clientID, phone, info.FirstName, info.LastName, info.Business, ms(at), ms(at))
+	return err
 }

@@ -4,6 +4,24 @@
 // always including the last event of the burst.
 (function () {
   "use strict";
+  // Times come in UTC; each <time datetime> is shown in the viewer's own time zone (the UTC
+  // text stays as its title), on load and in every fragment htmx swaps in.
+  function localize(root) {
+    if (!root || !root.querySelectorAll || !window.Intl) return;
+    root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.title = el.textContent;
+      el.textContent = d.toLocaleString(undefined, {year: "numeric", month: "short", day: "numeric",
+        hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"});
+      el.dataset.local = "1";
+    });
+  }
+  localize(document);
+  document.body.addEventListener("htmx:afterSwap", function (e) { localize(document); });
+})();
+(function () {
+  "use strict";
   var url = document.body.dataset.events;
   if (!url || !window.EventSource) return;
   var source = new EventSource(url);
