@@ -7,8 +7,8 @@ import (
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
-	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
+	"github.com/ibiki/ibiki/internal/tenant"
 )
 
 // autoReplyIO is an auto-reply rule as the API reads and shows it.
@@ -82,48 +82,27 @@ func (a *API) putAutoReply(who autoReplyClient) http.HandlerFunc {
 			respond.Err(w, r, respond.Invalid("id", "a rule is named by its channel and number; id, client_id and the times are Ibiki's"))
 			return
 		}
-		if in.Number != "" {
-			if in.Number, err = sms.NormalizeAddress(in.Number, a.Region); err != nil {
-				respond.Err(w, r, respond.Invalid("number", err.Error()))
-				return
-			}
-			n, err := a.Store.Number(r.Context(), in.Number)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && n.ClientID != "" && n.ClientID != id) {
-				respond.Err(w, r, respond.Invalid("number", "is not a number of this client or of the shared pool"))
-				return
-			}
-			if err != nil {
-				respond.Err(w, r, err)
-				return
-			}
-		}
 		if in.WindowSeconds < 0 {
 			respond.Err(w, r, respond.Invalid("window_seconds", "must be from 60 to 2592000"))
 			return
 		}
-		now := a.now()
-		rule, err := model.AutoReply{ID: model.NewIDAt(model.PrefixAutoReply, now), ClientID: id, Channel: in.Channel,
-			Number: in.Number, Text: in.Text, OutsideText: in.OutsideText, Hours: in.Hours,
-			Window: time.Duration(in.WindowSeconds) * time.Second, CreatedAt: now, UpdatedAt: now}.Check()
-		var fe *model.FieldErr
-		if errors.As(err, &fe) {
-			field := fe.Field
-			if field == "window" {
-				field = "window_seconds"
-			}
-			respond.Err(w, r, respond.Invalid(field, field+": "+fe.Reason))
-			return
+		rule, err := a.answers().SaveAutoReply(r.Context(), id, model.AutoReply{Channel: in.Channel, Number: in.Number,
+			Text: in.Text, OutsideText: in.OutsideText, Hours: in.Hours, Window: time.Duration(in.WindowSeconds) * time.Second})
+		var fe *tenant.FieldError
+		if errors.As(err, &fe) && fe.Field == "window" {
+			err = respond.Invalid("window_seconds", "window_seconds must be from 60 to 2592000")
 		}
-		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			rule, err = tx.PutAutoReply(r.Context(), rule)
-			return err
-		})
 		if err != nil {
-			respond.Err(w, r, err)
+			respond.Err(w, r, tenantErr(err))
 			return
 		}
 		respond.JSON(w, http.StatusOK, autoReplyJSON(rule))
 	}
+}
+
+// answers is the shared writer of auto-replies and voice answers (the dashboard uses the same).
+func (a *API) answers() tenant.Answers {
+	return tenant.Answers{Store: a.Store, Region: a.Region, Clock: a.now}
 }
 
 // deleteAutoReply: DELETE …/auto-replies/{rule} → 204.

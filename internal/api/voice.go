@@ -104,25 +104,9 @@ func (a *API) putVoice(owner voiceOwner) http.HandlerFunc {
 			respond.Err(w, r, err)
 			return
 		}
-		if in.ForwardTo != "" {
-			fwd, err := sms.NormalizeE164(in.ForwardTo, a.Region)
-			if err != nil {
-				respond.Err(w, r, respond.Invalid("forward_to", err.Error()))
-				return
-			}
-			in.ForwardTo = fwd
-		}
-		v, err := in.Check()
-		var fe *model.FieldErr
-		if errors.As(err, &fe) {
-			respond.Err(w, r, respond.Invalid(fe.Field, fe.Error()))
-			return
-		}
-		err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			return tx.SetVoiceAnswer(r.Context(), o, v, a.now())
-		})
+		v, err := a.answers().SaveVoiceAnswer(r.Context(), o, in)
 		if err != nil {
-			respond.Err(w, r, err)
+			respond.Err(w, r, tenantErr(err))
 			return
 		}
 		who := whose(number, client)
