@@ -178,6 +178,12 @@ func TestBrowserWalkthrough(t *testing.T) {
 	waitFor("every message to be delivered", `document.querySelector('#delivered').textContent.trim() === '3'`)
 	ibikitest.Screenshot(t, ctx, "campaign-done")
 	accessible("campaign-done")
+	// After the start the page still shows the cost, and each recipient with its message's status.
+	run("reload the campaign", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("recipients")))
+	if sum := text("the campaign's summary", "#campaign-summary"); !strings.Contains(sum, "$0.03") {
+		t.Errorf("the summary after the start says %q, want the cost $0.03", sum)
+	}
+	waitFor("three recipients, delivered", `[...document.querySelectorAll('#recipients tr.recipient')].filter(r => r.textContent.includes('delivered')).length === 3`)
 
 	// 7. Open Ann's conversation; her reply arrives through the simulator without a reload.
 	run("open the conversations", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("ul.conversations a")))

@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,7 +131,16 @@ type campaignPage struct {
 	Preview  []model.Recipient
 	Balance  int64
 	Error    string
+	// Report is what creating the campaign found in its list: the rows it refused.
+	Report *campaign.Report
+	// Recipients is a page of the recipients once the campaign started, each with its
+	// message's status; Next is the cursor of the next page (0: none).
+	Recipients []model.Recipient
+	Next       int64
 }
+
+// recipientsPage is how many recipients the campaign page lists at a time.
+const recipientsPage = 50
 
 func (d *Dashboard) campaignPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	cp, err := d.Store.Campaign(r.Context(), v.Client.ID, r.PathValue("id"))
@@ -147,6 +158,23 @@ func (d *Dashboard) campaignPage(w http.ResponseWriter, r *http.Request, v *view
 	}
 	if data.Preview, err = d.Store.Recipients(r.Context(), cp.ID, "", 0, 5, d.CampaignReplyWindow); err != nil {
 		return err
+	}
+	if cp.Report != "" {
+		var rep campaign.Report
+		if json.Unmarshal([]byte(cp.Report), &rep) == nil {
+			data.Report = &rep
+		}
+	}
+	if cp.Status != model.CampaignDraft {
+		after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+		rs, err := d.Store.Recipients(r.Context(), cp.ID, "", after, recipientsPage+1, d.CampaignReplyWindow)
+		if err != nil {
+			return err
+		}
+		if len(rs) > recipientsPage {
+			rs, data.Next = rs[:recipientsPage], rs[recipientsPage-1].Seq
+		}
+		data.Recipients = rs
 	}
 	if data.Balance, err = d.Store.Balance(r.Context(), v.Client.ID); err != nil {
 		return err
