@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -18,11 +20,58 @@ type webhookPage struct {
 	Secret   string // shown only after "reveal" or a rotation
 	Disabled bool
 	Log      []deliveryRow
+	// The log's filters: an event type, and a phone (the contact's: the sender of a reply, the
+	// recipient of a sent message).
+	Type  model.EventType
+	Phone string
+}
+
+// EventTypes are the types the log filters by.
+func (webhookPage) EventTypes() []model.EventType {
+	return []model.EventType{model.EventMessageReceived, model.EventMessageStatus, model.EventMessageOptOut,
+		model.EventMessageOptIn, model.EventWebhookTest}
 }
 
 type deliveryRow struct {
 	model.Delivery
 	Attempts []model.Attempt
+	// Read from the payload: the contact's phone, and the start of the message's text.
+	Phone, Preview string
+}
+
+// logScan is how many recent deliveries the filtered log looks through, and logRows how many
+// it shows.
+const (
+	logScan = 500
+	logRows = 50
+)
+
+// summary reads a delivery's payload for the log: the contact's phone and a preview.
+func summary(payload []byte) (phone, preview string) {
+	var ev struct {
+		Data struct {
+			Direction model.Direction `json:"direction"`
+			From      string          `json:"from"`
+			To        string          `json:"to"`
+			Body      string          `json:"body"`
+			Channel   model.Channel   `json:"channel"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(payload, &ev) != nil {
+		return "", ""
+	}
+	phone = ev.Data.From
+	if ev.Data.Direction == model.Outbound {
+		phone = ev.Data.To
+	}
+	preview = ev.Data.Body
+	if ev.Data.Channel == model.ChannelVoice && preview == "" {
+		preview = "Call"
+	}
+	if r := []rune(preview); len(r) > 60 {
+		preview = string(r[:59]) + "…"
+	}
+	return phone, preview
 }
 
 // webhookSettings shows the client's webhook: URL, secret (hidden until revealed), the test
@@ -41,10 +90,34 @@ func (d *Dashboard) webhookSettings(w http.ResponseWriter, r *http.Request, v *v
 }
 
 func (d *Dashboard) webhookData(r *http.Request, v *view) (webhookPage, error) {
-	data := webhookPage{URL: v.Client.WebhookURL, Disabled: !v.Client.WebhookDisabledAt.IsZero()}
-	ds, err := d.Store.Deliveries(r.Context(), v.Client.ID, "", "", 50)
+	q := r.URL.Query()
+	data := webhookPage{URL: v.Client.WebhookURL, Disabled: !v.Client.WebhookDisabledAt.IsZero(),
+		Phone: cleanQuery(strings.TrimSpace(q.Get("phone")))}
+	if t := model.EventType(q.Get("type")); slices.Contains(data.EventTypes(), t) {
+		data.Type = t
+	}
+	scan := logRows
+	if data.Type != "" || data.Phone != "" {
+		scan = logScan
+	}
+	all, err := d.Store.Deliveries(r.Context(), v.Client.ID, "", "", scan)
 	if err != nil {
 		return data, err
+	}
+	var (
+		ds     []model.Delivery
+		phones = map[string][2]string{}
+		digits = strings.TrimLeft(data.Phone, "+")
+	)
+	for _, dl := range all {
+		phone, preview := summary(dl.Payload)
+		if (data.Type != "" && dl.Type != data.Type) || (digits != "" && !strings.Contains(phone, digits)) {
+			continue
+		}
+		phones[dl.ID] = [2]string{phone, preview}
+		if ds = append(ds, dl); len(ds) == logRows {
+			break
+		}
 	}
 	ids := make([]string, len(ds))
 	for i, dl := range ds {
@@ -55,7 +128,8 @@ func (d *Dashboard) webhookData(r *http.Request, v *view) (webhookPage, error) {
 		return data, err
 	}
 	for _, dl := range ds {
-		data.Log = append(data.Log, deliveryRow{Delivery: dl, Attempts: attempts[dl.ID]})
+		s := phones[dl.ID]
+		data.Log = append(data.Log, deliveryRow{Delivery: dl, Attempts: attempts[dl.ID], Phone: s[0], Preview: s[1]})
 	}
 	return data, nil
 }
