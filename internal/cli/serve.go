@@ -184,7 +184,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Campaigns: campaigns,
 			CampaignReplyWindow: cfg.CampaignReplyWindow, Contacts: contacts, Importer: imports, Admin: admin, Clock: time.Now,
 			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
-		&hooks.Hooks{Inbound: in, Providers: providers, Status: out, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
+		&hooks.Hooks{Inbound: in, Providers: providers, Status: out, Replies: out, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 			Log: log},
 		dash,
 	)

@@ -6,6 +6,7 @@
 package hooks
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/metrics"
+	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/respond"
 )
@@ -28,6 +30,9 @@ type Hooks struct {
 	Providers *provider.Registry
 	// Status records the delivery reports (outbound.Service).
 	Status provider.StatusSink
+	// Replies gives auto-replies in the answer to a provider's webhook when its adapter can
+	// (provider.InstantReplier); nil gives none there (routing still queues them).
+	Replies AutoAnswerer
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// PublicURL is IBIKI_PUBLIC_URL: the URL a provider called, which signatures cover, is
@@ -136,3 +141,8 @@ func (h *Hooks) refuse(w http.ResponseWriter, r *http.Request, name string, ip n
 
 // countRejected counts a webhook Ibiki answered without taking anything from it.
 func countRejected(name, reason string) { metrics.InboundRejected.WithLabelValues(name, reason).Inc() }
+
+// AutoAnswerer gives a contact's auto-reply at once (outbound.Service).
+type AutoAnswerer interface {
+	AnswerAutoReply(ctx context.Context, in model.Message) (model.Message, bool, error)
+}

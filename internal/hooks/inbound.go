@@ -3,6 +3,7 @@ package hooks
 import (
 	"net/http"
 
+	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/respond"
 )
@@ -42,8 +43,39 @@ func (h *Hooks) source(name string, parser provider.InboundParser, v provider.Ve
 			respond.JSON(w, http.StatusOK, acceptedOut{ID: res.ID, Duplicate: res.Duplicate})
 			return
 		}
+		if ir, ok := parser.(provider.InstantReplier); ok && len(msgs) == 1 && h.Replies != nil {
+			h.acceptAndReply(w, r, req, name, msgs[0], answer, ir)
+			return
+		}
 		h.acceptAll(w, r, name, msgs, answer)
 	})
+}
+
+// acceptAndReply stores a message whose provider takes a reply in the answer to its webhook
+// (Twilio): when the message gets an auto-reply at once (AutoAnswerer), the answer carries it.
+// The message is committed before anything else, and its routing waits for the reply's
+// transaction (so the routing's own auto-reply finds the window taken); a failure of the reply
+// leaves it answered without one: the provider's request never fails for an auto-reply.
+func (h *Hooks) acceptAndReply(w http.ResponseWriter, r *http.Request, req provider.Request, name string, in provider.Inbound,
+	answer provider.Answer, ir provider.InstantReplier) {
+	res, route, err := h.Inbound.AcceptHeld(r.Context(), in)
+	defer route() // after the reply's transaction: routing then finds the window taken
+	if err != nil {
+		h.reject(w, r, name, "store", err)
+		return
+	}
+	if !res.Duplicate {
+		m := model.Message{ID: res.ID, Direction: model.Inbound, Channel: in.Channel, From: in.From, To: in.To, Body: in.Body,
+			Status: in.Status, Contact: in.Contact, Provider: in.Provider}
+		reply, ok, err := h.Replies.AnswerAutoReply(r.Context(), m)
+		switch {
+		case err != nil:
+			h.Log.Warn("auto-reply not given in the answer", "source", name, "message", res.ID, "error", err)
+		case ok:
+			answer = ir.InstantReply(req, reply.Body, reply.ID)
+		}
+	}
+	writeAnswer(w, r, answer)
 }
 
 // acceptAll stores the messages of one request in order and answers with the adapter's answer,

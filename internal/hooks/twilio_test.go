@@ -333,3 +333,72 @@ func TestTwilioConversationsWebhook(t *testing.T) {
 		t.Errorf("messages %+v, want only IM2's", page.Data)
 	}
 }
+
+// A contact writing to a client's Twilio number gets the client's auto-reply in the TwiML
+// answer, recorded as a sent message and charged; Twilio's report on it (to the action URL of
+// the <Message>) binds its MessageSid and moves it on. The next message within the window gets
+// no reply, and routing does not answer it a second time.
+func TestTwilioAutoReplyInTheAnswer(t *testing.T) {
+	s, rcv, c := twilioServer(t)
+	if res := s.Do("POST", "/admin/v1/clients/acme/credits", ibikitest.AdminToken, map[string]any{"amount_cents": 10}); res.Status != http.StatusOK {
+		t.Fatalf("credits: %d %s", res.Status, res.Body)
+	}
+	if res := s.Do("PUT", "/api/v1/auto-replies", c.APIKey, map[string]any{"text": "Thanks [firstname|there] & see you"}); res.Status != http.StatusOK {
+		t.Fatalf("rule: %d %s", res.Status, res.Body)
+	}
+	sms := func(sid, body string) url.Values {
+		return url.Values{"MessageSid": {sid}, "From": {"+15551234567"}, "To": {"+15557654321"}, "Body": {body}}
+	}
+	res := postTwilio(t, s, "/webhooks/tw", sms("SM00000000000000000000000000000101", "hello"), "")
+	re := regexp.MustCompile(`^<\?xml version="1.0" encoding="UTF-8"\?><Response><Message action="([^"]+)" method="POST">Thanks there &amp; see you</Message></Response>$`)
+	m := re.FindStringSubmatch(string(res.Body))
+	if res.Status != http.StatusOK || m == nil {
+		t.Fatalf("answer %d %s", res.Status, res.Body)
+	}
+	action := strings.ReplaceAll(m[1], "&amp;", "&")
+	u, err := url.Parse(action)
+	if err != nil || u.Path != "/webhooks/tw/status" || !strings.HasPrefix(u.Query().Get("ibiki_message"), "msg_") {
+		t.Fatalf("action %q", action)
+	}
+	replyID := u.Query().Get("ibiki_message")
+	if again := postTwilio(t, s, "/webhooks/tw", sms("SM00000000000000000000000000000102", "are you there?"), ""); !strings.HasSuffix(string(again.Body), "<Response/>") {
+		t.Errorf("a second message within the window was answered: %s", again.Body)
+	}
+	rcv.WaitFor(t, 2) // both routed: a second reply would have been queued with the routing
+	var reply struct {
+		Status     string  `json:"status"`
+		Provider   string  `json:"provider"`
+		From       string  `json:"from"`
+		ProviderID *string `json:"provider_message_id"`
+		CostCents  int64   `json:"cost_cents"`
+	}
+	s.Do("GET", "/api/v1/messages/"+replyID, c.APIKey, nil).JSON(t, &reply)
+	if reply.Status != "sent" || reply.Provider != "tw" || reply.From != "+15557654321" || reply.ProviderID != nil || reply.CostCents != 1 {
+		t.Errorf("the reply %+v", reply)
+	}
+	// Twilio reports on the reply at the action URL, signed over it.
+	report := url.Values{"MessageSid": {"SM00000000000000000000000000000201"}, "MessageStatus": {"delivered"}, "AccountSid": {twSID}}
+	req, _ := http.NewRequest("POST", s.URL+u.RequestURI(), strings.NewReader(report.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Signature(twToken, s.URL+u.RequestURI(), report))
+	if res := send(t, req); res.Status != http.StatusOK {
+		t.Fatalf("report: %d %s", res.Status, res.Body)
+	}
+	s.Do("GET", "/api/v1/messages/"+replyID, c.APIKey, nil).JSON(t, &reply)
+	if reply.Status != "delivered" || reply.ProviderID == nil || *reply.ProviderID != "SM00000000000000000000000000000201" {
+		t.Errorf("after the report: %+v", reply)
+	}
+	var out struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	s.Do("GET", "/api/v1/messages?direction=outbound", c.APIKey, nil).JSON(t, &out)
+	if len(out.Data) != 1 {
+		t.Errorf("%d outbound messages, want the one reply", len(out.Data))
+	}
+	var bal struct {
+		BalanceCents int64 `json:"balance_cents"`
+	}
+	if s.Do("GET", "/api/v1/balance", c.APIKey, nil).JSON(t, &bal); bal.BalanceCents != 9 {
+		t.Errorf("balance %d, want 9: the reply charged once", bal.BalanceCents)
+	}
+}

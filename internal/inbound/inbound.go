@@ -57,8 +57,19 @@ type Accepted struct {
 // twice and is not routed again, hence gets no second delivery. A field that is not text
 // (package text) is a *provider.FieldError naming it, and nothing is stored.
 func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, error) {
+	res, route, err := s.AcceptHeld(ctx, in)
+	route()
+	return res, err
+}
+
+// AcceptHeld is Accept that holds the message's routing until the caller calls route (always,
+// once; it does nothing for a duplicate or a failure): what the caller does first happens
+// before the routing in this process. A crash in between leaves the message pending, and the
+// router's sweep routes it.
+func (s *Service) AcceptHeld(ctx context.Context, in provider.Inbound) (res Accepted, route func(), err error) {
+	route = func() {}
 	if err := checkText(in); err != nil {
-		return Accepted{}, err
+		return Accepted{}, route, err
 	}
 	now := s.Clock().UTC()
 	m := model.Message{
@@ -70,30 +81,27 @@ func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, er
 	if m.Contact.Business == "" {
 		m.Contact.Business = in.Business
 	}
-	var res Accepted
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	dispatch := false
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		id, inserted, err := tx.InsertInbound(ctx, m)
 		if err != nil {
 			return err
 		}
-		res = Accepted{ID: id, Duplicate: !inserted}
-		if !inserted {
-			return nil
-		}
-		if s.Router != nil {
-			tx.AfterCommit(func() { s.Router.dispatch(m) })
-		}
+		res, dispatch = Accepted{ID: id, Duplicate: !inserted}, inserted
 		return nil
 	})
 	if err != nil {
-		return Accepted{}, err
+		return Accepted{}, route, err
+	}
+	if dispatch && s.Router != nil {
+		route = func() { s.Router.dispatch(m) }
 	}
 	dup := "false"
 	if res.Duplicate {
 		dup = "true"
 	}
 	metrics.InboundAccepted.WithLabelValues(in.Provider, dup).Inc()
-	return res, nil
+	return res, route, nil
 }
 
 // checkText refuses a message with a field that is not text. The adapters' parsers refuse such

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/optout"
 	"github.com/ibiki/ibiki/internal/sms"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/template"
@@ -18,72 +20,133 @@ import (
 //   - but text (sms, whatsapp) received from a phone: not a call, not a blocked message, not a
 //     short code;
 //   - to one of Ibiki's own numbers (another client's auto-reply would answer back: a loop);
-//   - to a contact who opted out, or who got this rule's reply within its window;
+//   - to a contact who opted out, or who got this rule's reply within its window (a reply already
+//     given in the answer to the provider's webhook, AnswerAutoReply, took the window);
 //   - when no rule applies, or the client cannot pay for it, or no provider carries the channel.
 //
 // A reason not to answer is not an error: the message is routed all the same.
 func (s *Service) QueueAutoReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, contact model.ContactInfo) error {
+	now := s.Clock().UTC()
+	d, r, ok, err := s.autoReply(ctx, tx, c, in, contact, now)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, now)
+	return err
+}
+
+// AnswerAutoReply is the auto-reply given in the answer to the provider's webhook (Twilio's
+// TwiML), for a message its provider has just delivered: when the number it came to is
+// dedicated to an active client whose rule applies (the checks of QueueAutoReply), the reply is
+// recorded, charged and counted in the window in its own transaction, as a message already
+// handed to the provider ("sent": the answer carries it); its provider id comes with its first
+// status report. The routing of the message then finds the window taken. ok is false when there
+// is nothing to answer (a keyword, a pool number, no rule...).
+func (s *Service) AnswerAutoReply(ctx context.Context, in model.Message) (reply model.Message, ok bool, err error) {
+	if in.To == "" {
+		return reply, false, nil
+	}
+	if action, _ := optout.Classify(in.Body); action != optout.None {
+		return reply, false, nil // STOP, START and HELP have their own handling
+	}
+	n, err := s.Store.CachedNumber(ctx, in.To)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && n.ClientID == "") {
+		return reply, false, nil // a pool number: the client is known after routing
+	}
+	if err != nil {
+		return reply, false, err
+	}
+	c, err := s.Store.CachedClient(ctx, n.ClientID)
+	if err != nil || !c.Active {
+		return reply, false, err
+	}
+	contact := in.Contact
+	switch ct, err := s.Store.ContactByPhone(ctx, c.ID, in.From); {
+	case err == nil:
+		contact = model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}
+	case !errors.Is(err, store.ErrNotFound):
+		return reply, false, err
+	}
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		now := s.Clock().UTC()
+		d, r, found, err := s.autoReply(ctx, tx, c, in, contact, now)
+		if err != nil || !found {
+			ok = false
+			return err
+		}
+		if r.provider != in.Provider {
+			ok = false // the answer goes back through the provider that asked; another would not carry it
+			return nil
+		}
+		d.answered = true
+		reply, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, now)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return model.Message{}, false, err
+	}
+	return reply, ok, nil
+}
+
+// autoReply decides a contact's auto-reply: the checks of QueueAutoReply, the rule's text for
+// the contact, the sender, and the window taken. ok false is no reply.
+func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, contact model.ContactInfo, now time.Time) (d Draft, r route, ok bool, err error) {
 	if (in.Channel != model.ChannelSMS && in.Channel != model.ChannelWhatsApp) || in.Status != model.StatusReceived ||
 		!strings.HasPrefix(in.From, "+") {
-		return nil
+		return d, r, false, nil
 	}
 	rules, err := s.Store.CachedAutoReplies(ctx, c.ID)
 	if err != nil {
-		return err
+		return d, r, false, err
 	}
 	rule := model.PickAutoReply(rules, in.Channel, in.To)
 	if rule == nil {
-		return nil
+		return d, r, false, nil
 	}
 	switch _, err := s.Store.CachedNumber(ctx, in.From); {
 	case err == nil:
-		return nil // one of Ibiki's numbers: never answer it
+		return d, r, false, nil // one of Ibiki's numbers: never answer it
 	case !errors.Is(err, store.ErrNotFound):
-		return err
+		return d, r, false, err
 	}
 	switch err := optedOut(ctx, tx, c.ID, in.From); {
 	case errors.Is(err, ErrOptedOut):
-		return nil
+		return d, r, false, nil
 	case err != nil:
-		return err
+		return d, r, false, err
 	}
-	now := s.Clock().UTC()
 	fields := map[string]string{"phone": in.From, "firstname": contact.FirstName, "lastname": contact.LastName, "business": contact.Business}
 	body, err := template.Parse(rule.TextAt(now)).Render(fields)
 	if err != nil || strings.TrimSpace(body) == "" {
 		s.Log.Warn("auto-reply not sent: its text does not render for this contact", "client", c.ID, "rule", rule.ID, "error", err)
-		return nil
+		return d, r, false, nil
 	}
 	n := sms.Segments(body)
 	if n.Segments > MaxSegments {
 		n.Segments = MaxSegments // Check bounds the text; a long contact name cannot make it a bulk send
 	}
-	d := Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Cost: int64(n.Segments) * c.RateCents,
+	d = Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Cost: int64(n.Segments) * c.RateCents,
 		Req: Request{Priority: model.PriorityInteractive}, client: c, screened: true, meta: autoReplyMeta(rule.ID)}
-	r, err := s.chooseSender(ctx, c.ID, in.From, "", in.Channel, func(context.Context, string, string) (string, error) { return in.To, nil })
-	if err != nil {
-		return err
+	if r, err = s.chooseSender(ctx, c.ID, in.From, "", in.Channel, func(context.Context, string, string) (string, error) { return in.To, nil }); err != nil {
+		return d, r, false, err
 	}
 	if err := s.carries(r.provider, d); err != nil {
 		s.Log.Warn("auto-reply not sent", "client", c.ID, "rule", rule.ID, "error", err)
-		return nil
+		return d, r, false, nil
 	}
 	if d.Cost > 0 {
 		balance, err := tx.Balance(ctx, c.ID)
 		if err != nil {
-			return err
+			return d, r, false, err
 		}
 		if balance < d.Cost {
 			s.Log.Warn("auto-reply not sent: the client's balance does not cover it", "client", c.ID, "rule", rule.ID)
-			return nil
+			return d, r, false, nil
 		}
 	}
 	took, err := tx.TakeAutoReplyWindow(ctx, rule.ID, in.From, now, rule.Window)
-	if err != nil || !took {
-		return err
-	}
-	_, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, now)
-	return err
+	return d, r, took, err
 }
 
 // autoReplyMeta marks an auto-reply in its message's meta, with the rule that sent it.

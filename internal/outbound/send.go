@@ -113,6 +113,9 @@ type Draft struct {
 	screened bool
 	// meta is the message's meta ("" for none; HELP replies get autoMeta).
 	meta string
+	// answered: the message is handed to its provider in the answer to the provider's own
+	// request (AnswerAutoReply): it is stored "sent", not queued.
+	answered bool
 	// screenInTouch: the opt-out is read with the conversation's write, and an opted-out
 	// recipient fails the function (Send on PostgreSQL, where a read is a round trip). Only for
 	// a caller whose function ends on that error, which undoes the conversation's write.
@@ -285,6 +288,10 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 			Kind: model.LedgerCharge, AmountCents: -m.CostCents, Reference: "message " + m.ID, MessageID: m.ID, CreatedAt: now}); err != nil {
 			return m, err
 		}
+	}
+	if d.answered {
+		m.Status, m.SendAttempts = model.StatusSent, 1
+		return m, tx.InsertOutboundSent(ctx, m)
 	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
 }

@@ -151,6 +151,21 @@ func (s *Service) applyLater(providerName string, u provider.StatusUpdate) {
 
 func (s *Service) applyOne(ctx context.Context, providerName string, u provider.StatusUpdate) (found bool, err error) {
 	m, err := s.Store.OutboundByProviderID(ctx, providerName, u.ProviderMessageID)
+	if errors.Is(err, store.ErrNotFound) && u.MessageID != "" && u.ProviderMessageID != "" {
+		// A reply given in the answer to the provider's webhook learns its provider id here.
+		var bound bool
+		if err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+			bound, err = tx.BindProviderID(ctx, providerName, u.MessageID, u.ProviderMessageID)
+			return err
+		}); err != nil {
+			return false, err
+		}
+		if bound {
+			m, err = s.Store.OutboundByProviderID(ctx, providerName, u.ProviderMessageID)
+		} else {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -106,6 +106,16 @@ type StatusUpdate struct {
 	Status            model.MessageStatus
 	ErrorCode         string
 	ErrorMessage      string
+	// MessageID is Ibiki's id of the message, when the report names it (a reply Ibiki gave in
+	// its answer to the provider's webhook, whose provider id it learns from this report).
+	MessageID string
+}
+
+// InstantReplier is implemented by adapters whose provider takes a reply in the answer to its
+// message webhook (Twilio's TwiML <Message>): InstantReply renders the answer to r that sends
+// body back to the sender, its status reported with Ibiki's messageID (StatusUpdate.MessageID).
+type InstantReplier interface {
+	InstantReply(r Request, body, messageID string) Answer
 }
 
 // StatusParser is implemented by adapters whose provider calls back with delivery reports

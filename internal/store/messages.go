@@ -185,6 +185,27 @@ func (r reader) OutboundByProviderID(ctx context.Context, provider, providerID s
 	return m, notFound(err, "message by provider id")
 }
 
+// InsertOutboundSent stores an outbound message already handed to its provider (a reply given
+// in the answer to the provider's webhook): it is not queued.
+func (tx *Tx) InsertOutboundSent(ctx context.Context, m model.Message) error {
+	_, err := tx.exec(ctx, insertMessage, messageArgs(m)...)
+	tx.Announce(Announcement{ClientID: m.ClientID, Kind: "message", ConversationID: m.ConversationID, MessageID: m.ID})
+	return notFound(err, "insert sent message")
+}
+
+// BindProviderID gives an outbound message of a provider that has no provider id yet (a reply
+// given in the answer to the provider's webhook) the id the provider's first report names. It
+// reports whether it did.
+func (tx *Tx) BindProviderID(ctx context.Context, provider, messageID, providerID string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE messages SET provider_message_id = ? WHERE id = ? AND provider = ?
+		AND direction = 'outbound' AND provider_message_id IS NULL`, providerID, messageID, provider)
+	if err != nil {
+		return false, notFound(err, "bind provider id")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // MessageFilter narrows a client's message list.
 type MessageFilter struct {
 	Status    model.MessageStatus

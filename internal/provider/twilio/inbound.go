@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -201,4 +202,34 @@ func (f fields) media() ([]model.Attachment, error) {
 		media = append(media, model.Attachment{URL: raw, ContentType: typ})
 	}
 	return media, nil
+}
+
+// replyParam names, in the status callback of a reply given as TwiML, Ibiki's id of that reply:
+// Twilio's report is the first place its MessageSid appears.
+const replyParam = "ibiki_message"
+
+// InstantReply answers Twilio's message webhook with a TwiML <Message>: Twilio sends body back
+// to the sender, from the number it wrote to, and reports the reply's status to this entry's
+// status endpoint, naming messageID.
+func (c *Client) InstantReply(r provider.Request, body, messageID string) provider.Answer {
+	cb := replyStatusURL(r.URL(), messageID)
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><Response><Message action="`)
+	xmlEscape(&b, cb)
+	b.WriteString(`" method="POST">`)
+	xmlEscape(&b, body)
+	b.WriteString(`</Message></Response>`)
+	return provider.Answer{ContentType: emptyTwiML.ContentType, Body: b.Bytes()}
+}
+
+// replyStatusURL is the status endpoint beside the message webhook a message came in on (the
+// public URL of the request with "/status" added, its query replaced by the reply's id).
+func replyStatusURL(webhookURL, messageID string) string {
+	u, err := url.Parse(webhookURL)
+	if err != nil {
+		return webhookURL
+	}
+	u.Path, u.RawPath, u.Fragment = strings.TrimSuffix(u.Path, "/")+"/status", "", ""
+	u.RawQuery = url.Values{replyParam: {messageID}}.Encode()
+	return u.String()
 }

@@ -263,7 +263,8 @@ func (c *Client) ParseStatus(r provider.Request) ([]provider.StatusUpdate, error
 	if status == "" || sid == "" {
 		return nil, nil // a step before "sent", or not about a message: nothing to record
 	}
-	u := provider.StatusUpdate{ProviderMessageID: sid, Status: status, ErrorCode: form.Get("ErrorCode")}
+	u := provider.StatusUpdate{ProviderMessageID: sid, Status: status, ErrorCode: form.Get("ErrorCode"),
+		MessageID: r.HTTP.URL.Query().Get(replyParam)}
 	if u.ErrorCode != "" {
 		u.ErrorMessage = ErrorText(u.ErrorCode)
 	}
