@@ -50,6 +50,12 @@ func TestSendOnChannels(t *testing.T) {
 			"media_urls": []string{"https://example.com/a.jpg"}}), http.StatusUnprocessableEntity, "media_not_supported", "media_urls")
 		wantError(t, s.Do("POST", "/api/v1/messages", globex.APIKey, map[string]any{"to": "+15552080001", "body": "hi", "channel": "whatsapp",
 			"from": "+15550000041"}), http.StatusUnprocessableEntity, "channel_not_supported", "channel")
+		var bulk bulkAnswer
+		mustDo(t, s, "POST", "/api/v1/messages/bulk", globex.APIKey, map[string]any{"messages": []map[string]string{
+			{"to": "whatsapp:+15552080009", "body": "hi"}}}, http.StatusUnprocessableEntity).JSON(t, &bulk)
+		if bulk.Accepted != 0 || len(bulk.Errors) != 1 || bulk.Errors[0].Code != "channel_not_supported" || bulk.CostCents != 0 {
+			t.Errorf("a WhatsApp item of a bulk send: %+v", bulk)
+		}
 		if after := getBalance(t, s, globex.APIKey); after != before {
 			t.Errorf("balance %+v, then %+v", before, after)
 		}

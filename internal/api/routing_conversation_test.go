@@ -17,13 +17,11 @@ func TestRoutingByConversation(t *testing.T) {
 	acme, globex := s.CreateClient("acme", acmeHook.URL), s.CreateClient("globex", globexHook.URL)
 	keys := map[string]string{"acme": acme.APIKey, "globex": globex.APIKey}
 	hooks := map[string]*ibikitest.Receiver{"acme": acmeHook, "globex": globexHook}
-	// send posts a message from phone to a pool number, tagged with business ("" for none). It
-	// names nobody: a name would make the phone a contact of the client it is routed to (the
-	// contact rule, which comes first), and this test is about conversations.
+	// send posts a message from phone to a pool number, tagged with business ("" for none).
 	send := func(t *testing.T, phone, business, number, body, id string) string {
 		t.Helper()
 		p := extreme(phone, business, body, id)
-		p["receiver"], p["firstname"], p["lastname"] = number, "", ""
+		p["receiver"] = number
 		return inbound(t, s, p)
 	}
 	routedTo := func(t *testing.T, id, client, rule string) {

@@ -64,6 +64,22 @@ func TestVoiceAnswers(t *testing.T) {
 		wantError(t, s.Do("GET", "/api/v1/numbers/%2B15550000099/voice", globex.APIKey, nil), http.StatusNotFound, "not_found", "")
 		wantError(t, s.Do("GET", "/admin/v1/clients/nobody/voice", admin, nil), http.StatusNotFound, "not_found", "")
 	})
+	t.Run("calls are not forwarded to one of Ibiki's numbers: they would come back", func(t *testing.T) {
+		wantError(t, s.Do("PUT", "/api/v1/voice", acme.APIKey, map[string]any{"action": "forward", "forward_to": "+15550000052"}),
+			http.StatusBadRequest, "invalid_field", "forward_to")
+	})
+	t.Run("a number given to another client loses its former client's answer", func(t *testing.T) {
+		mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15550000053", "client_id": "acme"}, http.StatusCreated)
+		mustDo(t, s, "PUT", "/api/v1/numbers/%2B15550000053/voice", acme.APIKey, map[string]any{"action": "forward", "forward_to": "+15550007777"}, http.StatusOK)
+		mustDo(t, s, "PATCH", "/admin/v1/numbers/%2B15550000053", admin, map[string]any{"client_id": "acme"}, http.StatusOK)
+		if v := get("/api/v1/numbers/%2B15550000053/voice", acme.APIKey); !v.Configured {
+			t.Errorf("a change that keeps the client dropped the answer: %+v", v)
+		}
+		mustDo(t, s, "PATCH", "/admin/v1/numbers/%2B15550000053", admin, map[string]any{"client_id": "globex"}, http.StatusOK)
+		if v := get("/api/v1/numbers/%2B15550000053/voice", globex.APIKey); v.Configured || v.ForwardTo != "" {
+			t.Errorf("globex's new number answers with acme's forward: %+v", v)
+		}
+	})
 	mustDo(t, s, "DELETE", "/api/v1/numbers/%2B15550000051/voice", acme.APIKey, nil, http.StatusNoContent)
 	wantError(t, s.Do("DELETE", "/api/v1/numbers/%2B15550000051/voice", acme.APIKey, nil), http.StatusNotFound, "not_found", "")
 	if v := get("/api/v1/numbers/%2B15550000051/voice", acme.APIKey); v.Action != "forward" {

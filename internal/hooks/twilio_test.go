@@ -262,8 +262,12 @@ func TestTwilioVoiceWebhooks(t *testing.T) {
 	twiml(postTwilio(t, s, "/webhooks/tw/voice/status", status, ""))
 	// A late "in-progress" does not undo "completed".
 	twiml(postTwilio(t, s, "/webhooks/tw/voice/status", url.Values{"CallSid": {"CA03"}, "CallStatus": {"in-progress"}}, ""))
-	t.Run("a report on a call never logged is answered and dropped", func(t *testing.T) {
+	t.Run("a report on a call never logged is answered, dropped and counted", func(t *testing.T) {
+		before := rejected(t, s, "tw", "unknown_call")
 		twiml(postTwilio(t, s, "/webhooks/tw/voice/status", url.Values{"CallSid": {"CAunknown"}, "CallStatus": {"completed"}}, ""))
+		if n := rejected(t, s, "tw", "unknown_call") - before; n != 1 {
+			t.Errorf("%d counted, want 1", n)
+		}
 	})
 
 	got := rcv.WaitFor(t, 3) // one message.received per call

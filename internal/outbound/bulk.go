@@ -66,7 +66,10 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request) 
 	routes := make([]route, len(drafts))
 	refused := make([]bool, len(drafts))
 	for i, d := range drafts {
-		if routes[i], err = s.chooseSender(ctx, c.ID, d.To, d.From, model.ChannelSMS, sticky); err != nil {
+		if routes[i], err = s.chooseSender(ctx, c.ID, d.To, d.From, d.Channel, sticky); err == nil {
+			err = s.carries(routes[i].provider, d) // a WhatsApp item (whatsapp: address) needs a provider that carries it
+		}
+		if err != nil {
 			base.Errors = append(base.Errors, ItemError{Index: index[i], Err: err})
 			refused[i] = true
 		}

@@ -130,7 +130,7 @@ func (tx *Tx) UpdateContact(ctx context.Context, c model.Contact) error {
 		return err
 	}
 	return affected(tx.exec(ctx, `UPDATE contacts SET phone = ?, first_name = ?, last_name = ?, business = ?, fields = ?,
-		updated_at = ? WHERE client_id = ? AND id = ?`, c.Phone, c.FirstName, c.LastName, c.Business, fields,
+		origin = '', updated_at = ? WHERE client_id = ? AND id = ?`, c.Phone, c.FirstName, c.LastName, c.Business, fields,
 		ms(c.UpdatedAt), c.ClientID, c.ID))
 }
 
@@ -223,7 +223,7 @@ func (r reader) EachContact(ctx context.Context, clientID string, fn func(model.
 // ContactOwners returns up to limit distinct active clients that have this phone as a contact.
 func (r reader) ContactOwners(ctx context.Context, phone string, limit int) ([]string, error) {
 	rows, err := r.query(ctx, `SELECT ct.client_id FROM contacts ct JOIN clients c ON c.id = ct.client_id
-		WHERE ct.phone = ? AND c.active ORDER BY ct.client_id LIMIT ?`, phone, limit)
+		WHERE ct.phone = ? AND ct.origin = '' AND c.active ORDER BY ct.client_id LIMIT ?`, phone, limit)
 	if err != nil {
 		return nil, notFound(err, "contact owners")
 	}
@@ -285,10 +285,11 @@ func (r reader) ContactNamesAmong(ctx context.Context, clientID string, phones [
 }
 
 // FillContactName gives a client's contact for phone the name a provider sent with a message:
-// a new contact (id, with the provider's business too) when the client has none for the phone,
-// or the name of one that has none. A contact with a name keeps it: the client's book wins.
+// a new contact (id, with the provider's business too; origin 'provider', which the contact
+// routing rule does not count) when the client has none for the phone, or the name of one that
+// has none. A contact with a name keeps it: the client's book wins.
 func (tx *Tx) FillContactName(ctx context.Context, id, clientID, phone string, info model.ContactInfo, at time.Time) error {
-	_, err := tx.exec(ctx, `INSERT INTO contacts (`+contactColumns+`) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)
+	_, err := tx.exec(ctx, `INSERT INTO contacts (`+contactColumns+`, origin) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, 'provider')
 		ON CONFLICT (client_id, phone) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
 			updated_at = excluded.updated_at
 		WHERE contacts.first_name = '' AND contacts.last_name = ''`,

@@ -125,7 +125,7 @@ func (tx *Tx) MergeImport(ctx context.Context, importID, clientID, tag string, a
 			last_name = CASE WHEN excluded.last_name <> '' THEN excluded.last_name ELSE contacts.last_name END,
 			business = CASE WHEN excluded.business <> '' THEN excluded.business ELSE contacts.business END,
 			fields = CASE WHEN excluded.fields <> '{}' THEN excluded.fields ELSE contacts.fields END,
-			updated_at = excluded.updated_at`, clientID, ms(at), ms(at), importID)
+			origin = '', updated_at = excluded.updated_at`, clientID, ms(at), ms(at), importID)
 	if err != nil {
 		return m, notFound(err, "merge import")
 	}

@@ -43,6 +43,12 @@ func (tx *Tx) InsertNumber(ctx context.Context, n model.Number) error {
 // UpdateNumber changes the client a number is dedicated to ("" returns it to the pool).
 func (tx *Tx) UpdateNumber(ctx context.Context, n model.Number) error {
 	tx.dropNumber(n.Number)
+	// A number given to another client (or to the pool) does not keep its former client's way
+	// of answering calls.
+	if _, err := tx.exec(ctx, `DELETE FROM voice_answers WHERE owner = ? AND EXISTS (SELECT 1 FROM numbers
+		WHERE number = ? AND COALESCE(client_id, '') <> ?)`, NumberVoiceOwner(n.Number), n.Number, n.ClientID); err != nil {
+		return err
+	}
 	return affected(tx.exec(ctx, `UPDATE numbers SET client_id = ?, provider = ? WHERE number = ?`,
 		nullable(n.ClientID), n.Provider, n.Number))
 }

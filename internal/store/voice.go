@@ -67,8 +67,12 @@ func (tx *Tx) DeleteVoiceAnswer(ctx context.Context, owner string) error {
 // is ErrNotFound. A recording already on the message is not added twice; a status once final
 // (completed, busy, no-answer, failed, canceled) is not replaced.
 func (tx *Tx) UpdateCall(ctx context.Context, providerName string, u model.CallUpdate) (model.Message, error) {
+	lock := ""
+	if tx.engine == Postgres {
+		lock = " FOR UPDATE" // the call's reports come close together: each reads what the last wrote
+	}
 	m, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE provider = ? AND provider_message_id = ? AND direction = 'inbound'`, providerName, u.CallID))
+		WHERE provider = ? AND provider_message_id = ? AND direction = 'inbound'`+lock, providerName, u.CallID))
 	if err != nil {
 		return m, notFound(err, "call "+u.CallID)
 	}

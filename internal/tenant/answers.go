@@ -74,6 +74,12 @@ func (s Answers) SaveVoiceAnswer(ctx context.Context, owner string, in model.Voi
 		if err != nil {
 			return in, invalid("forward_to", err.Error())
 		}
+		switch _, err := s.Store.CachedNumber(ctx, fwd); {
+		case err == nil:
+			return in, invalid("forward_to", "is one of Ibiki's own numbers: the call would come back")
+		case !errors.Is(err, store.ErrNotFound):
+			return in, err
+		}
 		in.ForwardTo = fwd
 	}
 	v, err := in.Check()

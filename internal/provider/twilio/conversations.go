@@ -93,7 +93,8 @@ func (c *Client) ParseConversationEvent(ctx context.Context, r provider.Request)
 	}
 	conv, _ := f.text("ConversationSid", provider.MaxIDRunes)
 	part, _ := f.text("ParticipantSid", provider.MaxIDRunes)
-	if b := (binding{Address: form.Get("MessagingBinding.Address"), ProxyAddress: form.Get("MessagingBinding.ProxyAddress")}); b.Address != "" {
+	if b := (binding{Address: form.Get("MessagingBinding.Address"), ProxyAddress: form.Get("MessagingBinding.ProxyAddress")}); b.Address != "" &&
+		typ != "onParticipantRemoved" && typ != "onConversationRemoved" {
 		if part != "" {
 			c.participants.put(part, b, 0)
 		}

@@ -246,3 +246,42 @@ func TestRepliesGoIntoTheContactsConversation(t *testing.T) {
 		t.Errorf("the configured author's message: %+v", ev)
 	}
 }
+
+// A conversation Twilio refuses to post into (closed, removed) is forgotten, and the message
+// goes through the Messages API in the same send; a removed participant is not remembered.
+func TestAReplyToAClosedConversationFallsBackToTheMessagesAPI(t *testing.T) {
+	fake, srv := newFakeConversations(t)
+	c := conversationsAdapter(t, srv.URL, `,"conversations_replies":true`)
+	if _, err := event(t, c, url.Values{"EventType": {"onParticipantRemoved"}, "ConversationSid": {"CHold"}, "ParticipantSid": {"MB1"},
+		"MessagingBinding.Address": {"+15551234567"}, "MessagingBinding.ProxyAddress": {"+15557654321"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), provider.Outbound{From: "+15557654321", To: "+15551234567", Body: "after removal"}); err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	if len(fake.posted) != 0 || len(fake.messages) != 1 || fake.fetches["address:+15551234567"] != 1 {
+		t.Errorf("after a removal: posted %v, messages %d, lookups %v", fake.posted, len(fake.messages), fake.fetches)
+	}
+	fake.byAddress["+15551234567"] = "CHgone" // the API lists it, but posting into it is refused
+	fake.mu.Unlock()
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && strings.Contains(r.URL.Path, "/Conversations/") {
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"code":20404,"message":"not found"}`)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer gone.Close()
+	c2 := conversationsAdapter(t, gone.URL, `,"conversations_replies":true`)
+	res, err := c2.Send(context.Background(), provider.Outbound{From: "+15557654321", To: "+15551234567", Body: "into a gone one"})
+	if err != nil || res.ProviderMessageID != "SM1" {
+		t.Fatalf("Send = %+v, %v: want the Messages API's answer", res, err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.messages) != 2 {
+		t.Errorf("Messages API got %d, want 2", len(fake.messages))
+	}
+}

@@ -6,6 +6,7 @@ package twilio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,7 +146,13 @@ func (c *Client) Send(ctx context.Context, m provider.Outbound) (provider.SendRe
 			return provider.SendResult{}, &provider.SendError{Code: "conversation_lookup", Message: err.Error()}
 		}
 		if conv != "" {
-			return c.sendInConversation(ctx, conv, m)
+			res, err := c.sendInConversation(ctx, conv, m)
+			var se *provider.SendError
+			if !errors.As(err, &se) || !se.Permanent {
+				return res, err
+			}
+			// The conversation is closed or gone: forget it, and send through the Messages API.
+			c.threads.put(threadKey(prefix+m.To, prefix+m.From), "", 5*time.Minute)
 		}
 	}
 	form := url.Values{"To": {prefix + m.To}}
