@@ -60,6 +60,12 @@ func (s *Service) AnswerAutoReply(ctx context.Context, in model.Message) (reply 
 	if err != nil || !c.Active {
 		return reply, false, err
 	}
+	// Most clients have no rule for most messages: know it from the cache, before any read of
+	// the contact or any transaction.
+	rules, err := s.Store.CachedAutoReplies(ctx, c.ID)
+	if err != nil || model.PickAutoReply(rules, in.Channel, in.To) == nil {
+		return reply, false, err
+	}
 	contact := in.Contact
 	switch ct, err := s.Store.ContactByPhone(ctx, c.ID, in.From); {
 	case err == nil:
