@@ -82,7 +82,7 @@ func newFakeConversations(t *testing.T) (*fakeConversations, *httptest.Server) {
 	return f, srv
 }
 
-func conversationsAdapter(t *testing.T, base string, extra string) *twilio.Client {
+func conversationsAdapter(t testing.TB, base string, extra string) *twilio.Client {
 	t.Helper()
 	a, err := twilio.FromEntry(provider.Entry{Name: "tw", Type: "twilio", Fields: json.RawMessage(`{"account_sid":"` + sid +
 		`","auth_token":"` + token + `","base_url":"` + base + `","conversations_base_url":"` + base + `"` + extra + `}`)}, provider.Env{Region: "US"})
