@@ -147,6 +147,27 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, out)
 }
 
+// twilioCredentials: POST /admin/v1/clients/{id}/twilio-credentials → the client's Account SID
+// and a new auth token (201 the first time, 200 on a rotation); the token is shown only here.
+func (a *API) twilioCredentials(w http.ResponseWriter, r *http.Request) {
+	acct, token, created, err := a.Tenants.TwilioCredentials(r.Context(), r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, tenantErr(err))
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	respond.JSON(w, status, twilioCredentialsOut{AccountSID: acct.AccountSID, AuthToken: token})
+}
+
+// twilioCredentialsOut is a client's Twilio-compatible credentials, as shown once.
+type twilioCredentialsOut struct {
+	AccountSID string `json:"account_sid"`
+	AuthToken  string `json:"auth_token"`
+}
+
 func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	c, err := a.Tenants.RotateWebhookSecret(r.Context(), r.PathValue("id"))
 	if err != nil {

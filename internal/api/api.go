@@ -53,6 +53,8 @@ type API struct {
 	BulkMaxItems int
 	// Region reads phone numbers written without a country code.
 	Region string
+	// PriceUnit names the currency of credits in the Twilio-shaped API (price_unit).
+	PriceUnit string
 }
 
 // Register adds the API's routes to mux.
@@ -66,6 +68,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("PATCH /admin/v1/clients/{id}", a.updateClient)
 	admin("POST /admin/v1/clients/{id}/rotate-key", a.rotateKey)
 	admin("POST /admin/v1/clients/{id}/rotate-webhook-secret", a.rotateWebhookSecret)
+	admin("POST /admin/v1/clients/{id}/twilio-credentials", a.twilioCredentials)
 	admin("POST /admin/v1/numbers", a.createNumber)
 	admin("GET /admin/v1/numbers", a.listNumbers)
 	admin("PATCH /admin/v1/numbers/{number}", a.updateNumber)
@@ -136,6 +139,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	client("DELETE /api/v1/suppressions/{phone}", a.removeSuppression)
 	client("GET /api/v1/webhook/deliveries", a.listDeliveries)
 	client("GET /api/v1/webhook/deliveries/{id}", a.getDelivery)
+
+	a.registerTwilio(mux)
 }
 
 func (a *API) requireAdmin(h http.Handler) http.Handler {

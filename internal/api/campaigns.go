@@ -104,7 +104,7 @@ func (a *API) campaignJSON(r *http.Request, cp model.Campaign, withReplied bool)
 // recipients rendered and priced, and starts only on POST /api/v1/campaigns/{id}/start.
 func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 	c, _ := auth.Client(r.Context())
-	key, err := checkKey(r)
+	key, err := checkKey(r, ibikiShape.keyFrom)
 	if err != nil {
 		respond.Err(w, r, err)
 		return
@@ -116,12 +116,12 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := keyed{owner: c.ID, key: key, hash: hash}
-	r, done := a.begin(w, r, k, campaignAnswer)
+	r, done := a.begin(w, r, ibikiShape, k, campaignAnswer)
 	if done {
 		return
 	}
 	cp, _, err := a.Campaigns.Create(r.Context(), c, in)
-	if a.lostRace(w, r, k, err) {
+	if a.lostRace(w, r, ibikiShape, k, err) {
 		return // a concurrent request with the same key made it
 	}
 	if cp.ID == "" {

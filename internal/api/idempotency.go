@@ -52,41 +52,60 @@ type keyed struct{ owner, key, hash string }
 // operation (see begin), and the body bytes; kept renders the operation's result into the
 // answer to keep.
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, owner string, kept answerFunc, create func(*http.Request, []byte) (int, any, error)) {
+	a.idempotentAs(w, r, ibikiShape, owner, kept, create)
+}
+
+// shape is how an API surface answers: its errors, and the headers that carry an idempotency
+// key (the first one present is the key).
+type shape struct {
+	err     func(http.ResponseWriter, *http.Request, error)
+	keyFrom []string
+}
+
+// ibikiShape is Ibiki's own API's.
+var ibikiShape = shape{err: respond.Err, keyFrom: []string{"Idempotency-Key"}}
+
+// idempotentAs is idempotent for an API surface of another shape (the Twilio-shaped API).
+func (a *API) idempotentAs(w http.ResponseWriter, r *http.Request, sh shape, owner string, kept answerFunc, create func(*http.Request, []byte) (int, any, error)) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		respond.Err(w, r, respond.Map(err))
+		sh.err(w, r, respond.Map(err))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	key, err := checkKey(r)
+	key, err := checkKey(r, sh.keyFrom)
 	if err != nil {
-		respond.Err(w, r, err)
+		sh.err(w, r, err)
 		return
 	}
 	k := keyed{owner: owner, key: key}
 	if key != "" {
 		k.hash = requestHash(r, body)
 	}
-	r, done := a.begin(w, r, k, kept)
+	r, done := a.begin(w, r, sh, k, kept)
 	if done {
 		return
 	}
 	status, v, err := create(r, body)
-	if a.lostRace(w, r, k, err) {
+	if a.lostRace(w, r, sh, k, err) {
 		return
 	}
-	answer(w, r, status, v, err)
+	if err != nil {
+		sh.err(w, r, err)
+		return
+	}
+	respond.JSON(w, status, v)
 }
 
 // begin starts a keyed request: it answers a repeat with the first answer (done), or returns
 // the request with its key in the context, where the domain operation's store.Tx.Done finds it
 // and keeps the answer kept renders in the transaction that does the work. A request without
 // a key goes on as it is.
-func (a *API) begin(w http.ResponseWriter, r *http.Request, k keyed, kept answerFunc) (*http.Request, bool) {
+func (a *API) begin(w http.ResponseWriter, r *http.Request, sh shape, k keyed, kept answerFunc) (*http.Request, bool) {
 	if k.key == "" {
 		return r, false
 	}
-	if a.replay(w, r, k.owner, k.key, k.hash) {
+	if a.replay(w, r, sh, k.owner, k.key, k.hash) {
 		return r, true
 	}
 	return r.WithContext(store.WithIdempotencyKey(r.Context(), &store.IdempotencyKey{Owner: k.owner, Key: k.key,
@@ -96,8 +115,8 @@ func (a *API) begin(w http.ResponseWriter, r *http.Request, k keyed, kept answer
 // lostRace answers a keyed request whose operation failed on a conflict that is a concurrent
 // request with the same key, committed first: its answer is replayed. An error of the operation
 // that is a store.ErrConflict underneath (see keepCause) may be that.
-func (a *API) lostRace(w http.ResponseWriter, r *http.Request, k keyed, err error) bool {
-	return k.key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, k.owner, k.key, k.hash)
+func (a *API) lostRace(w http.ResponseWriter, r *http.Request, sh shape, k keyed, err error) bool {
+	return k.key != "" && errors.Is(err, store.ErrConflict) && a.replay(w, r, sh, k.owner, k.key, k.hash)
 }
 
 // keepCause is the catalogue error mapped for the answer with the original error kept
@@ -117,15 +136,15 @@ func requestHash(r *http.Request, body []byte) string {
 }
 
 // replay answers from a stored idempotent answer, if there is one.
-func (a *API) replay(w http.ResponseWriter, r *http.Request, owner, key, hash string) bool {
+func (a *API) replay(w http.ResponseWriter, r *http.Request, sh shape, owner, key, hash string) bool {
 	prev, err := a.Store.IdempotentAnswer(r.Context(), owner, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false
 	case err != nil:
-		respond.Err(w, r, err)
+		sh.err(w, r, err)
 	case prev.RequestHash != hash:
-		respond.Err(w, r, &respond.Error{Status: http.StatusConflict, Code: "idempotency_key_reused",
+		sh.err(w, r, &respond.Error{Status: http.StatusConflict, Code: "idempotency_key_reused",
 			Message: "this Idempotency-Key was used with a different request", Param: "Idempotency-Key"})
 	default:
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -173,22 +192,20 @@ var campaignAnswer = answerWith(http.StatusCreated, func(cp model.Campaign) answ
 	return answerMarker{CampaignID: cp.ID}
 })
 
-// checkKey validates the Idempotency-Key header ("" when absent).
-func checkKey(r *http.Request) (string, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxIdempotencyKey {
-		return "", respond.Invalid("Idempotency-Key", "Idempotency-Key must be at most 255 characters")
+// checkKey validates the idempotency key: the first of the headers present ("" when none is).
+func checkKey(r *http.Request, headers []string) (string, error) {
+	for _, h := range headers {
+		key := r.Header.Get(h)
+		if key == "" {
+			continue
+		}
+		if len(key) > maxIdempotencyKey {
+			return "", respond.Invalid(h, h+" must be at most 255 characters")
+		}
+		if flaw := text.Check(key); flaw != text.OK {
+			return "", respond.NotText(h, flaw) // it is stored
+		}
+		return key, nil
 	}
-	if flaw := text.Check(key); flaw != text.OK {
-		return "", respond.NotText("Idempotency-Key", flaw) // it is stored
-	}
-	return key, nil
-}
-
-func answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		respond.Err(w, r, err)
-		return
-	}
-	respond.JSON(w, status, v)
+	return "", nil
 }

@@ -29,7 +29,7 @@ const maxFormField = 64 << 10
 // transaction that merges the import.
 func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 	client := clientID(r.Context())
-	key, err := checkKey(r)
+	key, err := checkKey(r, ibikiShape.keyFrom)
 	if err != nil {
 		respond.Err(w, r, err)
 		return
@@ -46,12 +46,12 @@ func (a *API) importContacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := keyed{owner: client, key: key, hash: hash}
-	r, done := a.begin(w, r, k, importAnswer)
+	r, done := a.begin(w, r, ibikiShape, k, importAnswer)
 	if done {
 		return
 	}
 	rep, err := a.Importer.Import(r.Context(), client, file, opt)
-	if a.lostRace(w, r, k, err) {
+	if a.lostRace(w, r, ibikiShape, k, err) {
 		return // a concurrent request with the same key won
 	}
 	if errors.Is(err, importer.ErrFile) {

@@ -19,15 +19,20 @@ import (
 // runs: a path names a resource, and no resource has such a name (404); a query parameter is a
 // 400 naming it. Cursors, which are encoded, are checked by pageParams.
 func plainURL(h http.Handler) http.Handler {
+	return plainURLWith(h, respond.Err)
+}
+
+// plainURLWith is plainURL answering errors with fail (another API surface's shape).
+func plainURLWith(h http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !text.Valid(r.URL.Path) {
-			respond.Err(w, r, respond.ErrNotFound)
+			fail(w, r, respond.ErrNotFound)
 			return
 		}
 		// Only an escape or a raw byte past ASCII can make a query's values other than text.
 		if raw := r.URL.RawQuery; strings.Contains(raw, "%") || !text.Valid(raw) {
 			if k, flaw := text.Field(r.URL.Query()); flaw != text.OK {
-				respond.Err(w, r, respond.NotText(k, flaw))
+				fail(w, r, respond.NotText(k, flaw))
 				return
 			}
 		}

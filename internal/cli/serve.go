@@ -160,7 +160,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
 	runner.Register(campaigns.Kind())
 
-	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}
+	tokens, err := auth.SetupTwilioTokens(ctx, st, cfg.SecretKey, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Tokens: tokens}
 	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 		Clock: time.Now, Log: log}
 	contacts := &contact.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts, Clock: time.Now}
@@ -183,7 +187,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		AccessLog: cfg.AccessLog, Log: log},
 		&api.API{Store: st, Inbound: in, Outbound: out, Tenants: tenants, Providers: providers, Campaigns: campaigns,
 			CampaignReplyWindow: cfg.CampaignReplyWindow, Contacts: contacts, Importer: imports, Admin: admin, Clock: time.Now,
-			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems},
+			Region: cfg.DefaultRegion, BulkMaxItems: cfg.BulkMaxItems, PriceUnit: cfg.PriceUnit},
 		&hooks.Hooks{Inbound: in, Providers: providers, Status: out, Replies: out, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 			Log: log},
 		dash,

@@ -39,6 +39,8 @@ type Config struct {
 	AdminToken            string
 	AdminEmail            string
 	AdminPassword         string
+	SecretKey             string
+	PriceUnit             string
 	PublicURL             string
 	AllowPrivateWebhooks  bool
 	WebhookRetrySchedule  []time.Duration
@@ -90,6 +92,16 @@ func settings() []setting {
 			func(c *Config, v string) error { c.AdminEmail = strings.TrimSpace(v); return nil }},
 		{"ADMIN_PASSWORD", "", "password of that first operator (at least 10 characters, at most 256 bytes); later changes are made in the dashboard", true,
 			func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+		{"SECRET_KEY", "", "server secret from which clients' Twilio-compatible auth tokens are derived (they are stored only hashed, yet Ibiki signs with them); unset: one is generated on first start and kept in the database. Changing it voids every issued auth token for signing until rotated", true,
+			func(c *Config, v string) error { c.SecretKey = v; return nil }},
+		{"PRICE_UNIT", "USD", "currency of the clients' credits as the Twilio-compatible API names it (price_unit, Balance.json); credits are counted in hundredths of it", false,
+			func(c *Config, v string) error {
+				if v = strings.TrimSpace(v); len(v) != 3 || strings.ToUpper(v) != v {
+					return fmt.Errorf("%q is not a three-letter currency code (USD, EUR, INR...)", v)
+				}
+				c.PriceUnit = v
+				return nil
+			}},
 		{"PUBLIC_URL", "", "address people and providers reach Ibiki at (e.g. https://sms.example.com): the setup page and invitation links use it, Twilio providers without status_callback point delivery reports at its /webhooks/{name}/status, and https makes session cookies Secure; unset: the request's own host", false,
 			func(c *Config, v string) error {
 				v = strings.TrimRight(strings.TrimSpace(v), "/")

@@ -1,6 +1,7 @@
 package hooks_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/ibikitest"
 	"github.com/ibiki/ibiki/internal/model"
@@ -404,5 +406,81 @@ func TestTwilioAutoReplyInTheAnswer(t *testing.T) {
 	}
 	if s.Do("GET", "/api/v1/balance", c.APIKey, nil).JSON(t, &bal); bal.BalanceCents != 9 {
 		t.Errorf("balance %d, want 9: the reply charged once", bal.BalanceCents)
+	}
+}
+
+// A Twilio number whose replies would go through another provider (here a Twilio entry behind
+// a Messaging Service, which chooses no sender, beside the default simulator) gets no reply in
+// the TwiML answer, and the window is left to the routing, which queues the reply.
+func TestTwilioAutoReplyThroughAnotherProviderIsQueued(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "providers.json")
+	if err := os.WriteFile(file, []byte(`{"providers":[{"name":"sim","type":"simulator"},{"name":"tw","type":"twilio","account_sid":"`+twSID+
+		`","auth_token":"`+twToken+`","base_url":"http://127.0.0.1:9","messaging_service_sid":"MG0123456789abcdef0123456789abcdef"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_PROVIDERS_FILE": file})
+	rcv := ibikitest.NewReceiver(t)
+	c := s.CreateClient("acme", rcv.URL)
+	if res := s.Do("POST", "/admin/v1/numbers", ibikitest.AdminToken, map[string]string{"number": "+15557654321", "client_id": "acme", "provider": "tw"}); res.Status != http.StatusCreated {
+		t.Fatalf("number: %d %s", res.Status, res.Body)
+	}
+	s.Do("POST", "/admin/v1/clients/acme/credits", ibikitest.AdminToken, map[string]any{"amount_cents": 10})
+	if res := s.Do("PUT", "/api/v1/auto-replies", c.APIKey, map[string]any{"text": "Thanks"}); res.Status != http.StatusOK {
+		t.Fatalf("rule: %d %s", res.Status, res.Body)
+	}
+	res := postTwilio(t, s, "/webhooks/tw", url.Values{"MessageSid": {"SM00000000000000000000000000000101"}, "From": {"+15551234567"},
+		"To": {"+15557654321"}, "Body": {"hello"}}, "")
+	if res.Status != http.StatusOK || !strings.HasSuffix(string(res.Body), "<Response/>") {
+		t.Fatalf("answer %d %s, want an empty TwiML answer", res.Status, res.Body)
+	}
+	rcv.WaitFor(t, 1)
+	var out struct {
+		Data []struct {
+			Body     string `json:"body"`
+			Provider string `json:"provider"`
+		} `json:"data"`
+	}
+	s.Do("GET", "/api/v1/messages?direction=outbound", c.APIKey, nil).JSON(t, &out)
+	if len(out.Data) != 1 || out.Data[0].Body != "Thanks" || out.Data[0].Provider != "sim" {
+		t.Errorf("outbound %+v, want the reply queued by the routing through sim", out.Data)
+	}
+}
+
+// A reply given in the TwiML answer that Twilio never reports on (it timed out, the connection
+// broke) is failed and refunded after a while, rather than left "sent" and charged.
+func TestTwilioAnsweredReplyNeverConfirmedIsRefunded(t *testing.T) {
+	s, rcv, c := twilioServer(t)
+	s.Do("POST", "/admin/v1/clients/acme/credits", ibikitest.AdminToken, map[string]any{"amount_cents": 10})
+	if res := s.Do("PUT", "/api/v1/auto-replies", c.APIKey, map[string]any{"text": "Thanks"}); res.Status != http.StatusOK {
+		t.Fatalf("rule: %d %s", res.Status, res.Body)
+	}
+	res := postTwilio(t, s, "/webhooks/tw", url.Values{"MessageSid": {"SM00000000000000000000000000000101"}, "From": {"+15551234567"},
+		"To": {"+15557654321"}, "Body": {"hello"}}, "")
+	if !strings.Contains(string(res.Body), "<Message") {
+		t.Fatalf("answer %s, want the reply", res.Body)
+	}
+	rcv.WaitFor(t, 1)
+	ctx := context.Background()
+	if n, err := s.App.Outbound.ExpireUnconfirmedReplies(ctx, time.Now().Add(time.Minute), 48*time.Hour); err != nil || n != 0 {
+		t.Fatalf("a minute later: %d failed (%v), want none yet", n, err)
+	}
+	if n, err := s.App.Outbound.ExpireUnconfirmedReplies(ctx, time.Now().Add(11*time.Minute), 48*time.Hour); err != nil || n != 1 {
+		t.Fatalf("eleven minutes later: %d failed (%v), want the reply", n, err)
+	}
+	var out struct {
+		Data []struct {
+			Status    string `json:"status"`
+			ErrorCode string `json:"error_code"`
+		} `json:"data"`
+	}
+	s.Do("GET", "/api/v1/messages?direction=outbound", c.APIKey, nil).JSON(t, &out)
+	if len(out.Data) != 1 || out.Data[0].Status != "failed" || out.Data[0].ErrorCode != "reply_unconfirmed" {
+		t.Errorf("the reply %+v", out.Data)
+	}
+	var bal struct {
+		BalanceCents int64 `json:"balance_cents"`
+	}
+	if s.Do("GET", "/api/v1/balance", c.APIKey, nil).JSON(t, &bal); bal.BalanceCents != 10 {
+		t.Errorf("balance %d, want 10: refunded", bal.BalanceCents)
 	}
 }

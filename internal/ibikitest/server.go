@@ -22,7 +22,9 @@ const AdminToken = "test-admin-token"
 type Server struct {
 	URL   string
 	Store *store.Store
-	t     testing.TB
+	// App is the server's parts (its services), for tests that call one directly.
+	App *cli.App
+	t   testing.TB
 }
 
 // NewServer starts an Ibiki for the test with private webhook addresses allowed, fast retries
@@ -57,7 +59,7 @@ func NewServer(t testing.TB, env map[string]string) *Server {
 		cancel()
 		<-done
 	})
-	return &Server{URL: hs.URL, Store: app.Store, t: t}
+	return &Server{URL: hs.URL, Store: app.Store, App: app, t: t}
 }
 
 // BuildApp builds the server from vars (its environment) without running it: no job runner,

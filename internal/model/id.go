@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
+	"strings"
 	"sync"
 	"time"
 )
@@ -70,4 +72,31 @@ func IDFloor(prefix string, t time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
 	return prefix + "_" + lowerBase32.EncodeToString(b[:])
+}
+
+// HexOfID returns the 32 hex digits of the 16 bytes behind an id of this prefix (what a
+// Twilio-shaped SID shows after its two letters), and false for anything NewID could not make.
+func HexOfID(prefix, id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, prefix+"_")
+	if !ok || len(rest) != 26 {
+		return "", false
+	}
+	b, err := lowerBase32.DecodeString(rest)
+	if err != nil || len(b) != 16 || lowerBase32.EncodeToString(b) != rest {
+		return "", false
+	}
+	return hex.EncodeToString(b), true
+}
+
+// IDOfHex is HexOfID reversed: the id of this prefix whose bytes are the 32 hex digits h
+// (lowercase or uppercase).
+func IDOfHex(prefix, h string) (string, bool) {
+	if len(h) != 32 {
+		return "", false
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return "", false
+	}
+	return prefix + "_" + lowerBase32.EncodeToString(b), true
 }

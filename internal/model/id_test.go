@@ -40,3 +40,27 @@ func TestIDFloorBoundsTheIDsOfItsTime(t *testing.T) {
 		t.Errorf("the floor of an earlier millisecond %s is not below %s", before, floor)
 	}
 }
+
+func TestHexOfIDRoundTrips(t *testing.T) {
+	for range 100 {
+		id := model.NewID(model.PrefixMessage)
+		h, ok := model.HexOfID(model.PrefixMessage, id)
+		if !ok || len(h) != 32 {
+			t.Fatalf("HexOfID(%s) = %q, %v", id, h, ok)
+		}
+		back, ok := model.IDOfHex(model.PrefixMessage, strings.ToUpper(h))
+		if !ok || back != id {
+			t.Fatalf("IDOfHex(%s) = %q, %v; want %s", h, back, ok, id)
+		}
+	}
+	for _, bad := range []string{"", "msg_", "msg_0123", "ct_00000000000000000000000000", "msg_0000000000000000000000000u", "msg_000000000000000000000000001"} {
+		if h, ok := model.HexOfID(model.PrefixMessage, bad); ok {
+			t.Errorf("HexOfID(%q) = %q, want refusal", bad, h)
+		}
+	}
+	for _, bad := range []string{"", "00", "zz000000000000000000000000000000", "000000000000000000000000000000000"} {
+		if id, ok := model.IDOfHex(model.PrefixMessage, bad); ok {
+			t.Errorf("IDOfHex(%q) = %q, want refusal", bad, id)
+		}
+	}
+}

@@ -48,13 +48,18 @@ const (
 	// StatusUnknown: no final status arrived in time (IBIKI_STATUS_TIMEOUT). A late final
 	// status still replaces it.
 	StatusUnknown MessageStatus = "unknown"
+	// StatusScheduled: accepted (and charged) to be sent at a later time; it becomes "sending"
+	// when its time comes, like a queued message.
+	StatusScheduled MessageStatus = "scheduled"
+	// StatusCanceled: a scheduled message its client canceled before its time (refunded).
+	StatusCanceled MessageStatus = "canceled"
 )
 
 // statusRank orders outbound statuses so that a late or repeated report never moves a message
 // backwards. Final statuses share the top rank: the first one wins.
 var statusRank = map[MessageStatus]int{
-	StatusQueued: 1, StatusSending: 2, StatusSent: 3, StatusUnknown: 4,
-	StatusDelivered: 5, StatusUndelivered: 5, StatusFailed: 5,
+	StatusScheduled: 1, StatusQueued: 1, StatusSending: 2, StatusSent: 3, StatusUnknown: 4,
+	StatusDelivered: 5, StatusUndelivered: 5, StatusFailed: 5, StatusCanceled: 5,
 }
 
 // Known reports whether s is a status messages can have.
@@ -129,7 +134,16 @@ type Message struct {
 	CampaignID string
 	// Media are the message's attachments (an MMS picture, a WhatsApp document), in the order
 	// the provider gave them; nil for none.
-	Media      []Attachment
+	Media []Attachment
+	// SentAt is when the message was handed to its provider (the latest attempt's time; zero
+	// while it was not). Read from the store, never written by an insert.
+	SentAt time.Time
+	// StatusCallback is the message's own status callback URL (Twilio's StatusCallback, given
+	// with the send; "" for none): its status changes are posted there too.
+	StatusCallback string
+	// ValidUntil: an outbound message not handed to its provider by then fails instead
+	// (Twilio's ValidityPeriod); zero for no limit.
+	ValidUntil time.Time
 	ReceivedAt time.Time
 	CreatedAt  time.Time
 }

@@ -27,7 +27,7 @@ import (
 // A reason not to answer is not an error: the message is routed all the same.
 func (s *Service) QueueAutoReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, contact model.ContactInfo) error {
 	now := s.Clock().UTC()
-	d, r, ok, err := s.autoReply(ctx, tx, c, in, contact, now)
+	d, r, ok, err := s.autoReply(ctx, tx, c, in, contact, now, nil)
 	if err != nil || !ok {
 		return err
 	}
@@ -69,22 +69,28 @@ func (s *Service) AnswerAutoReply(ctx context.Context, in model.Message) (reply 
 	contact := in.Contact
 	switch ct, err := s.Store.ContactByPhone(ctx, c.ID, in.From); {
 	case err == nil:
-		contact = model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}
+		// As routing reads it (inbound's plan): the book's entry, unless it has no name and the
+		// provider sent one, which then names the contact (with the entry's business).
+		if ct.FirstName == "" && ct.LastName == "" && (contact.FirstName != "" || contact.LastName != "") {
+			contact.Business = ct.Business
+		} else {
+			contact = model.ContactInfo{FirstName: ct.FirstName, LastName: ct.LastName, Business: ct.Business}
+		}
 	case !errors.Is(err, store.ErrNotFound):
 		return reply, false, err
 	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.Clock().UTC()
-		d, r, found, err := s.autoReply(ctx, tx, c, in, contact, now)
+		// The answer goes back through the provider that asked, from the number written to
+		// (TwiML names no sender): a reply that would go otherwise is left to the routing,
+		// before the window is taken.
+		given := func(r route) bool { return r.provider == in.Provider && r.from == in.To }
+		d, r, found, err := s.autoReply(ctx, tx, c, in, contact, now, given)
 		if err != nil || !found {
 			ok = false
 			return err
 		}
-		if r.provider != in.Provider {
-			ok = false // the answer goes back through the provider that asked; another would not carry it
-			return nil
-		}
-		d.answered = true
+		d.answered, d.meta = true, answeredReplyMeta(d.meta)
 		reply, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, now)
 		ok = err == nil
 		return err
@@ -96,8 +102,10 @@ func (s *Service) AnswerAutoReply(ctx context.Context, in model.Message) (reply 
 }
 
 // autoReply decides a contact's auto-reply: the checks of QueueAutoReply, the rule's text for
-// the contact, the sender, and the window taken. ok false is no reply.
-func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, contact model.ContactInfo, now time.Time) (d Draft, r route, ok bool, err error) {
+// the contact, the sender (which accept, when not nil, must take), and the window taken. ok
+// false is no reply, and the window is then left as it was.
+func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, contact model.ContactInfo, now time.Time,
+	accept func(route) bool) (d Draft, r route, ok bool, err error) {
 	if (in.Channel != model.ChannelSMS && in.Channel != model.ChannelWhatsApp) || in.Status != model.StatusReceived ||
 		!strings.HasPrefix(in.From, "+") {
 		return d, r, false, nil
@@ -137,6 +145,9 @@ func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, i
 	if r, err = s.chooseSender(ctx, c.ID, in.From, "", in.Channel, func(context.Context, string, string) (string, error) { return in.To, nil }); err != nil {
 		return d, r, false, err
 	}
+	if accept != nil && !accept(r) {
+		return d, r, false, nil
+	}
 	if err := s.carries(r.provider, d); err != nil {
 		s.Log.Warn("auto-reply not sent", "client", c.ID, "rule", rule.ID, "error", err)
 		return d, r, false, nil
@@ -159,4 +170,13 @@ func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, i
 func autoReplyMeta(ruleID string) string {
 	b, _ := json.Marshal(map[string]string{"auto": "reply", "rule": ruleID}) // strings: always encodes
 	return string(b)
+}
+
+// answeredMetaPrefix starts the meta of an auto-reply given in the answer to the provider's
+// webhook (answeredReplyMeta): ExpireUnconfirmedReplies finds them by it.
+const answeredMetaPrefix = `{"answered":"webhook",`
+
+// answeredReplyMeta marks an auto-reply's meta as given in the webhook's answer.
+func answeredReplyMeta(meta string) string {
+	return answeredMetaPrefix + strings.TrimPrefix(meta, "{")
 }

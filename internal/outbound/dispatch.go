@@ -105,14 +105,18 @@ func (s *Service) load(ctx context.Context, job model.Job) (m model.Message, p p
 	if err != nil {
 		return m, nil, queue.Fail(err), true
 	}
-	if m.Status != model.StatusQueued && m.Status != model.StatusSending {
-		return m, nil, queue.Result{}, true
+	if m.Status != model.StatusQueued && m.Status != model.StatusScheduled && m.Status != model.StatusSending {
+		return m, nil, queue.Result{}, true // sent, failed, canceled...
 	}
 	p, ok := s.Providers.Get(m.Provider)
 	if !ok {
 		return m, nil, s.failNow(m, "provider_not_configured", fmt.Sprintf("provider %q is not configured", m.Provider)), true
 	}
-	if !isAuto(m) && m.Status == model.StatusQueued {
+	waiting := m.Status == model.StatusQueued || m.Status == model.StatusScheduled
+	if waiting && !m.ValidUntil.IsZero() && !s.Clock().Before(m.ValidUntil) {
+		return m, p, s.failNow(m, ErrorValidityExpired, "the validity period elapsed before the message could be sent"), true
+	}
+	if !isAuto(m) && waiting {
 		// A STOP that arrived while the message waited in the queue still stops it.
 		if _, err := s.Store.OptOut(ctx, m.ClientID, m.To); err == nil {
 			return m, p, s.failNow(m, "recipient_opted_out", "the recipient opted out after the message was queued"), true

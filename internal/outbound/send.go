@@ -89,7 +89,29 @@ type Request struct {
 	Channel model.Channel
 	// MediaURLs are attachments by address (MMS, WhatsApp media): absolute http(s) URLs.
 	MediaURLs []string
+	// SendAt, when set, schedules the message: it is accepted (and charged) now, "scheduled"
+	// until then, and can be canceled (Cancel) before. Within MaxSchedule from now.
+	SendAt time.Time
+	// ValidFor, when set, is how long after its acceptance (or its SendAt) the message may
+	// still be handed to its provider; later, it fails (error 30036) and is refunded.
+	ValidFor time.Duration
+	// StatusCallback is a URL its status changes are posted to, as Twilio's status callbacks
+	// (the Twilio-shaped API; the SSRF guard applies when they are posted).
+	StatusCallback string
 }
+
+// ErrorValidityExpired is the error code of a message whose validity period elapsed before it
+// could be sent (Twilio's code for it).
+const ErrorValidityExpired = "30036"
+
+// Scheduling limits: a message is scheduled at least MinSchedule and at most MaxSchedule
+// ahead (Twilio's own window is 15 minutes to 35 days; Ibiki allows sooner).
+const (
+	MinSchedule = time.Minute
+	MaxSchedule = 35 * 24 * time.Hour
+	// MaxValidFor is the longest validity period (Twilio's: 36,000 s).
+	MaxValidFor = 36000 * time.Second
+)
 
 // Draft is a request that passed validation: what it will cost and how it will travel.
 type Draft struct {
@@ -157,6 +179,14 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 	if n.Segments == 0 {
 		n.Segments = 1 // media without text still travel, and cost, as one message
 	}
+	if err := s.checkTiming(req); err != nil {
+		return Draft{}, err
+	}
+	if req.StatusCallback != "" {
+		if err := checkCallback(req.StatusCallback); err != nil {
+			return Draft{}, err
+		}
+	}
 	d := Draft{To: to, Body: req.Body, Channel: ch, Media: media, Count: n, Cost: int64(n.Segments) * c.RateCents, Req: req, client: c}
 	if req.From != "" {
 		if d.From, err = sms.NormalizeAddress(req.From, s.Region); err != nil {
@@ -164,6 +194,31 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 		}
 	}
 	return d, nil
+}
+
+// checkTiming checks a request's schedule and validity period.
+func (s *Service) checkTiming(req Request) error {
+	if !req.SendAt.IsZero() {
+		ahead := req.SendAt.Sub(s.Clock())
+		if ahead < MinSchedule || ahead > MaxSchedule {
+			return &FieldError{Field: "send_at", Reason: fmt.Sprintf("send_at must be between %s and %d days ahead", MinSchedule, MaxSchedule/(24*time.Hour))}
+		}
+	}
+	if req.ValidFor < 0 || req.ValidFor > MaxValidFor || (req.ValidFor > 0 && req.ValidFor < time.Second) {
+		return &FieldError{Field: "validity_period", Reason: fmt.Sprintf("validity_period must be from 1 to %d seconds", int(MaxValidFor/time.Second))}
+	}
+	return nil
+}
+
+// checkCallback checks a status callback URL's form (where it points is checked when it is
+// posted to, as for webhooks).
+func checkCallback(raw string) error {
+	u, err := url.Parse(raw)
+	if flaw := text.Check(raw); flaw != text.OK || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		utf8.RuneCountInString(raw) > maxMediaURLRunes {
+		return &FieldError{Field: "status_callback", Reason: fmt.Sprintf("status_callback must be an absolute http or https URL of at most %d characters", maxMediaURLRunes)}
+	}
+	return nil
 }
 
 // whatsappPrefix marks a WhatsApp address, as Twilio writes them: "whatsapp:+15551234567".
@@ -293,6 +348,10 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		m.Status, m.SendAttempts = model.StatusSent, 1
 		return m, tx.InsertOutboundSent(ctx, m)
 	}
+	if m.Status == model.StatusScheduled {
+		// Not ordered: a message waiting for its time must not hold back its conversation.
+		return m, tx.QueueOutboundAt(ctx, m, false, d.Req.Priority, d.Req.SendAt.UTC())
+	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
 }
 
@@ -339,12 +398,21 @@ func optedOut(ctx context.Context, r optOuts, clientID, phone string) error {
 }
 
 func newMessage(d Draft, r route, now time.Time) model.Message {
-	return model.Message{
+	m := model.Message{
 		ID: model.NewIDAt(model.PrefixMessage, now), ClientID: d.client.ID, Direction: model.Outbound,
 		Channel: cmp.Or(d.Channel, model.ChannelSMS), Media: d.Media, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
 		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
 		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
+		StatusCallback: d.Req.StatusCallback,
 	}
+	start := now
+	if !d.Req.SendAt.IsZero() {
+		m.Status, start = model.StatusScheduled, d.Req.SendAt.UTC()
+	}
+	if d.Req.ValidFor > 0 {
+		m.ValidUntil = start.Add(d.Req.ValidFor)
+	}
+	return m
 }
 
 // insert stores a charged message with its conversation (unless the caller touched it already),

@@ -212,6 +212,42 @@ func (s *Service) MarkUnknown(ctx context.Context, timeout time.Duration) (int, 
 	}
 }
 
+// unconfirmedAfter is how long an auto-reply given in the answer to a provider's webhook may go
+// without its provider's report (Twilio posts it to the <Message> action within seconds) before
+// it is taken as never sent: failed and refunded.
+const unconfirmedAfter = 10 * time.Minute
+
+// ErrorReplyUnconfirmed is the error code of such a reply.
+const ErrorReplyUnconfirmed = "reply_unconfirmed"
+
+// ExpireUnconfirmedReplies fails (and refunds) the auto-replies given in the answer to a
+// provider's webhook that their provider never confirmed (AnswerAutoReply): the provider timed
+// out, the connection broke, or it refused the answer. Up to timeout back from now, as
+// MarkUnknown.
+func (s *Service) ExpireUnconfirmedReplies(ctx context.Context, now time.Time, timeout time.Duration) (int, error) {
+	now = now.UTC()
+	late, err := s.Store.UnconfirmedAnswers(ctx, answeredMetaPrefix, now.Add(-timeout), now.Add(-unconfirmedAfter), 500)
+	if err != nil || len(late) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		n = 0
+		for _, m := range late {
+			_, moved, err := s.advance(ctx, tx, m, store.StatusChange{To: model.StatusFailed, At: now, ErrorCode: ErrorReplyUnconfirmed,
+				ErrorMessage: "the provider never confirmed the reply given in the answer to its webhook; it is taken as not sent and refunded"})
+			if err != nil {
+				return err
+			}
+			if moved {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
 // idempotencyKeep is how long Idempotency-Keys are kept (the promise is at least 24 hours).
 const idempotencyKeep = 25 * time.Hour
 
@@ -225,6 +261,11 @@ func (s *Service) Maintain(ctx context.Context, timeout time.Duration) {
 			s.Log.Warn("outbound: marking late messages unknown", "error", err)
 		} else if n > 0 {
 			s.Log.Info("outbound: messages without a final status marked unknown", "count", n)
+		}
+		if n, err := s.ExpireUnconfirmedReplies(ctx, s.Clock(), timeout); err != nil && ctx.Err() == nil {
+			s.Log.Warn("outbound: failing unconfirmed replies", "error", err)
+		} else if n > 0 {
+			s.Log.Warn("outbound: auto-replies their provider never confirmed failed and refunded", "count", n)
 		}
 		for ctx.Err() == nil {
 			var n int64

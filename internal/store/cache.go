@@ -65,6 +65,8 @@ type caches struct {
 	clients ttlCache[model.Client]
 	numbers ttlCache[model.Number]
 	keys    ttlCache[model.Client] // by API key hash
+	// twilio are Twilio-compatible logins by Account SID; cleared with keys.
+	twilio ttlCache[TwilioLogin]
 	// autoReplies are the clients' auto-reply rules, by client id.
 	autoReplies ttlCache[[]model.AutoReply]
 	convIDs     idCache
@@ -151,7 +153,8 @@ func (tx *Tx) dropClient(id string) {
 // dropKeys forgets every cached API key (rotations and client changes are rare).
 func (tx *Tx) dropKeys() {
 	tx.caches.keys.clear()
-	tx.after = append(tx.after, tx.caches.keys.clear)
+	tx.caches.twilio.clear()
+	tx.after = append(tx.after, tx.caches.keys.clear, tx.caches.twilio.clear)
 }
 
 // dropNumber is dropClient for numbers.

@@ -11,15 +11,22 @@ const clientColumns = `id, name, webhook_url, active, webhook_secret, previous_s
 	previous_secret_until, webhook_disabled_at, rate_cents, quiet_hours, created_at, updated_at`
 
 func scanClient(row scanner) (model.Client, error) {
-	var (
-		c                                     model.Client
-		prevUntil, disabled, created, updated int64
-	)
-	err := row.Scan(&c.ID, &c.Name, &c.WebhookURL, &c.Active, &c.WebhookSecret, &c.PreviousSecret,
-		&prevUntil, &disabled, &c.RateCents, &c.QuietHours, &created, &updated)
-	c.PreviousSecretUntil, c.WebhookDisabledAt = fromMS(prevUntil), fromMS(disabled)
-	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	var c model.Client
+	dest, done := clientDest(&c)
+	err := row.Scan(dest...)
+	done()
 	return c, err
+}
+
+// clientDest is what a scan of clientColumns reads into c, and the step that completes c after
+// the scan (a row that selects more than a client scans dest among its other columns).
+func clientDest(c *model.Client) (dest []any, done func()) {
+	var prevUntil, disabled, created, updated int64
+	return []any{&c.ID, &c.Name, &c.WebhookURL, &c.Active, &c.WebhookSecret, &c.PreviousSecret,
+			&prevUntil, &disabled, &c.RateCents, &c.QuietHours, &created, &updated}, func() {
+			c.PreviousSecretUntil, c.WebhookDisabledAt = fromMS(prevUntil), fromMS(disabled)
+			c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+		}
 }
 
 // Client returns the client with the given id.

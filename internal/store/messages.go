@@ -11,7 +11,11 @@ import (
 const messageColumns = `id, client_id, conversation_id, direction, channel, from_number, to_number, body,
 	status, matched_block_word, contact_first_name, contact_last_name, contact_business, provider,
 	provider_message_id, routed_by, meta, segments, encoding, cost_cents, error_code, error_message,
-	send_attempts, status_at, campaign_id, received_at, created_at, media`
+	send_attempts, status_at, campaign_id, received_at, created_at, media, status_callback, valid_until`
+
+// messageSelect is what reads of a message select: the written columns and sent_at, which the
+// send path sets (StartSend) and no insert writes.
+const messageSelect = messageColumns + `, sent_at`
 
 func scanMessage(row scanner) (model.Message, error) {
 	var (
@@ -19,14 +23,16 @@ func scanMessage(row scanner) (model.Message, error) {
 		client, conv, provID sql.NullString
 		statusAt             int64
 		received, created    int64
+		sent, validUntil     int64
 		media                string
 	)
 	err := row.Scan(&m.ID, &client, &conv, &m.Direction, &m.Channel, &m.From, &m.To, &m.Body,
 		&m.Status, &m.MatchedBlockWord, &m.Contact.FirstName, &m.Contact.LastName, &m.Contact.Business,
 		&m.Provider, &provID, &m.RoutedBy, &m.Meta, &m.Segments, &m.Encoding, &m.CostCents, &m.ErrorCode,
-		&m.ErrorMessage, &m.SendAttempts, &statusAt, &m.CampaignID, &received, &created, &media)
+		&m.ErrorMessage, &m.SendAttempts, &statusAt, &m.CampaignID, &received, &created, &media, &m.StatusCallback, &validUntil, &sent)
 	m.ClientID, m.ConversationID, m.ProviderMessageID = client.String, conv.String, provID.String
-	m.StatusAt, m.ReceivedAt, m.CreatedAt = fromMS(statusAt), fromMS(received), fromMS(created)
+	m.StatusAt, m.ReceivedAt, m.CreatedAt, m.SentAt = fromMS(statusAt), fromMS(received), fromMS(created), fromMS(sent)
+	m.ValidUntil = fromMS(validUntil)
 	if err == nil {
 		m.Media, err = model.DecodeMedia(media)
 	}
@@ -41,7 +47,7 @@ func (r reader) messages(ctx context.Context, q string, args ...any) ([]model.Me
 // Message returns one message owned by clientID. Another client's message is ErrNotFound:
 // callers cannot tell the two apart, and neither can an attacker.
 func (r reader) Message(ctx context.Context, clientID, id string) (model.Message, error) {
-	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageColumns+` FROM messages
+	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageSelect+` FROM messages
 		WHERE client_id = ? AND id = ?`, clientID, id))
 	return m, notFound(err, "message "+id)
 }
@@ -49,7 +55,7 @@ func (r reader) Message(ctx context.Context, clientID, id string) (model.Message
 // MessageByID returns a message whoever owns it. It is for jobs and the operator, never for
 // code that answers a client.
 func (r reader) MessageByID(ctx context.Context, id string) (model.Message, error) {
-	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageSelect+` FROM messages WHERE id = ?`, id))
 	return m, notFound(err, "message "+id)
 }
 
@@ -59,11 +65,11 @@ func (r reader) MessagesByConversation(ctx context.Context, clientID, convID, be
 	return r.messages(ctx, q, args...)
 }
 
-const conversationMessages = `SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ?`
+const conversationMessages = `SELECT ` + messageSelect + ` FROM messages WHERE conversation_id = ? AND client_id = ?`
 
 // UnroutedMessages lists the messages no rule could route, newest first, before the cursor id.
 func (r reader) UnroutedMessages(ctx context.Context, before string, limit int) ([]model.Message, error) {
-	q, args := newestFirst(`SELECT `+messageColumns+` FROM messages WHERE routed_by = 'unrouted'`, nil, before, limit)
+	q, args := newestFirst(`SELECT `+messageSelect+` FROM messages WHERE routed_by = 'unrouted'`, nil, before, limit)
 	return r.messages(ctx, q, args...)
 }
 
@@ -84,14 +90,14 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 }
 
 const insertMessage = `INSERT INTO messages (` + messageColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func messageArgs(m model.Message) []any {
 	return []any{m.ID, nullable(m.ClientID), nullable(m.ConversationID), m.Direction, m.Channel, m.From, m.To,
 		m.Body, m.Status, m.MatchedBlockWord, m.Contact.FirstName, m.Contact.LastName, m.Contact.Business,
 		m.Provider, nullable(m.ProviderMessageID), m.RoutedBy, m.Meta, m.Segments, m.Encoding, m.CostCents,
 		m.ErrorCode, m.ErrorMessage, m.SendAttempts, ms(m.StatusAt), m.CampaignID, ms(m.ReceivedAt), ms(m.CreatedAt),
-		model.EncodeMedia(m.Media)}
+		model.EncodeMedia(m.Media), m.StatusCallback, ms(m.ValidUntil)}
 }
 
 // SetMessageRoute records the routing outcome of an inbound message. Only a message not yet
@@ -104,7 +110,7 @@ func (tx *Tx) SetMessageRoute(ctx context.Context, id, clientID, convID string, 
 // PendingMessages lists, oldest first, messages not yet routed that were received before
 // `before`: the ones whose routing a crash (or a full queue) interrupted.
 func (r reader) PendingMessages(ctx context.Context, before time.Time, limit int) ([]model.Message, error) {
-	return r.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE routed_by = '' AND received_at < ?
+	return r.messages(ctx, `SELECT `+messageSelect+` FROM messages WHERE routed_by = '' AND received_at < ?
 		ORDER BY id LIMIT ?`, ms(before), limit)
 }
 
@@ -116,13 +122,13 @@ func (tx *Tx) StartSend(ctx context.Context, id string, at time.Time) (model.Mes
 	// that earlier call may be the one that reached the provider.
 	m, err := scanMessage(tx.queryRow(ctx, `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1,
 		status_at = ?, sent_at = CASE WHEN status = 'sending' AND sent_at <> 0 THEN sent_at ELSE ? END
-		WHERE id = ? AND status IN ('queued', 'sending') RETURNING `+messageColumns, ms(at), ms(at), id))
+		WHERE id = ? AND status IN ('queued', 'scheduled', 'sending') RETURNING `+messageSelect, ms(at), ms(at), id))
 	return m, notFound(err, "start send")
 }
 
 // StartSends marks, in one statement, the queued messages among ids that may be sent at once
-// as being handed to their provider (StartSend for many): those of one of the providers, not
-// part of a campaign (a campaign's gate decides when its messages go) and whose recipient has
+// as being handed to their provider (StartSend for many): those of one of the providers, whose
+// validity period (if any) has not elapsed at `at`, not part of a campaign (a campaign's gate decides when its messages go) and whose recipient has
 // not opted out of their client. It returns the messages it marked; the others are left as
 // they were, for their send job to judge one by one.
 //
@@ -134,11 +140,12 @@ func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.T
 		return nil, nil
 	}
 	n := padded(len(ids))
-	args := make([]any, 0, 2+n+len(providers))
+	args := make([]any, 0, 3+n+len(providers))
 	args = append(args, ms(at), ms(at))
 	for i := range n {
 		args = append(args, ids[min(i, len(ids)-1)])
 	}
+	args = append(args, ms(at))
 	for _, p := range providers {
 		args = append(args, p)
 	}
@@ -147,10 +154,11 @@ func (tx *Tx) StartSends(ctx context.Context, ids, providers []string, at time.T
 
 func startSendsQuery(ids, providers int) string {
 	return `UPDATE messages SET status = 'sending', send_attempts = send_attempts + 1, status_at = ?, sent_at = ?
-		WHERE id IN (` + placeholders(ids) + `) AND status = 'queued' AND campaign_id = ''
+		WHERE id IN (` + placeholders(ids) + `) AND status IN ('queued', 'scheduled') AND campaign_id = ''
+			AND (valid_until = 0 OR valid_until > ?)
 			AND provider || '' IN (` + placeholders(providers) + `)
 			AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.client_id = messages.client_id AND o.phone = messages.to_number)
-		RETURNING ` + messageColumns
+		RETURNING ` + messageSelect
 }
 
 // StatusChange is a move of an outbound message from one status to the next.
@@ -180,7 +188,7 @@ func (tx *Tx) ChangeStatus(ctx context.Context, c StatusChange) error {
 
 // OutboundByProviderID finds a sent message by the id its provider gave it.
 func (r reader) OutboundByProviderID(ctx context.Context, provider, providerID string) (model.Message, error) {
-	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageColumns+` FROM messages
+	m, err := scanMessage(r.queryRow(ctx, `SELECT `+messageSelect+` FROM messages
 		WHERE provider = ? AND provider_message_id = ? AND direction = 'outbound'`, provider, providerID))
 	return m, notFound(err, "message by provider id")
 }
@@ -211,12 +219,29 @@ type MessageFilter struct {
 	Status    model.MessageStatus
 	Direction model.Direction
 	To        string
+	From      string
 	Channel   model.Channel
+	// SentFrom and SentUntil bound when a message was sent (outbound, SentAt) or received
+	// (inbound): SentFrom <= t < SentUntil; zero for no bound. A message not sent yet has no
+	// such time and is left out by either bound.
+	SentFrom, SentUntil time.Time
 }
 
 // ClientMessages lists a client's messages newest first, before the cursor id.
 func (r reader) ClientMessages(ctx context.Context, clientID string, f MessageFilter, before string, limit int) ([]model.Message, error) {
-	q, args := `SELECT `+messageColumns+` FROM messages WHERE client_id = ?`, []any{clientID}
+	return r.ClientMessagesPage(ctx, clientID, f, MessagePage{Before: before, Limit: limit})
+}
+
+// MessagePage is one page of a newest-first list: the messages before the id Before, or (for
+// the page before a page) the ones right after the id After, or the ones past the first Offset.
+type MessagePage struct {
+	Before, After string
+	Offset, Limit int
+}
+
+// ClientMessagesPage lists a page of a client's messages, newest first.
+func (r reader) ClientMessagesPage(ctx context.Context, clientID string, f MessageFilter, p MessagePage) ([]model.Message, error) {
+	q, args := `SELECT `+messageSelect+` FROM messages WHERE client_id = ?`, []any{clientID}
 	if f.Status != "" {
 		q, args = q+` AND status = ?`, append(args, f.Status)
 	}
@@ -226,15 +251,45 @@ func (r reader) ClientMessages(ctx context.Context, clientID string, f MessageFi
 	if f.To != "" {
 		q, args = q+` AND to_number = ?`, append(args, f.To)
 	}
+	if f.From != "" {
+		q, args = q+` AND from_number = ?`, append(args, f.From)
+	}
 	if f.Channel != "" {
 		q, args = q+` AND channel = ?`, append(args, f.Channel)
 	}
-	q, args = newestFirst(q, args, before, limit)
+	const sentAt = ` AND (CASE WHEN direction = 'inbound' THEN received_at ELSE sent_at END)`
+	if !f.SentFrom.IsZero() || !f.SentUntil.IsZero() {
+		q += ` AND (direction = 'inbound' OR sent_at <> 0)`
+	}
+	if !f.SentFrom.IsZero() {
+		q, args = q+sentAt+` >= ?`, append(args, ms(f.SentFrom))
+	}
+	if !f.SentUntil.IsZero() {
+		q, args = q+sentAt+` < ?`, append(args, ms(f.SentUntil))
+	}
+	if p.After != "" {
+		// The page before: the Limit messages just newer than After, newest first.
+		q = `SELECT * FROM (` + q + ` AND id > ? ORDER BY id LIMIT ?) page ORDER BY id DESC`
+		return r.messages(ctx, q, append(args, p.After, p.Limit)...)
+	}
+	q, args = newestFirst(q, args, p.Before, p.Limit)
+	if p.Offset > 0 {
+		q, args = q+` OFFSET ?`, append(args, p.Offset)
+	}
 	return r.messages(ctx, q, args...)
+}
+
+// UnconfirmedAnswers lists outbound messages handed to their provider in the answer to its
+// webhook (their meta starts with metaPrefix) that are "sent" since before `before` (and after
+// `since`) with no provider id yet: their provider never said it took them.
+func (r reader) UnconfirmedAnswers(ctx context.Context, metaPrefix string, since, before time.Time, limit int) ([]model.Message, error) {
+	return r.messages(ctx, `SELECT `+messageSelect+` FROM messages WHERE status = 'sent' AND status_at >= ? AND status_at < ?
+		AND provider_message_id IS NULL AND direction = 'outbound' AND meta LIKE ? ESCAPE '\' ORDER BY status_at LIMIT ?`,
+		ms(since), ms(before), escapeLike(metaPrefix)+"%", limit)
 }
 
 // AwaitingStatus lists outbound messages sent before `before` that have no final status yet.
 func (r reader) AwaitingStatus(ctx context.Context, before time.Time, limit int) ([]model.Message, error) {
-	return r.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE status = 'sent' AND status_at < ?
+	return r.messages(ctx, `SELECT `+messageSelect+` FROM messages WHERE status = 'sent' AND status_at < ?
 		ORDER BY status_at LIMIT ?`, ms(before), limit)
 }

@@ -33,7 +33,7 @@ func (r reader) ProviderCounts(ctx context.Context, hourAgo, dayAgo time.Time) (
 // error (a code or a message), newest first. The window bounds the scan: errors have no index
 // of their own, and the operator wants the recent ones.
 func (r reader) ProviderErrors(ctx context.Context, provider string, since time.Time, limit int) ([]model.Message, error) {
-	return r.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE id >= ? AND direction = ?
+	return r.messages(ctx, `SELECT `+messageSelect+` FROM messages WHERE id >= ? AND direction = ?
 		AND provider = ? AND (error_code <> '' OR error_message <> '') ORDER BY id DESC LIMIT ?`,
 		model.IDFloor(model.PrefixMessage, since), model.Outbound, provider, limit)
 }

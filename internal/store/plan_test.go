@@ -17,7 +17,7 @@ func TestStartSendsReachesMessagesByTheirIDs(t *testing.T) {
 		for i := range n {
 			args = append(args, i)
 		}
-		args = append(args, "sink", "other")
+		args = append(args, 1, "sink", "other") // the validity's time, the providers
 		plan := planOf(t, s, startSendsQuery(n, 2), args...)
 		if len(plan) == 0 || !strings.Contains(plan[0], "sqlite_autoindex_messages_1 (id=?)") {
 			t.Errorf("%d ids: plan %q, want the messages reached by id", n, plan)

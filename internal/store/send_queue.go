@@ -60,6 +60,12 @@ func scanSendJob(row scanner) (model.Job, error) {
 // on PostgreSQL. A finished send looks for its successor instead (one statement per recorded
 // batch).
 func (tx *Tx) QueueOutbound(ctx context.Context, m model.Message, ordered bool, priority int) error {
+	return tx.QueueOutboundAt(ctx, m, ordered, priority, m.CreatedAt)
+}
+
+// QueueOutboundAt is QueueOutbound for a message to be sent at runAt (a scheduled message, not
+// ordered: it must not hold back its conversation's other sends until its time).
+func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool, priority int, runAt time.Time) error {
 	key := ""
 	if ordered {
 		key = m.ConversationID
@@ -67,7 +73,7 @@ func (tx *Tx) QueueOutbound(ctx context.Context, m model.Message, ordered bool, 
 			return err
 		}
 	}
-	args := append(messageArgs(m), key, key, key, key, priority, ms(m.CreatedAt))
+	args := append(messageArgs(m), key, key, key, key, priority, ms(runAt))
 	if _, err := tx.exec(ctx, queueOutbound, args...); err != nil {
 		return notFound(err, "queue outbound message")
 	}
@@ -79,7 +85,7 @@ func (tx *Tx) QueueOutbound(ctx context.Context, m model.Message, ordered bool, 
 // send of its key, if any. The subqueries repeat the partial index's conditions (non-empty
 // q_key and q_state) so that the planner may use it.
 const queueOutbound = `INSERT INTO messages (` + messageColumns + `, q_state, q_key, q_seq, q_priority, q_run_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 		CASE WHEN CAST(? AS TEXT) <> '' AND (SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> ''
 			AND q_state <> '') IS NOT NULL THEN 'waiting' ELSE 'queued' END,
 		?,

@@ -71,7 +71,7 @@ func (tx *Tx) UpdateCall(ctx context.Context, providerName string, u model.CallU
 	if tx.engine == Postgres {
 		lock = " FOR UPDATE" // the call's reports come close together: each reads what the last wrote
 	}
-	m, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageColumns+` FROM messages
+	m, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageSelect+` FROM messages
 		WHERE provider = ? AND provider_message_id = ? AND direction = 'inbound'`+lock, providerName, u.CallID))
 	if err != nil {
 		return m, notFound(err, "call "+u.CallID)

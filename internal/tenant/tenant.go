@@ -81,6 +81,8 @@ type Service struct {
 	AllowPrivateWebhooks bool
 	// Resolver resolves webhook hosts for the SSRF check (nil: the system resolver).
 	Resolver webhook.Resolver
+	// Tokens issues clients' Twilio-compatible credentials.
+	Tokens *auth.TwilioTokens
 }
 
 func (s *Service) now() time.Time {
@@ -218,6 +220,29 @@ func (s *Service) RotateKey(ctx context.Context, id string) (model.Client, strin
 		return model.Client{}, "", err
 	}
 	return c, key, nil
+}
+
+// TwilioCredentials creates a client's Twilio-compatible credentials, or gives it a new auth
+// token under its Account SID (the former token stops working at once). The token is returned
+// here only: just its hash is kept (see auth.TwilioTokens). created says there were none.
+func (s *Service) TwilioCredentials(ctx context.Context, id string) (a model.TwilioAccount, token string, created bool, err error) {
+	_, err = s.change(ctx, id, func(tx *store.Tx, c *model.Client) error {
+		var prev *model.TwilioAccount
+		old, err := tx.TwilioAccount(ctx, c.ID)
+		switch {
+		case err == nil:
+			prev = &old
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		created = prev == nil
+		a, token = s.Tokens.Issue(c.ID, prev, s.now())
+		return tx.PutTwilioAccount(ctx, a)
+	})
+	if err != nil {
+		return model.TwilioAccount{}, "", false, err
+	}
+	return a, token, created, nil
 }
 
 // RotateWebhookSecret gives the client a new webhook secret. The previous one keeps signing
