@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 
@@ -18,8 +19,10 @@ type clientOut struct {
 	WebhookDisabledAt *string `json:"webhook_disabled_at"`
 	RateCents         int64   `json:"rate_cents"`
 	QuietHours        *string `json:"quiet_hours"`
-	CreatedAt         string  `json:"created_at"`
-	UpdatedAt         string  `json:"updated_at"`
+	// WebhookFormat is standard (Standard Webhooks JSON) or twilio (Twilio's forms).
+	WebhookFormat model.DeliveryFormat `json:"webhook_format"`
+	CreatedAt     string               `json:"created_at"`
+	UpdatedAt     string               `json:"updated_at"`
 	// Secrets appear only in the answers that create them.
 	APIKey                  string  `json:"api_key,omitempty"`
 	WebhookSecret           string  `json:"webhook_secret,omitempty"`
@@ -28,7 +31,8 @@ type clientOut struct {
 
 func clientJSON(c model.Client) clientOut {
 	out := clientOut{ID: c.ID, Name: c.Name, Active: c.Active, WebhookDisabledAt: timeOrNil(c.WebhookDisabledAt),
-		RateCents: c.RateCents, CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt)}
+		RateCents: c.RateCents, WebhookFormat: cmp.Or(c.WebhookFormat, model.DeliveryStandard), CreatedAt: formatTime(c.CreatedAt),
+		UpdatedAt: formatTime(c.UpdatedAt)}
 	if c.WebhookURL != "" {
 		out.WebhookURL = &c.WebhookURL
 	}
@@ -122,13 +126,15 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		Active     *bool   `json:"active"`
 		RateCents  *int64  `json:"rate_cents"`
 		QuietHours *string `json:"quiet_hours"`
+		// WebhookFormat: "standard" or "twilio".
+		WebhookFormat *model.DeliveryFormat `json:"webhook_format"`
 	}
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return
 	}
 	c, err := a.Tenants.Update(r.Context(), r.PathValue("id"), tenant.Changes{Name: in.Name, WebhookURL: in.WebhookURL,
-		QuietHours: in.QuietHours, Active: in.Active, RateCents: in.RateCents})
+		QuietHours: in.QuietHours, Active: in.Active, RateCents: in.RateCents, WebhookFormat: in.WebhookFormat})
 	if err != nil {
 		respond.Err(w, r, tenantErr(err))
 		return

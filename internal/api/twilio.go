@@ -214,41 +214,12 @@ type twilioMessage struct {
 	URI                 string            `json:"uri"`
 }
 
-// TwilioMessageSID is a message's SID in the Twilio-shaped API: "SM" and the 32 hex digits of
-// its id (the two are the same 16 bytes), "MM" for a message with media.
-func TwilioMessageSID(m model.Message) string {
-	h, _ := model.HexOfID(model.PrefixMessage, m.ID)
-	if len(m.Media) > 0 {
-		return "MM" + h
-	}
-	return "SM" + h
-}
-
 // messageIDOfSID is the message id of a Twilio-shaped SID (SM or MM); false for anything else.
 func messageIDOfSID(sid string) (string, bool) {
 	if len(sid) != 34 || (sid[:2] != "SM" && sid[:2] != "MM") {
 		return "", false
 	}
 	return model.IDOfHex(model.PrefixMessage, sid[2:])
-}
-
-// twilioStatus is a message's status in Twilio's names.
-func twilioStatus(s model.MessageStatus) string {
-	switch s {
-	case model.StatusBlocked:
-		return "received" // a STOP word: received, and acted on
-	case model.StatusUnknown:
-		return "sent" // no final report came: Twilio leaves such messages "sent"
-	}
-	return string(s)
-}
-
-// twilioAddress is a number as Twilio writes it on a channel ("whatsapp:+1...").
-func twilioAddress(ch model.Channel, number string) string {
-	if ch == model.ChannelWhatsApp && number != "" {
-		return "whatsapp:" + number
-	}
-	return number
 }
 
 // twilioErrorCode is a message's error as a Twilio code: a provider's numeric code as it is,
@@ -272,13 +243,13 @@ func twilioErrorCode(m model.Message) (*int, *string) {
 
 // twilioMessageOf shows m in Twilio's shape for the account.
 func (a *API) twilioMessageOf(acct string, m model.Message) twilioMessage {
-	sid := TwilioMessageSID(m)
+	sid := model.TwilioMessageSID(m)
 	uri := twilioRoot + acct + "/Messages/" + sid
 	out := twilioMessage{AccountSID: acct, APIVersion: twilioVersion, Body: m.Body,
 		DateCreated: twilioTime(m.CreatedAt), DateUpdated: twilioTime(m.StatusAt),
-		From: twilioAddress(m.Channel, m.From), To: twilioAddress(m.Channel, m.To),
+		From: model.TwilioAddress(m.Channel, m.From), To: model.TwilioAddress(m.Channel, m.To),
 		NumMedia: strconv.Itoa(len(m.Media)), NumSegments: strconv.Itoa(max(m.Segments, 1)),
-		PriceUnit: a.PriceUnit, SID: sid, Status: twilioStatus(m.Status), URI: uri + ".json",
+		PriceUnit: a.PriceUnit, SID: sid, Status: model.TwilioStatus(m.Status), URI: uri + ".json",
 		SubresourceURIs: map[string]string{"media": uri + "/Media.json"}}
 	if out.DateUpdated == nil {
 		out.DateUpdated = out.DateCreated

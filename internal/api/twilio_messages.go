@@ -443,7 +443,7 @@ func (a *API) twilioListMedia(w http.ResponseWriter, r *http.Request) {
 		twilioErr(w, r, err)
 		return
 	}
-	acct, parent := twilioAccountOf(r.Context()), TwilioMessageSID(m)
+	acct, parent := twilioAccountOf(r.Context()), model.TwilioMessageSID(m)
 	list := make([]twilioMedia, len(m.Media))
 	for i, md := range m.Media {
 		sum := sha256.Sum256([]byte(m.ID + "/" + strconv.Itoa(i)))

@@ -157,6 +157,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return nil, err
 	}
 	runner.Register(out.Kind(cfg.SendConcurrency))
+	deliverer.Replies = out
 	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
 	runner.Register(campaigns.Kind())
 
@@ -164,6 +165,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return nil, err
 	}
+	deliverer.Tokens = tokens
 	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Tokens: tokens}
 	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 		Clock: time.Now, Log: log}

@@ -24,8 +24,11 @@ type Client struct {
 	// QuietHours is the client's daily quiet window ("21:00-08:00", "" for none), applied to
 	// the campaigns that ask for it in each recipient's time zone.
 	QuietHours string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// WebhookFormat is the shape of its webhook deliveries: DeliveryStandard (Standard
+	// Webhooks JSON) or DeliveryTwilio (Twilio's forms, for code written for Twilio).
+	WebhookFormat DeliveryFormat
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // ErrInvalidClientID is returned for client ids outside 2–32 characters of a-z 0-9 _ -.

@@ -41,7 +41,22 @@ type Delivery struct {
 	NextAttemptAt  time.Time
 	CreatedAt      time.Time
 	CompletedAt    time.Time
+	// URL is where it goes when not to the client's webhook URL ("": the client's): a
+	// message's own status callback.
+	URL string
+	// Format is how it is sent: DeliveryStandard (Standard Webhooks JSON) or DeliveryTwilio
+	// (a Twilio form, Payload form-encoded, signed with X-Twilio-Signature).
+	Format DeliveryFormat
 }
+
+// DeliveryFormat is the shape of a delivery on the wire.
+type DeliveryFormat string
+
+// Delivery formats; also the webhook formats a client chooses (Client.WebhookFormat).
+const (
+	DeliveryStandard DeliveryFormat = "standard"
+	DeliveryTwilio   DeliveryFormat = "twilio"
+)
 
 // Attempt is one HTTP try of a delivery.
 type Attempt struct {

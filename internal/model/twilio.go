@@ -13,3 +13,36 @@ type TwilioAccount struct {
 	CreatedAt   time.Time
 	RotatedAt   time.Time
 }
+
+// TwilioMessageSID is a message's SID in Twilio's shapes (the Twilio-compatible API and
+// Twilio-format webhooks): "SM" and the 32 hex digits of its id's 16 bytes, "MM" for a message
+// with media. It is "" for an id NewID did not make.
+func TwilioMessageSID(m Message) string {
+	h, ok := HexOfID(PrefixMessage, m.ID)
+	switch {
+	case !ok:
+		return ""
+	case len(m.Media) > 0:
+		return "MM" + h
+	}
+	return "SM" + h
+}
+
+// TwilioStatus is a message's status in Twilio's names.
+func TwilioStatus(s MessageStatus) string {
+	switch s {
+	case StatusBlocked:
+		return "received" // a STOP word: received, and acted on
+	case StatusUnknown:
+		return "sent" // no final report came: Twilio leaves such messages "sent"
+	}
+	return string(s)
+}
+
+// TwilioAddress is a number as Twilio writes it on a channel ("whatsapp:+1...").
+func TwilioAddress(ch Channel, number string) string {
+	if ch == ChannelWhatsApp && number != "" {
+		return "whatsapp:" + number
+	}
+	return number
+}

@@ -8,7 +8,7 @@ import (
 )
 
 const deliveryColumns = `id, client_id, conversation_id, message_id, type, payload, status, attempts,
-	last_status_code, last_error, next_attempt_at, created_at, completed_at`
+	last_status_code, last_error, next_attempt_at, created_at, completed_at, target_url, format`
 
 func scanDelivery(row scanner) (model.Delivery, error) {
 	var (
@@ -17,7 +17,7 @@ func scanDelivery(row scanner) (model.Delivery, error) {
 		next, created, completed int64
 	)
 	err := row.Scan(&d.ID, &d.ClientID, &d.ConversationID, &d.MessageID, &d.Type, &payload, &d.Status,
-		&d.Attempts, &d.LastStatusCode, &d.LastError, &next, &created, &completed)
+		&d.Attempts, &d.LastStatusCode, &d.LastError, &next, &created, &completed, &d.URL, &d.Format)
 	d.Payload = []byte(payload)
 	d.NextAttemptAt, d.CreatedAt, d.CompletedAt = fromMS(next), fromMS(created), fromMS(completed)
 	return d, err

@@ -97,9 +97,9 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d model.Delivery) error {
 		seq = last.Int64 + 1
 		if err == nil {
 			_, err = tx.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
-				d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
+				d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt), d.URL, d.Format,
 				state, claims, lease, owner, seq)
 		}
 		got = state
@@ -129,7 +129,7 @@ func (tx *Tx) insertDeliveryChecked(ctx context.Context, d model.Delivery, runAt
 	)
 	err := tx.queryRow(ctx, `INSERT INTO deliveries (`+deliveryColumns+`, q_state, claims, lease_until, locked_by, seq)
 		SELECT ?, ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT),
-			CAST(? AS BIGINT),
+			CAST(? AS BIGINT), ?, ?,
 			CASE WHEN m IS NULL THEN ? ELSE 'waiting' END, CASE WHEN m IS NULL THEN CAST(? AS BIGINT) ELSE 0 END,
 			CASE WHEN m IS NULL THEN CAST(? AS BIGINT) ELSE 0 END, CASE WHEN m IS NULL THEN ? ELSE '' END,
 			COALESCE(m, 0) + 1
@@ -137,7 +137,7 @@ func (tx *Tx) insertDeliveryChecked(ctx context.Context, d model.Delivery, runAt
 			WHERE conversation_id = ? AND q_state <> '') END AS m) AS x
 		RETURNING q_state, seq`,
 		d.ID, d.ClientID, d.ConversationID, d.MessageID, d.Type, string(d.Payload), d.Status, d.Attempts,
-		d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt),
+		d.LastStatusCode, d.LastError, ms(runAt), ms(d.CreatedAt), ms(d.CompletedAt), d.URL, d.Format,
 		state, claims, lease, owner, d.ConversationID, d.ConversationID).Scan(&got, &seq)
 	return got, seq, err
 }

@@ -152,6 +152,9 @@ type Changes struct {
 	QuietHours *string
 	Active     *bool
 	RateCents  *int64
+	// WebhookFormat is "standard" or "twilio" (which needs the client's Twilio credentials:
+	// its deliveries are signed with its auth token).
+	WebhookFormat *model.DeliveryFormat
 }
 
 // Update validates and applies ch to the client id. Saving the webhook URL, even unchanged,
@@ -184,7 +187,20 @@ func (s *Service) Update(ctx context.Context, id string, ch Changes) (model.Clie
 			return model.Client{}, err
 		}
 	}
-	return s.change(ctx, id, func(_ *store.Tx, c *model.Client) error {
+	if f := ch.WebhookFormat; f != nil && *f != model.DeliveryStandard && *f != model.DeliveryTwilio {
+		return model.Client{}, invalid("webhook_format", "webhook_format must be standard or twilio")
+	}
+	return s.change(ctx, id, func(tx *store.Tx, c *model.Client) error {
+		if f := ch.WebhookFormat; f != nil {
+			if *f == model.DeliveryTwilio {
+				if _, err := tx.TwilioAccount(ctx, c.ID); errors.Is(err, store.ErrNotFound) {
+					return invalid("webhook_format", "the twilio format signs with the client's Twilio auth token: create the client's Twilio credentials first")
+				} else if err != nil {
+					return err
+				}
+			}
+			c.WebhookFormat = *f
+		}
 		if ch.Name != nil {
 			c.Name = strings.TrimSpace(*ch.Name)
 		}

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +10,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider/twilio"
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/text"
@@ -31,6 +35,18 @@ type Deliverer struct {
 	Clock    func() time.Time
 	Rand     func() float64
 	Log      *slog.Logger
+	// Tokens derive clients' Twilio auth tokens, which sign Twilio-format deliveries.
+	Tokens *auth.TwilioTokens
+	// Replies sends the messages of a TwiML answer to a Twilio-format inbound delivery (nil:
+	// such answers are not acted on).
+	Replies TwiMLReplier
+}
+
+// TwiMLReplier sends the <Message> verbs a client's endpoint answered to the Twilio-format
+// delivery d of an inbound message, as sends of the client (each at most once, whatever
+// retries happen).
+type TwiMLReplier interface {
+	ReplyTwiML(ctx context.Context, d model.Delivery, msgs []TwiMLMessage) error
 }
 
 // Handle makes one attempt at a delivery and decides what comes next. It is idempotent: a
@@ -56,24 +72,29 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 		return queue.Fail(err)
 	}
 	now := dl.Clock()
+	target := cmp.Or(d.URL, c.WebhookURL) // a status callback has its own URL
 	switch {
 	case !c.Active:
 		// A deactivated client gets nothing, but loses nothing either: its deliveries wait,
 		// without spending attempts, looking again at the schedule's first interval, and go out
 		// once the operator activates it again.
 		return queue.Result{RetryAt: now.Add(dl.Schedule[0]), Err: errors.New("the client is not active; held")}
-	case c.WebhookURL == "":
+	case target == "":
 		return dl.give(d, model.Attempt{}, "the client has no webhook URL")
-	case !c.WebhookDisabledAt.IsZero():
+	case d.URL == "" && !c.WebhookDisabledAt.IsZero():
 		return dl.give(d, model.Attempt{}, "the endpoint is disabled since it answered 410 Gone; saving its URL enables it again")
 	}
-	a, retryAfter, err := dl.attempt(ctx, c, d, now)
+	a, retryAfter, answer, err := dl.attempt(ctx, c, d, target, now)
+	if errors.Is(err, errCannotSign) {
+		return dl.give(d, a, a.Error)
+	}
 	d.Attempts++
 	d.LastStatusCode, d.LastError = a.StatusCode, a.Error
 	verdict := Classify(a.StatusCode, err)
 	metrics.WebhookAttempts.WithLabelValues(verdict.String()).Inc()
 	switch verdict {
 	case Succeeded:
+		dl.replyTwiML(ctx, d, answer)
 		d.Status, d.CompletedAt, d.NextAttemptAt = model.DeliverySucceeded, dl.Clock(), time.Time{}
 		return queue.Result{
 			Finish: func(ctx context.Context, tx *store.Tx, j model.Job) (bool, error) {
@@ -85,6 +106,9 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 			},
 		}
 	case Gone:
+		if d.URL != "" {
+			return dl.give(d, a, "the status callback URL answered 410 Gone")
+		}
 		r := dl.give(d, a, "the endpoint answered 410 Gone and is now disabled")
 		r.Write = func(ctx context.Context, tx *store.Tx) error { // before Finish, in its transaction
 			return tx.DisableWebhook(ctx, c.ID, c.WebhookURL, now)
@@ -136,44 +160,124 @@ func (dl *Deliverer) give(d model.Delivery, a model.Attempt, why string) queue.R
 	}
 }
 
-// attempt makes the HTTP request and describes what happened.
-func (dl *Deliverer) attempt(ctx context.Context, c model.Client, d model.Delivery, now time.Time) (model.Attempt, string, error) {
-	a := model.Attempt{DeliveryID: d.ID, ClientID: c.ID, At: now, URL: c.WebhookURL}
-	secrets := []string{c.WebhookSecret}
-	if c.PreviousSecret != "" && now.Before(c.PreviousSecretUntil) {
-		secrets = append(secrets, c.PreviousSecret)
-	}
-	sig, err := SignatureHeader(secrets, d.ID, now, d.Payload)
+// errCannotSign: a Twilio-format delivery whose client's auth token cannot be had (no
+// credentials any more, or IBIKI_SECRET_KEY changed): retrying will not help.
+var errCannotSign = errors.New("cannot sign")
+
+// maxTwiML is how much of a Twilio-format endpoint's answer to an inbound message is read for
+// TwiML.
+const maxTwiML = 64 << 10
+
+// attempt makes the HTTP request to target and describes what happened; answer is the body of
+// a Twilio-format inbound delivery's answer (for its TwiML), nil otherwise.
+func (dl *Deliverer) attempt(ctx context.Context, c model.Client, d model.Delivery, target string, now time.Time) (a model.Attempt, retryAfter string, answer []byte, err error) {
+	a = model.Attempt{DeliveryID: d.ID, ClientID: c.ID, At: now, URL: target}
+	req, err := dl.request(ctx, c, d, target, now)
 	if err != nil {
 		a.Error = err.Error()
-		return a, "", err
+		return a, "", nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.WebhookURL, bytes.NewReader(d.Payload))
-	if err != nil {
-		a.Error = err.Error()
-		return a, "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Ibiki-Webhooks/1")
-	req.Header.Set("webhook-id", d.ID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
 	start := time.Now()
 	resp, err := dl.HTTP.Do(req)
 	a.Latency = time.Since(start)
 	metrics.WebhookAttemptDuration.Observe(a.Latency.Seconds())
 	if err != nil {
 		a.Error = requestError(err)
-		return a, "", err
+		return a, "", nil, err
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, responseSnippet))
+	keep := int64(responseSnippet)
+	twiml := d.Format == model.DeliveryTwilio && d.Type == model.EventMessageReceived
+	if twiml {
+		keep = maxTwiML
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, keep))
 	// Drain a little more so the connection can be reused; a huge answer is cut off instead.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	snippet := body[:min(len(body), responseSnippet)]
 	// The snippet is kept as text (package text): a cut may split a character, and a receiver
 	// may answer anything at all, NUL bytes included, which PostgreSQL would refuse.
 	a.StatusCode, a.Response = resp.StatusCode, text.Clean(string(snippet))
-	return a, resp.Header.Get("Retry-After"), nil
+	if twiml {
+		answer = body
+	}
+	return a, resp.Header.Get("Retry-After"), answer, nil
+}
+
+// request builds the POST of a delivery in its format: Standard Webhooks JSON signed with the
+// client's webhook secrets, or a Twilio form signed with its auth token.
+func (dl *Deliverer) request(ctx context.Context, c model.Client, d model.Delivery, target string, now time.Time) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(d.Payload))
+	if err != nil {
+		return nil, err
+	}
+	if d.Format == model.DeliveryTwilio {
+		token, err := dl.twilioToken(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(d.Payload))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("User-Agent", "Ibiki-Webhooks/1 (Twilio-compatible)")
+		req.Header.Set("I-Twilio-Idempotency-Token", d.ID)
+		req.Header.Set("X-Twilio-Signature", twilio.Signature(token, target, form))
+		return req, nil
+	}
+	secrets := []string{c.WebhookSecret}
+	if c.PreviousSecret != "" && now.Before(c.PreviousSecretUntil) {
+		secrets = append(secrets, c.PreviousSecret)
+	}
+	sig, err := SignatureHeader(secrets, d.ID, now, d.Payload)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Ibiki-Webhooks/1")
+	req.Header.Set("webhook-id", d.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	return req, nil
+}
+
+// twilioToken is the client's auth token, derived again.
+func (dl *Deliverer) twilioToken(ctx context.Context, clientID string) (string, error) {
+	if dl.Tokens == nil {
+		return "", fmt.Errorf("%w: this server signs no Twilio-format deliveries", errCannotSign)
+	}
+	acct, err := dl.Store.TwilioAccount(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("%w: the client has no Twilio credentials (POST /admin/v1/clients/%s/twilio-credentials)", errCannotSign, clientID)
+	}
+	if err != nil {
+		return "", err
+	}
+	token, err := dl.Tokens.Token(acct)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errCannotSign, err)
+	}
+	return token, nil
+}
+
+// replyTwiML acts on the TwiML answer of a Twilio-format inbound delivery: its <Message> verbs
+// are sent (each once: the replier keys them by the delivery). A failure is logged; the
+// delivery itself succeeded.
+func (dl *Deliverer) replyTwiML(ctx context.Context, d model.Delivery, answer []byte) {
+	if len(answer) == 0 || dl.Replies == nil {
+		return
+	}
+	msgs, err := ParseTwiML(answer)
+	if err != nil {
+		dl.Log.Warn("webhook: the client's TwiML answer", "delivery", d.ID, "client", d.ClientID, "error", err)
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	if err := dl.Replies.ReplyTwiML(ctx, d, msgs); err != nil {
+		dl.Log.Warn("webhook: the client's TwiML reply was not sent", "delivery", d.ID, "client", d.ClientID, "error", err)
+	}
 }
 
 func describe(a model.Attempt) string {

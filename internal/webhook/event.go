@@ -110,19 +110,33 @@ func Payload(typ model.EventType, at time.Time, data any) ([]byte, error) {
 // URL gets no delivery (it reads its conversations through the API); it reports false then.
 //
 // Every event is also announced to the client's open dashboards, webhook URL or not.
+//
+// A client whose webhook format is twilio gets Twilio's incoming-message form instead (for
+// message.received; no other event), and
+// a message sent with a status callback URL has its status events posted there too, in Twilio's
+// form (twilio.go).
 func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventType, m model.Message, payload []byte, now time.Time) (bool, error) {
 	tx.Announce(store.Announcement{ClientID: c.ID, Kind: "message", ConversationID: m.ConversationID, MessageID: m.ID})
-	if c.WebhookURL == "" {
-		return false, nil
+	standard, shaped, err := twilioDeliveries(ctx, tx, c, typ, m)
+	if err != nil {
+		return false, err
 	}
-	d := model.Delivery{
-		ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, ConversationID: m.ConversationID,
-		MessageID: m.ID, Type: typ, Payload: payload, Status: model.DeliveryPending, CreatedAt: now,
+	if standard {
+		shaped = append(shaped, model.Delivery{Payload: payload, Format: model.DeliveryStandard})
 	}
-	// Registered before the insert: a delivery born leased to this process starts right after
-	// the commit, and should find itself handed off.
-	tx.AfterCommit(func() { fresh.Put(d.ID, d) })
-	return true, tx.EnqueueDelivery(ctx, d)
+	toClient := false
+	for _, d := range shaped {
+		d.ID, d.ClientID, d.ConversationID, d.MessageID = model.NewIDAt(model.PrefixDelivery, now), c.ID, m.ConversationID, m.ID
+		d.Type, d.Status, d.CreatedAt = typ, model.DeliveryPending, now
+		// Registered before the insert: a delivery born leased to this process starts right
+		// after the commit, and should find itself handed off.
+		tx.AfterCommit(func() { fresh.Put(d.ID, d) })
+		if err := tx.EnqueueDelivery(ctx, d); err != nil {
+			return false, err
+		}
+		toClient = toClient || d.URL == ""
+	}
+	return toClient, nil
 }
 
 // ErrNoURL means the client has no webhook URL to send to.
@@ -140,7 +154,16 @@ func EnqueueTest(ctx context.Context, st *store.Store, c model.Client, now time.
 		return model.Delivery{}, err
 	}
 	d := model.Delivery{ID: model.NewIDAt(model.PrefixDelivery, now), ClientID: c.ID, Type: model.EventWebhookTest,
-		Payload: payload, Status: model.DeliveryPending, CreatedAt: now}
+		Payload: payload, Status: model.DeliveryPending, CreatedAt: now, Format: model.DeliveryStandard}
+	if c.WebhookFormat == model.DeliveryTwilio {
+		// A Twilio-format endpoint takes Twilio's forms: the test is an incoming message from
+		// nobody, with a body that says what it is (its TwiML answer is not acted on).
+		form, err := twilioTestForm(ctx, st, c)
+		if err != nil {
+			return model.Delivery{}, err
+		}
+		d.Payload, d.Format = form, model.DeliveryTwilio
+	}
 	return d, st.InTx(ctx, func(tx *store.Tx) error {
 		tx.Announce(store.Announcement{ClientID: c.ID, Kind: "delivery"})
 		return tx.EnqueueDelivery(ctx, d)

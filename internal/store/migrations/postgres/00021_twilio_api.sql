@@ -17,7 +17,17 @@ CREATE TABLE twilio_accounts (
 ALTER TABLE messages ADD COLUMN status_callback TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN valid_until BIGINT NOT NULL DEFAULT 0;
 
+-- The shape of a client's webhook deliveries: 'standard' (Standard Webhooks JSON) or 'twilio'
+-- (Twilio's forms, signed with X-Twilio-Signature). A delivery keeps its own format, and its own
+-- URL when it does not go to the client's webhook ('' : it does): a message's status callback.
+ALTER TABLE clients ADD COLUMN webhook_format TEXT NOT NULL DEFAULT 'standard';
+ALTER TABLE deliveries ADD COLUMN target_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN format TEXT NOT NULL DEFAULT 'standard';
+
 -- +goose Down
+ALTER TABLE deliveries DROP COLUMN format;
+ALTER TABLE deliveries DROP COLUMN target_url;
+ALTER TABLE clients DROP COLUMN webhook_format;
 ALTER TABLE messages DROP COLUMN valid_until;
 ALTER TABLE messages DROP COLUMN status_callback;
 DROP TABLE twilio_accounts;
