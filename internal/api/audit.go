@@ -17,6 +17,7 @@ var auditActions = map[string]string{
 	"POST /admin/v1/clients":                             "client.create",
 	"PATCH /admin/v1/clients/{id}":                       "client.update",
 	"POST /admin/v1/clients/{id}/rotate-key":             "client.rotate_key",
+	"POST /admin/v1/clients/{id}/twilio-credentials":     "client.twilio_credentials",
 	"POST /admin/v1/clients/{id}/rotate-webhook-secret":  "webhook.rotate_secret",
 	"POST /admin/v1/clients/{id}/credits":                "credits.top_up",
 	"POST /admin/v1/numbers":                             "number.create",

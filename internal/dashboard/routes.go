@@ -55,4 +55,5 @@ func (d *Dashboard) registerClient(handle func(string, handler)) {
 	handle("GET /balance", d.balancePage)
 	handle("GET /settings/api-key", d.apiKeyPage)
 	handle("POST /settings/api-key", d.rotateAPIKey)
+	handle("POST /settings/twilio-credentials", d.twilioCredentials)
 }

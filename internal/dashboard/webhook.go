@@ -1,9 +1,11 @@
 package dashboard
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -15,7 +17,9 @@ import (
 // A client's webhook settings: URL, signing secret, test event and the delivery log.
 
 type webhookPage struct {
-	URL      string
+	URL string
+	// Format is the deliveries' shape: standard or twilio.
+	Format   model.DeliveryFormat
 	Error    string
 	Secret   string // shown only after "reveal" or a rotation
 	Disabled bool
@@ -47,7 +51,11 @@ const (
 )
 
 // summary reads a delivery's payload for the log: the contact's phone and a preview.
-func summary(payload []byte) (phone, preview string) {
+func summary(dl model.Delivery) (phone, preview string) {
+	if dl.Format == model.DeliveryTwilio {
+		return twilioSummary(dl.Payload)
+	}
+	payload := dl.Payload
 	var ev struct {
 		Data struct {
 			Direction model.Direction `json:"direction"`
@@ -68,10 +76,27 @@ func summary(payload []byte) (phone, preview string) {
 	if ev.Data.Channel == model.ChannelVoice && preview == "" {
 		preview = "Call"
 	}
-	if r := []rune(preview); len(r) > 60 {
-		preview = string(r[:59]) + "…"
+	return phone, shorten(preview)
+}
+
+// twilioSummary is summary for a Twilio form: an incoming message names its sender, a status
+// callback its recipient and the status.
+func twilioSummary(payload []byte) (phone, preview string) {
+	f, err := url.ParseQuery(string(payload))
+	if err != nil {
+		return "", ""
 	}
-	return phone, preview
+	if st := f.Get("MessageStatus"); st != "" {
+		return strings.TrimPrefix(f.Get("To"), "whatsapp:"), "Status callback: " + st
+	}
+	return strings.TrimPrefix(f.Get("From"), "whatsapp:"), shorten(f.Get("Body"))
+}
+
+func shorten(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:59]) + "…"
+	}
+	return s
 }
 
 // webhookSettings shows the client's webhook: URL, secret (hidden until revealed), the test
@@ -91,7 +116,8 @@ func (d *Dashboard) webhookSettings(w http.ResponseWriter, r *http.Request, v *v
 
 func (d *Dashboard) webhookData(r *http.Request, v *view) (webhookPage, error) {
 	q := r.URL.Query()
-	data := webhookPage{URL: v.Client.WebhookURL, Disabled: !v.Client.WebhookDisabledAt.IsZero(),
+	data := webhookPage{URL: v.Client.WebhookURL, Format: cmp.Or(v.Client.WebhookFormat, model.DeliveryStandard),
+		Disabled: !v.Client.WebhookDisabledAt.IsZero(),
 		Phone: cleanQuery(strings.TrimSpace(q.Get("phone")))}
 	if t := model.EventType(q.Get("type")); slices.Contains(data.EventTypes(), t) {
 		data.Type = t
@@ -110,7 +136,7 @@ func (d *Dashboard) webhookData(r *http.Request, v *view) (webhookPage, error) {
 		digits = strings.TrimLeft(data.Phone, "+")
 	)
 	for _, dl := range all {
-		phone, preview := summary(dl.Payload)
+		phone, preview := summary(dl)
 		if (data.Type != "" && dl.Type != data.Type) || (digits != "" && !strings.Contains(phone, digits)) {
 			continue
 		}
@@ -136,7 +162,12 @@ func (d *Dashboard) webhookData(r *http.Request, v *view) (webhookPage, error) {
 
 func (d *Dashboard) saveWebhook(w http.ResponseWriter, r *http.Request, v *view) error {
 	url := strings.TrimSpace(r.PostFormValue("webhook_url"))
-	c, err := d.Tenants.Update(r.Context(), v.Client.ID, tenant.Changes{WebhookURL: &url})
+	ch := tenant.Changes{WebhookURL: &url}
+	format := model.DeliveryFormat(r.PostFormValue("webhook_format"))
+	if format != "" {
+		ch.WebhookFormat = &format
+	}
+	c, err := d.Tenants.Update(r.Context(), v.Client.ID, ch)
 	var fe *tenant.FieldError
 	if errors.As(err, &fe) {
 		data, derr := d.webhookData(r, v)
@@ -144,13 +175,16 @@ func (d *Dashboard) saveWebhook(w http.ResponseWriter, r *http.Request, v *view)
 			return derr
 		}
 		data.URL, data.Error = url, fe.Message
+		if format != "" {
+			data.Format = format
+		}
 		d.render(w, r, v, http.StatusUnprocessableEntity, "webhook", "Webhook", data)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	d.audit(r, v, "webhook.update", c.ID, "", "url="+url)
+	d.audit(r, v, "webhook.update", c.ID, "", "url="+url+" format="+string(c.WebhookFormat))
 	redirect(w, r, "/settings/webhook", "Webhook URL saved.")
 	return nil
 }
