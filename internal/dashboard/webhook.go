@@ -118,7 +118,7 @@ func (d *Dashboard) webhookData(r *http.Request, v *view) (webhookPage, error) {
 	q := r.URL.Query()
 	data := webhookPage{URL: v.Client.WebhookURL, Format: cmp.Or(v.Client.WebhookFormat, model.DeliveryStandard),
 		Disabled: !v.Client.WebhookDisabledAt.IsZero(),
-		Phone: cleanQuery(strings.TrimSpace(q.Get("phone")))}
+		Phone:    cleanQuery(strings.TrimSpace(q.Get("phone")))}
 	if t := model.EventType(q.Get("type")); slices.Contains(data.EventTypes(), t) {
 		data.Type = t
 	}
