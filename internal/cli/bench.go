@@ -71,6 +71,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	recipients := fs.Int("recipients", 100_000, "bulk: messages in the bulk request; import: rows in the file")
 	watch := fs.Duration("watch", 0, "bulk: measure the dispatch rate over this window (0: do not)")
 	source := fs.String("provider", "extremesms", "inbound: whose webhooks to post: extremesms or twilio")
+	sendAPI := fs.String("api", "ibiki", "send: which API to send through: ibiki (POST /api/v1/messages) or twilio (the Twilio-compatible Messages.json)")
 	tw := loadtest.TwilioTarget{}
 	fs.StringVar(&tw.Entry, "twilio-entry", "twilio", "inbound --provider twilio: the name of the server's twilio entry")
 	fs.StringVar(&tw.AuthToken, "twilio-auth-token", os.Getenv("IBIKI_BENCH_TWILIO_AUTH_TOKEN"),
@@ -115,6 +116,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opt.Twilio = &tw
 	default:
 		return usage(fmt.Sprintf("bench: --provider %q: say extremesms or twilio", *source))
+	}
+	switch *sendAPI {
+	case "ibiki":
+	case "twilio":
+		if mode != "send" {
+			return usage("bench: --api is for bench send")
+		}
+		opt.TwilioAPI = true
+	default:
+		return usage(fmt.Sprintf("bench: --api %q: say ibiki or twilio", *sendAPI))
 	}
 	pid := 0
 	if spawn {

@@ -40,6 +40,9 @@ type Options struct {
 	// Twilio, when set, makes the inbound bench post Twilio's signed message webhooks to that
 	// entry instead of ExtremeSMS's.
 	Twilio *TwilioTarget
+	// TwilioAPI makes the send bench post to the Twilio-compatible API (POST
+	// /2010-04-01/Accounts/{AccountSid}/Messages.json) instead of POST /api/v1/messages.
+	TwilioAPI bool
 }
 
 // TwilioTarget is the Twilio entry an inbound bench posts to: its name, its auth token (to sign

@@ -3,10 +3,12 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +17,10 @@ import (
 	"time"
 )
 
-// SendReport is the outcome of a `bench send` run: POST /api/v1/messages flat out or at a rate.
+// SendReport is the outcome of a `bench send` run: POST /api/v1/messages (or the Twilio-shaped
+// POST …/Messages.json) flat out or at a rate.
 type SendReport struct {
+	API                    string // the path posted to
 	Sent, Accepted, Failed int64
 	FailedByStatus         map[string]int64
 	SendSeconds            float64
@@ -78,21 +82,41 @@ func Send(ctx context.Context, opt Options) (SendReport, error) {
 	if err != nil {
 		return SendReport{}, err
 	}
-	fmt.Fprintf(opt.Log, "bench: client %s, %d connections, rate %s, %s\n", opt.Client, opt.Connections, rateText(opt.Rate), opt.Duration)
+	// The request each worker makes: Ibiki's own send, or Twilio's (form, basic auth, 201).
+	path, auth, contentType, accepted := "/api/v1/messages", "Bearer "+key, "application/json", "202"
+	encode := func(to, body string) []byte {
+		return fmt.Appendf(nil, `{"to":"%s","body":"%s"}`, to, body)
+	}
+	if opt.TwilioAPI {
+		var creds struct {
+			AccountSID string `json:"account_sid"`
+			AuthToken  string `json:"auth_token"`
+		}
+		if err := r.admin(ctx, "POST", "/admin/v1/clients/"+opt.Client+"/twilio-credentials", nil, &creds, http.StatusCreated); err != nil {
+			return SendReport{}, err
+		}
+		path, contentType, accepted = "/2010-04-01/Accounts/"+creds.AccountSID+"/Messages.json", "application/x-www-form-urlencoded", "201"
+		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(creds.AccountSID+":"+creds.AuthToken))
+		encode = func(to, body string) []byte {
+			return []byte(url.Values{"To": {to}, "Body": {body}}.Encode())
+		}
+	}
+	rep0 := SendReport{FailedByStatus: map[string]int64{}, API: path}
+	fmt.Fprintf(opt.Log, "bench: client %s, %d connections, rate %s, %s, POST %s\n", opt.Client, opt.Connections, rateText(opt.Rate), opt.Duration, path)
 	var (
 		mu   sync.Mutex
 		lats []time.Duration
-		rep  = SendReport{FailedByStatus: map[string]int64{}}
+		rep  = rep0
 	)
 	post := func(n int64, due time.Time) {
-		body := fmt.Appendf(nil, `{"to":"+1555%07d","body":"bench message %d: your order is ready"}`, n%int64(opt.Phones), n)
+		body := encode(fmt.Sprintf("+1555%07d", n%int64(opt.Phones)), fmt.Sprintf("bench message %d: your order is ready", n))
 		start := time.Now()
 		if due.IsZero() {
 			due = start
 		}
-		req, _ := http.NewRequest(http.MethodPost, opt.URL+"/api/v1/messages", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
+		req, _ := http.NewRequest(http.MethodPost, opt.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", contentType)
 		res, err := r.client.Do(req)
 		lat := time.Since(due)
 		status := "error"
@@ -103,7 +127,7 @@ func Send(ctx context.Context, opt Options) (SendReport, error) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if status != "202" {
+		if status != accepted {
 			rep.FailedByStatus[status]++
 			rep.Failed++
 			return
@@ -122,7 +146,8 @@ func Send(ctx context.Context, opt Options) (SendReport, error) {
 // Write prints the report.
 func (rep SendReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "sent            %d in %.1fs\n", rep.Sent, rep.SendSeconds)
-	fmt.Fprintf(w, "accepted (202)  %d (%.0f/s), failed %d %v\n", rep.Accepted, rep.AcceptedPerSec, rep.Failed, rep.FailedByStatus)
+	fmt.Fprintf(w, "api             POST %s\n", rep.API)
+	fmt.Fprintf(w, "accepted        %d (%.0f/s), failed %d %v\n", rep.Accepted, rep.AcceptedPerSec, rep.Failed, rep.FailedByStatus)
 	fmt.Fprintf(w, "latency         p50 %s  p99 %s  max %s\n", ms(rep.P50), ms(rep.P99), ms(rep.Max))
 }
 
