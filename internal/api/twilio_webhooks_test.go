@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/webhook"
 )
 
 // twilioEndpoint is a client's endpoint written for Twilio: it checks every request with
@@ -107,6 +110,21 @@ func TestTwilioFormatWebhooksAndStatusCallbacks(t *testing.T) {
 	}
 	if *replies[0].Body != "Thanks, we got it!" || *replies[0].From != "+15557654321" || *replies[0].Price != "-0.01" {
 		t.Errorf("reply %s", show(&replies[0]))
+	}
+	// The delivery attempted again (a crash before its success was recorded) sends no reply twice.
+	ds, err := s.Store.Deliveries(context.Background(), "acme", "", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Format == model.DeliveryTwilio && d.Type == model.EventMessageReceived {
+			if err := s.App.Outbound.ReplyTwiML(context.Background(), d, []webhook.TwiMLMessage{{Body: "Thanks, we got it!"}}); err != nil {
+				t.Errorf("the reply again: %v", err)
+			}
+		}
+	}
+	if again, err := api.ListMessage((&twapi.ListMessageParams{}).SetTo("+15551230001")); err != nil || len(again) != 1 {
+		t.Errorf("%d replies after the delivery's reply was given again (%v), want 1", len(again), err)
 	}
 	fetched, err := api.FetchMessage(in.Get("MessageSid"), nil)
 	if err != nil || *fetched.Direction != "inbound" || *fetched.Status != "received" {
