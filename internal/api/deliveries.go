@@ -35,14 +35,20 @@ type deliveryOut struct {
 	CreatedAt      string          `json:"created_at"`
 	CompletedAt    *string         `json:"completed_at"`
 	AttemptLog     []attemptOut    `json:"attempts"`
-	Payload        json.RawMessage `json:"payload,omitempty"`
+	// Format is standard (Payload is the JSON event) or twilio (Form is the form posted).
+	Format model.DeliveryFormat `json:"format"`
+	// TargetURL is where it goes when not to the client's webhook URL (a status callback).
+	TargetURL *string         `json:"target_url"`
+	Payload   json.RawMessage `json:"payload,omitempty"`
+	Form      *string         `json:"form,omitempty"`
 }
 
 func deliveryJSON(d model.Delivery, attempts []model.Attempt) deliveryOut {
 	out := deliveryOut{ID: d.ID, ClientID: d.ClientID, Type: d.Type, Status: string(d.Status),
 		MessageID: orNil(d.MessageID), ConversationID: orNil(d.ConversationID), Attempts: d.Attempts,
 		LastError: orNil(d.LastError), NextAttemptAt: timeOrNil(d.NextAttemptAt), CreatedAt: formatTime(d.CreatedAt),
-		CompletedAt: timeOrNil(d.CompletedAt), AttemptLog: make([]attemptOut, len(attempts))}
+		CompletedAt: timeOrNil(d.CompletedAt), AttemptLog: make([]attemptOut, len(attempts)),
+		Format: cmp.Or(d.Format, model.DeliveryStandard), TargetURL: orNil(d.URL)}
 	if d.LastStatusCode != 0 {
 		out.LastStatusCode = &d.LastStatusCode
 	}
@@ -99,7 +105,12 @@ func (a *API) writeDelivery(w http.ResponseWriter, r *http.Request, d model.Deli
 		return
 	}
 	out := deliveryJSON(d, attempts[d.ID])
-	out.Payload = d.Payload
+	if d.Format == model.DeliveryTwilio {
+		form := string(d.Payload) // a form, not JSON
+		out.Form = &form
+	} else {
+		out.Payload = d.Payload
+	}
 	respond.JSON(w, http.StatusOK, out)
 }
 

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +67,7 @@ func (e *twilioEndpoint) received() ([]url.Values, []string) {
 // the same way.
 func TestTwilioFormatWebhooksAndStatusCallbacks(t *testing.T) {
 	s := ibikitest.NewServer(t, nil)
-	s.CreateClient("acme", "http://127.0.0.1:9/unused")
+	acme := s.CreateClient("acme", "http://127.0.0.1:9/unused")
 	s.Do("POST", "/admin/v1/clients/acme/credits", ibikitest.AdminToken, map[string]any{"amount_cents": 100})
 	if res := s.Do("POST", "/admin/v1/numbers", ibikitest.AdminToken, map[string]string{"number": "+15557654321", "client_id": "acme"}); res.Status != http.StatusCreated {
 		t.Fatalf("number: %d %s", res.Status, res.Body)
@@ -125,6 +126,23 @@ func TestTwilioFormatWebhooksAndStatusCallbacks(t *testing.T) {
 	}
 	if again, err := api.ListMessage((&twapi.ListMessageParams{}).SetTo("+15551230001")); err != nil || len(again) != 1 {
 		t.Errorf("%d replies after the delivery's reply was given again (%v), want 1", len(again), err)
+	}
+	// The delivery log shows the form as it was posted.
+	for _, d := range ds {
+		if d.Format != model.DeliveryTwilio || d.Type != model.EventMessageReceived {
+			continue
+		}
+		var got struct {
+			Format    string          `json:"format"`
+			Form      string          `json:"form"`
+			Payload   json.RawMessage `json:"payload"`
+			TargetURL *string         `json:"target_url"`
+		}
+		res := s.Do("GET", "/api/v1/webhook/deliveries/"+d.ID, acme.APIKey, nil)
+		if res.JSON(t, &got); res.Status != http.StatusOK || got.Format != "twilio" ||
+			!strings.Contains(got.Form, "Body=Is+my+order+ready") || got.Payload != nil || got.TargetURL != nil {
+			t.Errorf("the delivery in the log: %d %s", res.Status, res.Body)
+		}
 	}
 	fetched, err := api.FetchMessage(in.Get("MessageSid"), nil)
 	if err != nil || *fetched.Direction != "inbound" || *fetched.Status != "received" {
