@@ -343,14 +343,14 @@ func (tx *Tx) ReleaseRunningDeliveries(ctx context.Context) (int64, error) {
 // DeliveryQueueStats summarises the deliveries still in the queue for metrics, by state. Their
 // Kind is left empty, for the queue to name.
 func (r reader) DeliveryQueueStats(ctx context.Context) ([]QueueStat, error) {
-	return r.stateStats(ctx, "deliveries")
+	return r.stateStats(ctx, "deliveries", "")
 }
 
 // stateStats counts the rows of a table whose rows are their own jobs (q_state), by state, with
 // the oldest of each.
-func (r reader) stateStats(ctx context.Context, table string) ([]QueueStat, error) {
-	rows, err := r.query(ctx, `SELECT q_state, COUNT(*), MIN(created_at) FROM `+table+` WHERE q_state <> ''
-		GROUP BY q_state`)
+func (r reader) stateStats(ctx context.Context, table, except string, args ...any) ([]QueueStat, error) {
+	rows, err := r.query(ctx, `SELECT q_state, COUNT(*), MIN(created_at) FROM `+table+` WHERE q_state <> ''`+except+`
+		GROUP BY q_state`, args...)
 	return collect(rows, err, table+" queue stats", func(row scanner) (QueueStat, error) {
 		var (
 			s      QueueStat

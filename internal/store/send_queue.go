@@ -327,5 +327,6 @@ func (tx *Tx) AdoptSendJobs(ctx context.Context) (int64, error) {
 // SendQueueStats summarises the sends still in the queue for metrics, by state. Their Kind is
 // left empty, for the queue to name.
 func (r reader) SendQueueStats(ctx context.Context) ([]QueueStat, error) {
-	return r.stateStats(ctx, "messages")
+	// A scheduled message waiting for its time is not a backlog (once due, it is).
+	return r.stateStats(ctx, "messages", ` AND NOT (status = 'scheduled' AND q_run_at > ?)`, ms(time.Now()))
 }
