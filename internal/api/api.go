@@ -57,8 +57,15 @@ type API struct {
 	PriceUnit string
 }
 
+// Mux is what Register adds routes to: http.ServeMux's registration methods (server.Mux, the
+// same interface literal, which the server records).
+type Mux = interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the API's routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Mux) {
 	admin := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, a.requireAdmin(plainURL(a.audited(pattern, h))))
 	}

@@ -30,7 +30,7 @@ const twilioRoot = "/" + twilioVersion + "/Accounts/"
 
 // registerTwilio adds the Twilio-shaped API's routes. A path segment ending in ".json" is a
 // wildcard with its suffix (ServeMux wildcards are whole segments): the handlers cut it.
-func (a *API) registerTwilio(mux *http.ServeMux) {
+func (a *API) registerTwilio(mux Mux) {
 	tw := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, plainTwilioURL(a.requireTwilio(h))) }
 	tw("GET "+twilioRoot+"{account}", a.twilioAccount)
 	tw("GET "+twilioRoot+"{account}/Balance.json", a.twilioBalance)

@@ -92,6 +92,8 @@ type App struct {
 	Dashboard *dashboard.Dashboard
 	// Log receives what the background work has to report.
 	Log *slog.Logger
+	// Routes are the patterns registered on Handler's mux, and by whom.
+	Routes []server.Route
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -183,7 +185,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Campaigns: campaigns, Importer: imports, Providers: providers, PublicURL: cfg.PublicURL,
 		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now, cfg.TrustedProxies)}
-	h := server.Handler(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
+	h, routes := server.HandlerWithRoutes(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
@@ -195,7 +197,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		dash,
 	)
 	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers,
-		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log}, nil
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log, Routes: routes}, nil
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and

@@ -71,8 +71,15 @@ type view struct {
 
 type handler func(w http.ResponseWriter, r *http.Request, v *view) error
 
+// Mux is what Register adds routes to: http.ServeMux's registration methods (server.Mux, the
+// same interface literal, which the server records).
+type Mux = interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the dashboard's routes to mux.
-func (d *Dashboard) Register(mux *http.ServeMux) {
+func (d *Dashboard) Register(mux Mux) {
 	d.pages = parsePages()
 	cop := http.NewCrossOriginProtection()
 	handle := func(pattern string, h http.Handler) {

@@ -51,10 +51,17 @@ const seedURL = "/webhook/incoming-sms"
 // may not give this name another type).
 const seedSource = "extremesms"
 
+// Mux is what Register adds routes to: http.ServeMux's registration methods (server.Mux, the
+// same interface literal, which the server records).
+type Mux = interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the webhook routes of every configured adapter to mux, according to the
 // interfaces it implements. A name whose adapter takes no inbound messages has no route, so it
 // answers 404 like any unknown path.
-func (h *Hooks) Register(mux *http.ServeMux) {
+func (h *Hooks) Register(mux Mux) {
 	h.statuses = map[string]statusRoute{}
 	for name, a := range h.Providers.All() {
 		v, _ := a.(provider.Verifier)

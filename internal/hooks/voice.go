@@ -13,7 +13,7 @@ import (
 
 // registerVoice adds the voice routes of an adapter that takes calls: the incoming call, and
 // its status and recording callbacks.
-func (h *Hooks) registerVoice(mux *http.ServeMux, name string, ch provider.CallHandler, v provider.Verifier) {
+func (h *Hooks) registerVoice(mux Mux, name string, ch provider.CallHandler, v provider.Verifier) {
 	mux.Handle("POST /webhooks/"+name+"/voice", h.call(name, ch, v))
 	update := h.callUpdate(name, ch, v)
 	mux.Handle("POST /webhooks/"+name+"/voice/status", update)

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,11 +32,51 @@ type Options struct {
 }
 
 // Registrar adds routes to the mux (the API, the provider webhooks...).
-type Registrar interface{ Register(mux *http.ServeMux) }
+type Registrar interface{ Register(mux Mux) }
+
+// Mux is what a Registrar registers its routes on: the registration methods of http.ServeMux
+// (which is one). It is an alias of an interface literal so that a transport can take the same
+// literal without importing this package; Handler passes a Mux that records every pattern.
+type Mux = interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+// Route is a pattern registered on the root mux, and who registered it: the Go type of the
+// Registrar ("*api.API", "*dashboard.Dashboard"…), or "server" for the health and metrics
+// endpoints. The OpenAPI test holds the document to these.
+type Route struct {
+	Pattern   string
+	Registrar string
+}
+
+// recorder is a Mux that registers on the real mux and remembers each pattern.
+type recorder struct {
+	mux    *http.ServeMux
+	by     string
+	routes *[]Route
+}
+
+func (r recorder) Handle(pattern string, h http.Handler) {
+	r.mux.Handle(pattern, h)
+	*r.routes = append(*r.routes, Route{Pattern: pattern, Registrar: r.by})
+}
+
+func (r recorder) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	r.Handle(pattern, http.HandlerFunc(h))
+}
 
 // Handler returns the root handler.
 func Handler(opt Options, parts ...Registrar) http.Handler {
-	mux := http.NewServeMux()
+	h, _ := HandlerWithRoutes(opt, parts...)
+	return h
+}
+
+// HandlerWithRoutes is Handler, with every route registered on its mux.
+func HandlerWithRoutes(opt Options, parts ...Registrar) (http.Handler, []Route) {
+	var routes []Route
+	root := http.NewServeMux()
+	mux := recorder{mux: root, by: "server", routes: &routes}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -53,9 +94,9 @@ func Handler(opt Options, parts ...Registrar) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Registry, promhttp.HandlerOpts{}))
 	}
 	for _, p := range parts {
-		p.Register(mux)
+		p.Register(recorder{mux: root, by: fmt.Sprintf("%T", p), routes: &routes})
 	}
-	return recoverer(opt.Log, requestID(accessLog(opt.Log, opt.AccessLog, limitBody(opt, jsonFallback(mux)))))
+	return recoverer(opt.Log, requestID(accessLog(opt.Log, opt.AccessLog, limitBody(opt, jsonFallback(root))))), routes
 }
 
 // jsonFallback answers unknown paths (404) and wrong methods (405, with Allow) in the JSON
