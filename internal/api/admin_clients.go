@@ -57,18 +57,21 @@ func tenantErr(err error) error {
 	}
 }
 
+// createClientIn is the body of POST /admin/v1/clients.
+type createClientIn struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	WebhookURL string `json:"webhook_url"`
+	RateCents  *int64 `json:"rate_cents"`
+}
+
 // createClient: POST /admin/v1/clients {"id","name"?,"webhook_url"?,"rate_cents"?} → 201 with
 // the API key and webhook secret, shown this once. It takes an Idempotency-Key (the
 // operator's), but its answer is not kept: only a marker is, and a repeat is 409
 // secrets_shown_once (see answerMarker).
 func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 	a.idempotent(w, r, store.OperatorOwner, clientAnswer, func(r *http.Request, body []byte) (int, any, error) {
-		var in struct {
-			ID         string `json:"id"`
-			Name       string `json:"name"`
-			WebhookURL string `json:"webhook_url"`
-			RateCents  *int64 `json:"rate_cents"`
-		}
+		var in createClientIn
 		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
@@ -119,16 +122,19 @@ func (a *API) getClient(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, clientJSON(c))
 }
 
+// updateClientIn is the body of PATCH /admin/v1/clients/{id}: the fields to change.
+type updateClientIn struct {
+	Name       *string `json:"name"`
+	WebhookURL *string `json:"webhook_url"`
+	Active     *bool   `json:"active"`
+	RateCents  *int64  `json:"rate_cents"`
+	QuietHours *string `json:"quiet_hours"`
+	// WebhookFormat: "standard" or "twilio".
+	WebhookFormat *model.DeliveryFormat `json:"webhook_format"`
+}
+
 func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Name       *string `json:"name"`
-		WebhookURL *string `json:"webhook_url"`
-		Active     *bool   `json:"active"`
-		RateCents  *int64  `json:"rate_cents"`
-		QuietHours *string `json:"quiet_hours"`
-		// WebhookFormat: "standard" or "twilio".
-		WebhookFormat *model.DeliveryFormat `json:"webhook_format"`
-	}
+	var in updateClientIn
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return

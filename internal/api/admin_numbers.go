@@ -43,15 +43,18 @@ func numberErr(err error) error {
 	return tenantErr(err)
 }
 
+// createNumberIn is the body of POST /admin/v1/numbers.
+type createNumberIn struct {
+	Number   string  `json:"number"`
+	ClientID *string `json:"client_id"`
+	Provider string  `json:"provider"`
+}
+
 // createNumber: POST /admin/v1/numbers {"number","client_id"?,"provider"?} → 201. It takes an
 // Idempotency-Key (the operator's).
 func (a *API) createNumber(w http.ResponseWriter, r *http.Request) {
 	a.idempotent(w, r, store.OperatorOwner, answerWith(http.StatusCreated, numberJSON), func(r *http.Request, body []byte) (int, any, error) {
-		var in struct {
-			Number   string  `json:"number"`
-			ClientID *string `json:"client_id"`
-			Provider string  `json:"provider"`
-		}
+		var in createNumberIn
 		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
@@ -86,12 +89,15 @@ func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(ns), limit, last)})
 }
 
+// updateNumberIn is the body of PATCH /admin/v1/numbers/{number}.
+type updateNumberIn struct {
+	// Raw, to tell null (back to the shared pool) from absent (unchanged).
+	ClientID json.RawMessage `json:"client_id"`
+	Provider *string         `json:"provider"`
+}
+
 func (a *API) updateNumber(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		// Raw, to tell null (back to the shared pool) from absent (unchanged).
-		ClientID json.RawMessage `json:"client_id"`
-		Provider *string         `json:"provider"`
-	}
+	var in updateNumberIn
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return

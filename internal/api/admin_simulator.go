@@ -11,6 +11,13 @@ import (
 var errNoSimulator = &respond.Error{Status: http.StatusNotFound, Code: "simulator_not_configured",
 	Message: "the simulator provider is not configured on this server"}
 
+// simulateIn is the body of POST /admin/v1/simulator/inbound.
+type simulateIn struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Body string `json:"body"`
+}
+
 // simulateInbound: POST /admin/v1/simulator/inbound {"from","to","body"}: a contact's reply,
 // injected through the real inbound path as if the simulator provider had received it.
 func (a *API) simulateInbound(w http.ResponseWriter, r *http.Request) {
@@ -19,11 +26,7 @@ func (a *API) simulateInbound(w http.ResponseWriter, r *http.Request) {
 		respond.Err(w, r, errNoSimulator)
 		return
 	}
-	var in struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-		Body string `json:"body"`
-	}
+	var in simulateIn
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return

@@ -46,10 +46,13 @@ func (a *API) listUnrouted(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, page{Data: out, NextCursor: nextCursor(len(ms), limit, last)})
 }
 
+// assignIn is the body of POST /admin/v1/unrouted/{id}/assign.
+type assignIn struct {
+	ClientID string `json:"client_id"`
+}
+
 func (a *API) assignUnrouted(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ClientID string `json:"client_id"`
-	}
+	var in assignIn
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return

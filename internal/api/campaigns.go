@@ -171,6 +171,16 @@ func (a *API) campaignInput(r *http.Request) (in campaign.Input, hash string, cl
 	return in, requestHash(r, []byte(strings.Join(parts, "\n"))), cleanup, err
 }
 
+// campaignIn is the JSON body of POST /api/v1/campaigns (a campaign to the contacts with a tag).
+type campaignIn struct {
+	Name       string `json:"name"`
+	Message    string `json:"message"`
+	Tag        string `json:"tag"`
+	ScheduleAt string `json:"schedule_at"`
+	Draft      bool   `json:"draft"`
+	QuietHours bool   `json:"quiet_hours"`
+}
+
 func (a *API) readCampaignInput(r *http.Request) (in campaign.Input, parts []string, cleanup func(), err error) {
 	cleanup = func() {}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -180,14 +190,7 @@ func (a *API) readCampaignInput(r *http.Request) (in campaign.Input, parts []str
 			return in, nil, cleanup, uploadErr(err)
 		}
 		parts = []string{string(raw)}
-		var body struct {
-			Name       string `json:"name"`
-			Message    string `json:"message"`
-			Tag        string `json:"tag"`
-			ScheduleAt string `json:"schedule_at"`
-			Draft      bool   `json:"draft"`
-			QuietHours bool   `json:"quiet_hours"`
-		}
+		var body campaignIn
 		if err := respond.DecodeBytes(raw, &body); err != nil {
 			return in, parts, cleanup, err
 		}

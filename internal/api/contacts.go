@@ -55,17 +55,20 @@ func contactErr(err error, exists string) error {
 	return err
 }
 
+// createContactIn is the body of POST /api/v1/contacts.
+type createContactIn struct {
+	Phone     string            `json:"phone"`
+	FirstName string            `json:"first_name"`
+	LastName  string            `json:"last_name"`
+	Business  string            `json:"business"`
+	Fields    map[string]string `json:"fields"`
+	Tags      []string          `json:"tags"`
+}
+
 // createContact: POST /api/v1/contacts → 201. It takes an Idempotency-Key.
 func (a *API) createContact(w http.ResponseWriter, r *http.Request) {
 	a.idempotent(w, r, clientID(r.Context()), answerWith(http.StatusCreated, contactJSON), func(r *http.Request, body []byte) (int, any, error) {
-		var in struct {
-			Phone     string            `json:"phone"`
-			FirstName string            `json:"first_name"`
-			LastName  string            `json:"last_name"`
-			Business  string            `json:"business"`
-			Fields    map[string]string `json:"fields"`
-			Tags      []string          `json:"tags"`
-		}
+		var in createContactIn
 		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
@@ -111,17 +114,20 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, contactJSON(c))
 }
 
+// updateContactIn is the body of PATCH /api/v1/contacts/{id}: the fields to change.
+type updateContactIn struct {
+	Phone     *string            `json:"phone"`
+	FirstName *string            `json:"first_name"`
+	LastName  *string            `json:"last_name"`
+	Business  *string            `json:"business"`
+	Fields    *map[string]string `json:"fields"`
+	Tags      *[]string          `json:"tags"`
+}
+
 // updateContact: PATCH /api/v1/contacts/{id}: any of phone, first_name, last_name, business,
 // fields (replaces them all) and tags (replaces them all).
 func (a *API) updateContact(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Phone     *string            `json:"phone"`
-		FirstName *string            `json:"first_name"`
-		LastName  *string            `json:"last_name"`
-		Business  *string            `json:"business"`
-		Fields    *map[string]string `json:"fields"`
-		Tags      *[]string          `json:"tags"`
-	}
+	var in updateContactIn
 	if err := respond.Decode(r, &in); err != nil {
 		respond.Err(w, r, err)
 		return

@@ -34,6 +34,12 @@ type balanceOut struct {
 	RateCents    int64  `json:"rate_cents"`
 }
 
+// topUpIn is the body of POST /admin/v1/clients/{id}/credits.
+type topUpIn struct {
+	AmountCents *int64 `json:"amount_cents"`
+	Reference   string `json:"reference"`
+}
+
 // topUp: POST /admin/v1/clients/{id}/credits {"amount_cents","reference"}: adds credits (a
 // negative amount corrects a mistake, never below zero) and answers the new balance.
 func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
@@ -44,10 +50,7 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 	}
 	kept := answerWith(http.StatusOK, func(e model.LedgerEntry) any { return topUpOut(c, e) })
 	a.idempotent(w, r, store.OperatorOwner, kept, func(r *http.Request, body []byte) (int, any, error) {
-		var in struct {
-			AmountCents *int64 `json:"amount_cents"`
-			Reference   string `json:"reference"`
-		}
+		var in topUpIn
 		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}

@@ -39,25 +39,31 @@ func (a *API) replyInConversation(w http.ResponseWriter, r *http.Request) {
 	a.send(w, r, r.PathValue("phone"), model.PriorityInteractive)
 }
 
+// replyIn is the body of POST /api/v1/conversations/{phone}/messages.
+type replyIn struct {
+	Body      string        `json:"body"`
+	From      string        `json:"from"`
+	Channel   model.Channel `json:"channel"`
+	MediaURLs []string      `json:"media_urls"`
+}
+
+// sendIn is the body of POST /api/v1/messages.
+type sendIn struct {
+	To        *string       `json:"to"`
+	Body      string        `json:"body"`
+	From      string        `json:"from"`
+	Channel   model.Channel `json:"channel"`
+	MediaURLs []string      `json:"media_urls"`
+}
+
 func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority int) {
 	c, _ := auth.Client(r.Context())
 	a.idempotent(w, r, c.ID, answerWith(http.StatusAccepted, outJSON), func(r *http.Request, body []byte) (int, any, error) {
-		var in struct {
-			To        *string       `json:"to"`
-			Body      string        `json:"body"`
-			From      string        `json:"from"`
-			Channel   model.Channel `json:"channel"`
-			MediaURLs []string      `json:"media_urls"`
-		}
+		var in sendIn
 		if to != "" {
 			// A reply needs the conversation (of its channel, SMS unless named): another
 			// client's phone is not found.
-			var reply struct {
-				Body      string        `json:"body"`
-				From      string        `json:"from"`
-				Channel   model.Channel `json:"channel"`
-				MediaURLs []string      `json:"media_urls"`
-			}
+			var reply replyIn
 			if err := respond.DecodeBytes(body, &reply); err != nil {
 				return 0, nil, err
 			}

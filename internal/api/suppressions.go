@@ -114,13 +114,16 @@ func suppressionAnswer(result any) (int, any) {
 	return http.StatusOK, suppressionJSON(sup.OptOut)
 }
 
+// suppressionIn is the body of POST /api/v1/suppressions and POST /admin/v1/clients/{id}/suppressions.
+type suppressionIn struct {
+	Phone string `json:"phone"`
+}
+
 // suppress adds a phone to the client's list; owner is the caller whose Idempotency-Key it
 // takes (the client, or the operator).
 func (a *API) suppress(w http.ResponseWriter, r *http.Request, client, source, owner string) {
 	a.idempotent(w, r, owner, suppressionAnswer, func(r *http.Request, body []byte) (int, any, error) {
-		var in struct {
-			Phone string `json:"phone"`
-		}
+		var in suppressionIn
 		if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
