@@ -148,6 +148,7 @@ func (a *API) Register(mux Mux) {
 	client("GET /api/v1/webhook/deliveries/{id}", a.getDelivery)
 
 	a.registerTwilio(mux)
+	registerReference(mux)
 }
 
 func (a *API) requireAdmin(h http.Handler) http.Handler {

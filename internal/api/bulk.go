@@ -57,6 +57,12 @@ func bulkJSON(res outbound.BulkResult) bulkOut {
 	return out
 }
 
+// bulkRefusedOut is the 422 of a bulk send that accepted no item: the error and the report.
+type bulkRefusedOut struct {
+	Error *respond.Error `json:"error"`
+	bulkOut
+}
+
 // bulkIn is the body of a bulk send: a list of messages, or a template and its contacts.
 type bulkIn struct {
 	Messages []struct {
@@ -171,10 +177,8 @@ func (a *API) createBulk(w http.ResponseWriter, r *http.Request) {
 		}
 		out := bulkJSON(res)
 		if out.Accepted == 0 {
-			return http.StatusUnprocessableEntity, struct {
-				Error *respond.Error `json:"error"`
-				bulkOut
-			}{&respond.Error{Code: "no_valid_messages", Message: "no item of the bulk send was accepted; see errors"}, out}, nil
+			return http.StatusUnprocessableEntity, bulkRefusedOut{&respond.Error{Code: "no_valid_messages",
+				Message: "no item of the bulk send was accepted; see errors"}, out}, nil
 		}
 		return http.StatusAccepted, out, nil
 	})

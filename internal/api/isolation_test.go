@@ -76,8 +76,8 @@ func routePatterns(t *testing.T, prefix string) []string {
 	re := regexp.MustCompile(`"((?:GET|POST|PUT|PATCH|DELETE) ` + regexp.QuoteMeta(prefix) + `[^"]*)"`)
 	var out []string
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
+		if strings.HasSuffix(f, "_test.go") || strings.HasPrefix(f, "openapi") {
+			continue // openapi*.go: the OpenAPI document's route table and its public routes, no client's data
 		}
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -29,7 +29,8 @@ type Server struct {
 
 // NewServer starts an Ibiki for the test with private webhook addresses allowed, fast retries
 // (IBIKI_WEBHOOK_RETRY_SCHEDULE=50ms,50ms,50ms) and a short poll; env overrides any IBIKI_*
-// setting. It stops when the test ends.
+// setting. It stops when the test ends, and fails it if a request or an answer of its API did
+// not match the OpenAPI document.
 func NewServer(t testing.TB, env map[string]string) *Server {
 	t.Helper()
 	vars := map[string]string{
@@ -52,7 +53,8 @@ func NewServer(t testing.TB, env map[string]string) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { app.Run(ctx); close(done) }()
-	hs := httptest.NewServer(app.Handler)
+	// The API's requests and answers are held to the OpenAPI document (openapi.go).
+	hs := httptest.NewServer(new(contract).check(t, app.Handler))
 	t.Cleanup(func() {
 		app.Hub.Close() // end open dashboard event streams, or Close waits for them
 		hs.Close()
