@@ -240,14 +240,23 @@ func (op operation) build(s *schemaSet, path string, shared *errorResponses) *oa
 		out.RequestBody = rb
 	}
 	for _, rp := range op.replies {
-		res := oaResponse{Description: rp.about, Headers: rp.headers}
+		key := strconv.Itoa(rp.status)
+		res, more := out.Responses[key] // a second reply of a status is another content type
+		if more {
+			res.Description += " " + rp.about
+		} else {
+			res = oaResponse{Description: rp.about, Headers: rp.headers}
+		}
 		if rp.typ != "" {
-			res.Content = map[string]oaMedia{rp.typ: {Schema: rp.sch(s)}}
+			if res.Content == nil {
+				res.Content = map[string]oaMedia{}
+			}
+			res.Content[rp.typ] = oaMedia{Schema: rp.sch(s)}
 		}
 		if op.idem && rp.status < 300 {
 			res.Headers = map[string]oaHeader{"Idempotent-Replayed": replayedHeader}
 		}
-		out.Responses[strconv.Itoa(rp.status)] = res
+		out.Responses[key] = res
 	}
 	for status, codes := range op.errorCodes() {
 		key := strconv.Itoa(status)

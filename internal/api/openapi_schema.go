@@ -85,6 +85,8 @@ type fieldKey struct {
 
 // fieldSchemas are the fields whose values the type alone does not tell.
 var fieldSchemas = map[fieldKey]schema{
+	{reflect.TypeFor[sendIn](), "to"}: {"type": "string",
+		"description": "The recipient: E.164, a national number (IBIKI_DEFAULT_REGION), or whatsapp:+…"},
 	{reflect.TypeFor[autoReplyIO](), "channel"}: {"type": "string", "enum": []any{"sms", "whatsapp", ""},
 		"description": "The channel the rule answers on; \"\" for any."},
 }

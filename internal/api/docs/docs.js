@@ -22,14 +22,18 @@
   function markdown(text) {
     const box = el("div", "md");
     for (const para of String(text || "").split(/\n\n+/)) {
-      if (!para.trim()) continue;
-      const p = el("p");
-      p.innerHTML = escape(para)
-        .replace(/`([^`]+)`/g, "<code>$1</code>")
-        .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
-      box.appendChild(p);
+      if (para.trim()) box.appendChild(inline(para, "p"));
     }
     return box;
+  }
+
+  // inline renders one line of that Markdown into a new element (escaped first).
+  function inline(text, tag, cls) {
+    const e = el(tag || "span", cls);
+    e.innerHTML = escape(text || "")
+      .replace(/`([^`]+)`/g, "<code>$1</code>")
+      .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+    return e;
   }
 
   function refName(ref) {
@@ -59,15 +63,27 @@
     return t;
   }
 
+  // typeNode is typeOf with the named schemas as links.
   function typeNode(s) {
     const span = el("span", "type");
     if (s && s.$ref) {
       const a = el("a", "", refName(s.$ref));
       a.href = "#schema-" + anchor(refName(s.$ref));
       span.appendChild(a);
-      return span;
+    } else if (s && (s.anyOf || s.allOf)) {
+      (s.anyOf || s.allOf).forEach((part, i) => {
+        if (i > 0) span.appendChild(document.createTextNode(s.anyOf ? " | " : " & "));
+        span.appendChild(typeNode(part));
+      });
+    } else if (s && s.type === "array" && s.items) {
+      span.appendChild(document.createTextNode("array of "));
+      span.appendChild(typeNode(s.items));
+    } else if (s && s.type === "object" && !s.properties && s.additionalProperties && typeof s.additionalProperties === "object") {
+      span.appendChild(document.createTextNode("map of "));
+      span.appendChild(typeNode(s.additionalProperties));
+    } else {
+      span.textContent = typeOf(s);
     }
-    span.textContent = typeOf(s);
     return span;
   }
 
@@ -112,7 +128,7 @@
     if (p.properties && p.properties.code && p.properties.code.enum) {
       li.appendChild(el("span", "note", " code: " + p.properties.code.enum.join(", ")));
     }
-    if (p.description) li.appendChild(el("span", "note", " — " + p.description));
+    if (p.description) li.appendChild(inline(" — " + p.description, "span", "note"));
   }
 
   function contentBlock(content) {
@@ -157,14 +173,14 @@
         type.appendChild(typeNode(p.schema));
         extras(type, { enum: p.schema && p.schema.enum });
         tr.appendChild(type);
-        tr.appendChild(el("td", "", p.description || ""));
+        tr.appendChild(inline(p.description, "td"));
         t.appendChild(tr);
       }
       box.appendChild(t);
     }
     if (op.requestBody) {
       box.appendChild(el("h4", "", "Request body" + (op.requestBody.required ? "" : " (optional)")));
-      if (op.requestBody.description) box.appendChild(el("p", "note", op.requestBody.description));
+      if (op.requestBody.description) box.appendChild(inline(op.requestBody.description, "p", "note"));
       box.appendChild(contentBlock(op.requestBody.content));
     }
     box.appendChild(el("h4", "", "Answers"));
@@ -172,7 +188,7 @@
       const r = resolveResponse(op.responses[code]) || {};
       const div = el("div");
       div.appendChild(el("span", "status " + (code < "400" ? "ok" : "err"), code + " "));
-      div.appendChild(document.createTextNode(r.description || ""));
+      div.appendChild(inline(r.description));
       box.appendChild(div);
       if (code < "400" || !plainError(r)) box.appendChild(contentBlock(r.content));
     }
