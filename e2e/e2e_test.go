@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +37,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build ibiki:", err)
 		os.Exit(1)
 	}
+	http.DefaultClient.Transport = contract
 	code := m.Run()
 	os.RemoveAll(dir)
+	if problems := contract.report(); len(problems) > 0 {
+		fmt.Fprintf(os.Stderr, "%d requests or answers of the HTTP API do not match the OpenAPI document (internal/api/openapi*.go, docs/openapi.json):\n%s\n",
+			len(problems), strings.Join(problems, "\n"))
+		code = 1
+	}
 	os.Exit(code)
 }
 

@@ -189,6 +189,7 @@ func TestTwilioCallWithVoicemail(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/api/v1/voice", strings.NewReader(`{"action":"voicemail","text":"Hi, leave a message","max_seconds":60}`))
 	req.Header.Set("Authorization", "Bearer "+acme.APIKey)
+	req.Header.Set("Content-Type", "application/json")
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("PUT /api/v1/voice: %v %v", res, err)
 	}

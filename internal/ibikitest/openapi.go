@@ -96,11 +96,29 @@ func (c *contract) validate(v validator.Validator, r *http.Request, in *teeBody,
 	if in.over || rec.over {
 		return "" // too large to keep: not validated
 	}
+	return checkExchange(v, r, in.buf.Bytes(), rec.status, rec.Header(), rec.buf.Bytes())
+}
+
+// CheckExchange holds one exchange with the HTTP API, seen from outside the server (a test that
+// drives a real process), to the OpenAPI document, by the rules above: it returns what is
+// wrong, or "" (also for a path the document does not cover, such as a provider webhook).
+func CheckExchange(r *http.Request, reqBody []byte, status int, header http.Header, body []byte) (string, error) {
+	if r.Method == http.MethodHead || !slices.ContainsFunc(checkedPrefixes, func(p string) bool { return strings.HasPrefix(r.URL.Path, p) }) ||
+		len(reqBody) > maxChecked || len(body) > maxChecked {
+		return "", nil
+	}
+	v, err := OpenAPIValidator()
+	if err != nil {
+		return "", err
+	}
+	return checkExchange(v, r, reqBody, status, header, body), nil
+}
+
+func checkExchange(v validator.Validator, r *http.Request, reqBody []byte, status int, header http.Header, body []byte) string {
 	req := r.Clone(r.Context())
-	req.Body = io.NopCloser(bytes.NewReader(in.buf.Bytes()))
-	res := &http.Response{StatusCode: rec.status, Header: rec.Header().Clone(), Request: req,
-		Body: io.NopCloser(bytes.NewReader(rec.buf.Bytes()))}
-	what := fmt.Sprintf("%s %s → %d", r.Method, r.URL.RequestURI(), rec.status)
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	res := &http.Response{StatusCode: status, Header: header.Clone(), Request: req, Body: io.NopCloser(bytes.NewReader(body))}
+	what := fmt.Sprintf("%s %s → %d", r.Method, r.URL.RequestURI(), status)
 
 	validatorMu.Lock()
 	defer validatorMu.Unlock()
@@ -108,17 +126,17 @@ func (c *contract) validate(v validator.Validator, r *http.Request, in *teeBody,
 	if slices.ContainsFunc(reqErrs, func(e *verrors.ValidationError) bool { return e.IsPathMissingError() || e.IsOperationMissingError() }) {
 		// Not an operation of the document: it must be the mux's answer to an unknown path or
 		// method, in the surface's error shape.
-		if (rec.status == http.StatusNotFound || rec.status == http.StatusMethodNotAllowed) && errorShaped(r.URL.Path, rec.buf.Bytes()) {
+		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && errorShaped(r.URL.Path, body) {
 			return ""
 		}
-		return what + ": not an operation of the document: " + describe(reqErrs) + " " + clip(rec.buf.String())
+		return what + ": not an operation of the document: " + describe(reqErrs) + " " + clip(string(body))
 	}
-	req.Body = io.NopCloser(bytes.NewReader(in.buf.Bytes()))
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	if _, resErrs := v.ValidateHttpResponse(req, res); len(resErrs) > 0 {
-		return what + ": the answer does not match: " + describe(resErrs) + " " + clip(rec.buf.String())
+		return what + ": the answer does not match: " + describe(resErrs) + " " + clip(string(body))
 	}
-	if len(reqErrs) > 0 && (rec.status < 400 || rec.status >= 500) {
-		return what + ": the request does not match the document, yet the server took it: " + describe(reqErrs) + " " + clip(in.buf.String())
+	if len(reqErrs) > 0 && (status < 400 || status >= 500) {
+		return what + ": the request does not match the document, yet the server took it: " + describe(reqErrs) + " " + clip(string(reqBody))
 	}
 	return ""
 }
