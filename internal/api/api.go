@@ -116,6 +116,7 @@ func (a *API) Register(mux Mux) {
 	client("GET /api/v1/conversations", a.listConversations)
 	client("GET /api/v1/conversations/{phone}/messages", a.listConversationMessages)
 	client("GET /api/v1/messages/{id}", a.getMessage)
+	client("POST /api/v1/messages/{id}/cancel", a.cancelMessage)
 	client("POST /api/v1/messages", a.createMessage)
 	client("POST /api/v1/messages/bulk", a.createBulk)
 	client("GET /api/v1/messages", a.listMessages)

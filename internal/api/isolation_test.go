@@ -143,7 +143,9 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/conversations":                  {path: "/api/v1/conversations", status: http.StatusOK},
 		"GET /api/v1/conversations/{phone}/messages": {path: "/api/v1/conversations/" + aPhone + "/messages", status: http.StatusNotFound},
 		"GET /api/v1/messages/{id}":                  {path: "/api/v1/messages/" + a.messageID, status: http.StatusNotFound},
-		"GET /api/v1/webhook/deliveries":             {path: "/api/v1/webhook/deliveries", status: http.StatusOK},
+		"POST /api/v1/messages/{id}/cancel": {path: "/api/v1/messages/" + a.messageID + "/cancel", status: http.StatusNotFound,
+			own: "/api/v1/messages/" + a.messageID},
+		"GET /api/v1/webhook/deliveries": {path: "/api/v1/webhook/deliveries", status: http.StatusOK},
 		// B may text A's contact (its own message); a reply needs B's own conversation.
 		"POST /api/v1/messages": {path: "/api/v1/messages", body: map[string]string{"to": a.phone, "body": "hi"},
 			status: http.StatusAccepted},

@@ -3,6 +3,7 @@ package api
 import (
 	"cmp"
 	"net/http"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/auth"
 	"github.com/ibiki/ibiki/internal/model"
@@ -54,6 +55,28 @@ type sendIn struct {
 	From      string        `json:"from"`
 	Channel   model.Channel `json:"channel"`
 	MediaURLs []string      `json:"media_urls"`
+	// SendAt schedules the message (RFC 3339, 1 minute to 35 days ahead): charged now, sent
+	// then, cancelable until then (POST /api/v1/messages/{id}/cancel).
+	SendAt *string `json:"send_at"`
+	// ValidityPeriod, in seconds (1 to 36,000): a message not handed to its provider within it
+	// (from its acceptance, or its send_at) fails with error 30036 and is refunded.
+	ValidityPeriod *int `json:"validity_period"`
+}
+
+// timing reads a send's send_at and validity_period.
+func (in sendIn) timing() (at time.Time, valid time.Duration, err error) {
+	if in.SendAt != nil {
+		if at, err = time.Parse(time.RFC3339, *in.SendAt); err != nil {
+			return at, 0, respond.Invalid("send_at", "send_at must be an RFC 3339 time, for example 2026-12-31T23:59:00Z")
+		}
+	}
+	if in.ValidityPeriod != nil {
+		if *in.ValidityPeriod < 1 || time.Duration(*in.ValidityPeriod)*time.Second > outbound.MaxValidFor {
+			return at, 0, respond.Invalid("validity_period", "validity_period must be a whole number of seconds from 1 to 36000")
+		}
+		valid = time.Duration(*in.ValidityPeriod) * time.Second
+	}
+	return at, valid, nil
 }
 
 func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority int) {
@@ -81,10 +104,25 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority i
 		if in.To == nil {
 			return 0, nil, respond.Missing("to")
 		}
+		at, valid, err := in.timing()
+		if err != nil {
+			return 0, nil, err
+		}
 		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority,
-			Channel: in.Channel, MediaURLs: in.MediaURLs})
+			Channel: in.Channel, MediaURLs: in.MediaURLs, SendAt: at, ValidFor: valid})
 		return http.StatusAccepted, outJSON(m), err
 	})
+}
+
+// cancelMessage: POST /api/v1/messages/{id}/cancel → 200 with the message, canceled and
+// refunded; 409 not_scheduled when it is not (or no longer) a scheduled message.
+func (a *API) cancelMessage(w http.ResponseWriter, r *http.Request) {
+	m, err := a.Outbound.Cancel(r.Context(), clientID(r.Context()), r.PathValue("id"))
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, outJSON(m))
 }
 
 // listMessages: GET /api/v1/messages?status=&to=&direction=&limit=&cursor=.

@@ -560,7 +560,7 @@ func clientRoutes() []operation {
 
 		{route: "POST /api/v1/messages", id: "sendMessage", tag: tagMessages, auth: clientKey, idem: true,
 			summary: "Send a message",
-			about:   "Validated, charged (segments × rate_cents) and queued in one transaction before the 202. `to` may be national (IBIKI_DEFAULT_REGION) or whatsapp:+…; `from` a number of the client or the pool.",
+			about:   "Validated, charged (segments × rate_cents) and queued in one transaction before the 202. `to` may be national (IBIKI_DEFAULT_REGION) or whatsapp:+…; `from` a number of the client or the pool. With `send_at` the message is `scheduled` until then; with `validity_period` it fails (30036, refunded) if it cannot be handed to its provider in time.",
 			body:    jsonBody[sendIn]("to"), replies: []reply{jsonReply(202, "The queued message.", msg)}, errs: sendErrs},
 		{route: "POST /api/v1/messages/bulk", id: "sendBulk", tag: tagMessages, auth: clientKey, idem: true,
 			summary: "Send in bulk",
@@ -579,6 +579,10 @@ func clientRoutes() []operation {
 			summary: "List messages", about: "Both directions, newest first.", replies: []reply{pageReply("A page of messages.", msg)}},
 		{route: "GET /api/v1/messages/{id}", id: "getMessage", tag: tagMessages, auth: clientKey,
 			summary: "Get a message", replies: []reply{jsonReply(200, "The message.", msg)}},
+		{route: "POST /api/v1/messages/{id}/cancel", id: "cancelMessage", tag: tagMessages, auth: clientKey,
+			summary: "Cancel a scheduled message",
+			about:   "A message sent with `send_at` that has not started: it becomes `canceled`, is never sent and is refunded; its client hears of it (message.status).",
+			replies: []reply{jsonReply(200, "The canceled message.", msg)}, errs: map[int][]string{404: {"not_found"}, 409: {"not_scheduled"}}},
 
 		{route: "GET /api/v1/auto-replies", id: "listAutoReplies", tag: tagAnswers, auth: clientKey,
 			summary: "List the auto-replies", replies: []reply{pageReply("Every rule (next_cursor is null).", answerOf[autoReplyIO]())}},

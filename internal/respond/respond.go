@@ -111,6 +111,8 @@ func Map(err error) *Error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "channel_not_supported", Message: err.Error(), Param: "channel"}
 	case errors.Is(err, outbound.ErrMediaNotSupported):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "media_not_supported", Message: err.Error(), Param: "media_urls"}
+	case errors.Is(err, outbound.ErrNotScheduled):
+		return &Error{Status: http.StatusConflict, Code: "not_scheduled", Message: err.Error()}
 	case errors.Is(err, outbound.ErrClientInactive):
 		return &Error{Status: http.StatusForbidden, Code: "client_inactive", Message: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
