@@ -67,9 +67,9 @@ var ibikiShape = shape{err: respond.Err, keyFrom: []string{"Idempotency-Key"}}
 
 // idempotentAs is idempotent for an API surface of another shape (the Twilio-shaped API).
 func (a *API) idempotentAs(w http.ResponseWriter, r *http.Request, sh shape, owner string, kept answerFunc, create func(*http.Request, []byte) (int, any, error)) {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		sh.err(w, r, respond.Map(err))
+		sh.err(w, r, err)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -208,4 +208,13 @@ func checkKey(r *http.Request, headers []string) (string, error) {
 		return key, nil
 	}
 	return "", nil
+}
+
+// readBody reads a request's whole body (the server bounds its size).
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, respond.Map(err)
+	}
+	return b, nil
 }

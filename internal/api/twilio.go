@@ -222,25 +222,6 @@ func messageIDOfSID(sid string) (string, bool) {
 	return model.IDOfHex(model.PrefixMessage, sid[2:])
 }
 
-// twilioErrorCode is a message's error as a Twilio code: a provider's numeric code as it is,
-// Ibiki's own reasons as the Twilio code that says the same, anything else 30008 (unknown).
-func twilioErrorCode(m model.Message) (*int, *string) {
-	if m.ErrorCode == "" {
-		return nil, nil
-	}
-	code, err := strconv.Atoi(m.ErrorCode)
-	if err != nil {
-		switch m.ErrorCode {
-		case "recipient_opted_out":
-			code = 21610
-		default:
-			code = 30008
-		}
-	}
-	msg := m.ErrorMessage
-	return &code, &msg
-}
-
 // twilioMessageOf shows m in Twilio's shape for the account.
 func (a *API) twilioMessageOf(acct string, m model.Message) twilioMessage {
 	sid := model.TwilioMessageSID(m)
@@ -254,13 +235,16 @@ func (a *API) twilioMessageOf(acct string, m model.Message) twilioMessage {
 	if out.DateUpdated == nil {
 		out.DateUpdated = out.DateCreated
 	}
-	out.ErrorCode, out.ErrorMessage = twilioErrorCode(m)
+	if m.ErrorCode != "" {
+		code, msg := model.TwilioErrorCode(m.ErrorCode), m.ErrorMessage
+		out.ErrorCode, out.ErrorMessage = &code, &msg
+	}
 	if m.Direction == model.Inbound {
 		out.Direction, out.DateSent = "inbound", twilioTime(m.ReceivedAt)
 		return out
 	}
 	out.Direction, out.DateSent = "outbound-api", twilioTime(m.SentAt)
-	if strings.HasPrefix(m.Meta, `{"auto":`) || strings.HasPrefix(m.Meta, `{"answered":`) {
+	if outbound.IsOwnReply(m) {
 		out.Direction = "outbound-reply" // Ibiki's own answers (HELP, auto-replies)
 	}
 	price := m.CostCents

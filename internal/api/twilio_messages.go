@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -81,7 +80,7 @@ func (a *API) twilioSendRequest(f url.Values) (outbound.Request, error) {
 		}
 		req.From = rest
 	}
-	if ms := f.Get("MessagingServiceSid"); ms != "" && !validSID(ms, "MG") {
+	if ms := f.Get("MessagingServiceSid"); ms != "" && !model.ValidTwilioSID(ms, "MG") {
 		return req, bad(21701, "The Messaging Service Sid "+ms+" is invalid")
 	}
 	if v := f.Get("ValidityPeriod"); v != "" {
@@ -106,24 +105,6 @@ func (a *API) twilioSendRequest(f url.Values) (outbound.Request, error) {
 		req.SendAt = t
 	}
 	return req, nil
-}
-
-// readBody reads a request's whole body (the server bounds its size).
-func readBody(r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, respond.Map(err)
-	}
-	return b, nil
-}
-
-// validSID reports whether s is prefix and 32 hex digits.
-func validSID(s, prefix string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
 }
 
 // twilioCreateMessage: POST /2010-04-01/Accounts/{AccountSid}/Messages.json → 201, the same

@@ -97,13 +97,7 @@ func (t *TwilioTokens) derive(sid, salt string) string {
 }
 
 // ValidAccountSID reports whether s has the shape of an Account SID: "AC" and 32 hex digits.
-func ValidAccountSID(s string) bool {
-	if len(s) != 34 || s[:2] != "AC" {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
-}
+func ValidAccountSID(s string) bool { return model.ValidTwilioSID(s, "AC") }
 
 // TwilioLogin checks HTTP basic auth "AccountSid:AuthToken" and returns the active client and
 // its credentials. Anything else (no credentials, an unknown SID, a wrong token, a deactivated

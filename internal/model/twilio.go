@@ -1,6 +1,11 @@
 package model
 
-import "time"
+import (
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // TwilioAccount is a client's Twilio-compatible identity on Ibiki's Twilio-shaped API: its
 // Account SID and the hash of its auth token. The token is not stored (see auth.TwilioTokens);
@@ -45,4 +50,27 @@ func TwilioAddress(ch Channel, number string) string {
 		return "whatsapp:" + number
 	}
 	return number
+}
+
+// ValidTwilioSID reports whether s has the shape of a Twilio SID of this kind: the two-letter
+// prefix ("AC", "MG", "SM"...) and 32 hex digits.
+func ValidTwilioSID(s, prefix string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	_, err := hex.DecodeString(s[2:])
+	return err == nil
+}
+
+// TwilioErrorCode is a message's error code as Twilio's numeric code: a provider's numeric code
+// as it came, Ibiki's own reasons as the Twilio code that says the same (21610 opted out),
+// anything else 30008 (Twilio's "unknown error").
+func TwilioErrorCode(code string) int {
+	if n, err := strconv.Atoi(code); err == nil {
+		return n
+	}
+	if code == "recipient_opted_out" {
+		return 21610
+	}
+	return 30008
 }

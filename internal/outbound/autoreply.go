@@ -180,3 +180,9 @@ const answeredMetaPrefix = `{"answered":"webhook",`
 func answeredReplyMeta(meta string) string {
 	return answeredMetaPrefix + strings.TrimPrefix(meta, "{")
 }
+
+// IsOwnReply reports whether an outbound message is one of Ibiki's own answers (HELP, an
+// auto-reply, queued or given in a webhook's answer) rather than a send of its client.
+func IsOwnReply(m model.Message) bool {
+	return isAuto(m) || strings.HasPrefix(m.Meta, `{"auto":"reply"`) || strings.HasPrefix(m.Meta, answeredMetaPrefix)
+}

@@ -53,14 +53,7 @@ func StatusForm(accountSID string, m model.Message) url.Values {
 		"MessageStatus": {status}, "SmsStatus": {status}, "ApiVersion": {twilioAPIVersion},
 	}
 	if m.ErrorCode != "" {
-		code := m.ErrorCode
-		if _, err := strconv.Atoi(code); err != nil {
-			code = "30008" // Ibiki's own reasons: Twilio's "unknown error"
-			if m.ErrorCode == "recipient_opted_out" {
-				code = "21610"
-			}
-		}
-		f.Set("ErrorCode", code)
+		f.Set("ErrorCode", strconv.Itoa(model.TwilioErrorCode(m.ErrorCode)))
 	}
 	return f
 }
