@@ -111,6 +111,18 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 	mustDo(t, s, "PUT", "/api/v1/auto-replies", a.APIKey, map[string]any{"text": a.body}, http.StatusOK).JSON(t, &rule)
 	aRule := rule.ID
 	mustDo(t, s, "PUT", "/api/v1/auto-replies", b.APIKey, map[string]any{"text": b.body}, http.StatusOK)
+	// Each has a service on a number of its own.
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15553100002", "client_id": b.ID}, http.StatusCreated)
+	serviceOn := func(number, name string) map[string]any {
+		return map[string]any{"number": number, "name": name,
+			"commands": []any{map[string]any{"keyword": "1", "action": map[string]any{"type": "reply", "text": name}}}}
+	}
+	var svc struct {
+		ID string `json:"id"`
+	}
+	mustDo(t, s, "POST", "/api/v1/services", a.APIKey, serviceOn("+15553100001", a.body), http.StatusCreated).JSON(t, &svc)
+	aService := "/api/v1/services/" + svc.ID
+	mustDo(t, s, "POST", "/api/v1/services", b.APIKey, serviceOn("+15553100002", b.body), http.StatusCreated)
 
 	// Every client route, with what it must answer when B uses A's ids: id routes answer 404,
 	// lists and creates 2xx without anything of A's.
@@ -166,6 +178,13 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"GET /api/v1/auto-replies":           {path: "/api/v1/auto-replies", status: http.StatusOK},
 		"PUT /api/v1/auto-replies":           {path: "/api/v1/auto-replies", body: map[string]any{"text": "bravo answers"}, status: http.StatusOK},
 		"DELETE /api/v1/auto-replies/{rule}": {path: "/api/v1/auto-replies/" + aRule, status: http.StatusNotFound, own: "/api/v1/auto-replies"},
+		// A client's services are its own, and only on its numbers.
+		"POST /api/v1/services":         {path: "/api/v1/services", body: serviceOn("+15553100001", "bravo's"), status: http.StatusBadRequest},
+		"GET /api/v1/services":          {path: "/api/v1/services", status: http.StatusOK},
+		"GET /api/v1/services/{id}":     {path: aService, status: http.StatusNotFound},
+		"PUT /api/v1/services/{id}":     {path: aService, body: serviceOn("", "bravo's"), status: http.StatusNotFound, own: aService},
+		"DELETE /api/v1/services/{id}":  {path: aService, status: http.StatusNotFound, own: aService},
+		"GET /api/v1/services/{id}/log": {path: aService + "/log", status: http.StatusNotFound},
 		// A client's voice answer is its own: B reads and sets B's.
 		"GET /api/v1/voice":                  {path: "/api/v1/voice", status: http.StatusOK},
 		"PUT /api/v1/voice":                  {path: "/api/v1/voice", body: map[string]any{"action": "say", "text": "bravo here"}, status: http.StatusOK},
@@ -229,6 +248,9 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		mustDo(t, s, "GET", "/api/v1/conversations/"+aPhone+"/messages", a.APIKey, nil, http.StatusOK)
 		if res := mustDo(t, s, "GET", "/api/v1/auto-replies", a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), aRule) {
 			t.Errorf("A's auto-reply is gone: %s", res.Body)
+		}
+		if res := mustDo(t, s, "GET", aService, a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), a.body) {
+			t.Errorf("A's service changed: %s", res.Body)
 		}
 		for _, path := range []string{"/api/v1/voice", aNumberVoice} {
 			if res := mustDo(t, s, "GET", path, a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), a.body) ||

@@ -183,11 +183,13 @@ const (
 	tagAdminOther    = "Admin: providers, simulator, audit"
 	tagAdminOptOut   = "Admin: suppressions"
 	tagAdminAnswers  = "Admin: auto-replies and calls"
+	tagAdminServices = "Admin: services"
 	tagContacts      = "Contacts"
 	tagConversations = "Conversations"
 	tagMessages      = "Messages"
 	tagCampaigns     = "Campaigns"
 	tagAnswers       = "Auto-replies and calls"
+	tagServices      = "Services"
 	tagCredits       = "Credits"
 	tagSuppressions  = "Suppressions"
 	tagDeliveries    = "Webhook deliveries"
@@ -206,11 +208,13 @@ var docTags = []oaTag{
 	{tagAdminOther, "The configured providers, the simulator, the contact export of every client, the audit log."},
 	{tagAdminOptOut, "A client's suppression list, as the operator sees it."},
 	{tagAdminAnswers, "A client's auto-replies, and how its numbers answer calls."},
+	{tagAdminServices, "Every client's services, and the operator's own on pool numbers (client_id empty)."},
 	{tagContacts, "The client's contact book, CSV import and export. API key."},
 	{tagConversations, "Threads between the client and one phone on one channel."},
 	{tagMessages, "Sending (one, bulk, replies) and reading messages."},
 	{tagCampaigns, "One template sent to a list, paced, pausable, with results."},
 	{tagAnswers, "The client's auto-replies and voice answers."},
+	{tagServices, "Commands, multi-step flows and callouts on the client's numbers and short codes: contacts who write to the number get the service's answers (charged like sends). See docs/services.md."},
 	{tagCredits, "The client's balance and ledger."},
 	{tagSuppressions, "The client's opt-out list: sends to these phones are refused."},
 	{tagDeliveries, "The client's webhook delivery log."},
@@ -441,6 +445,23 @@ func adminRoutes() []operation {
 		{route: "DELETE /admin/v1/numbers/{number}/voice", id: "deleteNumberVoice", tag: tagAdminAnswers, auth: adminToken,
 			summary: "Remove a number's voice answer", about: "Calls fall back to the client's answer, else the default.",
 			replies: []reply{noContent("Removed.")}},
+		{route: "POST /admin/v1/services", id: "adminCreateService", tag: tagAdminServices, auth: adminToken,
+			summary: "Put a service on a number",
+			about:   "With client_id, for that client on one of its numbers; without, the operator's own on a pool number (it answers for whichever client the message routes to). The spec (commands, flows, texts, session TTL, rate limit) is validated whole; an error names the field by its path (flows.register.steps[0].expect).",
+			body:    jsonBody[serviceIn]("number", "commands"), replies: []reply{jsonReply(201, "The service.", answerOf[serviceOut]())},
+			errs: map[int][]string{409: {"number_has_service"}}},
+		{route: "GET /admin/v1/services", id: "adminListServices", tag: tagAdminServices, auth: adminToken,
+			summary: "List the services", replies: []reply{pageReply("Every service (next_cursor is null).", answerOf[serviceOut]())}},
+		{route: "GET /admin/v1/services/{id}", id: "adminGetService", tag: tagAdminServices, auth: adminToken,
+			summary: "Get a service", replies: []reply{jsonReply(200, "The service.", answerOf[serviceOut]())}},
+		{route: "PUT /admin/v1/services/{id}", id: "adminPutService", tag: tagAdminServices, auth: adminToken,
+			summary: "Replace a service's spec", about: "Name, active and the whole spec are replaced; the number stays. Sessions in progress go on; one whose step is gone starts afresh.",
+			body: jsonBody[serviceIn]("commands"), replies: []reply{jsonReply(200, "The service.", answerOf[serviceOut]())}},
+		{route: "DELETE /admin/v1/services/{id}", id: "adminDeleteService", tag: tagAdminServices, auth: adminToken,
+			summary: "Remove a service", about: "Its sessions go with it; its exchange log stays.", replies: []reply{noContent("Removed.")}},
+		{route: "GET /admin/v1/services/{id}/log", id: "adminServiceLog", tag: tagAdminServices, auth: adminToken, paged: true,
+			summary: "A service's exchange log", about: "Each message the service took, newest first: the command or flow step, whether it was handled and why, the answer, the callout's status and time.",
+			replies: []reply{pageReply("Exchanges.", answerOf[exchangeOut]())}},
 		{route: "GET /admin/v1/clients/{id}/auto-replies", id: "adminListAutoReplies", tag: tagAdminAnswers, auth: adminToken,
 			summary: "List a client's auto-replies", replies: []reply{pageReply("Every rule (next_cursor is null).", answerOf[autoReplyIO]())}},
 		{route: "PUT /admin/v1/clients/{id}/auto-replies", id: "adminPutAutoReply", tag: tagAdminAnswers, auth: adminToken,
@@ -584,6 +605,23 @@ func clientRoutes() []operation {
 			about:   "A message sent with `send_at` that has not started: it becomes `canceled`, is never sent and is refunded; its client hears of it (message.status).",
 			replies: []reply{jsonReply(200, "The canceled message.", msg)}, errs: map[int][]string{404: {"not_found"}, 409: {"not_scheduled"}}},
 
+		{route: "POST /api/v1/services", id: "createService", tag: tagServices, auth: clientKey,
+			summary: "Put a service on a number",
+			about:   "The number (or short code) must be one of the client's. The spec (commands, flows, texts, session TTL, rate limit) is validated whole; an error names the field by its path (flows.register.steps[0].expect).",
+			body:    jsonBody[serviceIn]("number", "commands"), replies: []reply{jsonReply(201, "The service.", answerOf[serviceOut]())},
+			errs: map[int][]string{409: {"number_has_service"}}},
+		{route: "GET /api/v1/services", id: "listServices", tag: tagServices, auth: clientKey,
+			summary: "List the services", replies: []reply{pageReply("Every service (next_cursor is null).", answerOf[serviceOut]())}},
+		{route: "GET /api/v1/services/{id}", id: "getService", tag: tagServices, auth: clientKey,
+			summary: "Get a service", replies: []reply{jsonReply(200, "The service.", answerOf[serviceOut]())}},
+		{route: "PUT /api/v1/services/{id}", id: "putService", tag: tagServices, auth: clientKey,
+			summary: "Replace a service's spec", about: "Name, active and the whole spec are replaced; the number stays. Sessions in progress go on; one whose step is gone starts afresh.",
+			body: jsonBody[serviceIn]("commands"), replies: []reply{jsonReply(200, "The service.", answerOf[serviceOut]())}},
+		{route: "DELETE /api/v1/services/{id}", id: "deleteService", tag: tagServices, auth: clientKey,
+			summary: "Remove a service", about: "Its sessions go with it; its exchange log stays.", replies: []reply{noContent("Removed.")}},
+		{route: "GET /api/v1/services/{id}/log", id: "serviceLog", tag: tagServices, auth: clientKey, paged: true,
+			summary: "A service's exchange log", about: "Each message the service took, newest first: the command or flow step, whether it was handled and why, the answer, the callout's status and time.",
+			replies: []reply{pageReply("Exchanges.", answerOf[exchangeOut]())}},
 		{route: "GET /api/v1/auto-replies", id: "listAutoReplies", tag: tagAnswers, auth: clientKey,
 			summary: "List the auto-replies", replies: []reply{pageReply("Every rule (next_cursor is null).", answerOf[autoReplyIO]())}},
 		{route: "PUT /api/v1/auto-replies", id: "putAutoReply", tag: tagAnswers, auth: clientKey,

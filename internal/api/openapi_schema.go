@@ -65,7 +65,7 @@ var enumValues = map[reflect.Type][]string{
 	reflect.TypeFor[model.CampaignStatus]():  {"creating", "draft", "scheduled", "sending", "paused", "completed", "cancelled", "failed"},
 	reflect.TypeFor[model.RecipientStatus](): {"pending", "queued", "opted_out", "cancelled"},
 	reflect.TypeFor[model.LedgerKind]():      {"top_up", "charge", "refund", "adjustment"},
-	reflect.TypeFor[model.EventType]():       {"message.received", "message.status", "message.opt_out", "message.opt_in", "webhook.test"},
+	reflect.TypeFor[model.EventType]():       {"message.received", "message.status", "message.opt_out", "message.opt_in", "flow.completed", "webhook.test"},
 	reflect.TypeFor[model.DeliveryFormat]():  {"standard", "twilio"},
 	reflect.TypeFor[model.VoiceAction]():     {"say", "forward", "voicemail"},
 }

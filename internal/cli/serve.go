@@ -29,9 +29,11 @@ import (
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/server"
+	"github.com/ibiki/ibiki/internal/services"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 	"github.com/ibiki/ibiki/internal/webhook"
+	"github.com/redis/go-redis/v9"
 )
 
 // serve runs the server until ctx ends.
@@ -82,7 +84,9 @@ type App struct {
 	Inbound *inbound.Service
 	// Outbound sends clients' messages through the Providers, which also take the inbound
 	// webhooks (the simulator is the default one until providers are configured).
-	Outbound      *outbound.Service
+	Outbound *outbound.Service
+	// Services runs the services on numbers (their sessions in Redis when IBIKI_REDIS_URL is set).
+	Services      *services.Runner
 	Providers     *provider.Registry
 	StatusTimeout time.Duration
 	// Hub fans changes out to open dashboards; closing it ends their event streams.
@@ -103,6 +107,7 @@ func (a *App) Run(ctx context.Context) {
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	go a.Dashboard.Maintain(ctx)
+	go a.Services.Maintain(ctx)
 	// With several instances on PostgreSQL, their pages hear each other's changes.
 	go func() { a.Store.ShareAnnouncements(ctx, a.Hub.Publish); close(shared) }()
 	a.Runner.Run(ctx)
@@ -112,6 +117,9 @@ func (a *App) Run(ctx context.Context) {
 	// (the simulator's pending delivery reports).
 	if err := a.Providers.Close(); err != nil {
 		a.Log.Warn("providers not closed cleanly", "error", err)
+	}
+	if r := a.Services.State.Redis; r != nil {
+		r.Close()
 	}
 }
 
@@ -160,6 +168,22 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	runner.Register(out.Kind(cfg.SendConcurrency))
 	deliverer.Replies = out
+	var rdb *redis.Client
+	if cfg.RedisURL != "" {
+		if rdb, err = openRedis(ctx, cfg.RedisURL); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				rdb.Close()
+			}
+		}()
+	}
+	svcs := &services.Runner{Store: st, Replies: out, State: &services.State{Store: st, Redis: rdb},
+		HTTP:  webhook.NewClient(model.MaxCalloutTimeout, cfg.AllowPrivateWebhooks, cfg.ServiceConcurrency),
+		Clock: time.Now, Log: log}
+	runner.Register(svcs.Kind(cfg.ServiceConcurrency))
+	in.Services = svcs
 	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}
 	runner.Register(campaigns.Kind())
 
@@ -185,7 +209,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Campaigns: campaigns, Importer: imports, Providers: providers, PublicURL: cfg.PublicURL,
 		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now, cfg.TrustedProxies)}
-	h, routes := server.HandlerWithRoutes(server.Options{Store: st, Registry: metrics.Registry(st), MaxBodyBytes: cfg.MaxBodyBytes,
+	h, routes := server.HandlerWithRoutes(server.Options{Store: st, Registry: metrics.Registry(st, svcs.Collector()), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},
 		AccessLog: cfg.AccessLog, Log: log},
@@ -196,8 +220,25 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			Log: log},
 		dash,
 	)
-	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Providers: providers,
+	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Services: svcs, Providers: providers,
 		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log, Routes: routes}, nil
+}
+
+// openRedis connects to the Redis of IBIKI_REDIS_URL, and fails at start when it cannot be
+// reached, rather than at the first message.
+func openRedis(ctx context.Context, url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("IBIKI_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("IBIKI_REDIS_URL: %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
 }
 
 // ensureOperator creates the first dashboard operator from IBIKI_ADMIN_EMAIL and

@@ -49,6 +49,8 @@ type Config struct {
 	WebhookPerClient      int
 	RouteConcurrency      int
 	SendConcurrency       int
+	ServiceConcurrency    int
+	RedisURL              string
 	StatusTimeout         time.Duration
 	HelpReply             string
 	ProvidersFile         string
@@ -126,6 +128,17 @@ func settings() []setting {
 			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
 		{"ROUTE_CONCURRENCY", "128", "routing workers (per instance); each phone's messages go to one of them, in order", false,
 			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
+		{"SERVICE_CONCURRENCY", "64", "services' jobs (commands, flows, callouts) run at once (per instance); each phone's messages to one service run one at a time, in order", false,
+			intVar(func(c *Config) *int { return &c.ServiceConcurrency })},
+		{"REDIS_URL", "", "redis:// URL of the Redis that keeps the services' sessions and per-phone rate limits, shared by every instance (e.g. redis://127.0.0.1:6379/0); unset: they are kept in the database", true,
+			func(c *Config, v string) error {
+				v = strings.TrimSpace(v)
+				if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") && !strings.HasPrefix(v, "unix://") {
+					return fmt.Errorf("%q is not a redis://, rediss:// or unix:// URL", v)
+				}
+				c.RedisURL = v
+				return nil
+			}},
 		{"SEND_CONCURRENCY", "256", "provider sends in flight at once (per instance); each provider's own throttle applies on top", false,
 			intVar(func(c *Config) *int { return &c.SendConcurrency })},
 		{"STATUS_TIMEOUT", "48h", "a sent message with no final status from its provider after this becomes \"unknown\"", false,

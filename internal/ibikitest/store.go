@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for the admin connection
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ibiki/ibiki/internal/store"
 )
@@ -99,4 +101,27 @@ func Must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(fmt.Errorf("fixture: %w", err))
 	}
+}
+
+// RedisURL is the Redis the tests use: IBIKI_TEST_REDIS_URL, or the local one at
+// 127.0.0.1:6379. A test that needs it fails when it cannot be reached (CI starts one); it does
+// not skip.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv("IBIKI_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("IBIKI_TEST_REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis at %s: %v (start one, or set IBIKI_TEST_REDIS_URL)", opt.Addr, err)
+	}
+	return url
 }

@@ -31,6 +31,17 @@ type Service struct {
 	Router *Router
 	// Replies answers HELP, and with the clients' auto-replies (nil: no automatic answer).
 	Replies Replier
+	// Services takes the messages written to a number with a service (nil: none do).
+	Services Services
+}
+
+// Services gives messages to the services on their numbers (package services): Takes tells
+// whether one takes a message (before the routing transaction), Enqueue gives it the message
+// inside it. A message a service takes gets its message.received event from the service, with
+// what the service did, and no auto-reply.
+type Services interface {
+	Takes(ctx context.Context, m model.Message) (serviceID string, ok bool, err error)
+	Enqueue(ctx context.Context, tx *store.Tx, clientID, serviceID string, m model.Message, now time.Time) error
 }
 
 // Replier queues automatic replies inside the routing transaction.

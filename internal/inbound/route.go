@@ -82,8 +82,10 @@ type plan struct {
 	// fillName: the provider named the contact and the client's book has no name for the
 	// phone: the name is written into the book (store.Tx.FillContactName).
 	fillName bool
-	payload  []byte
-	now      time.Time
+	// service is the service on the message's number that takes it ("" : none).
+	service string
+	payload []byte
+	now     time.Time
 }
 
 func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID string, by model.RoutedBy) (plan, error) {
@@ -112,8 +114,13 @@ func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID s
 		p.fillName = named
 	}
 	p.m.ClientID, p.m.ConversationID, p.m.RoutedBy = clientID, p.convID, by
-	if p.client.WebhookURL == "" {
-		return p, nil // no delivery: the client reads its conversations through the API
+	if s.Services != nil {
+		if p.service, _, err = s.Services.Takes(ctx, p.m); err != nil {
+			return p, err
+		}
+	}
+	if p.client.WebhookURL == "" || p.service != "" {
+		return p, nil // no delivery (the client reads its conversations through the API), or the service's
 	}
 	p.payload, err = webhook.Payload(model.EventMessageReceived, p.now, webhook.NewMessageData(p.m, p.contact))
 	return p, err
@@ -137,6 +144,13 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
 		if err := tx.FillContactName(ctx, model.NewIDAt(model.PrefixContact, p.now), p.client.ID, p.m.From, p.contact, p.now); err != nil {
 			return err
 		}
+	}
+	if p.service != "" {
+		// The service sends message.received, after it has run (Takes left STOP, START, HELP
+		// and blocked messages to the keywords below).
+
+		p.m.ConversationID = conv
+		return s.Services.Enqueue(ctx, tx, p.client.ID, p.service, p.m, p.now)
 	}
 	if conv != p.convID {
 		// The conversation was created after the plan was read (an operator's assignment

@@ -53,6 +53,17 @@ var (
 		Help:    "Duration of one client webhook HTTP attempt.",
 		Buckets: prometheus.DefBuckets,
 	})
+	// ServiceMessages counts the messages services took, by whether they were handled and why.
+	ServiceMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_service_messages_total",
+		Help: "Inbound messages taken by services, by handled (true, false) and reason (command, flow_step, invalid, rate_limited...).",
+	}, []string{"handled", "reason"})
+	// ServiceCallouts is how long services' callouts to clients' endpoints take, by outcome.
+	ServiceCallouts = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "ibiki_service_callout_seconds",
+		Help:    "Duration of services' callouts to clients' endpoints, by outcome (ok, failed: the fallback was sent).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"outcome"})
 	// OutboundAccepted counts messages clients sent that were queued.
 	OutboundAccepted = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ibiki_outbound_accepted_total",
@@ -73,12 +84,14 @@ var (
 
 // Registry returns a registry with Ibiki's metrics, the Go and process collectors, and the
 // queue collector over s.
-func Registry(s *store.Store) *prometheus.Registry {
+func Registry(s *store.Store, extra ...prometheus.Collector) *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(InboundAccepted, InboundRejected, Routed, WebhookAttempts, WebhookDeliveries,
 		WebhookLatency, WebhookAttemptDuration, OutboundAccepted, OutboundSends, OutboundStatus,
+		ServiceMessages, ServiceCallouts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		queueCollector{s})
+	r.MustRegister(extra...)
 	return r
 }
 

@@ -11,6 +11,8 @@ const (
 	EventMessageStatus   EventType = "message.status"
 	EventMessageOptOut   EventType = "message.opt_out"
 	EventMessageOptIn    EventType = "message.opt_in"
+	// EventFlowCompleted is sent when a contact finishes a service's flow, with the answers.
+	EventFlowCompleted EventType = "flow.completed"
 	// EventWebhookTest is sent when someone presses "send a test event" in the dashboard.
 	EventWebhookTest EventType = "webhook.test"
 )

@@ -64,6 +64,8 @@ const (
 	PrefixUser         = "usr"
 	PrefixAudit        = "aud"
 	PrefixAutoReply    = "ar"
+	PrefixService      = "svc"
+	PrefixExchange     = "sx"
 )
 
 // IDFloor is the smallest id NewIDAt could give at t: "prefix_… >= IDFloor(prefix, t)" selects

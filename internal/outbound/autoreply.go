@@ -60,6 +60,11 @@ func (s *Service) AnswerAutoReply(ctx context.Context, in model.Message) (reply 
 	if err != nil || !c.Active {
 		return reply, false, err
 	}
+	if svc, err := s.Store.CachedServiceByNumber(ctx, in.To); err == nil && svc.Active {
+		return reply, false, nil // the number's service answers, after routing
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return reply, false, err
+	}
 	// Most clients have no rule for most messages: know it from the cache, before any read of
 	// the contact or any transaction.
 	rules, err := s.Store.CachedAutoReplies(ctx, c.ID)
@@ -118,52 +123,97 @@ func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, i
 	if rule == nil {
 		return d, r, false, nil
 	}
-	switch _, err := s.Store.CachedNumber(ctx, in.From); {
-	case err == nil:
-		return d, r, false, nil // one of Ibiki's numbers: never answer it
-	case !errors.Is(err, store.ErrNotFound):
-		return d, r, false, err
-	}
-	switch err := optedOut(ctx, tx, c.ID, in.From); {
-	case errors.Is(err, ErrOptedOut):
-		return d, r, false, nil
-	case err != nil:
-		return d, r, false, err
-	}
 	fields := map[string]string{"phone": in.From, "firstname": contact.FirstName, "lastname": contact.LastName, "business": contact.Business}
 	body, err := template.Parse(rule.TextAt(now)).Render(fields)
 	if err != nil || strings.TrimSpace(body) == "" {
 		s.Log.Warn("auto-reply not sent: its text does not render for this contact", "client", c.ID, "rule", rule.ID, "error", err)
 		return d, r, false, nil
 	}
+	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, autoReplyMeta(rule.ID), accept)
+	if err != nil || why != "" {
+		if why != "" && why != ReplyOptedOut && why != ReplyToOwnNumber && why != replyNotAccepted {
+			s.Log.Warn("auto-reply not sent", "client", c.ID, "rule", rule.ID, "why", why)
+		}
+		return d, r, false, err
+	}
+	took, err := tx.TakeAutoReplyWindow(ctx, rule.ID, in.From, now, rule.Window)
+	return d, r, took, err
+}
+
+// Why an own reply (an auto-reply, a service's answer) was not queued (replyDraft).
+const (
+	ReplyToOwnNumber = "own_number"   // the sender is one of Ibiki's numbers: never answer it
+	ReplyOptedOut    = "opted_out"    // the contact opted out
+	ReplyNoProvider  = "no_provider"  // no provider carries the answer
+	ReplyNoCredit    = "no_credit"    // the client's balance does not cover it
+	replyNotAccepted = "not_accepted" // the caller's accept refused the route
+)
+
+// replyDraft makes the draft of one of Ibiki's own replies to in (an auto-reply, a service's
+// answer) inside tx: from the number in was written to (sticky), charged to the client at its
+// rate. why says, when not "", why there is no reply: the sender is one of Ibiki's numbers, the
+// contact opted out, accept (when not nil) refused the route, no provider carries it, or the
+// client cannot pay.
+func (s *Service) replyDraft(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, body, meta string,
+	accept func(route) bool) (d Draft, r route, why string, err error) {
+	switch _, err := s.Store.CachedNumber(ctx, in.From); {
+	case err == nil:
+		return d, r, ReplyToOwnNumber, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return d, r, "", err
+	}
+	switch err := optedOut(ctx, tx, c.ID, in.From); {
+	case errors.Is(err, ErrOptedOut):
+		return d, r, ReplyOptedOut, nil
+	case err != nil:
+		return d, r, "", err
+	}
 	n := sms.Segments(body)
 	if n.Segments > MaxSegments {
 		n.Segments = MaxSegments // Check bounds the text; a long contact name cannot make it a bulk send
 	}
 	d = Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Cost: int64(n.Segments) * c.RateCents,
-		Req: Request{Priority: model.PriorityInteractive}, client: c, screened: true, meta: autoReplyMeta(rule.ID)}
+		Req: Request{Priority: model.PriorityInteractive}, client: c, screened: true, meta: meta}
 	if r, err = s.chooseSender(ctx, c.ID, in.From, "", in.Channel, func(context.Context, string, string) (string, error) { return in.To, nil }); err != nil {
-		return d, r, false, err
+		return d, r, "", err
 	}
 	if accept != nil && !accept(r) {
-		return d, r, false, nil
+		return d, r, replyNotAccepted, nil
 	}
 	if err := s.carries(r.provider, d); err != nil {
-		s.Log.Warn("auto-reply not sent", "client", c.ID, "rule", rule.ID, "error", err)
-		return d, r, false, nil
+		return d, r, ReplyNoProvider, nil
 	}
 	if d.Cost > 0 {
 		balance, err := tx.Balance(ctx, c.ID)
 		if err != nil {
-			return d, r, false, err
+			return d, r, "", err
 		}
 		if balance < d.Cost {
-			s.Log.Warn("auto-reply not sent: the client's balance does not cover it", "client", c.ID, "rule", rule.ID)
-			return d, r, false, nil
+			return d, r, ReplyNoCredit, nil
 		}
 	}
-	took, err := tx.TakeAutoReplyWindow(ctx, rule.ID, in.From, now, rule.Window)
-	return d, r, took, err
+	return d, r, "", nil
+}
+
+// QueueServiceReply queues a service's answer to in, inside the service's transaction, like an
+// auto-reply (replyDraft: from the number written to, charged, never to an opted-out contact
+// or one of Ibiki's numbers) but without a window. why, when not "", is why nothing was queued.
+func (s *Service) QueueServiceReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, body, serviceID string) (reply model.Message, why string, err error) {
+	if !strings.HasPrefix(in.From, "+") {
+		return reply, ReplyToOwnNumber, nil // a short code or an alphanumeric sender cannot be answered
+	}
+	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, serviceMeta(serviceID), nil)
+	if err != nil || why != "" {
+		return reply, why, err
+	}
+	reply, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, s.Clock().UTC())
+	return reply, "", err
+}
+
+// serviceMeta marks a service's answer in its message's meta, with the service.
+func serviceMeta(serviceID string) string {
+	b, _ := json.Marshal(map[string]string{"auto": "service", "service": serviceID}) // strings: always encodes
+	return string(b)
 }
 
 // autoReplyMeta marks an auto-reply in its message's meta, with the rule that sent it.
@@ -184,5 +234,6 @@ func answeredReplyMeta(meta string) string {
 // IsOwnReply reports whether an outbound message is one of Ibiki's own answers (HELP, an
 // auto-reply, queued or given in a webhook's answer) rather than a send of its client.
 func IsOwnReply(m model.Message) bool {
-	return isAuto(m) || strings.HasPrefix(m.Meta, `{"auto":"reply"`) || strings.HasPrefix(m.Meta, answeredMetaPrefix)
+	return isAuto(m) || strings.HasPrefix(m.Meta, `{"auto":"reply"`) || strings.HasPrefix(m.Meta, `{"auto":"service"`) ||
+		strings.HasPrefix(m.Meta, answeredMetaPrefix)
 }

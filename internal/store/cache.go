@@ -69,7 +69,9 @@ type caches struct {
 	twilio ttlCache[TwilioLogin]
 	// autoReplies are the clients' auto-reply rules, by client id.
 	autoReplies ttlCache[[]model.AutoReply]
-	convIDs     idCache
+	// services are the services on receiving numbers, by number (misses included).
+	services ttlCache[model.Service]
+	convIDs  idCache
 }
 
 // idCache remembers ids that never change once given, so that an entry is never stale: the

@@ -44,6 +44,8 @@ type MessageData struct {
 	Media []model.Attachment `json:"media"`
 	// Call is set on the message that logs a phone call (channel voice).
 	Call *CallData `json:"call,omitempty"`
+	// Service is set on a message a service on its number took: what the service did.
+	Service *ServiceData `json:"service,omitempty"`
 	*OutboundData
 }
 
@@ -54,6 +56,37 @@ type CallData struct {
 	Status           string `json:"status"`
 	DurationSeconds  int    `json:"duration_seconds"`
 	RecordingSeconds int    `json:"recording_seconds"`
+}
+
+// ServiceData is what a service did with a message (its exchange): the command or the flow
+// and step, whether it was handled and why (or why not: rate_limited, invalid...), the answer's
+// text and message id (null: no answer was sent).
+type ServiceData struct {
+	ID       string  `json:"id"`
+	Command  string  `json:"command"`
+	Flow     string  `json:"flow"`
+	Step     string  `json:"step"`
+	Handled  bool    `json:"handled"`
+	Reason   string  `json:"reason"`
+	Response string  `json:"response"`
+	ReplyID  *string `json:"reply_id"`
+}
+
+// NewServiceData describes an exchange for a client.
+func NewServiceData(e model.ServiceExchange) *ServiceData {
+	return &ServiceData{ID: e.ServiceID, Command: e.Command, Flow: e.Flow, Step: e.Step, Handled: e.Handled,
+		Reason: e.Reason, Response: e.Response, ReplyID: orNull(e.ReplyID)}
+}
+
+// FlowCompletedData is the "data" of flow.completed: a contact finished a service's flow.
+type FlowCompletedData struct {
+	ServiceID string            `json:"service_id"`
+	Number    string            `json:"number"`
+	Phone     string            `json:"phone"`
+	Flow      string            `json:"flow"`
+	Answers   map[string]string `json:"answers"`
+	MessageID string            `json:"message_id"`
+	Contact   model.ContactInfo `json:"contact"`
 }
 
 // OutboundData are the fields only outbound messages have.
