@@ -20,6 +20,11 @@
 // Any optional field may also be null or left out, and unknown fields are ignored. Strings must
 // not contain NUL bytes. When message_id is missing but timestamp is given, Ibiki derives a
 // stable id from from, to, timestamp and body, so a retried webhook is not stored twice.
+//
+// An entry of the providers file may rename these fields for one aggregator, read its numbers
+// for another region and its timestamps in another format, and take the fields as a form or a
+// GET query string instead of JSON (Config, Source): an aggregator's own callbacks then need
+// configuration, not code.
 package generic
 
 import (
