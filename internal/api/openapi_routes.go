@@ -743,8 +743,11 @@ func twilioRoutes() []operation {
 
 func otherRoutes() []operation {
 	hookErrs := map[int][]string{404: {"not_found"}, 500: {"internal_error"}, 503: {"unavailable"}}
-	anyBody := &reqBody{required: true, about: "The provider's own request: JSON or a form, as its adapter reads it.", content: []bodyContent{
-		{typ: "application/json", sch: fixed(schema{})}, {typ: "application/x-www-form-urlencoded", sch: fixed(schema{"type": "object"})}}}
+	anyBody := &reqBody{required: true, about: "The provider's own request: JSON or a form, as its adapter reads it. " +
+		"A generic entry reads JSON, a form (application/x-www-form-urlencoded) or a multipart form by Content-Type, " +
+		"with the field names of its `fields` mapping (docs/providers.md).", content: []bodyContent{
+		{typ: "application/json", sch: fixed(schema{})}, {typ: "application/x-www-form-urlencoded", sch: fixed(schema{"type": "object"})},
+		{typ: "multipart/form-data", sch: fixed(schema{"type": "object"})}}}
 	twiml := reply{status: 200, about: "TwiML for the provider.", typ: "text/xml", sch: fixed(schema{"type": "string"})}
 	hook := func(route, id, summary, about string, replies ...reply) operation {
 		return operation{route: route, id: id, tag: tagWebhooks, auth: providerWebhook, summary: summary, about: about,
@@ -756,6 +759,11 @@ func otherRoutes() []operation {
 		hook("POST /webhooks/{provider}", "providerInbound", "A provider's inbound messages",
 			"For the entries whose type takes inbound messages (extremesms, generic, twilio). The message is committed before the 200; routing and forwarding happen later.",
 			accepted, reply{status: 200, about: "TwiML (Twilio), with an immediate auto-reply when there is one.", typ: "text/xml", sch: fixed(schema{"type": "string"})}),
+		{route: "GET /webhooks/{provider}", id: "providerInboundByGET", tag: tagWebhooks, auth: providerWebhook,
+			summary: "A provider's inbound message as a query string",
+			about: "For generic entries with `allow_get`: the message's fields (named by the entry's `fields` mapping) are the query " +
+				"parameters, as several aggregators' callback URLs send them. Answered as the POST is. Other entries answer 405.",
+			replies: []reply{accepted}, errs: hookErrs},
 		hook("POST /webhook/incoming-sms", "extremesmsInboundLegacy", "ExtremeSMS's inbound messages (the older URL)",
 			"An alias of POST /webhooks/extremesms.", accepted),
 		hook("POST /webhooks/{provider}/status", "providerStatus", "A provider's delivery reports",

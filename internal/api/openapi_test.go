@@ -82,7 +82,7 @@ func TestEveryRouteOfTheServerIsInTheOpenAPIDocument(t *testing.T) {
 		{"name":"agg","type":"http","url":"https://agg.example/sms",
 		 "status":{"token":"t0k3n","id_path":"id","status_path":"status","map":{"DELIVRD":"delivered"}}},
 		{"name":"extremesms","type":"extremesms","base_url":"https://api.example","api_key":"k"},
-		{"name":"relay","type":"generic"},
+		{"name":"relay","type":"generic","allow_get":true},
 		{"name":"simulator","type":"simulator"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 var minimalEntries = map[string][]string{
 	"simulator":  {`{}`},
 	"extremesms": {`{}`, `{"base_url":"https://api.extremesms.example","api_key":"k"}`},
-	"generic":    {`{}`},
+	"generic":    {`{}`, `{"fields":{"from":"mobile"},"allow_get":true}`},
 	"twilio":     {`{"account_sid":"AC1","auth_token":"t"}`},
 	"http": {`{"url":"https://agg.example/sms"}`,
 		`{"url":"https://agg.example/sms","status":{"token":"t","id_path":"id","status_path":"s"}}`},

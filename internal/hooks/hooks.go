@@ -68,6 +68,9 @@ func (h *Hooks) Register(mux Mux) {
 		if p, ok := a.(provider.InboundParser); ok {
 			src := h.source(name, p, v)
 			mux.Handle("POST /webhooks/"+name, src)
+			if g, ok := a.(provider.GETInbound); ok && g.InboundByGET() {
+				mux.Handle("GET /webhooks/"+name, getOnly(src))
+			}
 			if name == seedSource {
 				mux.Handle("POST "+seedURL, src)
 			}
@@ -83,6 +86,20 @@ func (h *Hooks) Register(mux Mux) {
 		}
 	}
 	mux.HandleFunc("POST /webhooks/{provider}/status", h.status)
+}
+
+// getOnly serves a GET webhook, refusing the HEAD that a GET pattern also matches: a link
+// checker's HEAD must not store a message.
+func getOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET, POST")
+			respond.Err(w, r, &respond.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: "this webhook takes GET and POST"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // read reads a provider's request once and has the adapter verify it. It returns false when

@@ -10,9 +10,11 @@ const (
 	MaxIDRunes        = 128
 )
 
-// Names are one provider's JSON names for the fields every inbound message has.
+// Names are one provider's JSON names for the fields every inbound message has, and how it
+// writes the timestamp (the zero TimestampFormat is RFC 3339).
 type Names struct {
 	From, Body, To, Status, BlockWord, FirstName, LastName, Business, Timestamp, MessageID string
+	TimestampFormat                                                                        TimeFormat
 }
 
 // Common reads the fields every inbound shape has, in a fixed order so that of several bad
@@ -47,7 +49,7 @@ func (f Fields) Common(n Names, region string) (in Inbound, stamp string, err er
 		return in, "", err
 	}
 	in.Business = in.Contact.Business
-	if in.ProviderTime, stamp, err = f.Time(n.Timestamp); err != nil {
+	if in.ProviderTime, stamp, err = f.TimeAs(n.Timestamp, n.TimestampFormat); err != nil {
 		return in, "", err
 	}
 	if in.ProviderMessageID, err = f.TextOrInt(n.MessageID, MaxIDRunes); err != nil {

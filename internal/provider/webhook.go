@@ -61,6 +61,15 @@ type InboundParser interface {
 	ParseInbound(r Request) ([]Inbound, Answer, error)
 }
 
+// GETInbound is implemented by InboundParsers whose provider may deliver a message as the query
+// string of a GET instead of a POST (a "callback URL" several aggregators call): when
+// InboundByGET is true, hooks also serves GET /webhooks/{name}, and ParseInbound reads
+// r.HTTP.URL's query for such a request (its Body is empty). It is a choice of the entry, not
+// of the type: a GET is logged and cached by proxies on the way, and has no body to sign.
+type GETInbound interface {
+	InboundByGET() bool
+}
+
 // CallHandler is implemented by adapters whose provider posts the phone calls made to its
 // numbers (Twilio Voice): POST /webhooks/{name}/voice when a call comes in, and the call's
 // later reports on the paths below it (/voice/status, /voice/recording).

@@ -12,9 +12,9 @@ import (
 )
 
 func TestSourceFromEntry(t *testing.T) {
-	t.Run("an entry has no fields of its own", func(t *testing.T) {
-		if _, err := generic.FromEntry(provider.Entry{Name: "g", Type: "generic", Fields: json.RawMessage(`{"url":"x"}`)}, provider.Env{}); err == nil {
-			t.Error("FromEntry accepted a field")
+	t.Run("an entry refuses fields it does not have", func(t *testing.T) {
+		if _, err := generic.FromEntry(provider.Entry{Name: "g", Type: "generic", Fields: json.RawMessage(`{"url":"x"}`)}, provider.Env{}); err == nil || !strings.Contains(err.Error(), `"url"`) {
+			t.Errorf("FromEntry with a url = %v", err)
 		}
 	})
 	a, err := generic.FromEntry(provider.Entry{Name: "relay", Type: "generic", Guard: provider.Guard{HMACSecret: "k"}}, provider.Env{Region: "US"})
