@@ -69,7 +69,9 @@ type caches struct {
 	twilio ttlCache[TwilioLogin]
 	// autoReplies are the clients' auto-reply rules, by client id.
 	autoReplies ttlCache[[]model.AutoReply]
-	convIDs     idCache
+	// dltTemplates are the clients' DLT templates, by client id, oldest first.
+	dltTemplates ttlCache[[]model.DLTTemplate]
+	convIDs      idCache
 }
 
 // idCache remembers ids that never change once given, so that an entry is never stale: the
