@@ -142,6 +142,9 @@ func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, i
 	}
 	d = Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Cost: int64(n.Segments) * c.RateCents,
 		Req: Request{Priority: model.PriorityInteractive}, client: c, screened: true, meta: autoReplyMeta(rule.ID)}
+	if ok, err := s.OwnReplyDLT(ctx, &d, "auto-reply"); !ok {
+		return d, r, false, err
+	}
 	if r, err = s.chooseSender(ctx, c.ID, in.From, "", in.Channel, func(context.Context, string, string) (string, error) { return in.To, nil }); err != nil {
 		return d, r, false, err
 	}
