@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -235,5 +236,30 @@ func TestOwnRepliesOfADLTClientGoOnlyWhenATemplateMatches(t *testing.T) {
 	mustDo(t, s, "GET", "/api/v1/messages?direction=outbound&to="+esc("+15552000002"), acme.APIKey, nil, http.StatusOK).JSON(t, &page)
 	if len(page.Data) != 1 || page.Data[0].DLTTemplateID != dltOTP || page.Data[0].DLTEntityID != dltEntity {
 		t.Fatalf("auto-reply %+v, want one under the template", page.Data)
+	}
+}
+
+// The Twilio-shaped API has no field for a DLT template: a client that requires DLT has its
+// body matched to its templates, and a body that matches none is refused in Twilio's shape.
+func TestTwilioSendsOfADLTClientAreMatchedToItsTemplates(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 100)
+	sid, token := twilioCredentials(t, s, "acme", http.StatusCreated)
+	mustDo(t, s, "PATCH", "/admin/v1/clients/acme", admin, map[string]any{"dlt_required": true}, http.StatusOK)
+	mustDo(t, s, "POST", "/api/v1/dlt-templates", acme.APIKey, map[string]string{"template_id": dltOTP, "entity_id": dltEntity,
+		"sender": "ACMEIN", "text": "Your OTP is {#var#}."}, http.StatusCreated)
+
+	status, _, out := twilioPost(t, s, sid, token, "/Messages.json", url.Values{"To": {"+919812345678"}, "Body": {"Your OTP is 1234."}}, nil)
+	if status != http.StatusCreated {
+		t.Fatalf("matching body: %d %v", status, out)
+	}
+	msgs := mustDo(t, s, "GET", "/api/v1/messages?direction=outbound", acme.APIKey, nil, http.StatusOK)
+	if !strings.Contains(string(msgs.Body), `"dlt_template_id":"`+dltOTP+`"`) {
+		t.Errorf("the message does not carry the template's id: %s", msgs.Body)
+	}
+	status, _, out = twilioPost(t, s, sid, token, "/Messages.json", url.Values{"To": {"+919812345678"}, "Body": {"Hello there"}}, nil)
+	if status != http.StatusUnprocessableEntity || out["code"] != float64(20422) || !strings.Contains(out["message"].(string), "DLT") {
+		t.Errorf("non-matching body: %d %v", status, out)
 	}
 }
