@@ -21,8 +21,10 @@ type clientOut struct {
 	QuietHours        *string `json:"quiet_hours"`
 	// WebhookFormat is standard (Standard Webhooks JSON) or twilio (Twilio's forms).
 	WebhookFormat model.DeliveryFormat `json:"webhook_format"`
-	CreatedAt     string               `json:"created_at"`
-	UpdatedAt     string               `json:"updated_at"`
+	// DLTRequired: every send must match one of the client's DLT templates.
+	DLTRequired bool   `json:"dlt_required"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
 	// Secrets appear only in the answers that create them.
 	APIKey                  string  `json:"api_key,omitempty"`
 	WebhookSecret           string  `json:"webhook_secret,omitempty"`
@@ -31,7 +33,7 @@ type clientOut struct {
 
 func clientJSON(c model.Client) clientOut {
 	out := clientOut{ID: c.ID, Name: c.Name, Active: c.Active, WebhookDisabledAt: timeOrNil(c.WebhookDisabledAt),
-		RateCents: c.RateCents, WebhookFormat: cmp.Or(c.WebhookFormat, model.DeliveryStandard), CreatedAt: formatTime(c.CreatedAt),
+		RateCents: c.RateCents, WebhookFormat: cmp.Or(c.WebhookFormat, model.DeliveryStandard), DLTRequired: c.DLTRequired, CreatedAt: formatTime(c.CreatedAt),
 		UpdatedAt: formatTime(c.UpdatedAt)}
 	if c.WebhookURL != "" {
 		out.WebhookURL = &c.WebhookURL
@@ -131,6 +133,8 @@ type updateClientIn struct {
 	QuietHours *string `json:"quiet_hours"`
 	// WebhookFormat: "standard" or "twilio".
 	WebhookFormat *model.DeliveryFormat `json:"webhook_format"`
+	// DLTRequired: every send must then match one of the client's DLT templates.
+	DLTRequired *bool `json:"dlt_required"`
 }
 
 func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +144,7 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := a.Tenants.Update(r.Context(), r.PathValue("id"), tenant.Changes{Name: in.Name, WebhookURL: in.WebhookURL,
-		QuietHours: in.QuietHours, Active: in.Active, RateCents: in.RateCents, WebhookFormat: in.WebhookFormat})
+		QuietHours: in.QuietHours, Active: in.Active, RateCents: in.RateCents, WebhookFormat: in.WebhookFormat, DLTRequired: in.DLTRequired})
 	if err != nil {
 		respond.Err(w, r, tenantErr(err))
 		return

@@ -69,10 +69,14 @@ type bulkIn struct {
 		To   string `json:"to"`
 		Body string `json:"body"`
 		From string `json:"from"`
+		// DLTTemplateID: the item's DLT template (the request's dlt_template_id when absent).
+		DLTTemplateID string `json:"dlt_template_id"`
 	} `json:"messages"`
 	Template *string          `json:"template"`
 	Contacts []map[string]any `json:"contacts"`
 	From     string           `json:"from"`
+	// DLTTemplateID is the DLT template every item must match (an item's own wins).
+	DLTTemplateID string `json:"dlt_template_id"`
 	// Campaign, with a template and contacts, makes the bulk send a campaign (paced,
 	// pausable, with results) instead of messages queued at once.
 	Campaign *struct {
@@ -103,13 +107,14 @@ func (in bulkIn) requests(limit int) ([]outbound.Request, error) {
 	reqs := make([]outbound.Request, n)
 	if in.Template == nil {
 		for i, m := range in.Messages {
-			reqs[i] = outbound.Request{To: m.To, Body: m.Body, From: cmp.Or(m.From, in.From)}
+			reqs[i] = outbound.Request{To: m.To, Body: m.Body, From: cmp.Or(m.From, in.From), DLTTemplateID: cmp.Or(m.DLTTemplateID, in.DLTTemplateID)}
 		}
 		return reqs, nil
 	}
 	tmpl := template.Parse(*in.Template)
 	for i, c := range in.Contacts {
 		reqs[i] = renderItem(tmpl, c, in.From)
+		reqs[i].DLTTemplateID = in.DLTTemplateID
 	}
 	return reqs, nil
 }

@@ -123,6 +123,15 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 	mustDo(t, s, "POST", "/api/v1/services", a.APIKey, serviceOn("+15553100001", a.body), http.StatusCreated).JSON(t, &svc)
 	aService := "/api/v1/services/" + svc.ID
 	mustDo(t, s, "POST", "/api/v1/services", b.APIKey, serviceOn("+15553100002", b.body), http.StatusCreated)
+	// Each registers a DLT template, with the same DLT id: ids are per client.
+	dltIn := func(tn tenant) map[string]string {
+		return map[string]string{"template_id": "1107161234567890123", "entity_id": "1201159876543210987", "sender": "ACMEIN", "text": tn.body + " {#var#}"}
+	}
+	var aDLT struct {
+		ID string `json:"id"`
+	}
+	mustDo(t, s, "POST", "/api/v1/dlt-templates", a.APIKey, dltIn(a), http.StatusCreated).JSON(t, &aDLT)
+	mustDo(t, s, "POST", "/api/v1/dlt-templates", b.APIKey, dltIn(b), http.StatusCreated)
 
 	// Every client route, with what it must answer when B uses A's ids: id routes answer 404,
 	// lists and creates 2xx without anything of A's.
@@ -185,6 +194,11 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		"PUT /api/v1/services/{id}":     {path: aService, body: serviceOn("", "bravo's"), status: http.StatusNotFound, own: aService},
 		"DELETE /api/v1/services/{id}":  {path: aService, status: http.StatusNotFound, own: aService},
 		"GET /api/v1/services/{id}/log": {path: aService + "/log", status: http.StatusNotFound},
+		// A client's DLT templates are its own.
+		"GET /api/v1/dlt-templates":         {path: "/api/v1/dlt-templates", status: http.StatusOK},
+		"POST /api/v1/dlt-templates":        {path: "/api/v1/dlt-templates", body: map[string]string{"template_id": "1107161234567890999", "entity_id": "1201159876543210987", "sender": "BRAVO1", "text": "bravo {#var#}"}, status: http.StatusCreated},
+		"GET /api/v1/dlt-templates/{id}":    {path: "/api/v1/dlt-templates/" + aDLT.ID, status: http.StatusNotFound},
+		"DELETE /api/v1/dlt-templates/{id}": {path: "/api/v1/dlt-templates/" + aDLT.ID, status: http.StatusNotFound, own: "/api/v1/dlt-templates/" + aDLT.ID},
 		// A client's voice answer is its own: B reads and sets B's.
 		"GET /api/v1/voice":                  {path: "/api/v1/voice", status: http.StatusOK},
 		"PUT /api/v1/voice":                  {path: "/api/v1/voice", body: map[string]any{"action": "say", "text": "bravo here"}, status: http.StatusOK},
@@ -246,6 +260,7 @@ func TestClientsOnlySeeTheirOwnData(t *testing.T) {
 		mustDo(t, s, "GET", "/api/v1/messages/"+a.messageID, a.APIKey, nil, http.StatusOK)
 		mustDo(t, s, "GET", "/api/v1/webhook/deliveries/"+a.deliveryID, a.APIKey, nil, http.StatusOK)
 		mustDo(t, s, "GET", "/api/v1/conversations/"+aPhone+"/messages", a.APIKey, nil, http.StatusOK)
+		mustDo(t, s, "GET", "/api/v1/dlt-templates/"+aDLT.ID, a.APIKey, nil, http.StatusOK)
 		if res := mustDo(t, s, "GET", "/api/v1/auto-replies", a.APIKey, nil, http.StatusOK); !strings.Contains(string(res.Body), aRule) {
 			t.Errorf("A's auto-reply is gone: %s", res.Body)
 		}

@@ -46,6 +46,8 @@ type replyIn struct {
 	From      string        `json:"from"`
 	Channel   model.Channel `json:"channel"`
 	MediaURLs []string      `json:"media_urls"`
+	// DLTTemplateID names the client's DLT template (its DLT id) the body must match.
+	DLTTemplateID string `json:"dlt_template_id"`
 }
 
 // sendIn is the body of POST /api/v1/messages.
@@ -61,6 +63,9 @@ type sendIn struct {
 	// ValidityPeriod, in seconds (1 to 36,000): a message not handed to its provider within it
 	// (from its acceptance, or its send_at) fails with error 30036 and is refunded.
 	ValidityPeriod *int `json:"validity_period"`
+	// DLTTemplateID names the client's DLT template (its DLT id, India) the body must match;
+	// required when the client requires DLT. Its ids travel with the message.
+	DLTTemplateID string `json:"dlt_template_id"`
 }
 
 // timing reads a send's send_at and validity_period.
@@ -98,6 +103,7 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority i
 				return 0, nil, err
 			}
 			in.To, in.Body, in.From, in.Channel, in.MediaURLs = &to, reply.Body, reply.From, reply.Channel, reply.MediaURLs
+			in.DLTTemplateID = reply.DLTTemplateID
 		} else if err := respond.DecodeBytes(body, &in); err != nil {
 			return 0, nil, err
 		}
@@ -109,7 +115,7 @@ func (a *API) send(w http.ResponseWriter, r *http.Request, to string, priority i
 			return 0, nil, err
 		}
 		m, err := a.Outbound.Send(r.Context(), c, outbound.Request{To: *in.To, Body: in.Body, From: in.From, Priority: priority,
-			Channel: in.Channel, MediaURLs: in.MediaURLs, SendAt: at, ValidFor: valid})
+			Channel: in.Channel, MediaURLs: in.MediaURLs, SendAt: at, ValidFor: valid, DLTTemplateID: in.DLTTemplateID})
 		return http.StatusAccepted, outJSON(m), err
 	})
 }

@@ -167,6 +167,7 @@ var pathParamAbout = map[string]string{
 	"phone":      "A phone number, URL-escaped (`%2B15551234567`); a national number is read in IBIKI_DEFAULT_REGION.",
 	"number":     "A receiving number, URL-escaped (`%2B15557654321`), or a short code; read like the number field.",
 	"rule":       "An auto-reply rule's id.",
+	"template":   "A DLT template's id (`dlt_…`, Ibiki's, not its DLT template_id).",
 	"AccountSid": "The caller's Account SID (`AC…`); another one is not found.",
 	"Sid":        "A message SID (`SM…` or `MM…`).",
 	"provider":   "The name of a providers-file entry (`extremesms`, `generic`, a Twilio entry's name…).",
@@ -192,6 +193,7 @@ const (
 	tagServices      = "Services"
 	tagCredits       = "Credits"
 	tagSuppressions  = "Suppressions"
+	tagDLT           = "DLT templates"
 	tagDeliveries    = "Webhook deliveries"
 	tagTwilio        = "Twilio-compatible API"
 	tagWebhooks      = "Provider webhooks"
@@ -217,6 +219,7 @@ var docTags = []oaTag{
 	{tagServices, "Commands, multi-step flows and callouts on the client's numbers and short codes: contacts who write to the number get the service's answers (charged like sends). See docs/services.md."},
 	{tagCredits, "The client's balance and ledger."},
 	{tagSuppressions, "The client's opt-out list: sends to these phones are refused."},
+	{tagDLT, "India's DLT templates: registered texts with {#var#} placeholders that sends naming dlt_template_id (or every send, when the client requires DLT) must match; their ids travel to providers."},
 	{tagDeliveries, "The client's webhook delivery log."},
 	{tagTwilio, "Twilio's Messages and Accounts resources, for code written for Twilio's REST API: HTTP basic auth " +
 		"AccountSid:AuthToken, form-encoded requests, Twilio's answers, paging and error shape " +
@@ -279,6 +282,7 @@ var namedSchemas = []namedSchema{
 	named[campaignOut]("Campaign", "A campaign with its counts. The create answer adds preview, encodings and segments; lists give replied as null."),
 	named[recipientOut]("CampaignRecipient", "One recipient of a campaign, with the message rendered for them."),
 	named[autoReplyIO]("AutoReply", "An auto-reply rule."),
+	named[dltTemplateOut]("DLTTemplate", "A DLT template (India): the DLT template and entity ids, the sender header, and the text with its {#var#} placeholders."),
 	named[model.BusinessHours]("BusinessHours", "Business hours: a time zone, days, and the open and close times."),
 	named[voiceOut]("VoiceAnswer", "How calls are answered: the answer in effect, whether it was configured at this level, and whose it is."),
 	named[bulkOut]("BulkReport", "A bulk send's report: the accepted items' messages and the refused items' errors, by index."),
@@ -375,7 +379,8 @@ var (
 		402: {"insufficient_credits"},
 		403: {"client_inactive"},
 		409: {"conflict"},
-		422: {"recipient_opted_out", "sender_not_allowed", "sender_not_supported", "channel_not_supported", "media_not_supported"},
+		422: {"recipient_opted_out", "sender_not_allowed", "sender_not_supported", "channel_not_supported", "media_not_supported",
+			"dlt_template_required", "dlt_template_unknown", "dlt_template_mismatch", "dlt_sender_mismatch"},
 	}
 	twilioSendErrs = map[int][]string{
 		400: {"20400", "21100", "21211", "21212", "21602", "21604", "21606", "21609", "21610", "21612", "21617", "21620", "21624", "21701", "35111", "35114", "35115"},
@@ -383,6 +388,7 @@ var (
 		403: {"20403"},
 		409: {"20409"},
 		415: {"20415"},
+		422: {"20422"},
 	}
 	campaignMoveErrs = map[int][]string{409: {"campaign_status"}}
 )
@@ -523,6 +529,14 @@ func adminRoutes() []operation {
 			summary: "Add a phone to a client's suppression list", body: jsonBody[suppressionIn]("phone"),
 			replies: []reply{jsonReply(201, "Added.", answerOf[suppressionOut]()), jsonReply(200, "It was there already.", answerOf[suppressionOut]())},
 			errs:    map[int][]string{409: {"conflict"}}},
+		{route: "GET /admin/v1/clients/{id}/dlt-templates", id: "adminListDLTTemplates", tag: tagAdminClients, auth: adminToken, paged: true,
+			summary: "A client's DLT templates", about: "Newest first.", replies: []reply{pageReply("A page of DLT templates.", answerOf[dltTemplateOut]())}},
+		{route: "POST /admin/v1/clients/{id}/dlt-templates", id: "adminCreateDLTTemplate", tag: tagAdminClients, auth: adminToken, idem: true,
+			summary: "Register a DLT template for a client", body: jsonBody[dltTemplateIn]("template_id", "entity_id", "sender", "text"),
+			replies: []reply{jsonReply(201, "The template.", answerOf[dltTemplateOut]())},
+			errs:    map[int][]string{400: {"invalid_field", "missing_field"}, 409: {"dlt_template_exists", "conflict"}}},
+		{route: "DELETE /admin/v1/clients/{id}/dlt-templates/{template}", id: "adminDeleteDLTTemplate", tag: tagAdminClients, auth: adminToken,
+			summary: "Remove a client's DLT template", about: "Messages sent under it keep its ids.", replies: []reply{noContent("Removed.")}},
 		{route: "DELETE /admin/v1/clients/{id}/suppressions/{phone}", id: "adminRemoveSuppression", tag: tagAdminOptOut, auth: adminToken,
 			summary: "Remove a phone from a client's suppression list", replies: []reply{noContent("Removed.")}},
 	}
@@ -686,6 +700,18 @@ func clientRoutes() []operation {
 			summary: "Add a phone to the suppression list", body: jsonBody[suppressionIn]("phone"),
 			replies: []reply{jsonReply(201, "Added.", answerOf[suppressionOut]()), jsonReply(200, "It was there already.", answerOf[suppressionOut]())},
 			errs:    map[int][]string{409: {"conflict"}}},
+		{route: "POST /api/v1/dlt-templates", id: "createDLTTemplate", tag: tagDLT, auth: clientKey, idem: true,
+			summary: "Register a DLT template",
+			about:   "`template_id` and `entity_id` are the DLT platform's ids (10 to 30 digits; 19 in practice), `sender` the header (3 to 11 letters and digits), `text` the approved wording with at most 30 `{#var#}` placeholders.",
+			body:    jsonBody[dltTemplateIn]("template_id", "entity_id", "sender", "text"),
+			replies: []reply{jsonReply(201, "The template.", answerOf[dltTemplateOut]())},
+			errs:    map[int][]string{400: {"invalid_field", "missing_field"}, 409: {"dlt_template_exists", "conflict"}}},
+		{route: "GET /api/v1/dlt-templates", id: "listDLTTemplates", tag: tagDLT, auth: clientKey, paged: true,
+			summary: "List the DLT templates", about: "Newest first.", replies: []reply{pageReply("A page of DLT templates.", answerOf[dltTemplateOut]())}},
+		{route: "GET /api/v1/dlt-templates/{id}", id: "getDLTTemplate", tag: tagDLT, auth: clientKey,
+			summary: "Get a DLT template", replies: []reply{jsonReply(200, "The template.", answerOf[dltTemplateOut]())}},
+		{route: "DELETE /api/v1/dlt-templates/{id}", id: "deleteDLTTemplate", tag: tagDLT, auth: clientKey,
+			summary: "Remove a DLT template", about: "Messages sent under it keep its ids.", replies: []reply{noContent("Removed.")}},
 		{route: "GET /api/v1/suppressions/{phone}", id: "getSuppression", tag: tagSuppressions, auth: clientKey,
 			summary: "Whether a phone is suppressed", about: "404 when the phone may be sent to.",
 			replies: []reply{jsonReply(200, "The suppression.", answerOf[suppressionOut]())}},

@@ -67,7 +67,8 @@ func (a *API) twilioSendRequest(f url.Values) (outbound.Request, error) {
 		}
 	}
 	req := outbound.Request{To: strings.TrimSpace(f.Get("To")), Body: f.Get("Body"), From: strings.TrimSpace(f.Get("From")),
-		Priority: model.PriorityNormal, MediaURLs: f["MediaUrl"], StatusCallback: f.Get("StatusCallback")}
+		Priority: model.PriorityNormal, MediaURLs: f["MediaUrl"], StatusCallback: f.Get("StatusCallback"),
+		DLTMatch: true} // Twilio's API names no DLT template: a client that requires DLT has its body matched to one
 	if req.To == "" {
 		return req, bad(21604, "A 'To' phone number is required")
 	}

@@ -244,11 +244,18 @@ func (s *Service) feed(ctx context.Context, tx *store.Tx, c model.Client, cp mod
 	for _, rc := range next {
 		m, err := s.Outbound.QueuePrepaid(ctx, tx, c, rc.Phone, rc.Body, rc.CostCents, cp.ID)
 		switch {
-		case errors.Is(err, outbound.ErrOptedOut):
+		case errors.Is(err, outbound.ErrOptedOut), errors.Is(err, outbound.ErrDLTMismatch):
+			why := "opted out"
 			rc.Status, rc.Error = model.RecipientOptedOut, "the recipient has opted out"
+			if errors.Is(err, outbound.ErrDLTMismatch) {
+				// The client requires DLT and this recipient's text matches none of its
+				// templates: not sent, refunded, as a recipient who was never sent.
+				why = "no DLT template matches"
+				rc.Status, rc.Error = model.RecipientCancelled, "not sent: the client requires DLT and this text matches none of its templates"
+			}
 			if rc.CostCents > 0 {
 				if err := tx.MoveCreditsAtCommit(ctx, model.LedgerEntry{ID: model.NewIDAt(model.PrefixLedger, now), ClientID: c.ID,
-					Kind: model.LedgerRefund, AmountCents: rc.CostCents, Reference: "campaign " + cp.ID + ": opted out",
+					Kind: model.LedgerRefund, AmountCents: rc.CostCents, Reference: "campaign " + cp.ID + ": " + why,
 					CreatedAt: now}); err != nil {
 					return err
 				}

@@ -27,8 +27,10 @@ type Client struct {
 	// WebhookFormat is the shape of its webhook deliveries: DeliveryStandard (Standard
 	// Webhooks JSON) or DeliveryTwilio (Twilio's forms, for code written for Twilio).
 	WebhookFormat DeliveryFormat
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// DLTRequired: every send of the client must match one of its DLT templates (India).
+	DLTRequired bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // ErrInvalidClientID is returned for client ids outside 2–32 characters of a-z 0-9 _ -.

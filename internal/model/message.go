@@ -144,8 +144,12 @@ type Message struct {
 	// ValidUntil: an outbound message not handed to its provider by then fails instead
 	// (Twilio's ValidityPeriod); zero for no limit.
 	ValidUntil time.Time
-	ReceivedAt time.Time
-	CreatedAt  time.Time
+	// DLTTemplateID and DLTEntityID are the DLT ids an outbound message was sent under (India;
+	// "" for none): its provider passes them on.
+	DLTTemplateID string
+	DLTEntityID   string
+	ReceivedAt    time.Time
+	CreatedAt     time.Time
 }
 
 // Attachment is one medium of a message: where the provider keeps it, and its type. Ibiki

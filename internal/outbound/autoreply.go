@@ -129,9 +129,9 @@ func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, i
 		s.Log.Warn("auto-reply not sent: its text does not render for this contact", "client", c.ID, "rule", rule.ID, "error", err)
 		return d, r, false, nil
 	}
-	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, autoReplyMeta(rule.ID), accept)
+	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, autoReplyMeta(rule.ID), "auto-reply", accept)
 	if err != nil || why != "" {
-		if why != "" && why != ReplyOptedOut && why != ReplyToOwnNumber && why != replyNotAccepted {
+		if why != "" && why != ReplyOptedOut && why != ReplyToOwnNumber && why != replyNotAccepted && why != ReplyNoDLTTemplate {
 			s.Log.Warn("auto-reply not sent", "client", c.ID, "rule", rule.ID, "why", why)
 		}
 		return d, r, false, err
@@ -142,19 +142,22 @@ func (s *Service) autoReply(ctx context.Context, tx *store.Tx, c model.Client, i
 
 // Why an own reply (an auto-reply, a service's answer) was not queued (replyDraft).
 const (
-	ReplyToOwnNumber = "own_number"   // the sender is one of Ibiki's numbers: never answer it
-	ReplyOptedOut    = "opted_out"    // the contact opted out
-	ReplyNoProvider  = "no_provider"  // no provider carries the answer
-	ReplyNoCredit    = "no_credit"    // the client's balance does not cover it
-	replyNotAccepted = "not_accepted" // the caller's accept refused the route
+	ReplyToOwnNumber = "own_number"  // the sender is one of Ibiki's numbers: never answer it
+	ReplyOptedOut    = "opted_out"   // the contact opted out
+	ReplyNoProvider  = "no_provider" // no provider carries the answer
+	ReplyNoCredit    = "no_credit"   // the client's balance does not cover it
+	// ReplyNoDLTTemplate: the client requires DLT and no template matches the text.
+	ReplyNoDLTTemplate = "no_dlt_template"
+	replyNotAccepted   = "not_accepted" // the caller's accept refused the route
 )
 
 // replyDraft makes the draft of one of Ibiki's own replies to in (an auto-reply, a service's
 // answer) inside tx: from the number in was written to (sticky), charged to the client at its
-// rate. why says, when not "", why there is no reply: the sender is one of Ibiki's numbers, the
-// contact opted out, accept (when not nil) refused the route, no provider carries it, or the
-// client cannot pay.
-func (s *Service) replyDraft(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, body, meta string,
+// rate, with the DLT template its text matches when the client requires one (OwnReplyDLT; what
+// names the reply in its warning). why says, when not "", why there is no reply: the sender is
+// one of Ibiki's numbers, the contact opted out, no DLT template matches, accept (when not nil)
+// refused the route, no provider carries it, or the client cannot pay.
+func (s *Service) replyDraft(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, body, meta, what string,
 	accept func(route) bool) (d Draft, r route, why string, err error) {
 	switch _, err := s.Store.CachedNumber(ctx, in.From); {
 	case err == nil:
@@ -174,6 +177,9 @@ func (s *Service) replyDraft(ctx context.Context, tx *store.Tx, c model.Client, 
 	}
 	d = Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Cost: int64(n.Segments) * c.RateCents,
 		Req: Request{Priority: model.PriorityInteractive}, client: c, screened: true, meta: meta}
+	if ok, err := s.OwnReplyDLT(ctx, &d, what); err != nil || !ok {
+		return d, r, ReplyNoDLTTemplate, err
+	}
 	if r, err = s.chooseSender(ctx, c.ID, in.From, "", in.Channel, func(context.Context, string, string) (string, error) { return in.To, nil }); err != nil {
 		return d, r, "", err
 	}
@@ -202,7 +208,7 @@ func (s *Service) QueueServiceReply(ctx context.Context, tx *store.Tx, c model.C
 	if !strings.HasPrefix(in.From, "+") {
 		return reply, ReplyToOwnNumber, nil // a short code or an alphanumeric sender cannot be answered
 	}
-	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, serviceMeta(serviceID), nil)
+	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, serviceMeta(serviceID), "service answer", nil)
 	if err != nil || why != "" {
 		return reply, why, err
 	}

@@ -52,6 +52,9 @@ func (s *Service) SendBulk(ctx context.Context, c model.Client, reqs []Request) 
 		}
 		req.Priority = model.PriorityBulk
 		d, err := s.Check(c, req)
+		if err == nil {
+			err = s.checkDLT(ctx, &d)
+		}
 		if err != nil {
 			base.Errors = append(base.Errors, ItemError{Index: i, Err: err})
 			continue

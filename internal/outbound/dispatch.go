@@ -86,7 +86,8 @@ func (s *Service) call(ctx context.Context, p provider.Sender, m model.Message, 
 		}
 		return r
 	}
-	out := provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments, Channel: m.Channel}
+	out := provider.Outbound{MessageID: m.ID, From: m.From, To: m.To, Body: m.Body, Segments: m.Segments, Channel: m.Channel,
+		DLTTemplateID: m.DLTTemplateID, DLTEntityID: m.DLTEntityID}
 	for _, a := range m.Media {
 		out.MediaURLs = append(out.MediaURLs, a.URL)
 	}

@@ -98,6 +98,12 @@ type Request struct {
 	// StatusCallback is a URL its status changes are posted to, as Twilio's status callbacks
 	// (the Twilio-shaped API; the SSRF guard applies when they are posted).
 	StatusCallback string
+	// DLTTemplateID names the client's DLT template (its DLT id) the body must match (India).
+	DLTTemplateID string
+	// DLTMatch: when the client requires DLT and no template is named, the first of its
+	// templates the body matches is taken (transports without the field: the Twilio-shaped
+	// API, campaigns). Without it such a send is ErrDLTRequired.
+	DLTMatch bool
 }
 
 // ErrorValidityExpired is the error code of a message whose validity period elapsed before it
@@ -142,6 +148,9 @@ type Draft struct {
 	// recipient fails the function (Send on PostgreSQL, where a read is a round trip). Only for
 	// a caller whose function ends on that error, which undoes the conversation's write.
 	screenInTouch bool
+	// dltTemplateID and dltEntityID are the DLT ids the message goes under (checkDLT,
+	// OwnReplyDLT); "" for none.
+	dltTemplateID, dltEntityID string
 }
 
 // Check validates a request for a client without writing anything. The body must be text
@@ -268,6 +277,9 @@ func checkMedia(urls []string) ([]model.Attachment, error) {
 func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.Message, error) {
 	d, err := s.Check(c, req)
 	if err != nil {
+		return model.Message{}, err
+	}
+	if err := s.checkDLT(ctx, &d); err != nil {
 		return model.Message{}, err
 	}
 	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
@@ -403,7 +415,7 @@ func newMessage(d Draft, r route, now time.Time) model.Message {
 		Channel: cmp.Or(d.Channel, model.ChannelSMS), Media: d.Media, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
 		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
 		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
-		StatusCallback: d.Req.StatusCallback,
+		StatusCallback: d.Req.StatusCallback, DLTTemplateID: d.dltTemplateID, DLTEntityID: d.dltEntityID,
 	}
 	start := now
 	if !d.Req.SendAt.IsZero() {
@@ -442,6 +454,9 @@ func (s *Service) QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Clie
 	body := strings.ReplaceAll(s.HelpReply, "[client]", c.Name)
 	n := sms.Segments(body)
 	d := Draft{To: in.From, Body: body, Channel: in.Channel, Count: n, Req: Request{Priority: model.PriorityInteractive}, client: c, auto: true}
+	if ok, err := s.OwnReplyDLT(ctx, &d, "HELP"); !ok {
+		return err
+	}
 	r := route{provider: s.Providers.Default()}
 	if in.To != "" {
 		num := model.Number{Number: in.To}
@@ -464,10 +479,14 @@ func (s *Service) QueueHelpReply(ctx context.Context, tx *store.Tx, c model.Clie
 
 // QueuePrepaid queues one message of a campaign inside the caller's transaction: the body is
 // already rendered and its cost was reserved with the campaign, so nothing is charged here. The
-// sender is chosen as for any send (sticky first). A recipient who opted out is ErrOptedOut.
+// sender is chosen as for any send (sticky first). A recipient who opted out is ErrOptedOut;
+// for a client that requires DLT, a body that matches none of its templates is ErrDLTMismatch.
 func (s *Service) QueuePrepaid(ctx context.Context, tx *store.Tx, c model.Client, to, body string, costCents int64, campaignID string) (model.Message, error) {
-	d := Draft{To: to, Body: body, Count: sms.Segments(body), Cost: costCents, Req: Request{Priority: model.PriorityBulk},
+	d := Draft{To: to, Body: body, Count: sms.Segments(body), Cost: costCents, Req: Request{Priority: model.PriorityBulk, DLTMatch: true},
 		client: c, prepaid: true, campaignID: campaignID}
+	if err := s.checkDLT(ctx, &d); err != nil {
+		return model.Message{}, err
+	}
 	pick := func(last string) (route, error) {
 		return s.chooseSender(ctx, c.ID, to, "", model.ChannelSMS, func(context.Context, string, string) (string, error) { return last, nil })
 	}

@@ -22,6 +22,11 @@ type Outbound struct {
 	// name, and MediaURLs only when it carries media.
 	Channel   model.Channel
 	MediaURLs []string
+	// DLTTemplateID and DLTEntityID are the DLT ids the message was sent under (India; ""
+	// for none), for the providers that take them (the http adapter's {dlt_template_id} and
+	// {dlt_entity_id}).
+	DLTTemplateID string
+	DLTEntityID   string
 }
 
 // SendResult is a provider's acceptance of a message.

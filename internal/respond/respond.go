@@ -111,6 +111,14 @@ func Map(err error) *Error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "channel_not_supported", Message: err.Error(), Param: "channel"}
 	case errors.Is(err, outbound.ErrMediaNotSupported):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "media_not_supported", Message: err.Error(), Param: "media_urls"}
+	case errors.Is(err, outbound.ErrDLTRequired):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "dlt_template_required", Message: err.Error(), Param: "dlt_template_id"}
+	case errors.Is(err, outbound.ErrDLTUnknown):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "dlt_template_unknown", Message: err.Error(), Param: "dlt_template_id"}
+	case errors.Is(err, outbound.ErrDLTMismatch):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "dlt_template_mismatch", Message: err.Error(), Param: "body"}
+	case errors.Is(err, outbound.ErrDLTSender):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "dlt_sender_mismatch", Message: err.Error(), Param: "from"}
 	case errors.Is(err, outbound.ErrNotScheduled):
 		return &Error{Status: http.StatusConflict, Code: "not_scheduled", Message: err.Error()}
 	case errors.Is(err, outbound.ErrClientInactive):

@@ -71,7 +71,9 @@ type caches struct {
 	autoReplies ttlCache[[]model.AutoReply]
 	// services are the services on receiving numbers, by number (misses included).
 	services ttlCache[model.Service]
-	convIDs  idCache
+	// dltTemplates are the clients' DLT templates, by client id, oldest first.
+	dltTemplates ttlCache[[]model.DLTTemplate]
+	convIDs      idCache
 }
 
 // idCache remembers ids that never change once given, so that an entry is never stale: the

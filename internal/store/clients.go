@@ -9,7 +9,7 @@ import (
 )
 
 const clientColumns = `id, name, webhook_url, active, webhook_secret, previous_secret,
-	previous_secret_until, webhook_disabled_at, rate_cents, quiet_hours, created_at, updated_at, webhook_format`
+	previous_secret_until, webhook_disabled_at, rate_cents, quiet_hours, created_at, updated_at, webhook_format, dlt_required`
 
 func scanClient(row scanner) (model.Client, error) {
 	var c model.Client
@@ -24,7 +24,7 @@ func scanClient(row scanner) (model.Client, error) {
 func clientDest(c *model.Client) (dest []any, done func()) {
 	var prevUntil, disabled, created, updated int64
 	return []any{&c.ID, &c.Name, &c.WebhookURL, &c.Active, &c.WebhookSecret, &c.PreviousSecret,
-			&prevUntil, &disabled, &c.RateCents, &c.QuietHours, &created, &updated, &c.WebhookFormat}, func() {
+			&prevUntil, &disabled, &c.RateCents, &c.QuietHours, &created, &updated, &c.WebhookFormat, &c.DLTRequired}, func() {
 			c.PreviousSecretUntil, c.WebhookDisabledAt = fromMS(prevUntil), fromMS(disabled)
 			c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 		}
@@ -45,10 +45,10 @@ func (r reader) Clients(ctx context.Context, after string, limit int) ([]model.C
 // InsertClient stores a new client; an existing id is ErrConflict.
 func (tx *Tx) InsertClient(ctx context.Context, c model.Client) error {
 	tx.dropClient(c.ID)
-	_, err := tx.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.WebhookURL, c.Active, c.WebhookSecret, c.PreviousSecret,
 		ms(c.PreviousSecretUntil), ms(c.WebhookDisabledAt), c.RateCents, c.QuietHours, ms(c.CreatedAt), ms(c.UpdatedAt),
-		cmp.Or(c.WebhookFormat, model.DeliveryStandard))
+		cmp.Or(c.WebhookFormat, model.DeliveryStandard), c.DLTRequired)
 	return notFound(err, "insert client")
 }
 
@@ -58,9 +58,9 @@ func (tx *Tx) UpdateClient(ctx context.Context, c model.Client) error {
 	tx.dropClient(c.ID)
 	return affected(tx.exec(ctx, `UPDATE clients SET name = ?, webhook_url = ?, active = ?,
 		webhook_secret = ?, previous_secret = ?, previous_secret_until = ?, webhook_disabled_at = ?,
-		rate_cents = ?, quiet_hours = ?, updated_at = ?, webhook_format = ? WHERE id = ?`,
+		rate_cents = ?, quiet_hours = ?, updated_at = ?, webhook_format = ?, dlt_required = ? WHERE id = ?`,
 		c.Name, c.WebhookURL, c.Active, c.WebhookSecret, c.PreviousSecret, ms(c.PreviousSecretUntil),
-		ms(c.WebhookDisabledAt), c.RateCents, c.QuietHours, ms(c.UpdatedAt), cmp.Or(c.WebhookFormat, model.DeliveryStandard), c.ID))
+		ms(c.WebhookDisabledAt), c.RateCents, c.QuietHours, ms(c.UpdatedAt), cmp.Or(c.WebhookFormat, model.DeliveryStandard), c.DLTRequired, c.ID))
 }
 
 // DisableWebhook marks the client's endpoint disabled (it answered 410 Gone), unless the URL

@@ -11,7 +11,8 @@ import (
 const messageColumns = `id, client_id, conversation_id, direction, channel, from_number, to_number, body,
 	status, matched_block_word, contact_first_name, contact_last_name, contact_business, provider,
 	provider_message_id, routed_by, meta, segments, encoding, cost_cents, error_code, error_message,
-	send_attempts, status_at, campaign_id, received_at, created_at, media, status_callback, valid_until`
+	send_attempts, status_at, campaign_id, received_at, created_at, media, status_callback, valid_until,
+	dlt_template_id, dlt_entity_id`
 
 // messageSelect is what reads of a message select: the written columns and sent_at, which the
 // send path sets (StartSend) and no insert writes.
@@ -29,7 +30,8 @@ func scanMessage(row scanner) (model.Message, error) {
 	err := row.Scan(&m.ID, &client, &conv, &m.Direction, &m.Channel, &m.From, &m.To, &m.Body,
 		&m.Status, &m.MatchedBlockWord, &m.Contact.FirstName, &m.Contact.LastName, &m.Contact.Business,
 		&m.Provider, &provID, &m.RoutedBy, &m.Meta, &m.Segments, &m.Encoding, &m.CostCents, &m.ErrorCode,
-		&m.ErrorMessage, &m.SendAttempts, &statusAt, &m.CampaignID, &received, &created, &media, &m.StatusCallback, &validUntil, &sent)
+		&m.ErrorMessage, &m.SendAttempts, &statusAt, &m.CampaignID, &received, &created, &media, &m.StatusCallback, &validUntil,
+		&m.DLTTemplateID, &m.DLTEntityID, &sent)
 	m.ClientID, m.ConversationID, m.ProviderMessageID = client.String, conv.String, provID.String
 	m.StatusAt, m.ReceivedAt, m.CreatedAt, m.SentAt = fromMS(statusAt), fromMS(received), fromMS(created), fromMS(sent)
 	m.ValidUntil = fromMS(validUntil)
@@ -90,14 +92,14 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 }
 
 const insertMessage = `INSERT INTO messages (` + messageColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func messageArgs(m model.Message) []any {
 	return []any{m.ID, nullable(m.ClientID), nullable(m.ConversationID), m.Direction, m.Channel, m.From, m.To,
 		m.Body, m.Status, m.MatchedBlockWord, m.Contact.FirstName, m.Contact.LastName, m.Contact.Business,
 		m.Provider, nullable(m.ProviderMessageID), m.RoutedBy, m.Meta, m.Segments, m.Encoding, m.CostCents,
 		m.ErrorCode, m.ErrorMessage, m.SendAttempts, ms(m.StatusAt), m.CampaignID, ms(m.ReceivedAt), ms(m.CreatedAt),
-		model.EncodeMedia(m.Media), m.StatusCallback, ms(m.ValidUntil)}
+		model.EncodeMedia(m.Media), m.StatusCallback, ms(m.ValidUntil), m.DLTTemplateID, m.DLTEntityID}
 }
 
 // SetMessageRoute records the routing outcome of an inbound message. Only a message not yet

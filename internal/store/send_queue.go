@@ -85,7 +85,7 @@ func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool
 // send of its key, if any. The subqueries repeat the partial index's conditions (non-empty
 // q_key and q_state) so that the planner may use it.
 const queueOutbound = `INSERT INTO messages (` + messageColumns + `, q_state, q_key, q_seq, q_priority, q_run_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 		CASE WHEN CAST(? AS TEXT) <> '' AND (SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> ''
 			AND q_state <> '') IS NOT NULL THEN 'waiting' ELSE 'queued' END,
 		?,

@@ -155,6 +155,8 @@ type Changes struct {
 	// WebhookFormat is "standard" or "twilio" (which needs the client's Twilio credentials:
 	// its deliveries are signed with its auth token).
 	WebhookFormat *model.DeliveryFormat
+	// DLTRequired: every send must match one of the client's DLT templates (India).
+	DLTRequired *bool
 }
 
 // Update validates and applies ch to the client id. Saving the webhook URL, even unchanged,
@@ -215,6 +217,9 @@ func (s *Service) Update(ctx context.Context, id string, ch Changes) (model.Clie
 		}
 		if ch.QuietHours != nil {
 			c.QuietHours = quietHours
+		}
+		if ch.DLTRequired != nil {
+			c.DLTRequired = *ch.DLTRequired
 		}
 		return nil
 	})

@@ -97,6 +97,10 @@ type OutboundData struct {
 	ErrorCode    *string `json:"error_code"`
 	ErrorMessage *string `json:"error_message"`
 	StatusAt     string  `json:"status_at"`
+	// DLTTemplateID and DLTEntityID: the DLT ids the message was sent under (India); absent
+	// for none.
+	DLTTemplateID string `json:"dlt_template_id,omitempty"`
+	DLTEntityID   string `json:"dlt_entity_id,omitempty"`
 }
 
 // TimeFormat is how times appear in payloads and API answers: RFC 3339, UTC, milliseconds.
@@ -127,7 +131,7 @@ func NewMessageData(m model.Message, contact model.ContactInfo) MessageData {
 	if m.Direction == model.Outbound {
 		d.OutboundData = &OutboundData{Segments: m.Segments, Encoding: m.Encoding, CostCents: m.CostCents,
 			ErrorCode: orNull(m.ErrorCode), ErrorMessage: orNull(m.ErrorMessage),
-			StatusAt: m.StatusAt.UTC().Format(TimeFormat)}
+			StatusAt: m.StatusAt.UTC().Format(TimeFormat), DLTTemplateID: m.DLTTemplateID, DLTEntityID: m.DLTEntityID}
 	}
 	return d
 }

@@ -32,8 +32,9 @@ type Config struct {
 	Method string `json:"method"`
 	// Format is "json" (default) or "form".
 	Format string `json:"format"`
-	// Body maps request fields to values; in values, {to}, {from}, {body} and {id} (Ibiki's
-	// message id) are replaced. A field whose value is exactly "{from}" is left out when the
+	// Body maps request fields to values; in values, {to}, {from}, {body}, {id} (Ibiki's
+	// message id), {dlt_template_id} and {dlt_entity_id} (the message's DLT ids, India; ""
+	// when it has none) are replaced. A field whose value is exactly "{from}" is left out when the
 	// provider chooses the sender. Default: {"to":"{to}","message":"{body}"}.
 	Body map[string]string `json:"body"`
 	// Headers are sent with every request (e.g. "Authorization": "Bearer <key>").
@@ -91,7 +92,7 @@ type part struct {
 	ph  int
 }
 
-var placeholders = [...]string{"{to}", "{from}", "{body}", "{id}"}
+var placeholders = [...]string{"{to}", "{from}", "{body}", "{id}", "{dlt_template_id}", "{dlt_entity_id}"}
 
 // compile splits a value template into parts: each placeholder, left to right, and the text
 // between them.
@@ -142,6 +143,10 @@ func (f field) fill(b *strings.Builder, m provider.Outbound) {
 			b.WriteString(m.Body)
 		case 3:
 			b.WriteString(m.MessageID)
+		case 4:
+			b.WriteString(m.DLTTemplateID)
+		case 5:
+			b.WriteString(m.DLTEntityID)
 		}
 	}
 }

@@ -227,10 +227,12 @@ func TestBodyTemplatesFillAsTheReplacerDid(t *testing.T) {
 		{"dst": "{to}", "src": "{from}", "text": "{body}", "ref": "{id}"},
 		{"text": "Ibiki: {body} (ref {id})", "to": "+{to}{to}", "x": "{unknown} {from", "y": "{", "z": "}{body}{"},
 		{"<b>": "a&b <{body}>", "ünï": "{to}—{id}", "empty": ""},
+		{"to": "{to}", "text": "{body}", "tid": "{dlt_template_id}", "pe": "{dlt_entity_id}", "both": "{dlt_entity_id}/{dlt_template_id}{dlt_}"},
 	}
 	messages := []provider.Outbound{
 		{MessageID: "msg_1", To: "+15550002", From: "+15550001", Body: "hi there"},
 		{MessageID: "msg_2", To: "+15550002", Body: "quotes \" and \\ and <tags> & {to} and 😀\n"},
+		{MessageID: "msg_3", To: "+919812345678", From: "ACMEIN", Body: "Your OTP is 1234", DLTTemplateID: "1107161234567890123", DLTEntityID: "1201159876543210987"},
 	}
 	for _, tmpl := range templates {
 		for _, format := range []string{"json", "form"} {
@@ -244,7 +246,8 @@ func TestBodyTemplatesFillAsTheReplacerDid(t *testing.T) {
 				if _, err := c.Send(context.Background(), m); err != nil {
 					t.Fatal(err)
 				}
-				fill := strings.NewReplacer("{to}", m.To, "{from}", m.From, "{body}", m.Body, "{id}", m.MessageID)
+				fill := strings.NewReplacer("{to}", m.To, "{from}", m.From, "{body}", m.Body, "{id}", m.MessageID,
+					"{dlt_template_id}", m.DLTTemplateID, "{dlt_entity_id}", m.DLTEntityID)
 				want := map[string]string{}
 				for k, v := range tmpl {
 					if v == "{from}" && m.From == "" {
