@@ -322,6 +322,31 @@ func testSeedServices(t *testing.T, env map[string]string) {
 		}
 		wantError(t, s.Do("GET", "/api/v1/services/"+svc.ID+"/log", s.CreateClient("other", "").APIKey, nil), http.StatusNotFound, "not_found", "")
 	})
+	t.Run("metrics count the exchanges and the sessions", func(t *testing.T) {
+		// The counters are the process's: other servers of this test binary add to them.
+		body := string(s.Do("GET", "/metrics", "", nil).Body)
+		for series, least := range map[string]float64{
+			`ibiki_service_messages_total{handled="false",reason="rate_limited"}`:  1,
+			`ibiki_service_messages_total{handled="true",reason="flow_completed"}`: 3,
+			`ibiki_service_callout_seconds_count{outcome="ok"}`:                    2,
+			`ibiki_service_sessions_active`:                                        0,
+		} {
+			if v, ok := metricValue(body, series); !ok || v < least {
+				t.Errorf("%s = %v (found %v), want at least %v", series, v, ok, least)
+			}
+		}
+	})
+}
+
+// metricValue reads one series of a Prometheus text exposition.
+func metricValue(body, series string) (float64, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }
 
 // contactTags returns the tags of the client's contact with phone.

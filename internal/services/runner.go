@@ -50,8 +50,8 @@ func (r *Runner) Kind(concurrency int) queue.Kind {
 		Backoff: func(n int) time.Duration { return min(200*time.Millisecond<<min(n-1, 8), 30*time.Second) }, OnDead: r.onDead}
 }
 
-// Takes reports the active service on the number m was written to, when the service is to
-// take m: text from a phone, not STOP, START or HELP (their handling comes first), not a
+// Takes reports the active service on the number m (routed to its client) was written to,
+// when the service is to take m: the service is the client's (or the operator's), m is text from a phone, not STOP, START or HELP (their handling comes first), not a
 // blocked message. Routing asks it before it writes (it reads the cache).
 func (r *Runner) Takes(ctx context.Context, m model.Message) (string, bool, error) {
 	if m.To == "" || m.Status != model.StatusReceived || !strings.HasPrefix(m.From, "+") ||
@@ -64,6 +64,9 @@ func (r *Runner) Takes(ctx context.Context, m model.Message) (string, bool, erro
 	}
 	if err != nil {
 		return "", false, err
+	}
+	if svc.ClientID != "" && svc.ClientID != m.ClientID {
+		return "", false, nil // the number went to another client: the service is not theirs
 	}
 	if action, _ := optout.Classify(m.Body); action != optout.None {
 		return "", false, nil

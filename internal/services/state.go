@@ -100,6 +100,8 @@ func (s *State) SaveAfter(ctx context.Context, serviceID, phone string, sess *mo
 		ttl := max(sess.ExpiresAt.Sub(now), time.Millisecond)
 		p.Set(ctx, key, b, ttl)
 		p.ZAdd(ctx, activeKey, redis.Z{Score: float64(sess.ExpiresAt.UnixMilli()), Member: member})
+		// Expired members leave the gauge's set here too, so that it stays small unscraped.
+		p.ZRemRangeByScore(ctx, activeKey, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
 		return nil
 	})
 	if err != nil {
