@@ -367,3 +367,99 @@ func contactTags(t *testing.T, s *ibikitest.Server, key, phone string) []string 
 	t.Fatalf("no contact %s", phone)
 	return nil
 }
+
+// What a client gets wrong when it writes a service is refused naming the field; a callout that
+// fails sends the fallback; the operator's service on a pool number answers for the client the
+// message routes to, charged to it.
+func TestServiceEdges(t *testing.T) {
+	s := ibikitest.NewServer(t, nil)
+	hook := ibikitest.NewReceiver(t)
+	acme := s.CreateClient("acme", hook.URL)
+	topUp(t, s, "acme", 100)
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "57675", "client_id": "acme"}, http.StatusCreated)
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "57000"}, http.StatusCreated) // the pool's
+	reply := func(kw, text string) map[string]any {
+		return map[string]any{"keyword": kw, "action": map[string]any{"type": "reply", "text": text}}
+	}
+	t.Run("bad services are refused naming the field", func(t *testing.T) {
+		for _, tc := range []struct {
+			body  map[string]any
+			param string
+		}{
+			{map[string]any{"commands": []any{reply("1", "x")}}, "number"},
+			{map[string]any{"number": "57000", "commands": []any{reply("1", "x")}}, "number"}, // not acme's
+			{map[string]any{"number": "99999", "commands": []any{reply("1", "x")}}, "number"}, // not Ibiki's
+			{map[string]any{"number": "57675"}, "commands"},
+			{map[string]any{"number": "57675", "commands": []any{reply("1", "")}}, "commands[0].action.text"},
+			{map[string]any{"number": "57675", "commands": []any{reply("1", "x")}, "flows": map[string]any{
+				"f": map[string]any{"steps": []any{map[string]any{"id": "a", "prompt": "A?", "expect": map[string]any{"type": "regex", "pattern": "("}}}}}},
+				"flows.f.steps[0].expect.pattern"},
+			{map[string]any{"number": "57675", "commands": []any{reply("1", "x")}, "client_id": "acme"}, "client_id"},
+		} {
+			wantError(t, s.Do("POST", "/api/v1/services", acme.APIKey, tc.body), http.StatusBadRequest, "invalid_field", tc.param)
+		}
+		mustDo(t, s, "POST", "/api/v1/services", acme.APIKey, map[string]any{"number": "57675", "commands": []any{reply("1", "x")}}, http.StatusCreated)
+		wantError(t, s.Do("POST", "/api/v1/services", acme.APIKey, map[string]any{"number": "57675", "commands": []any{reply("2", "y")}}),
+			http.StatusConflict, "number_has_service", "number")
+	})
+	t.Run("a failing callout sends the fallback", func(t *testing.T) {
+		down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) }))
+		defer down.Close()
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		mustDo(t, s, "GET", "/api/v1/services", acme.APIKey, nil, http.StatusOK).JSON(t, &list)
+		id := list.Data[0].ID
+		mustDo(t, s, "PUT", "/api/v1/services/"+id, acme.APIKey, map[string]any{"commands": []any{map[string]any{"keyword": "BAL",
+			"action": map[string]any{"type": "callout", "url": down.URL, "fallback": "Try later."}}}}, http.StatusOK)
+		simulate(t, s, "+15552400001", "57675", "bal")
+		eventually(t, "the fallback", func() bool {
+			got := outboundTo(t, s, acme.APIKey, "+15552400001")
+			return len(got) == 1 && got[0] == "Try later."
+		})
+		var log struct {
+			Data []struct {
+				Reason        string `json:"reason"`
+				CalloutStatus int    `json:"callout_status"`
+			} `json:"data"`
+		}
+		mustDo(t, s, "GET", "/api/v1/services/"+id+"/log", acme.APIKey, nil, http.StatusOK).JSON(t, &log)
+		if len(log.Data) != 1 || log.Data[0].Reason != "callout_failed" || log.Data[0].CalloutStatus != http.StatusBadGateway {
+			t.Errorf("log %+v", log.Data)
+		}
+	})
+	t.Run("the operator's service on a pool number answers for the routed client", func(t *testing.T) {
+		var svc struct {
+			ID       string `json:"id"`
+			ClientID string `json:"client_id"`
+		}
+		mustDo(t, s, "POST", "/admin/v1/services", admin, map[string]any{"number": "57000", "commands": []any{reply("INFO", "Pool info for [firstname|you].")}},
+			http.StatusCreated).JSON(t, &svc)
+		if svc.ClientID != "" {
+			t.Fatalf("service %+v", svc)
+		}
+		// The phone is acme's contact: the pool number's message routes to acme.
+		mustDo(t, s, "POST", "/api/v1/contacts", acme.APIKey, map[string]any{"phone": "+15552400002", "first_name": "Lee"}, http.StatusCreated)
+		before, _ := ledgerSum(t, s, acme.APIKey)
+		simulate(t, s, "+15552400002", "57000", "info")
+		eventually(t, "the pool service's answer", func() bool {
+			got := outboundTo(t, s, acme.APIKey, "+15552400002")
+			return len(got) == 1 && got[0] == "Pool info for Lee."
+		})
+		if after, _ := ledgerSum(t, s, acme.APIKey); after != before-1 {
+			t.Errorf("ledger %d then %d: the answer is charged to the routed client", before, after)
+		}
+		wantError(t, s.Do("GET", "/api/v1/services/"+svc.ID, acme.APIKey, nil), http.StatusNotFound, "not_found", "")
+		mustDo(t, s, "GET", "/admin/v1/services/"+svc.ID+"/log", admin, nil, http.StatusOK)
+	})
+	t.Run("a callout to a private address is refused unless allowed", func(t *testing.T) {
+		strict := ibikitest.NewServer(t, map[string]string{"IBIKI_ALLOW_PRIVATE_WEBHOOKS": "false"})
+		c := strict.CreateClient("acme", "")
+		mustDo(t, strict, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "57675", "client_id": "acme"}, http.StatusCreated)
+		wantError(t, strict.Do("POST", "/api/v1/services", c.APIKey, map[string]any{"number": "57675", "commands": []any{
+			map[string]any{"keyword": "BAL", "action": map[string]any{"type": "callout", "url": "https://127.0.0.1/balance"}}}}),
+			http.StatusBadRequest, "invalid_field", "commands[0].action.url")
+	})
+}
