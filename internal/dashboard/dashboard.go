@@ -111,6 +111,7 @@ func (d *Dashboard) Register(mux Mux) {
 
 	d.registerOperator(operator)
 	d.registerClient(client)
+	d.registerShared(anyone)
 }
 
 // signedIn wraps h: the request needs a live session (and role, unless ""), and a valid CSRF

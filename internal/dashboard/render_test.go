@@ -63,6 +63,17 @@ func TestEveryPageRenders(t *testing.T) {
 		"deliveries": {deliveriesPage{}, deliveriesPage{Client: "acme", Clients: []model.Client{{ID: "acme"}},
 			Deliveries: []failedDelivery{{Delivery: model.Delivery{ID: "evt_1", ClientID: "acme"},
 				Attempts: []attemptRow{{Attempt: model.Attempt{StatusCode: 500, Error: "x"}, Answer: "<script>alert(1)</script>"}}}}, Error: "x", Next: "evt_1"}},
+		"services": {servicesPage{}, servicesPage{Services: []serviceRow{{Service: model.Service{ID: "svc_1", ClientID: "acme", Number: "57675", Active: true}, Commands: 2},
+			{Service: model.Service{ID: "svc_2", Number: "+15550000001", Name: "<script>alert(1)</script>"}}},
+			Numbers: []string{"57675"}, Clients: []model.Client{{ID: "acme"}}, Client: "pool",
+			Form: serviceForm{Number: "57675", Spec: "{\"commands\": []}", Active: true}, Error: "commands: x", Field: "commands"}},
+		"service": {servicePage{}, servicePage{Service: model.Service{ID: "svc_1", ClientID: "acme", Number: "57675", Active: true},
+			Form: serviceForm{Spec: "<script>alert(1)</script>"}, Error: "x", Field: "flows.a.steps[0].id"},
+			servicePage{Service: model.Service{ID: "svc_2", Number: "57675"}}},
+		"service_log": {serviceLogPage{}, serviceLogPage{Service: model.Service{ID: "svc_2", Number: "57675"}, Next: "sx_1",
+			Exchanges: []exchangeRow{{ServiceExchange: model.ServiceExchange{ID: "sx_2", Phone: "+1", Input: "<script>alert(1)</script>", Command: "1",
+				Flow: "register", Step: "name", Handled: true, Response: "ok", ReplyID: "msg_2", CalloutStatus: 200, CalloutMS: 12}, Conversation: "conv_1"},
+				{ServiceExchange: model.ServiceExchange{ID: "sx_1", Reason: "rate_limited", ReplyID: "msg_3", Response: "x", CalloutStatus: -1}}}}},
 	}
 	d := &Dashboard{pages: parsePages(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	users := map[string]*view{
