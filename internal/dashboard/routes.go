@@ -56,13 +56,13 @@ func (d *Dashboard) registerClient(handle func(string, handler)) {
 	handle("GET /settings/api-key", d.apiKeyPage)
 	handle("POST /settings/api-key", d.rotateAPIKey)
 	handle("POST /settings/twilio-credentials", d.twilioCredentials)
-	handle("POST /services", d.createService)
 }
 
 // registerShared adds the pages both roles open, each showing what the viewer may see: a
 // client its own, the operator everyone's.
 func (d *Dashboard) registerShared(handle func(string, handler)) {
 	handle("GET /services", d.listServices)
+	handle("POST /services", d.createService)
 	handle("GET /services/{id}", d.servicePage)
 	handle("POST /services/{id}", d.updateService)
 	handle("POST /services/{id}/active", d.setServiceActive)

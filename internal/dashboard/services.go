@@ -17,8 +17,8 @@ import (
 // Services on numbers and short codes (package services): a client lists, creates, edits,
 // pauses and deletes the services on its numbers, the spec written as JSON (the shape of
 // POST /api/v1/services), and reads each one's exchange log. The operator sees every client's
-// services and their logs, and can edit, pause or delete them (a service is created by its
-// client, or through the admin API). Writes go through services.Manager, as the API's do.
+// services and their logs, and can create (on a client's number or a pool number), edit, pause
+// or delete them. Writes go through services.Manager, as the API's do.
 
 // exampleSpec prefills the form of a new service: a command answering with a text, and one
 // starting a one-step flow that stores the contact's name.
@@ -47,6 +47,7 @@ const exchangesPerPage = 50
 type serviceForm struct {
 	Number, Name, Spec string
 	Active             bool
+	ClientID           string // the operator's form: the owner ("" for a pool number's)
 }
 
 // serviceRow is a service in the list.
@@ -190,15 +191,31 @@ func formError(err error) (msg, field string, ok bool) {
 	return "", "", false
 }
 
-// createService puts a service on one of the client's numbers.
+// createService puts a service on one of the client's numbers; the operator's on a client's
+// number (client_id) or on a pool number (client_id "").
 func (d *Dashboard) createService(w http.ResponseWriter, r *http.Request, v *view) error {
+	owner := v.Client.ID
 	draft, form, err := draftFrom(r)
+	if v.User.Role == model.RoleOperator {
+		owner, form.ClientID = r.PostFormValue("client_id"), r.PostFormValue("client_id")
+		if owner != "" {
+			if _, cerr := d.Store.Client(r.Context(), owner); errors.Is(cerr, store.ErrNotFound) {
+				err = &model.FieldErr{Field: "client_id", Reason: "no client has this id"}
+			} else if cerr != nil {
+				return cerr
+			}
+		}
+	}
 	if err == nil {
 		draft.Active = &form.Active
 		var svc model.Service
-		if svc, err = d.serviceManager().Create(r.Context(), v.Client.ID, draft); err == nil {
-			d.audit(r, v, "service.create", v.Client.ID, svc.ID, "number="+svc.Number)
-			redirect(w, r, "/services", "Service saved on "+svc.Number+".")
+		if svc, err = d.serviceManager().Create(r.Context(), owner, draft); err == nil {
+			d.audit(r, v, "service.create", owner, svc.ID, "number="+svc.Number)
+			back := "/services"
+			if v.User.Role == model.RoleOperator {
+				back = "/services/" + svc.ID
+			}
+			redirect(w, r, back, "Service saved on "+svc.Number+".")
 			return nil
 		}
 	}

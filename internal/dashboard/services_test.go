@@ -25,7 +25,8 @@ var serviceLink = regexp.MustCompile(`href="/services/(svc_[A-Za-z0-9]+)"`)
 // A client sets up a service on its short code in the dashboard: a bad spec is shown back with
 // the error naming its field as the API names it, a good one is listed, edited, paused and
 // activated; its log shows a contact's message answered; another client sees none of it; the
-// operator sees it, with its client, and its log; then the client deletes it.
+// operator sees it, with its client, and its log, pauses it, and puts a service on a pool
+// number; then the client deletes it.
 func TestServicesPages(t *testing.T) {
 	f := newFixture(t, nil)
 	acme := f.client("acme")
@@ -182,8 +183,29 @@ func TestServicesPages(t *testing.T) {
 		if a := op.get("/services/" + id + "/log"); a.Status != http.StatusOK || !strings.Contains(a.Body, "15550001111") || strings.Contains(a.Body, `href="/conversations/`) {
 			t.Errorf("the operator's log (no link to the client's conversations): %s", a)
 		}
-		if a := op.postForm("/services", form(goodSpec)); a.Status != http.StatusNotFound {
-			t.Errorf("the operator creates in the client's place: %s", a)
+		if a := op.postForm("/services/"+id+"/active", url.Values{"active": {"false"}}); a.Status != http.StatusSeeOther {
+			t.Errorf("the operator pauses acme's service: %s", a)
+		}
+		if res := f.api(acme.APIKey, "GET", "/api/v1/services/"+id, nil, http.StatusOK); !strings.Contains(string(res.Body), `"active":false`) {
+			t.Errorf("after the operator's pause the API sees %s", res.Body)
+		}
+		op.postForm("/services/"+id+"/active", url.Values{"active": {"true"}})
+		if a := op.postForm("/services", url.Values{"client_id": {"acme"}, "number": {"57675"}, "spec": {goodSpec}}); a.Status != http.StatusUnprocessableEntity || !strings.Contains(a.Body, "has a service already") {
+			t.Errorf("the operator adds a second service on acme's number: %s", a)
+		}
+		if a := op.postForm("/services", url.Values{"client_id": {""}, "number": {"57675"}, "spec": {goodSpec}}); !strings.Contains(a.Body, "57675 is dedicated to a client") {
+			t.Errorf("the operator puts a pool service on acme's number: %s", a)
+		}
+		f.on(t).admin("POST", "/admin/v1/numbers", map[string]string{"number": "+15550002222"}, http.StatusCreated)
+		a := op.postForm("/services", url.Values{"client_id": {""}, "number": {"+15550002222"}, "name": {"Pool menu"}, "spec": {goodSpec}, "active": {"on"}})
+		if a.Status != http.StatusSeeOther || !strings.HasPrefix(a.Location(), "/services/svc_") {
+			t.Fatalf("the operator's pool service: %s", a)
+		}
+		if body := op.get("/services?client=pool").Body; !strings.Contains(body, "Pool menu") || strings.Contains(body, `href="/services/`+id+`"`) {
+			t.Errorf("the pool filter: %s", body)
+		}
+		if body := user.on(t).get("/services").Body; strings.Contains(body, "Pool menu") {
+			t.Errorf("acme sees the operator's pool service")
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
