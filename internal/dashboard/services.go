@@ -276,9 +276,19 @@ func (d *Dashboard) setServiceActive(w http.ResponseWriter, r *http.Request, v *
 		d.errorPage(w, r, v, http.StatusBadRequest, "The form is out of date: reload the page and try again.")
 		return nil
 	}
-	if svc, err = d.serviceManager().Update(r.Context(), svc, services.Draft{Name: svc.Name, Active: &active, Spec: svc.Spec}); err != nil {
+	saved, err := d.serviceManager().Update(r.Context(), svc, services.Draft{Name: svc.Name, Active: &active, Spec: svc.Spec})
+	if msg, field, ok := formError(err); ok {
+		// The spec is checked again (a callout's host may no longer pass the SSRF guard): the
+		// service page shows why, to be fixed first.
+		spec, _ := json.MarshalIndent(svc.Spec, "", "  ")
+		d.render(w, r, v, http.StatusUnprocessableEntity, "service", "Service "+cmp.Or(svc.Name, svc.Number), servicePage{Service: svc,
+			Form: serviceForm{Number: svc.Number, Name: svc.Name, Spec: string(spec), Active: svc.Active}, Error: msg, Field: field})
+		return nil
+	}
+	if err != nil {
 		return err
 	}
+	svc = saved
 	msg, action := "Service paused: its number's messages go to your webhook unanswered.", "service.deactivate"
 	if active {
 		msg, action = "Service active.", "service.activate"
