@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 	"github.com/ibiki/ibiki/internal/loadtest"
 )
 
-const benchUsage = `usage: ibiki bench inbound|send|bulk|import|campaign [flags]
+const benchUsage = `usage: ibiki bench inbound|send|bulk|import|campaign|services [flags]
 
 inbound  posts ExtremeSMS webhooks as fast as possible (or at --rate), hosts the client webhook
          they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
@@ -34,6 +35,14 @@ import   uploads a generated CSV of --recipients rows to POST /api/v1/contacts/i
          the time and, with --spawn, the server's peak RSS.
 campaign creates a campaign from a generated CSV of --recipients rows (POST /api/v1/campaigns)
          and times it: every recipient rendered, priced and stored, the cost reserved.
+services puts a service on a short code (--short-code) whose commands are answered by
+         ` + "`reply`" + `, posts ExtremeSMS webhooks to it from --phones phones at --rate, and
+         reports inbound → answer handed to the provider (p50/p90/p99/max) and losses; it exits
+         non-zero when a message was refused, never answered or answered twice. The answers
+         go to a fake provider the bench hosts (--sink): --spawn gives the spawned server an
+         http provider entry posting there (with --redis, the server keeps the services'
+         sessions in that Redis); a server of your own needs such an entry as its default,
+         with the body {"text":"{body}",…} and a fixed --sink port.
 bulk     sends one bulk request of --recipients messages and times it; with --watch it hosts
          the client webhook and measures the dispatch rate from the "sent" status events
          (set IBIKI_SIMULATOR_RATE for the server to hold).
@@ -44,9 +53,9 @@ spawned server inherits the IBIKI_* environment).
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "inbound" && args[0] != "send" && args[0] != "bulk" && args[0] != "import" && args[0] != "campaign") {
+	if len(args) == 0 || !slices.Contains([]string{"inbound", "send", "bulk", "import", "campaign", "services"}, args[0]) {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say inbound, send, bulk, import or campaign")
+		return errors.New("bench: say inbound, send, bulk, import, campaign or services")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
@@ -78,6 +87,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"inbound --provider twilio: that entry's auth_token (default $IBIKI_BENCH_TWILIO_AUTH_TOKEN; --spawn sets its own)")
 	fs.StringVar(&tw.SignedBase, "signed-url", os.Getenv("IBIKI_PUBLIC_URL"),
 		"inbound --provider twilio: the server's public URL, which signatures cover (default $IBIKI_PUBLIC_URL, else --url)")
+	shortCode := fs.String("short-code", "57675", "services: the short code the service is on (given to the bench client)")
+	sinkAddr := fs.String("sink", "127.0.0.1:0", "services: address of the fake provider the answers are handed to")
+	redisURL := fs.String("redis", "", "services with --spawn: the spawned server's IBIKI_REDIS_URL (sessions in Redis; default: in the database)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return config.UsageError(err)
 	}
@@ -127,6 +139,32 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		return usage(fmt.Sprintf("bench: --api %q: say ibiki or twilio", *sendAPI))
 	}
+	if *redisURL != "" && (mode != "services" || !spawn) {
+		return usage("bench: --redis is for bench services --spawn")
+	}
+	var sink *loadtest.ServiceSink
+	if mode == "services" {
+		var err error
+		if sink, err = loadtest.ListenServiceSink(*sinkAddr); err != nil {
+			return err
+		}
+		defer sink.Close()
+		if spawn {
+			dir, err := os.MkdirTemp("", "ibiki-bench-providers-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			env, err := sinkBenchEntry(dir, sink.URL())
+			if err != nil {
+				return err
+			}
+			// The spawned server keeps its sessions where --redis says, whatever the bench's
+			// own environment has.
+			childEnv = append(childEnv, env...)
+			childEnv = append(childEnv, "IBIKI_REDIS_URL="+*redisURL)
+		}
+	}
 	pid := 0
 	if spawn {
 		url, token, stop, cmd, err := spawnServer(ctx, dbURL, stderr, childEnv...)
@@ -159,6 +197,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		rep.Write(stdout)
+	case "services":
+		rep, err := loadtest.Services(ctx, opt, loadtest.ServicesOptions{ShortCode: *shortCode, Settle: time.Second}, sink)
+		if err != nil {
+			return err
+		}
+		rep.Write(stdout)
+		if !rep.OK() {
+			return fmt.Errorf("bench services: not every message was answered exactly once: %d refused, %d unanswered, %d answered twice, %d not delivered to the client",
+				rep.Failed, rep.Unanswered, rep.AnsweredTwice, rep.Lost)
+		}
 	default:
 		rep, err := loadtest.Inbound(ctx, opt)
 		if err != nil {
@@ -225,6 +273,17 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// sinkBenchEntry writes, in dir, a providers file whose one provider that sends (the default)
+// is an http entry posting to the services bench's sink at url, and returns the environment
+// that points the server at it.
+func sinkBenchEntry(dir, url string) ([]string, error) {
+	file := filepath.Join(dir, "providers.json")
+	if err := os.WriteFile(file, loadtest.ServiceSinkProviders(url), 0o600); err != nil {
+		return nil, err
+	}
+	return []string{"IBIKI_PROVIDERS_FILE=" + file}, nil
 }
 
 // twilioBenchEntry writes, in dir, a providers file with one Twilio entry named name, for a spawned

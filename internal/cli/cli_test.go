@@ -26,6 +26,8 @@ func TestExitCodesOfTheCommandLine(t *testing.T) {
 		{"an unknown provider of bench inbound is a usage error", []string{"bench", "inbound", "--provider", "fax"}, 2, `--provider "fax": say extremesms or twilio`, ""},
 		{"bench inbound as Twilio needs the entry's token", []string{"bench", "inbound", "--provider", "twilio", "--twilio-auth-token", ""}, 2, "needs --twilio-auth-token", ""},
 		{"--provider is for bench inbound only", []string{"bench", "send", "--provider", "twilio"}, 2, "--provider is for bench inbound", ""},
+		{"--redis is for bench services with --spawn", []string{"bench", "services", "--redis", "redis://127.0.0.1:6379/0"}, 2, "--redis is for bench services --spawn", ""},
+		{"help of bench names the services mode", []string{"bench", "services", "-h"}, 0, "-short-code", "ibiki:"},
 		{"an unknown command is a usage error", []string{"nope"}, 2, `unknown command "nope"`, ""},
 		{"help of the user command is no error", []string{"user", "create", "-h"}, 0, "-email", "ibiki:"},
 	}
