@@ -454,6 +454,17 @@ func TestServiceEdges(t *testing.T) {
 		wantError(t, s.Do("GET", "/api/v1/services/"+svc.ID, acme.APIKey, nil), http.StatusNotFound, "not_found", "")
 		mustDo(t, s, "GET", "/admin/v1/services/"+svc.ID+"/log", admin, nil, http.StatusOK)
 	})
+	t.Run("a number given to another client loses its service", func(t *testing.T) {
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		mustDo(t, s, "GET", "/api/v1/services", acme.APIKey, nil, http.StatusOK).JSON(t, &list)
+		s.CreateClient("beta", "")
+		mustDo(t, s, "PATCH", "/admin/v1/numbers/57675", admin, map[string]any{"client_id": "beta"}, http.StatusOK)
+		wantError(t, s.Do("GET", "/api/v1/services/"+list.Data[0].ID, acme.APIKey, nil), http.StatusNotFound, "not_found", "")
+	})
 	t.Run("a callout to a private address is refused unless allowed", func(t *testing.T) {
 		strict := ibikitest.NewServer(t, map[string]string{"IBIKI_ALLOW_PRIVATE_WEBHOOKS": "false"})
 		c := strict.CreateClient("acme", "")

@@ -128,7 +128,7 @@ func settings() []setting {
 			intVar(func(c *Config) *int { return &c.WebhookPerClient })},
 		{"ROUTE_CONCURRENCY", "128", "routing workers (per instance); each phone's messages go to one of them, in order", false,
 			intVar(func(c *Config) *int { return &c.RouteConcurrency })},
-		{"SERVICE_CONCURRENCY", "64", "services' jobs (commands, flows, callouts) run at once (per instance); each phone's messages to one service run one at a time, in order", false,
+		{"SERVICE_CONCURRENCY", "256", "services' jobs (commands, flows, callouts) run at once (per instance), half of them at most for one client; each phone's messages to one service run one at a time, in order", false,
 			intVar(func(c *Config) *int { return &c.ServiceConcurrency })},
 		{"REDIS_URL", "", "redis:// URL of the Redis that keeps the services' sessions and per-phone rate limits, shared by every instance (e.g. redis://127.0.0.1:6379/0); unset: they are kept in the database", true,
 			func(c *Config, v string) error {

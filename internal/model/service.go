@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ibiki/ibiki/internal/optout"
 )
 
 // Service is a small program on a receiving number or short code: contacts who write to the
@@ -219,6 +222,9 @@ func (s ServiceSpec) Check(checkURL func(string) error) (ServiceSpec, error) {
 		if c.Keyword == "" || utf8.RuneCountInString(c.Keyword) > 32 || strings.ContainsAny(c.Keyword, " \t\r\n") {
 			return s, &FieldErr{at + ".keyword", "must be one word of 1 to 32 characters, such as 1, BAL or JOIN"}
 		}
+		if err := notKeyword(at+".keyword", c.Keyword); err != nil {
+			return s, err
+		}
 		if c.Match == "" {
 			c.Match = MatchOnlyWord
 		}
@@ -250,6 +256,9 @@ func (s ServiceSpec) Check(checkURL func(string) error) (ServiceSpec, error) {
 	for i, w := range s.ExitWords {
 		if strings.TrimSpace(w) == "" || strings.ContainsAny(strings.TrimSpace(w), " \t\r\n") {
 			return s, &FieldErr{fmt.Sprintf("exit_words[%d]", i), "must be one word"}
+		}
+		if err := notKeyword(fmt.Sprintf("exit_words[%d]", i), w); err != nil {
+			return s, err
 		}
 	}
 	if s.SessionTTLSeconds < 0 || s.SessionTTLSeconds > 30*24*3600 {
@@ -388,10 +397,16 @@ func (e Expect) check(at string) error {
 			if strings.TrimSpace(c) == "" {
 				return &FieldErr{fmt.Sprintf("%s.choices[%d]", at, i), "must not be empty"}
 			}
+			if err := notKeyword(fmt.Sprintf("%s.choices[%d]", at, i), c); err != nil {
+				return err
+			}
 		}
 	case ExpectRegex:
 		if _, err := regexp.Compile(e.Pattern); err != nil || e.Pattern == "" {
 			return &FieldErr{at + ".pattern", "must be a regular expression (RE2 syntax)"}
+		}
+		if len(e.Pattern) > maxPatternBytes || patternSize(e.Pattern) > maxPatternInsts {
+			return &FieldErr{at + ".pattern", fmt.Sprintf("too large: at most %d bytes, and simple enough to check an answer quickly (no large repeat counts)", maxPatternBytes)}
 		}
 	case ExpectNumber:
 		if e.Min != nil && e.Max != nil && *e.Min > *e.Max {
@@ -414,6 +429,35 @@ func (e Expect) Choice(answer string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Bounds of a step's pattern: RE2 matches in time linear in the answer times the program, so
+// the program is bounded too (a {1000} repeat makes a large one).
+const (
+	maxPatternBytes = 256
+	maxPatternInsts = 2000
+)
+
+// patternSize is the size of a pattern's compiled program (instructions).
+func patternSize(p string) int {
+	re, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return maxPatternInsts + 1
+	}
+	return len(prog.Inst)
+}
+
+// notKeyword refuses a word that Ibiki's opt-out handling takes before any service (STOP,
+// START, HELP and their synonyms): a service would never see it.
+func notKeyword(field, word string) error {
+	if action, _ := optout.Classify(word); action != optout.None {
+		return &FieldErr{field, fmt.Sprintf("%q is an opt-out keyword (STOP, START, HELP and their synonyms such as UNSUBSCRIBE, CANCEL, END, QUIT, YES): Ibiki handles it before any service", strings.TrimSpace(word))}
+	}
+	return nil
 }
 
 func checkText(field, v string) error {
@@ -448,6 +492,12 @@ type ServiceSession struct {
 	Answers   map[string]string `json:"answers,omitempty"`
 	Data      json.RawMessage   `json:"data,omitempty"`
 	ExpiresAt time.Time         `json:"expires_at"`
+	// By is the message whose exchange wrote the session, Prev the session before it, and
+	// Ended marks a session that message ended (Redis keeps them: its write comes before the
+	// exchange commits, so a run of the same message again must start from Prev).
+	By    string          `json:"by,omitempty"`
+	Prev  *ServiceSession `json:"prev,omitempty"`
+	Ended bool            `json:"ended,omitempty"`
 }
 
 // ServiceExchange is one inbound message a service took, and what it did (the exchange log).

@@ -146,6 +146,8 @@ const (
 	ReplyOptedOut    = "opted_out"   // the contact opted out
 	ReplyNoProvider  = "no_provider" // no provider carries the answer
 	ReplyNoCredit    = "no_credit"   // the client's balance does not cover it
+	// ReplyTooLong: the text is longer than any send may be (MaxSegments).
+	ReplyTooLong = "too_long"
 	// ReplyNoDLTTemplate: the client requires DLT and no template matches the text.
 	ReplyNoDLTTemplate = "no_dlt_template"
 	replyNotAccepted   = "not_accepted" // the caller's accept refused the route
@@ -207,6 +209,9 @@ func (s *Service) replyDraft(ctx context.Context, tx *store.Tx, c model.Client, 
 func (s *Service) QueueServiceReply(ctx context.Context, tx *store.Tx, c model.Client, in model.Message, body, serviceID string) (reply model.Message, why string, err error) {
 	if !strings.HasPrefix(in.From, "+") {
 		return reply, ReplyToOwnNumber, nil // a short code or an alphanumeric sender cannot be answered
+	}
+	if sms.Segments(body).Segments > MaxSegments {
+		return reply, ReplyTooLong, nil
 	}
 	d, r, why, err := s.replyDraft(ctx, tx, c, in, body, serviceMeta(serviceID), "service answer", nil)
 	if err != nil || why != "" {

@@ -262,7 +262,7 @@ func accept(e model.Expect, text string) (string, bool) {
 		return text, re != nil && re.MatchString(text)
 	case model.ExpectNumber:
 		n, err := strconv.ParseFloat(strings.ReplaceAll(text, ",", ""), 64)
-		if err != nil || (e.Min != nil && n < *e.Min) || (e.Max != nil && n > *e.Max) {
+		if err != nil || !decimal.MatchString(text) || (e.Min != nil && n < *e.Min) || (e.Max != nil && n > *e.Max) {
 			return "", false
 		}
 		return text, true
@@ -273,6 +273,10 @@ func accept(e model.Expect, text string) (string, bool) {
 		return text, true
 	}
 }
+
+// decimal is what a number step takes: digits, a sign, a point, thousands commas (no NaN, Inf,
+// hex or exponents).
+var decimal = regexp.MustCompile(`^[+-]?[0-9][0-9,]*(\.[0-9]+)?$|^[+-]?\.[0-9]+$`)
 
 var patterns sync.Map // pattern -> *regexp.Regexp (nil when it does not compile)
 

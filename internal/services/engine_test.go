@@ -142,6 +142,17 @@ func TestFlowsBranchRetryAndComplete(t *testing.T) {
 			t.Fatalf("%+v", d)
 		}
 	})
+	t.Run("a number step takes decimals only", func(t *testing.T) {
+		for _, tc := range []struct {
+			answer string
+			ok     bool
+		}{{"4", true}, {"4.5", true}, {"+3", true}, {"1,000", false}, {"NaN", false}, {"Inf", false}, {"0x1p3", false}, {"1e1", false}, {"four", false}} {
+			ds := run(svc, now, "quiz", "dogs", tc.answer)
+			if got := ds[2].Reason == ReasonFlowCompleted; got != tc.ok {
+				t.Errorf("%q: completed %v (%s)", tc.answer, got, ds[2].Reason)
+			}
+		}
+	})
 	t.Run("the session lives its TTL from the last message", func(t *testing.T) {
 		ds := run(svc, now, "quiz")
 		if got := ds[0].Session.ExpiresAt; !got.Equal(now.Add(time.Hour)) {
@@ -227,6 +238,17 @@ func TestSpecErrorsNameTheField(t *testing.T) {
 		{"session_ttl_seconds", func(s *model.ServiceSpec) { s.SessionTTLSeconds = -1 }},
 		{"rate_limit", func(s *model.ServiceSpec) { s.RateLimit = &model.RateLimit{PerMinute: 5} }},
 		{"invalid_reply", func(s *model.ServiceSpec) { s.InvalidReply = strings.Repeat("x", 1601) }},
+		// Opt-out words never reach a service: they cannot be its words.
+		{"commands[0].keyword", func(s *model.ServiceSpec) { s.Commands[0].Keyword = "unsubscribe" }},
+		{"flows.f.steps[0].expect.choices[1]", func(s *model.ServiceSpec) { s.Flows["f"].Steps[0].Expect.Choices = []string{"NO", "YES"} }},
+		{"exit_words[0]", func(s *model.ServiceSpec) { s.ExitWords = []string{"END"} }},
+		// A pattern whose program is large would make every answer slow to check.
+		{"flows.f.steps[1].expect.pattern", func(s *model.ServiceSpec) {
+			s.Flows["f"].Steps[1].Expect = model.Expect{Type: "regex", Pattern: `(?:\pL?){1000}`}
+		}},
+		{"flows.f.steps[1].expect.pattern", func(s *model.ServiceSpec) {
+			s.Flows["f"].Steps[1].Expect = model.Expect{Type: "regex", Pattern: strings.Repeat("a", 257)}
+		}},
 	} {
 		spec := ok()
 		// Flows hold steps by value in a map: copy the flow's steps so that edits do not leak.

@@ -104,8 +104,10 @@ func (r *Runner) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 	now, at := r.Clock().UTC(), time.Now().UTC()
 	svc, err := r.Store.CachedServiceByNumber(ctx, m.To)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !svc.Active) {
-		// The service went away after routing: the client gets the message as any other.
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!svc.Active || (svc.ClientID != "" && svc.ClientID != c.ID) ||
+		job.OrderKey != "svc:"+svc.ID+":"+m.From)) {
+		// The service went away after routing (or the number changed hands and another
+		// service came): the client gets the message as any other.
 		return queue.Done(func(ctx context.Context, tx *store.Tx) error { return r.received(ctx, tx, c, m, contact, nil, at) })
 	}
 	if err != nil {
@@ -120,23 +122,40 @@ func (r *Runner) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 	if !allowed {
 		e.Reason = ReasonRateLimited
-		return r.finish(c, svc, m, contact, e, d, bucket, at)
+		return r.finish(c, svc, m, contact, e, d, nil, bucket, at)
 	}
-	sess, err := r.State.Load(ctx, svc.ID, m.From, now)
+	sess, err := r.State.Load(ctx, svc.ID, m.From, m.ID, now)
 	if err != nil {
 		return queue.Fail(err)
+	}
+	var prev *model.ServiceSession
+	if sess != nil {
+		p := *sess
+		prev = &p // Decide may extend sess in place
 	}
 	d = Decide(svc, Input{Text: m.Body, Phone: m.From, To: m.To, Contact: contact, Session: sess, Now: now})
 	if d.Callout != nil {
 		r.callout(ctx, c, m, &d, &e)
 	}
 	e.Command, e.Flow, e.Step, e.Handled, e.Reason, e.Response = d.Command, d.Flow, d.Step, d.Handled, d.Reason, d.Reply
-	return r.finish(c, svc, m, contact, e, d, bucket, at)
+	if r.State.Redis != nil {
+		// Redis is written before the exchange commits (see State.SaveFirst): unless the
+		// exchange is done already (a run of this message again after its commit).
+		if _, err := r.Store.ExchangeOfMessage(ctx, m.ID); err == nil {
+			return queue.Result{}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return queue.Fail(err)
+		}
+		if err := r.State.SaveFirst(ctx, svc.ID, m.From, m.ID, prev, d.Session, now); err != nil {
+			return queue.Fail(err)
+		}
+	}
+	return r.finish(c, svc, m, contact, e, d, prev, bucket, at)
 }
 
 // finish writes an exchange at the wall clock's at: see Handle.
 func (r *Runner) finish(c model.Client, svc model.Service, m model.Message, contact model.ContactInfo, e model.ServiceExchange,
-	d Decision, bucket func(context.Context, *store.Tx) error, now time.Time) queue.Result {
+	d Decision, prev *model.ServiceSession, bucket func(context.Context, *store.Tx) error, now time.Time) queue.Result {
 	limited := e.Reason == ReasonRateLimited
 	var out model.ServiceExchange
 	return queue.Result{
@@ -153,7 +172,7 @@ func (r *Runner) finish(c model.Client, svc model.Service, m model.Message, cont
 				}
 			}
 			if !limited {
-				if err := r.apply(ctx, tx, c, m, d, &out, now); err != nil {
+				if err := r.apply(ctx, tx, c, m, d, prev, &out, now); err != nil {
 					return err
 				}
 			}
@@ -180,19 +199,14 @@ func (r *Runner) finish(c model.Client, svc model.Service, m model.Message, cont
 		},
 		After: func() {
 			metrics.ServiceMessages.WithLabelValues(strconv.FormatBool(out.Handled), out.Reason).Inc()
-			if limited {
-				return
-			}
-			if err := r.State.SaveAfter(context.Background(), svc.ID, m.From, d.Session, r.Clock().UTC()); err != nil {
-				r.Log.Warn("service session not saved", "service", svc.ID, "message", m.ID, "error", err)
-			}
 		},
 	}
 }
 
 // apply writes a decision's effects: the contact's names and tags, the session (database
 // backend), and the answer, whose message id and any reason it was not sent go into e.
-func (r *Runner) apply(ctx context.Context, tx *store.Tx, c model.Client, m model.Message, d Decision, e *model.ServiceExchange, now time.Time) error {
+func (r *Runner) apply(ctx context.Context, tx *store.Tx, c model.Client, m model.Message, d Decision, prev *model.ServiceSession,
+	e *model.ServiceExchange, now time.Time) error {
 	if len(d.ContactFields) > 0 {
 		if err := tx.SetContactFromService(ctx, model.NewIDAt(model.PrefixContact, now), c.ID, m.From, d.Contact, d.ContactFields, now); err != nil {
 			return err
@@ -203,7 +217,7 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, c model.Client, m mode
 			return err
 		}
 	}
-	if err := r.State.SaveTx(ctx, tx, e.ServiceID, m.From, d.Session); err != nil {
+	if err := r.State.SaveTx(ctx, tx, e.ServiceID, m.From, prev, d.Session); err != nil {
 		return err
 	}
 	if e.Response == "" {
@@ -271,12 +285,36 @@ func (r *Runner) onDead(ctx context.Context, tx *store.Tx, job model.Job, cause 
 		return err
 	}
 	now := time.Now().UTC()
-	e := model.ServiceExchange{Handled: false, Reason: ReasonError}
-	if svc, err := r.Store.CachedServiceByNumber(ctx, m.To); err == nil {
-		e.ServiceID = svc.ID
-	}
+	serviceID, _, _ := strings.Cut(strings.TrimPrefix(job.OrderKey, "svc:"), ":")
+	e := model.ServiceExchange{ID: model.NewIDAt(model.PrefixExchange, now), ServiceID: serviceID, ClientID: c.ID, MessageID: m.ID,
+		Phone: m.From, Input: m.Body, Reason: ReasonError, Response: errText(cause), CreatedAt: now}
 	r.Log.Error("service failed: the message goes to its client unanswered", "message", m.ID, "error", cause)
-	return r.received(ctx, tx, c, m, m.Contact, &e, now)
+	if _, err := tx.ExchangeOfMessage(ctx, m.ID); err == nil {
+		return nil // its exchange committed: the client has its event
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := tx.InsertExchange(ctx, e); err != nil {
+		return err
+	}
+	contact, err := r.contact(ctx, c.ID, m)
+	if err != nil {
+		contact = m.Contact
+	}
+	e.Response = ""
+	return r.received(ctx, tx, c, m, contact, &e, now)
+}
+
+// errText is a failure as the exchange log keeps it (in response, for an exchange that failed).
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if utf8.RuneCountInString(s) > 300 {
+		s = string([]rune(s)[:300])
+	}
+	return "failed: " + s
 }
 
 // maxCalloutAnswer bounds what Ibiki reads of a callout endpoint's answer.

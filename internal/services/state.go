@@ -41,8 +41,9 @@ func bucketKey(serviceID, phone string) string { return "ibiki:svc:bucket:" + se
 const activeKey = "ibiki:svc:sessions"
 
 // Load returns the phone's session with the service, nil when there is none or it expired at
-// now (an expired session ends quietly).
-func (s *State) Load(ctx context.Context, serviceID, phone string, now time.Time) (*model.ServiceSession, error) {
+// now (an expired session ends quietly). msgID is the message about to be handled: a session
+// that message already wrote (a run of it again, Redis) is read as the one before it.
+func (s *State) Load(ctx context.Context, serviceID, phone, msgID string, now time.Time) (*model.ServiceSession, error) {
 	if s.Redis == nil {
 		sess, ok, err := s.Store.ServiceSession(ctx, serviceID, phone, now)
 		if err != nil || !ok {
@@ -57,20 +58,28 @@ func (s *State) Load(ctx context.Context, serviceID, phone string, now time.Time
 	if err != nil {
 		return nil, fmt.Errorf("redis: session: %w", err)
 	}
-	var sess model.ServiceSession
-	if err := json.Unmarshal(b, &sess); err != nil {
+	var stored model.ServiceSession
+	if err := json.Unmarshal(b, &stored); err != nil {
 		return nil, fmt.Errorf("redis: session %s/%s: %w", serviceID, phone, err)
 	}
-	if !sess.ExpiresAt.After(now) {
+	sess := &stored
+	if stored.By == msgID {
+		sess = stored.Prev
+	} else if stored.Ended {
+		sess = nil
+	}
+	if sess == nil || !sess.ExpiresAt.After(now) {
 		return nil, nil
 	}
-	return &sess, nil
+	out := *sess
+	out.By, out.Prev, out.Ended = "", nil, false
+	return &out, nil
 }
 
 // SaveTx writes a session change in the transaction of the exchange (the database backend); nil
-// ends the session. With Redis it does nothing: SaveAfter writes once the exchange committed.
-func (s *State) SaveTx(ctx context.Context, tx *store.Tx, serviceID, phone string, sess *model.ServiceSession) error {
-	if s.Redis != nil {
+// ends the session. With Redis it does nothing: SaveFirst wrote before the transaction.
+func (s *State) SaveTx(ctx context.Context, tx *store.Tx, serviceID, phone string, prev, sess *model.ServiceSession) error {
+	if s.Redis != nil || (prev == nil && sess == nil) {
 		return nil
 	}
 	if sess == nil {
@@ -79,27 +88,38 @@ func (s *State) SaveTx(ctx context.Context, tx *store.Tx, serviceID, phone strin
 	return tx.PutServiceSession(ctx, *sess)
 }
 
-// SaveAfter writes a session change to Redis after the exchange committed (with the database
-// backend SaveTx did). A crash in between loses that step of the session: the phone's next
-// message answers the step before again.
-func (s *State) SaveAfter(ctx context.Context, serviceID, phone string, sess *model.ServiceSession, now time.Time) error {
-	if s.Redis == nil {
+// SaveFirst writes a session change to Redis before the exchange's transaction (with the
+// database SaveTx does, inside it): marked as msgID's, with the session before it, so that a
+// run of the same message again (its transaction failed, or the process died) starts from the
+// session it started from. The phone's next message runs only once this exchange committed (the
+// jobs' order key), after this write. An ended session stays as a marker for as long.
+func (s *State) SaveFirst(ctx context.Context, serviceID, phone, msgID string, prev, sess *model.ServiceSession, now time.Time) error {
+	if s.Redis == nil || (prev == nil && sess == nil) {
 		return nil
 	}
 	key, member := sessionKey(serviceID, phone), serviceID+":"+phone
-	_, err := s.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if sess == nil {
-			p.Del(ctx, key)
-			p.ZRem(ctx, activeKey, member)
-			return nil
-		}
-		b, err := json.Marshal(sess)
-		if err != nil {
-			return err
-		}
-		ttl := max(sess.ExpiresAt.Sub(now), time.Millisecond)
+	v := model.ServiceSession{ServiceID: serviceID, Phone: phone, Ended: true, ExpiresAt: now.Add(endedMarker)}
+	if sess != nil {
+		v = *sess
+	}
+	v.By, v.Prev = msgID, prev
+	if prev != nil {
+		p := *prev
+		p.By, p.Prev, p.Ended = "", nil, false
+		v.Prev = &p
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ttl := max(v.ExpiresAt.Sub(now), endedMarker)
+	_, err = s.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, key, b, ttl)
-		p.ZAdd(ctx, activeKey, redis.Z{Score: float64(sess.ExpiresAt.UnixMilli()), Member: member})
+		if sess == nil {
+			p.ZRem(ctx, activeKey, member)
+		} else {
+			p.ZAdd(ctx, activeKey, redis.Z{Score: float64(sess.ExpiresAt.UnixMilli()), Member: member})
+		}
 		// Expired members leave the gauge's set here too, so that it stays small unscraped.
 		p.ZRemRangeByScore(ctx, activeKey, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
 		return nil
@@ -109,6 +129,10 @@ func (s *State) SaveAfter(ctx context.Context, serviceID, phone string, sess *mo
 	}
 	return nil
 }
+
+// endedMarker is how long Redis keeps a session's end (and at least a session) for a run of
+// the same message again.
+const endedMarker = 10 * time.Minute
 
 // Active counts the sessions not expired at now.
 func (s *State) Active(ctx context.Context, now time.Time) (int64, error) {

@@ -49,6 +49,11 @@ func (tx *Tx) UpdateNumber(ctx context.Context, n model.Number) error {
 		WHERE number = ? AND COALESCE(client_id, '') <> ?)`, NumberVoiceOwner(n.Number), n.Number, n.ClientID); err != nil {
 		return err
 	}
+	// Nor its service: a service stays with the owner it was made for (the number's new owner
+	// may put its own).
+	if err := tx.dropServiceOf(ctx, n.Number, n.ClientID, true); err != nil {
+		return err
+	}
 	return affected(tx.exec(ctx, `UPDATE numbers SET client_id = ?, provider = ? WHERE number = ?`,
 		nullable(n.ClientID), n.Provider, n.Number))
 }
@@ -57,6 +62,9 @@ func (tx *Tx) UpdateNumber(ctx context.Context, n model.Number) error {
 func (tx *Tx) DeleteNumber(ctx context.Context, number string) error {
 	tx.dropNumber(number)
 	if _, err := tx.exec(ctx, `DELETE FROM voice_answers WHERE owner = ?`, NumberVoiceOwner(number)); err != nil {
+		return err
+	}
+	if err := tx.dropServiceOf(ctx, number, "", false); err != nil {
 		return err
 	}
 	return affected(tx.exec(ctx, `DELETE FROM numbers WHERE number = ?`, number))

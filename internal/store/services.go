@@ -91,6 +91,21 @@ func (tx *Tx) DeleteService(ctx context.Context, s model.Service) error {
 	return affected(tx.exec(ctx, `DELETE FROM services WHERE id = ?`, s.ID))
 }
 
+// dropServiceOf removes the service on a number (with its sessions and buckets) when the number
+// changes hands: unless keep and the service's owner is owner, and always when the number goes.
+func (tx *Tx) dropServiceOf(ctx context.Context, number, owner string, keep bool) error {
+	svc, err := scanService(tx.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE number = ?`, number))
+	if err := notFound(err, "service on "+number); err == ErrNotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if keep && svc.ClientID == owner {
+		return nil
+	}
+	return tx.DeleteService(ctx, svc)
+}
+
 // dropService forgets a number's cached service now and after the commit.
 func (tx *Tx) dropService(number string) {
 	tx.caches.services.drop(number)
