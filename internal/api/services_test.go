@@ -430,6 +430,33 @@ func TestServiceEdges(t *testing.T) {
 			t.Errorf("log %+v", log.Data)
 		}
 	})
+	t.Run("a phone's answers keep its messages' order when a callout is slow", func(t *testing.T) {
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(300 * time.Millisecond)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"reply":"balance"}`)
+		}))
+		defer slow.Close()
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		mustDo(t, s, "GET", "/api/v1/services", acme.APIKey, nil, http.StatusOK).JSON(t, &list)
+		mustDo(t, s, "PUT", "/api/v1/services/"+list.Data[0].ID, acme.APIKey, map[string]any{"commands": []any{
+			map[string]any{"keyword": "BAL", "action": map[string]any{"type": "callout", "url": slow.URL}}, reply("HI", "hi")}}, http.StatusOK)
+		const phone = "+15552400003"
+		simulate(t, s, phone, "57675", "bal")
+		simulate(t, s, phone, "57675", "hi") // decided after BAL's answer, though BAL waits on its endpoint
+		var got []string
+		eventually(t, "both answers", func() bool {
+			got = outboundTo(t, s, acme.APIKey, phone)
+			return len(got) == 2
+		})
+		if got[0] != "hi" || got[1] != "balance" {
+			t.Errorf("answers newest first %q: HI was answered before BAL", got)
+		}
+	})
 	t.Run("the operator's service on a pool number answers for the routed client", func(t *testing.T) {
 		var svc struct {
 			ID       string `json:"id"`

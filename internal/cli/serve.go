@@ -181,7 +181,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	svcs := &services.Runner{Store: st, Replies: out, State: &services.State{Store: st, Redis: rdb},
 		HTTP:  webhook.NewClient(model.MaxCalloutTimeout, cfg.AllowPrivateWebhooks, cfg.ServiceConcurrency),
-		Clock: time.Now, Log: log}
+		Clock: time.Now, Log: log, DecideInRouting: exclusive}
 	runner.Register(svcs.Kind(cfg.ServiceConcurrency))
 	in.Services = svcs
 	campaigns := &campaign.Service{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log}

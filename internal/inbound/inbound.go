@@ -41,6 +41,10 @@ type Service struct {
 // what the service did, and no auto-reply.
 type Services interface {
 	Takes(ctx context.Context, m model.Message) (serviceID string, ok bool, err error)
+	// Inline, when it returns a write, decides the service within routing's own transaction
+	// (write gets the message's conversation); nil: Enqueue.
+	Inline(ctx context.Context, c model.Client, m model.Message, contact model.ContactInfo, serviceID string) (
+		write func(ctx context.Context, tx *store.Tx, conv string) error, err error)
 	Enqueue(ctx context.Context, tx *store.Tx, clientID, serviceID string, m model.Message, now time.Time) error
 }
 

@@ -48,6 +48,12 @@ func (s *Service) route(ctx context.Context, m model.Message) error {
 		if err != nil {
 			return err
 		}
+		if p.service != "" {
+			// Routing takes one phone's messages in order: the service may decide here.
+			if p.serviceWrite, err = s.Services.Inline(ctx, p.client, p.m, p.contact, p.service); err != nil {
+				return err
+			}
+		}
 		write = func(ctx context.Context, tx *store.Tx) error { return s.apply(ctx, tx, p) }
 	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error { return write(ctx, tx) })
@@ -82,10 +88,12 @@ type plan struct {
 	// fillName: the provider named the contact and the client's book has no name for the
 	// phone: the name is written into the book (store.Tx.FillContactName).
 	fillName bool
-	// service is the service on the message's number that takes it ("" : none).
-	service string
-	payload []byte
-	now     time.Time
+	// service is the service on the message's number that takes it ("" : none), and
+	// serviceWrite its decision made in routing (nil: the service's job decides).
+	service      string
+	serviceWrite func(ctx context.Context, tx *store.Tx, conv string) error
+	payload      []byte
+	now          time.Time
 }
 
 func (s *Service) plan(ctx context.Context, r reads, m model.Message, clientID string, by model.RoutedBy) (plan, error) {
@@ -150,6 +158,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
 		// and blocked messages to the keywords below).
 
 		p.m.ConversationID = conv
+		if p.serviceWrite != nil {
+			return p.serviceWrite(ctx, tx, conv)
+		}
 		return s.Services.Enqueue(ctx, tx, p.client.ID, p.service, p.m, p.now)
 	}
 	if conv != p.convID {

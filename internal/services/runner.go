@@ -42,6 +42,10 @@ type Runner struct {
 	// What is written for people (the exchange's time, the client's events) has the wall clock.
 	Clock func() time.Time
 	Log   *slog.Logger
+	// DecideInRouting lets routing decide a service itself, in its own transaction, when it can (see
+	// Inline): only where one process uses the database (SQLite), whose routing already takes
+	// one phone's messages one at a time, in order.
+	DecideInRouting bool
 }
 
 // Kind is the service job's configuration for the queue runner.
@@ -77,10 +81,74 @@ func (r *Runner) Takes(ctx context.Context, m model.Message) (string, bool, erro
 // Enqueue gives a routed message to its number's service, in the routing transaction: the
 // client's message.received is then sent by the service's job, with what the service did.
 func (r *Runner) Enqueue(ctx context.Context, tx *store.Tx, clientID, serviceID string, m model.Message, now time.Time) error {
-	_, err := tx.Enqueue(ctx, model.Job{Kind: JobKind, ClientID: clientID, Ref: m.ID, OrderKey: "svc:" + serviceID + ":" + m.From,
+	_, err := tx.Enqueue(ctx, model.Job{Kind: JobKind, ClientID: clientID, Ref: m.ID, OrderKey: orderKey(serviceID, m.From),
 		Priority: model.PriorityInteractive, RunAt: now, CreatedAt: now})
 	return err
 }
+
+// Inline decides the service on a routed message for routing's own transaction, saving the
+// service job's queue hops (its insert, claim and record: the writes that bound a one-writer
+// database): when the runner may (DecideInRouting), no job of the phone with this service is waiting
+// (they go first, in order), the decision needs no callout (a callout can take seconds), and,
+// with Redis, the service has no rate limit (its token is spent at once: the job would spend
+// another). write, when not nil, does in routing's transaction what the job's would; nil: enqueue
+// the job. conv is the message's conversation, known only in that transaction.
+func (r *Runner) Inline(ctx context.Context, c model.Client, m model.Message, contact model.ContactInfo,
+	serviceID string) (write func(ctx context.Context, tx *store.Tx, conv string) error, err error) {
+	if !r.DecideInRouting {
+		return nil, nil
+	}
+	svc, err := r.Store.CachedServiceByNumber(ctx, m.To)
+	if err != nil || svc.ID != serviceID || (r.State.Redis != nil && svc.Spec.RateLimit != nil) {
+		return nil, nil // the job decides (and finds out what changed)
+	}
+	if waiting, err := r.Store.JobsWaitingOn(ctx, orderKey(serviceID, m.From)); err != nil || waiting {
+		return nil, err
+	}
+	now, at := r.Clock().UTC(), time.Now().UTC()
+	e := model.ServiceExchange{ID: model.NewIDAt(model.PrefixExchange, at), ServiceID: svc.ID, ClientID: c.ID, MessageID: m.ID,
+		Phone: m.From, Input: m.Body, CreatedAt: at}
+	var (
+		d    Decision
+		prev *model.ServiceSession
+	)
+	allowed, bucket, err := r.State.Take(ctx, svc, m.From, now)
+	if err != nil {
+		return nil, err
+	}
+	if !allowed {
+		e.Reason = ReasonRateLimited
+	} else {
+		sess, err := r.State.Load(ctx, svc.ID, m.From, m.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if sess != nil {
+			p := *sess
+			prev = &p
+		}
+		d = Decide(svc, Input{Text: m.Body, Phone: m.From, To: m.To, Contact: contact, Session: sess, Now: now})
+		if d.Callout != nil {
+			return nil, nil
+		}
+		e.Command, e.Flow, e.Step, e.Handled, e.Reason, e.Response = d.Command, d.Flow, d.Step, d.Handled, d.Reason, d.Reply
+		if err := r.State.SaveFirst(ctx, svc.ID, m.From, m.ID, prev, d.Session, now); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, tx *store.Tx, conv string) error {
+		var out model.ServiceExchange
+		m := m
+		m.ConversationID = conv
+		if err := r.write(ctx, tx, c, svc, m, contact, e, d, prev, bucket, at, &out); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { metrics.ServiceMessages.WithLabelValues(strconv.FormatBool(out.Handled), out.Reason).Inc() })
+		return nil
+	}, nil
+}
+
+func orderKey(serviceID, phone string) string { return "svc:" + serviceID + ":" + phone }
 
 // Handle runs the service on one message: it decides (reading the phone's session and rate
 // limit), calls the client's endpoint when the decision says so, and writes the answer, the
@@ -105,7 +173,7 @@ func (r *Runner) Handle(ctx context.Context, job model.Job) queue.Result {
 	now, at := r.Clock().UTC(), time.Now().UTC()
 	svc, err := r.Store.CachedServiceByNumber(ctx, m.To)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!svc.Active || (svc.ClientID != "" && svc.ClientID != c.ID) ||
-		job.OrderKey != "svc:"+svc.ID+":"+m.From)) {
+		job.OrderKey != orderKey(svc.ID, m.From))) {
 		// The service went away after routing (or the number changed hands and another
 		// service came): the client gets the message as any other.
 		return queue.Done(func(ctx context.Context, tx *store.Tx) error { return r.received(ctx, tx, c, m, contact, nil, at) })
@@ -156,51 +224,60 @@ func (r *Runner) Handle(ctx context.Context, job model.Job) queue.Result {
 // finish writes an exchange at the wall clock's at: see Handle.
 func (r *Runner) finish(c model.Client, svc model.Service, m model.Message, contact model.ContactInfo, e model.ServiceExchange,
 	d Decision, prev *model.ServiceSession, bucket func(context.Context, *store.Tx) error, now time.Time) queue.Result {
-	limited := e.Reason == ReasonRateLimited
 	var out model.ServiceExchange
 	return queue.Result{
 		Write: func(ctx context.Context, tx *store.Tx) error {
-			out = e
-			if _, err := tx.ExchangeOfMessage(ctx, m.ID); err == nil {
-				return nil // done before: its writes committed with its exchange
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if bucket != nil {
-				if err := bucket(ctx, tx); err != nil {
-					return err
-				}
-			}
-			if !limited {
-				if err := r.apply(ctx, tx, c, m, d, prev, &out, now); err != nil {
-					return err
-				}
-			}
-			if err := tx.InsertExchange(ctx, out); err != nil {
-				return err
-			}
-			ct := contact
-			if len(d.ContactFields) > 0 && !limited {
-				ct = d.Contact
-			}
-			if err := r.received(ctx, tx, c, m, ct, &out, now); err != nil {
-				return err
-			}
-			if d.Completed == nil || limited {
-				return nil
-			}
-			payload, err := webhook.Payload(model.EventFlowCompleted, now, webhook.FlowCompletedData{ServiceID: svc.ID,
-				Number: svc.Number, Phone: m.From, Flow: d.Completed.Flow, Answers: d.Completed.Answers, MessageID: m.ID, Contact: ct})
-			if err != nil {
-				return err
-			}
-			_, err = webhook.Enqueue(ctx, tx, c, model.EventFlowCompleted, m, payload, now)
-			return err
+			return r.write(ctx, tx, c, svc, m, contact, e, d, prev, bucket, now, &out)
 		},
 		After: func() {
 			metrics.ServiceMessages.WithLabelValues(strconv.FormatBool(out.Handled), out.Reason).Inc()
 		},
 	}
+}
+
+// write writes an exchange in tx (the job's, or routing's when the service decided inline):
+// unless the message's exchange is logged already, the bucket, the decision's effects and
+// answer, the exchange (out, as written) and the client's events.
+func (r *Runner) write(ctx context.Context, tx *store.Tx, c model.Client, svc model.Service, m model.Message, contact model.ContactInfo,
+	e model.ServiceExchange, d Decision, prev *model.ServiceSession, bucket func(context.Context, *store.Tx) error, now time.Time,
+	out *model.ServiceExchange) error {
+	limited := e.Reason == ReasonRateLimited
+	*out = e
+	if _, err := tx.ExchangeOfMessage(ctx, m.ID); err == nil {
+		return nil // done before: its writes committed with its exchange
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if bucket != nil {
+		if err := bucket(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if !limited {
+		if err := r.apply(ctx, tx, c, m, d, prev, out, now); err != nil {
+			return err
+		}
+	}
+	if err := tx.InsertExchange(ctx, *out); err != nil {
+		return err
+	}
+	ct := contact
+	if len(d.ContactFields) > 0 && !limited {
+		ct = d.Contact
+	}
+	if err := r.received(ctx, tx, c, m, ct, out, now); err != nil {
+		return err
+	}
+	if d.Completed == nil || limited {
+		return nil
+	}
+	payload, err := webhook.Payload(model.EventFlowCompleted, now, webhook.FlowCompletedData{ServiceID: svc.ID,
+		Number: svc.Number, Phone: m.From, Flow: d.Completed.Flow, Answers: d.Completed.Answers, MessageID: m.ID, Contact: ct})
+	if err != nil {
+		return err
+	}
+	_, err = webhook.Enqueue(ctx, tx, c, model.EventFlowCompleted, m, payload, now)
+	return err
 }
 
 // apply writes a decision's effects: the contact's names and tags, the session (database

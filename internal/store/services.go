@@ -273,3 +273,16 @@ func (tx *Tx) TagContactByPhone(ctx context.Context, id, clientID, phone, tag st
 		SELECT ?, ?, id FROM contacts WHERE client_id = ? AND phone = ? ON CONFLICT DO NOTHING`, clientID, tag, clientID, phone)
 	return err
 }
+
+// JobsWaitingOn reports whether a job with this order key is queued, running or waiting.
+func (r reader) JobsWaitingOn(ctx context.Context, orderKey string) (bool, error) {
+	var one int
+	err := r.queryRow(ctx, `SELECT 1 FROM jobs WHERE order_key = ? AND order_key <> ''
+		AND state IN ('queued', 'running', 'waiting') LIMIT 1`, orderKey).Scan(&one)
+	if err := notFound(err, "jobs on "+orderKey); err == ErrNotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}
