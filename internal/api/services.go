@@ -91,14 +91,10 @@ func anyServices(*http.Request) (string, bool)   { return "", true }
 
 // service reads the service of the path's {id} that the caller may see (another's is 404).
 func (a *API) service(r *http.Request, who serviceOwner) (model.Service, error) {
-	svc, err := a.Store.Service(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return svc, err
+	if id, all := who(r); !all {
+		return a.Store.ClientService(r.Context(), id, r.PathValue("id"))
 	}
-	if id, all := who(r); !all && svc.ClientID != id {
-		return model.Service{}, store.ErrNotFound
-	}
-	return svc, nil
+	return a.Store.Service(r.Context(), r.PathValue("id"))
 }
 
 // createService: POST …/services {"number", "commands", …} → 201 with the service.

@@ -264,8 +264,9 @@ func (s ServiceSpec) Check(checkURL func(string) error) (ServiceSpec, error) {
 	if s.SessionTTLSeconds < 0 || s.SessionTTLSeconds > 30*24*3600 {
 		return s, &FieldErr{"session_ttl_seconds", "must be from 1 to 2592000 (0 or absent: 3600)"}
 	}
-	if r := s.RateLimit; r != nil && (r.PerMinute <= 0 || r.PerMinute > 6000 || r.Burst < 1 || r.Burst > 1000) {
-		return s, &FieldErr{"rate_limit", "per_minute must be above 0 (at most 6000) and burst from 1 to 1000"}
+	if r := s.RateLimit; r != nil && (r.PerMinute <= 0 || r.PerMinute > 6000 || r.Burst < 1 || r.Burst > 1000 ||
+		r.PerMinute*24*60 < float64(r.Burst)) {
+		return s, &FieldErr{"rate_limit", "burst must be from 1 to 1000, and per_minute at most 6000 and enough to refill the burst within a day (at least burst/1440)"}
 	}
 	return s, nil
 }

@@ -234,8 +234,25 @@ func nextStep(f model.Flow, st model.Step, value string) string {
 	return st.Next
 }
 
-// contactFrom writes an answer into the contact's names.
+// maxNameRunes bounds what an answer writes into one of the contact's names (the contact book's
+// own bound, contact.MaxNameLen).
+const maxNameRunes = 256
+
+// contactFrom writes an answer into the contact's names, each cut to maxNameRunes.
 func contactFrom(field, value string, c model.ContactInfo) (model.ContactInfo, []string) {
+	c, set := contactFields(field, value, c)
+	c.FirstName, c.LastName, c.Business = cut(c.FirstName), cut(c.LastName), cut(c.Business)
+	return c, set
+}
+
+func cut(s string) string {
+	if r := []rune(s); len(r) > maxNameRunes {
+		return strings.TrimSpace(string(r[:maxNameRunes]))
+	}
+	return s
+}
+
+func contactFields(field, value string, c model.ContactInfo) (model.ContactInfo, []string) {
 	switch field {
 	case "name":
 		first, last, _ := strings.Cut(strings.Join(strings.Fields(value), " "), " ")

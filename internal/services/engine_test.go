@@ -180,6 +180,9 @@ func TestNameAnswersFillTheContact(t *testing.T) {
 	if d := run(svc, time.Now(), "1", "Asha")[1]; d.Reply != "Thanks Asha! (-)" {
 		t.Fatalf("one word: %q", d.Reply)
 	}
+	if d := run(svc, time.Now(), "1", "Asha "+strings.Repeat("x", 300))[1]; len([]rune(d.Contact.LastName)) != 256 {
+		t.Fatalf("a name is cut to the book's bound: %d characters", len([]rune(d.Contact.LastName)))
+	}
 }
 
 // A spec's errors name the field by its path.
@@ -237,6 +240,7 @@ func TestSpecErrorsNameTheField(t *testing.T) {
 		{"exit_words[0]", func(s *model.ServiceSpec) { s.ExitWords = []string{" "} }},
 		{"session_ttl_seconds", func(s *model.ServiceSpec) { s.SessionTTLSeconds = -1 }},
 		{"rate_limit", func(s *model.ServiceSpec) { s.RateLimit = &model.RateLimit{PerMinute: 5} }},
+		{"rate_limit", func(s *model.ServiceSpec) { s.RateLimit = &model.RateLimit{PerMinute: 0.001, Burst: 3} }}, // days to refill
 		{"invalid_reply", func(s *model.ServiceSpec) { s.InvalidReply = strings.Repeat("x", 1601) }},
 		// Opt-out words never reach a service: they cannot be its words.
 		{"commands[0].keyword", func(s *model.ServiceSpec) { s.Commands[0].Keyword = "unsubscribe" }},

@@ -104,8 +104,13 @@ func (m *Manager) number(ctx context.Context, clientID, raw string) (string, err
 		return "", &model.FieldErr{Field: "number", Reason: "must be a phone number in E.164 (+15557654321) or a short code of 3 to 8 digits"}
 	}
 	n, err := m.Store.Number(ctx, number)
+	if errors.Is(err, store.ErrNotFound) && clientID != "" {
+		// The same answer as for another client's number: a client learns nothing of the
+		// operator's inventory.
+		return "", &model.FieldErr{Field: "number", Reason: number + " is not one of your numbers"}
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		return "", &model.FieldErr{Field: "number", Reason: number + " is not one of Ibiki's numbers (the operator adds numbers and short codes with POST /admin/v1/numbers)"}
+		return "", &model.FieldErr{Field: "number", Reason: number + " is not one of Ibiki's numbers (add it with POST /admin/v1/numbers)"}
 	}
 	if err != nil {
 		return "", err

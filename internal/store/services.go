@@ -45,6 +45,12 @@ func (r reader) Service(ctx context.Context, id string) (model.Service, error) {
 	return s, notFound(err, "service "+id)
 }
 
+// ClientService returns one of a client's services; another's is ErrNotFound.
+func (r reader) ClientService(ctx context.Context, clientID, id string) (model.Service, error) {
+	s, err := scanService(r.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE client_id = ? AND id = ?`, clientID, id))
+	return s, notFound(err, "service "+id)
+}
+
 // ServiceByNumber returns the service on a receiving number.
 func (r reader) ServiceByNumber(ctx context.Context, number string) (model.Service, error) {
 	s, err := scanService(r.queryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE number = ?`, number))
