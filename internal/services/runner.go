@@ -132,8 +132,15 @@ func (r *Runner) Inline(ctx context.Context, c model.Client, m model.Message, co
 			return nil, nil
 		}
 		e.Command, e.Flow, e.Step, e.Handled, e.Reason, e.Response = d.Command, d.Flow, d.Step, d.Handled, d.Reason, d.Reply
-		if err := r.State.SaveFirst(ctx, svc.ID, m.From, m.ID, prev, d.Session, now); err != nil {
-			return nil, err
+		if r.State.Redis != nil && (prev != nil || d.Session != nil) {
+			// Redis is written before routing's transaction: not for a message routed
+			// meanwhile (a sweep's stale copy), whose write would go over a later message's.
+			if cur, err := r.Store.MessageByID(ctx, m.ID); err != nil || cur.RoutedBy != model.RoutedByNotYetRouted {
+				return nil, err
+			}
+			if err := r.State.SaveFirst(ctx, svc.ID, m.From, m.ID, prev, d.Session, now); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return func(ctx context.Context, tx *store.Tx, conv string) error {
