@@ -156,7 +156,6 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p plan) error {
 	if p.service != "" {
 		// The service sends message.received, after it has run (Takes left STOP, START, HELP
 		// and blocked messages to the keywords below).
-
 		p.m.ConversationID = conv
 		if p.serviceWrite != nil {
 			return p.serviceWrite(ctx, tx, conv)

@@ -210,7 +210,7 @@ func (r *Runner) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 	d = Decide(svc, Input{Text: m.Body, Phone: m.From, To: m.To, Contact: contact, Session: sess, Now: now})
 	if d.Callout != nil {
-		r.callout(ctx, c, m, &d, &e)
+		r.callout(ctx, c, svc, m, &d, &e)
 	}
 	e.Command, e.Flow, e.Step, e.Handled, e.Reason, e.Response = d.Command, d.Flow, d.Step, d.Handled, d.Reason, d.Reply
 	if r.State.Redis != nil {
@@ -407,7 +407,7 @@ const maxCalloutAnswer = 64 << 10
 // callout calls the client's endpoint for a decision: the endpoint's reply replaces the
 // decision's (and its session is kept, for a command's callout); a failure (transport, status
 // not 2xx, an answer that is not {reply, session?}) sends the fallback.
-func (r *Runner) callout(ctx context.Context, c model.Client, m model.Message, d *Decision, e *model.ServiceExchange) {
+func (r *Runner) callout(ctx context.Context, c model.Client, svc model.Service, m model.Message, d *Decision, e *model.ServiceExchange) {
 	co := d.Callout
 	start := time.Now()
 	reply, session, status, err := r.call(ctx, c, m, co)
@@ -431,10 +431,7 @@ func (r *Runner) callout(ctx context.Context, c model.Client, m model.Message, d
 					d.Session = &model.ServiceSession{ServiceID: e.ServiceID, Phone: m.From}
 				}
 				s := *d.Session
-				s.Data, s.ExpiresAt = session, r.Clock().UTC().Add(time.Hour)
-				if svc, err := r.Store.CachedServiceByNumber(ctx, m.To); err == nil {
-					s.ExpiresAt = r.Clock().UTC().Add(svc.Spec.SessionTTL())
-				}
+				s.Data, s.ExpiresAt = session, r.Clock().UTC().Add(svc.Spec.SessionTTL())
 				d.Session = &s
 			case d.Session != nil && d.Session.Flow == "":
 				d.Session = nil // the endpoint keeps nothing more
