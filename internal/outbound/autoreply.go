@@ -31,6 +31,7 @@ func (s *Service) QueueAutoReply(ctx context.Context, tx *store.Tx, c model.Clie
 	if err != nil || !ok {
 		return err
 	}
+	d.start = true
 	_, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, now)
 	return err
 }
@@ -217,6 +218,7 @@ func (s *Service) QueueServiceReply(ctx context.Context, tx *store.Tx, c model.C
 	if err != nil || why != "" {
 		return reply, why, err
 	}
+	d.start = true
 	reply, err = s.queue(ctx, tx, d, func(string) (route, error) { return r, nil }, s.Clock().UTC())
 	return reply, "", err
 }

@@ -42,14 +42,7 @@ func (s *Service) claimed(ctx context.Context, tx *store.Tx, jobs []model.Job) e
 	// After the commit and before the runs start (queue.Kind.Claimed): each run finds its
 	// message here.
 	tx.AfterCommit(func() {
-		s.startMu.Lock()
-		if s.started == nil {
-			s.started = map[string]model.Message{}
-		}
-		for _, m := range started {
-			s.started[m.ID] = m
-		}
-		s.startMu.Unlock()
+		s.keepStarted(started...)
 		for _, m := range started {
 			metrics.OutboundStatus.WithLabelValues(m.Provider, string(model.StatusSending)).Inc()
 		}
@@ -82,4 +75,16 @@ func (s *Service) takeStarted(id string) (model.Message, bool) {
 		delete(s.started, id)
 	}
 	return m, ok
+}
+
+// keepStarted keeps messages recorded as "sending" for their runs (takeStarted).
+func (s *Service) keepStarted(ms ...model.Message) {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	if s.started == nil {
+		s.started = map[string]model.Message{}
+	}
+	for _, m := range ms {
+		s.started[m.ID] = m
+	}
 }

@@ -15,7 +15,7 @@ import (
 // Kind returns the queue configuration of the send job.
 func (s *Service) Kind(concurrency int) queue.Kind {
 	return queue.Kind{Kind: model.JobSend, Handler: s, Concurrency: concurrency, MaxAttempts: 12,
-		OnDead: s.onDead, Claimed: s.claimed}
+		OnDead: s.onDead, Claimed: s.claimed, Returned: func(j model.Job) { s.takeStarted(j.Ref) }}
 }
 
 // Handle runs one send job, in steps: load the message and check it still needs sending, hold

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,6 +152,9 @@ type Draft struct {
 	// dltTemplateID and dltEntityID are the DLT ids the message goes under (checkDLT,
 	// OwnReplyDLT); "" for none.
 	dltTemplateID, dltEntityID string
+	// start: an answer routing queues (a service's reply, an auto-reply) is stored already
+	// handed to its send run when it can be (insertStarted), so that it costs no claim.
+	start bool
 }
 
 // Check validates a request for a client without writing anything. The body must be text
@@ -364,7 +368,43 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		// Not ordered: a message waiting for its time must not hold back its conversation.
 		return m, tx.QueueOutboundAt(ctx, m, false, d.Req.Priority, d.Req.SendAt.UTC())
 	}
+	if d.start {
+		return m, s.insertStarted(ctx, tx, &m, d.Req.Priority, now)
+	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
+}
+
+// insertStarted stores an answer routing queues as its send job's claim would leave it when it
+// can (store.QueueStartedSend): "sending", its attempt recorded with its client's event, and
+// handed to this process's send run after the commit, which then only calls the provider
+// (takeStarted). It can when the message is one the claim would start (claimed: a provider
+// that needs the attempt recorded and has no throttle, no campaign, no validity period; the
+// opt-out was read in this transaction by replyDraft) and no send of its conversation is
+// ahead of it; otherwise it is queued like any send. A crash after the commit leaves it as a
+// crash after a claim does: "sending", reconciled when its lease lapses.
+func (s *Service) insertStarted(ctx context.Context, tx *store.Tx, m *model.Message, priority int, now time.Time) error {
+	if priority == model.PriorityBulk || m.Status != model.StatusQueued || m.CampaignID != "" || !m.ValidUntil.IsZero() ||
+		!slices.Contains(s.direct(), m.Provider) {
+		return insert(ctx, tx, m, priority)
+	}
+	var (
+		started bool
+		msg     model.Message
+	)
+	// Registered before the insert's own (its Take): the run finds its message kept.
+	tx.AfterCommit(func() {
+		if started {
+			s.keepStarted(msg)
+			metrics.OutboundStatus.WithLabelValues(msg.Provider, string(model.StatusSending)).Inc()
+		}
+	})
+	started, err := tx.QueueStartedSend(ctx, *m, priority, now)
+	if err != nil || !started {
+		return err
+	}
+	m.Status, m.SendAttempts, m.StatusAt, m.SentAt = model.StatusSending, m.SendAttempts+1, now, now
+	msg = *m
+	return s.event(ctx, tx, *m, model.EventMessageStatus, now)
 }
 
 // carries refuses a message its provider cannot send: a channel or media it does not carry.

@@ -8,12 +8,13 @@ import (
 	"github.com/ibiki/ibiki/internal/store"
 )
 
-// Adoption: while a kind whose table can do it (bornLeased: deliveries) runs, its new jobs are
-// born leased to this process and handed to it after their commit, so their first run needs no
-// claim. This file is that policy: which jobs start at once, which wait in a small backlog, and
+// Adoption: while a kind whose table can do it (bornLeased: deliveries, and the sends Ibiki
+// starts itself, see store.QueueStartedSend) runs, its new jobs are born leased to this process
+// and handed to it after their commit, so their first run needs no claim. This file is that policy: which jobs start at once, which wait in a small backlog, and
 // which go back to the queue, without ever breaking the per-client caps or taking the slots a
-// claim counted. (Jobs of the jobs table are born queued and claimed: measured, adopting send
-// jobs made dispatch compete with accepting sends and lowered the flat-out accept rate.)
+// claim counted. (Jobs of the jobs table are born queued and claimed, and so are the sends of
+// clients: measured, adopting them made dispatch compete with accepting sends and lowered the
+// flat-out accept rate. Only the answers routing queues are born started.)
 
 // start lets the kind run jobs in work, and take new ones born leased to it. It runs after any
 // release of running jobs at start, which would otherwise hand the same jobs to the queue too.
@@ -133,10 +134,18 @@ func (k *kindRunner) fromBacklog() {
 func (k *kindRunner) giveBack(j model.Job) {
 	ctx, now := context.Background(), k.r.opt.Clock()
 	err := k.r.store.InTx(ctx, func(tx *store.Tx) error {
+		if t, ok := k.table.(returnsAdopted); ok {
+			_, err := t.giveBack(ctx, tx, j, now)
+			return err
+		}
 		_, err := k.table.requeue(ctx, tx, j, now, "", true)
 		return err
 	})
 	if err != nil {
 		k.r.opt.Log.Warn("queue: adopted job left to its lease", "kind", j.Kind, "job", j.Ref, "error", err)
+		return
+	}
+	if k.cfg.Returned != nil {
+		k.cfg.Returned(j)
 	}
 }

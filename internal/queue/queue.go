@@ -83,6 +83,9 @@ type Kind struct {
 	// function it may run more than once and must only write through tx. An error undoes the
 	// claim.
 	Claimed func(ctx context.Context, tx *store.Tx, jobs []model.Job) error
+	// Returned, when set, hears of an adopted job given back to the queue without running
+	// (after the commit), so that the kind can drop what it kept in memory for its run.
+	Returned func(j model.Job)
 }
 
 func defaultBackoff(n int) time.Duration {

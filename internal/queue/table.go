@@ -153,6 +153,18 @@ type bornLeased interface {
 
 func (deliveryTable) leaseNew(s *store.Store, to store.Lessee) { s.LeaseNewDeliveries(to) }
 
+func (sendTable) leaseNew(s *store.Store, to store.Lessee) { s.LeaseNewSends(to) }
+
+// returnsAdopted is a table whose adopted jobs need more than a deferral to go back to the
+// queue unrun: a send born started has its attempt recorded, which giving it back undoes.
+type returnsAdopted interface {
+	giveBack(ctx context.Context, tx *store.Tx, j model.Job, runAt time.Time) (bool, error)
+}
+
+func (sendTable) giveBack(ctx context.Context, tx *store.Tx, j model.Job, runAt time.Time) (bool, error) {
+	return tx.ReturnStartedSend(ctx, j, runAt)
+}
+
 // Stats summarises the queue for metrics: the jobs table by kind and state, and the deliveries
 // and the sends still in the queue as webhook and send jobs.
 func Stats(ctx context.Context, s *store.Store) ([]store.QueueStat, error) {

@@ -18,12 +18,13 @@ import (
 // Tx is one caller's share of a write transaction. Reads through it see its own writes.
 type Tx struct {
 	reader
-	kinds  []string // what became ready to claim (see OnWrite), announced after commit
-	after  []func() // run after commit
-	news   []Announcement
-	caches *caches
-	lessee *Lessee  // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
-	held   []string // PostgreSQL: the order keys whose locks this function took (lockKey)
+	kinds      []string // what became ready to claim (see OnWrite), announced after commit
+	after      []func() // run after commit
+	news       []Announcement
+	caches     *caches
+	lessee     *Lessee  // who new deliveries are born leased to (nil: born queued); a pointer keeps Tx small
+	sendLessee *Lessee  // who sends born started are leased to (QueueStartedSend)
+	held       []string // PostgreSQL: the order keys whose locks this function took (lockKey)
 	// atCommit says MoveCreditsAtCommit defers its entries (into credits) to the end of the
 	// batch; false runs them where they are asked (a batch run again after an overdraft).
 	atCommit bool
@@ -205,7 +206,7 @@ func (s *Store) newTx(sqlTx *sql.Tx, atCommit bool) *Tx {
 		local = map[string]*sql.Stmt{}
 	}
 	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
-		lessee: s.lessee.Load(), atCommit: atCommit}
+		lessee: s.lessee.Load(), sendLessee: s.sendLessee.Load(), atCommit: atCommit}
 }
 
 // errOverdrawn says that the credit moves a batch deferred to its end would overdraw a balance:

@@ -81,6 +81,75 @@ func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool
 	return nil
 }
 
+// QueueStartedSend stores one of Ibiki's own answers (a service's reply, found in routing's
+// transaction) already handed to its send run: when a send Lessee is registered (LeaseNewSends)
+// and no unfinished send of its conversation is ahead of it, the message is inserted as
+// "sending" (its attempt recorded, sent_at = at) and running, leased as the Lessee says, and
+// handed to its Take once the transaction has committed, so that it needs neither a claim nor
+// a commit of its own before its provider is called. Otherwise it is queued (ordered) as
+// QueueOutbound does. It returns whether the message was started; the caller has checked
+// everything StartSends checks (provider, validity, campaign, opt-out).
+func (tx *Tx) QueueStartedSend(ctx context.Context, m model.Message, priority int, at time.Time) (bool, error) {
+	l := tx.sendLessee
+	if l == nil || m.ConversationID == "" {
+		return false, tx.QueueOutbound(ctx, m, true, priority)
+	}
+	key := m.ConversationID
+	if err := tx.lockKey(ctx, SendOrderKey(key)); err != nil {
+		return false, err
+	}
+	var last sql.NullInt64
+	if err := tx.queryRow(ctx, `SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''`,
+		key).Scan(&last); err != nil {
+		return false, fmt.Errorf("store: probe send queue: %w", err)
+	}
+	if last.Valid {
+		return false, tx.QueueOutbound(ctx, m, true, priority)
+	}
+	owner, until := (*l).Lease()
+	m.Status, m.SendAttempts, m.StatusAt = model.StatusSending, m.SendAttempts+1, at
+	args := append(messageArgs(m), ms(at), key, priority, ms(m.CreatedAt), ms(until), owner)
+	if _, err := tx.exec(ctx, queueStartedSend, args...); err != nil {
+		return false, notFound(err, "queue started send")
+	}
+	j := model.Job{ClientID: m.ClientID, Ref: m.ID, OrderKey: SendOrderKey(key), Priority: priority, RunAt: m.CreatedAt,
+		Attempts: 1, LeaseUntil: until, CreatedAt: m.CreatedAt}
+	tx.AfterCommit(func() { (*l).Take(j) })
+	return true, nil
+}
+
+// queueStartedSend inserts a message first in its conversation's send queue, running.
+var queueStartedSend = `INSERT INTO messages (` + messageColumns + `, sent_at, q_state, q_key, q_seq, q_priority,
+	q_run_at, q_attempts, q_lease_until, q_locked_by)
+	VALUES (` + placeholders(strings.Count(messageColumns, ",")+1) + `, ?, 'running', ?, 1, ?, ?, 1, ?, ?)`
+
+// ReturnStartedSend puts back in the queue a send born started (QueueStartedSend) that its
+// runner gave back without running it (its client's share of the runs was taken): the provider
+// was never called, so the message is queued again, its attempt undone, for a claim to start
+// it afresh. It reports whether the send was still running under this lease.
+func (tx *Tx) ReturnStartedSend(ctx context.Context, j model.Job, runAt time.Time) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE messages SET q_state = 'queued', q_run_at = ?, q_attempts = q_attempts - 1,
+		q_lease_until = 0, q_locked_by = '',
+		status = CASE WHEN status = 'sending' THEN 'queued' ELSE status END,
+		send_attempts = CASE WHEN status = 'sending' THEN send_attempts - 1 ELSE send_attempts END,
+		sent_at = CASE WHEN status = 'sending' THEN 0 ELSE sent_at END
+		WHERE id = ? AND q_attempts = ? AND q_state = 'running'`, ms(runAt), j.Ref, j.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("store: return send %s: %w", j.Ref, err)
+	}
+	return tx.requeued(res, SendsReady)
+}
+
+// LeaseNewSends registers who the sends born started (QueueStartedSend) are leased to; nil
+// makes them queued, to be claimed.
+func (s *Store) LeaseNewSends(l Lessee) {
+	if l == nil {
+		s.sendLessee.Store(nil)
+		return
+	}
+	s.sendLessee.Store(&l)
+}
+
 // queueOutbound inserts a message with its place in the send queue: behind the last unfinished
 // send of its key, if any. The subqueries repeat the partial index's conditions (non-empty
 // q_key and q_state) so that the planner may use it.

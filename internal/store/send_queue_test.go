@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -345,5 +346,117 @@ func TestTheSendQueueMigratesDownAndUpAgain(t *testing.T) {
 	}
 	if got := refs(claimSends(t, s, 10)); got != "msg_001,msg_003" {
 		t.Fatalf("claimed %q after migrating up again, want msg_001,msg_003 (msg_002 waits)", got)
+	}
+}
+
+// takeLog is a send Lessee that keeps what it was handed.
+type takeLog struct {
+	mu    sync.Mutex
+	taken []model.Job
+}
+
+func (l *takeLog) Lease() (string, time.Time) { return "me", t0.Add(time.Hour) }
+func (l *takeLog) Take(j model.Job) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.taken = append(l.taken, j)
+}
+
+// An answer Ibiki queues itself is born started when a send Lessee is registered and nothing of
+// its conversation is ahead: "sending" with its attempt recorded, running under the Lessee's
+// lease, and handed to it only once committed (not for a rolled-back transaction). One behind
+// an unfinished send of its conversation waits as any send; without a Lessee it is queued. A
+// started send given back unrun is queued again with its attempt undone, and its conversation
+// still goes one at a time.
+func TestSendsBornStarted(t *testing.T) {
+	s := ibikitest.NewStore(t)
+	ctx := t.Context()
+	addClient(t, s, "acme")
+	queueStarted := func(m model.Message) (started bool, err error) {
+		t.Helper()
+		err = s.InTx(ctx, func(tx *store.Tx) (err error) {
+			conv, _, err := tx.TouchOutbound(ctx, m.ClientID, m, m.ConversationID, true)
+			if err != nil {
+				return err
+			}
+			m.ConversationID = conv
+			started, err = tx.QueueStartedSend(ctx, m, model.PriorityInteractive, t0.Add(time.Minute))
+			return err
+		})
+		return started, err
+	}
+	if started, err := queueStarted(outboundTo(1, "conv_a", "+15551230001")); err != nil || started {
+		t.Fatalf("without a Lessee: started %v, %v; want queued", started, err)
+	}
+	if got := refs(claimSends(t, s, 10)); got != "msg_001" {
+		t.Fatalf("claimed %q, want msg_001 (queued without a Lessee)", got)
+	}
+
+	l := &takeLog{}
+	s.LeaseNewSends(l)
+	t.Cleanup(func() { s.LeaseNewSends(nil) })
+	// Rolled back: nothing handed over.
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		m := outboundTo(2, "conv_b", "+15551230002")
+		conv, _, err := tx.TouchOutbound(ctx, m.ClientID, m, m.ConversationID, true)
+		if err != nil {
+			return err
+		}
+		m.ConversationID = conv
+		if _, err := tx.QueueStartedSend(ctx, m, model.PriorityInteractive, t0); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || len(l.taken) != 0 {
+		t.Fatalf("rolled back: err %v, taken %v; want boom and nothing taken", err, l.taken)
+	}
+	if started, err := queueStarted(outboundTo(3, "conv_b", "+15551230002")); err != nil || !started {
+		t.Fatalf("first of its conversation: started %v, %v; want started", started, err)
+	}
+	if len(l.taken) != 1 {
+		t.Fatalf("taken %d jobs, want 1", len(l.taken))
+	}
+	j := l.taken[0]
+	if j.Ref != "msg_003" || j.ClientID != "acme" || j.OrderKey != store.SendOrderKey("conv_b") || j.Attempts != 1 ||
+		!j.LeaseUntil.Equal(t0.Add(time.Hour)) || j.Priority != model.PriorityInteractive {
+		t.Fatalf("taken job = %+v", j)
+	}
+	m, err := s.MessageByID(ctx, "msg_003")
+	ibikitest.Must(t, err)
+	if m.Status != model.StatusSending || m.SendAttempts != 1 || !m.SentAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("started message: status %s, attempts %d, sent_at %v", m.Status, m.SendAttempts, m.SentAt)
+	}
+	if n := sendStat(t, s, model.JobRunning); n != 2 {
+		t.Fatalf("running sends = %d, want 2 (msg_001 claimed, msg_003 born started)", n)
+	}
+	// Behind it: waits, as any send of the conversation.
+	if started, err := queueStarted(outboundTo(4, "conv_b", "+15551230002")); err != nil || started {
+		t.Fatalf("behind msg_003: started %v, %v; want waiting", started, err)
+	}
+	if w := sendStat(t, s, model.JobWaiting); w != 1 {
+		t.Fatalf("%d sends waiting, want 1 (msg_004)", w)
+	}
+	// Given back unrun: queued again, attempt undone; claimed afresh, and msg_004 still waits.
+	var back bool
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		back, err = tx.ReturnStartedSend(ctx, j, t0)
+		return err
+	}))
+	if !back {
+		t.Fatal("the started send was not given back")
+	}
+	m, err = s.MessageByID(ctx, "msg_003")
+	ibikitest.Must(t, err)
+	if m.Status != model.StatusQueued || m.SendAttempts != 0 || !m.SentAt.IsZero() {
+		t.Fatalf("given back: status %s, attempts %d, sent_at %v; want queued, 0, zero", m.Status, m.SendAttempts, m.SentAt)
+	}
+	got := claimSends(t, s, 10)
+	if refs(got) != "msg_003" || got[0].Attempts != 1 {
+		t.Fatalf("after the give-back claimed %q (%+v), want msg_003 at its first attempt", refs(got), got)
+	}
+	if w := sendStat(t, s, model.JobWaiting); w != 1 {
+		t.Fatalf("%d sends waiting, want 1 (msg_004)", w)
 	}
 }

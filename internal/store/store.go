@@ -77,6 +77,7 @@ type Store struct {
 	onWrite    []func(kinds []string)
 	onAnnounce []func(Announcement)
 	lessee     atomic.Pointer[Lessee]
+	sendLessee atomic.Pointer[Lessee] // who sends born started are leased to (LeaseNewSends)
 	// shareLog hears the errors of sharing announcements between instances (SetShareLog).
 	shareLog func(error)
 }
