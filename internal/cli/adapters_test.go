@@ -19,6 +19,7 @@ var minimalEntries = map[string][]string{
 	"extremesms": {`{}`, `{"base_url":"https://api.extremesms.example","api_key":"k"}`},
 	"generic":    {`{}`, `{"fields":{"from":"mobile"},"allow_get":true}`},
 	"twilio":     {`{"account_sid":"AC1","auth_token":"t"}`},
+	"smpp":       {`{"address":"127.0.0.1:2775","system_id":"ibiki"}`},
 	"http": {`{"url":"https://agg.example/sms"}`,
 		`{"url":"https://agg.example/sms","status":{"token":"t","id_path":"id","status_path":"s"}}`},
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ibiki/ibiki/internal/provider/generic"
 	"github.com/ibiki/ibiki/internal/provider/httpapi"
 	"github.com/ibiki/ibiki/internal/provider/simulator"
+	"github.com/ibiki/ibiki/internal/provider/smpp"
 	"github.com/ibiki/ibiki/internal/provider/twilio"
 )
 
@@ -27,6 +28,7 @@ var adapterTypes = map[string]provider.Constructor{
 	"generic":    generic.FromEntry,
 	"http":       httpapi.FromEntry,
 	"simulator":  simulator.FromEntry,
+	"smpp":       smpp.FromEntry,
 	"twilio":     twilio.FromEntry,
 }
 

@@ -81,7 +81,7 @@ func TestProvidersFileLoading(t *testing.T) {
 		{"protection on a provider without webhooks is refused", `{"providers":[{"name":"sim","type":"simulator","webhook_token":"x"}]}`, nil,
 			"sim: a simulator provider like this one takes no webhooks"},
 		{"an unknown type is refused", `{"providers":[{"name":"p","type":"pigeon"}]}`, nil,
-			`p: type "pigeon" is not one of extremesms, generic, http, simulator, twilio`},
+			`p: type "pigeon" is not one of extremesms, generic, http, simulator, smpp, twilio`},
 		{"a file of inbound sources only is refused", `{"providers":[{"name":"relay","type":"generic"}]}`, nil,
 			"lists no provider that sends"},
 		{"a default that does not send is refused", `{"default":"relay","providers":[{"name":"relay","type":"generic"},` + tw + `]}`, nil,

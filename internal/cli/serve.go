@@ -104,6 +104,8 @@ type App struct {
 // lets it finish (see queue.Runner.Run) and returns.
 func (a *App) Run(ctx context.Context) {
 	done, shared := make(chan struct{}), make(chan struct{})
+	// Adapters with connections of their own (SMPP binds) open them now; Close ends them.
+	a.Providers.Start(ctx)
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	go a.Dashboard.Maintain(ctx)

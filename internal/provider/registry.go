@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,22 @@ func (r *Registry) Injector() (Injector, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Starter is implemented by adapters that keep connections of their own (the SMPP connector's
+// binds): Start opens them when the server's background work starts, and they run until the
+// adapter's Close.
+type Starter interface {
+	Start(ctx context.Context)
+}
+
+// Start starts every adapter that keeps connections of its own (Starter).
+func (r *Registry) Start(ctx context.Context) {
+	for _, a := range r.All() {
+		if s, ok := a.(Starter); ok {
+			s.Start(ctx)
+		}
+	}
 }
 
 // Close closes every adapter that holds something open (io.Closer), such as the simulator's

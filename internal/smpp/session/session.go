@@ -39,6 +39,10 @@ type Options struct {
 // ErrClosed is what a request gets once the session ended.
 var ErrClosed = errors.New("smpp: session closed")
 
+// ErrNotSent is a request the session ended before writing: the peer never saw it. (It is
+// also ErrClosed.)
+var ErrNotSent = fmt.Errorf("%w before the request was written", ErrClosed)
+
 // ErrTimeout is a request whose response did not come in time: the peer may have acted on it.
 var ErrTimeout = errors.New("smpp: no response in time")
 
@@ -125,7 +129,7 @@ func (s *Session) Request(ctx context.Context, b pdu.Body) (pdu.PDU, error) {
 	case <-ctx.Done():
 		return pdu.PDU{}, ctx.Err()
 	case <-s.done:
-		return pdu.PDU{}, s.closedErr()
+		return pdu.PDU{}, ErrNotSent
 	}
 	defer func() { <-s.window }()
 	seq := s.next()
@@ -133,7 +137,7 @@ func (s *Session) Request(ctx context.Context, b pdu.Body) (pdu.PDU, error) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
-		return pdu.PDU{}, s.closedErr()
+		return pdu.PDU{}, ErrNotSent
 	}
 	s.pending[seq] = ch
 	s.mu.Unlock()

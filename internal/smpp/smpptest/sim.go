@@ -23,6 +23,8 @@ type Sim struct {
 	Addr    string // the SMPP address, host:port
 	Control string // the control plane's base URL (GET /mo, /stats)
 	cmd     *exec.Cmd
+	env     []string
+	script  string
 }
 
 // PeerDir is node-smpp's directory (IBIKI_TEST_SMPP_PEER), or skips the test (fails it when
@@ -49,15 +51,31 @@ func StartSim(t testing.TB, env ...string) *Sim {
 	t.Helper()
 	dir := PeerDir(t)
 	smppPort, controlPort := freePort(t), freePort(t)
-	cmd := exec.Command("node", filepath.Join(dir, "smsc-sim.js"))
-	cmd.Env = append(os.Environ(), append([]string{"NODE_PATH=" + filepath.Join(dir, "node_modules"), "QUIET=1",
-		"SMPP_PORT=" + strconv.Itoa(smppPort), "CONTROL_PORT=" + strconv.Itoa(controlPort)}, env...)...)
+	s := &Sim{Addr: fmt.Sprintf("127.0.0.1:%d", smppPort), Control: fmt.Sprintf("http://127.0.0.1:%d", controlPort),
+		env: append(os.Environ(), append([]string{"NODE_PATH=" + filepath.Join(dir, "node_modules"), "QUIET=1",
+			"SMPP_PORT=" + strconv.Itoa(smppPort), "CONTROL_PORT=" + strconv.Itoa(controlPort)}, env...)...),
+		script: filepath.Join(dir, "smsc-sim.js")}
+	t.Cleanup(s.Stop)
+	s.start(t)
+	return s
+}
+
+// Restart starts the simulator again on the same ports (after Stop), with its counters reset.
+func (s *Sim) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.start(t)
+}
+
+func (s *Sim) start(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command("node", s.script)
+	cmd.Env = s.env
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("smpptest: start the simulator: %v", err)
 	}
-	s := &Sim{Addr: fmt.Sprintf("127.0.0.1:%d", smppPort), Control: fmt.Sprintf("http://127.0.0.1:%d", controlPort), cmd: cmd}
-	t.Cleanup(s.Stop)
+	s.cmd = cmd
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
@@ -70,14 +88,14 @@ func StartSim(t testing.TB, env ...string) *Sim {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
 }
 
 // Stop kills the simulator (as a crash would).
 func (s *Sim) Stop() {
-	if s.cmd.Process != nil {
+	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
+		s.cmd = nil
 	}
 }
 

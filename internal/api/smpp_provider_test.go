@@ -1,0 +1,49 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/ibiki/ibiki/internal/ibikitest"
+	"github.com/ibiki/ibiki/internal/smpp/smpptest"
+)
+
+// An smpp provider in the providers file binds when the server starts, sends a client's message
+// as submit_sm from the number it was given, and the SMSC's receipt (node-smpp's simulator)
+// makes it "delivered" under the id the submit_sm_resp gave.
+func TestSMPPProviderEndToEnd(t *testing.T) {
+	sim := smpptest.StartSim(t, "SYSTEM_ID=ibiki", "PASSWORD=secret", "DLR_DELAY_MS=20")
+	file := writeFile(t, `{"default":"smsc","providers":[
+		{"name":"smsc","type":"smpp","address":"`+sim.Addr+`","system_id":"ibiki","password":"secret","binds":2,
+		 "submit_id":"hex","receipt_id":"hex"}]}`)
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_PROVIDERS_FILE": file})
+	acme := s.CreateClient("acme", "")
+	topUp(t, s, "acme", 10)
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15550000041", "provider": "smsc"}, http.StatusCreated)
+
+	m := sendMessage(t, s, acme.APIKey, map[string]string{"to": "+15552090001", "body": "hello over SMPP"})
+	if m.Provider != "smsc" || m.From != "+15550000041" {
+		t.Fatalf("answer = %+v", m)
+	}
+	got := waitStatus(t, s, acme.APIKey, m.ID, "delivered")
+	if got.ProviderID == nil || *got.ProviderID == "" {
+		t.Fatalf("provider id = %v", got.ProviderID)
+	}
+	_, body, err := sim.Get(t.Context(), "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		SubmitSM int `json:"submit_sm"`
+		Last     []struct {
+			From, To, Text string
+		} `json:"last"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.SubmitSM != 1 || st.Last[0].From != "15550000041" || st.Last[0].To != "15552090001" || st.Last[0].Text != "hello over SMPP" {
+		t.Fatalf("the SMSC saw %s", body)
+	}
+}

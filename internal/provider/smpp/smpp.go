@@ -1,0 +1,382 @@
+// Package smpp is the upstream SMPP connector: a provider of type "smpp" that keeps binds to
+// an SMSC (transceiver, with reconnects and keep-alives), sends messages as submit_sm (its own
+// segmentation: GSM-7 or UCS-2, concatenated by UDH or SAR TLVs) through a window per bind, and
+// turns the SMSC's delivery receipts into status reports. Mobile-originated deliver_sm are not
+// taken yet: they are answered with a temporary error (ESME_RX_T_APPN), so the SMSC keeps them
+// and delivers them again later.
+package smpp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/smpp/pdu"
+	"github.com/ibiki/ibiki/internal/smpp/session"
+	"github.com/ibiki/ibiki/internal/sms"
+)
+
+// Config is one connector's configuration (see entryFields for the providers file's names).
+type Config struct {
+	Name                           string
+	Address                        string
+	SystemID, Password, SystemType string
+	Binds, Window                  int
+	EnquireLink, Timeout           time.Duration
+	Reconnect, MaxReconnect        time.Duration
+	Rate                           float64
+	SourceTON, SourceNPI           byte
+	DestTON, DestNPI               byte
+	Plus                           bool // keep the + of E.164 numbers in addresses
+	GSMDataCoding                  byte
+	SAR                            bool // concatenate with SAR TLVs rather than a UDH
+	RegisteredDelivery             bool
+	SubmitIDForm, ReceiptIDForm    pdu.IDForm
+	Status                         provider.StatusSink
+	Log                            *slog.Logger
+}
+
+// Connector is an SMPP provider.
+type Connector struct {
+	cfg Config
+	ref atomic.Uint32 // concatenation references
+
+	mu     sync.Mutex
+	live   []*session.Session // the bound sessions, by bind
+	next   int
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a connector; its binds start with Start.
+func New(cfg Config) *Connector {
+	if cfg.Binds <= 0 {
+		cfg.Binds = 1
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 10
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Reconnect <= 0 {
+		cfg.Reconnect = time.Second
+	}
+	if cfg.MaxReconnect <= 0 {
+		cfg.MaxReconnect = time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Connector{cfg: cfg, live: make([]*session.Session, cfg.Binds)}
+	c.ref.Store(rand.Uint32())
+	return c
+}
+
+// Supports implements provider.Declarer: it sends, and Close unbinds.
+func (c *Connector) Supports() provider.Features { return provider.FeatureSend | provider.FeatureClose }
+
+// Capabilities implements provider.Sender: Ibiki names the sender; an SMSC does not recognise a
+// repeated submit_sm, so an attempt is recorded before it is made.
+func (c *Connector) Capabilities() provider.Capabilities {
+	return provider.Capabilities{ChooseSender: true, MaxPerSecond: c.cfg.Rate}
+}
+
+// Start opens the binds; each reconnects with back-off until Close.
+func (c *Connector) Start(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		return
+	}
+	ctx, c.cancel = context.WithCancel(ctx)
+	for i := range c.cfg.Binds {
+		c.wg.Add(1)
+		go c.keepBound(ctx, i)
+	}
+}
+
+// Close unbinds cleanly and stops reconnecting.
+func (c *Connector) Close() error {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// Bound is how many binds are up.
+func (c *Connector) Bound() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, s := range c.live {
+		if s != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// keepBound keeps bind i up: connect, bind_transceiver, serve until the session ends, then wait
+// (doubling from Reconnect to MaxReconnect, with jitter) and again.
+func (c *Connector) keepBound(ctx context.Context, i int) {
+	defer c.wg.Done()
+	wait := c.cfg.Reconnect
+	for ctx.Err() == nil {
+		s, err := c.bind(ctx)
+		if err == nil {
+			wait = c.cfg.Reconnect
+			c.setLive(i, s)
+			c.cfg.Log.Info("smpp: bound", "provider", c.cfg.Name, "bind", i, "address", c.cfg.Address)
+			select {
+			case <-s.Done():
+				c.setLive(i, nil)
+				c.cfg.Log.Warn("smpp: bind lost; reconnecting", "provider", c.cfg.Name, "bind", i, "error", s.Err())
+			case <-ctx.Done():
+				c.setLive(i, nil)
+				uctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+				_ = s.Unbind(uctx)
+				cancel()
+				return
+			}
+		} else if ctx.Err() == nil {
+			c.cfg.Log.Warn("smpp: bind failed", "provider", c.cfg.Name, "bind", i, "address", c.cfg.Address, "error", err, "retry_in", wait)
+		}
+		jitter := time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait + jitter):
+		}
+		wait = min(2*wait, c.cfg.MaxReconnect)
+	}
+}
+
+func (c *Connector) bind(ctx context.Context) (*session.Session, error) {
+	d := net.Dialer{Timeout: c.cfg.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", c.cfg.Address)
+	if err != nil {
+		return nil, err
+	}
+	s := session.New(conn, session.Options{Window: c.cfg.Window, Timeout: c.cfg.Timeout, EnquireLink: c.cfg.EnquireLink,
+		Handle: c.handle, Log: c.cfg.Log})
+	bctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if _, err := s.Bind(bctx, &pdu.Bind{ID: pdu.BindTransceiver, SystemID: c.cfg.SystemID, Password: c.cfg.Password,
+		SystemType: c.cfg.SystemType, InterfaceVersion: 0x34}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Connector) setLive(i int, s *session.Session) {
+	c.mu.Lock()
+	c.live[i] = s
+	c.mu.Unlock()
+}
+
+// pick returns a bound session, round robin (nil when none is up).
+func (c *Connector) pick() *session.Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for range c.live {
+		s := c.live[c.next%len(c.live)]
+		c.next++
+		if s != nil {
+			select {
+			case <-s.Done():
+			default:
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// Send implements provider.Sender: the body split as sms.Split counts it, each part a submit_sm
+// on one bind (UDH or SAR), a receipt asked for the last part only, whose message id is the
+// message's. A refusal of the first part is the SMSC's answer (temporary or permanent, see
+// refusal); once a part was taken, a later refusal or a missing response leaves the message in
+// doubt (a plain error), since sending it again would repeat the parts already out.
+func (c *Connector) Send(ctx context.Context, m provider.Outbound) (provider.SendResult, error) {
+	s := c.pick()
+	if s == nil {
+		return provider.SendResult{}, &provider.SendError{Code: "no_bind", Message: "no bind to the SMSC is up", RetryAfter: 2 * time.Second}
+	}
+	count, parts := sms.Split(m.Body)
+	if len(parts) == 0 {
+		parts = []string{""}
+	}
+	if len(parts) > 255 {
+		return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "too_long", Message: fmt.Sprintf("%d parts", len(parts))}
+	}
+	dc := c.cfg.GSMDataCoding
+	if count.Encoding == sms.UCS2 {
+		dc = 8
+	}
+	ref := uint16(c.ref.Add(1))
+	var id string
+	for i, text := range parts {
+		payload, err := c.encode(text, count.Encoding)
+		if err != nil {
+			return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "encoding", Message: err.Error()}
+		}
+		sm := &pdu.SM{ID: pdu.SubmitSM, Source: c.source(m.From), Dest: c.dest(m.To), DataCoding: dc}
+		if c.cfg.RegisteredDelivery && i == len(parts)-1 {
+			sm.RegisteredDelivery = 1
+		}
+		if len(parts) > 1 {
+			p := pdu.Part{Ref: ref, Total: byte(len(parts)), Seq: byte(i + 1)}
+			if c.cfg.SAR {
+				sm.TLVs = pdu.SARTLVs(p)
+			} else {
+				sm.ESMClass |= pdu.ESMClassUDHI
+				p.Ref &= 0xFF
+				payload = append(pdu.UDH(p), payload...)
+			}
+		}
+		sm.ShortMessage = payload
+		resp, err := s.Request(ctx, sm)
+		switch {
+		case err != nil && i == 0 && errors.Is(err, session.ErrNotSent):
+			// The bind went down before the first part left: nothing reached the SMSC.
+			return provider.SendResult{}, &provider.SendError{Code: "no_bind", Message: err.Error(), RetryAfter: time.Second}
+		case err != nil:
+			// Written, and no answer (a timeout, a broken link): the SMSC may have taken it.
+			return provider.SendResult{}, fmt.Errorf("smpp: submit_sm %d of %d of %s: %w", i+1, len(parts), m.MessageID, err)
+		case resp.Status != pdu.StatusOK && i == 0:
+			return provider.SendResult{}, refusal(resp.Status)
+		case resp.Status != pdu.StatusOK:
+			return provider.SendResult{}, fmt.Errorf("smpp: part %d of %d of %s refused (%s) after the first was taken",
+				i+1, len(parts), m.MessageID, resp.Status)
+		}
+		r, _ := resp.Body.(*pdu.SMResp)
+		if r == nil || r.MessageID == "" {
+			return provider.SendResult{}, fmt.Errorf("smpp: submit_sm_resp without a message id for %s", m.MessageID)
+		}
+		if id, err = pdu.CanonicalID(r.MessageID, c.cfg.SubmitIDForm); err != nil {
+			return provider.SendResult{}, fmt.Errorf("smpp: %w", err)
+		}
+	}
+	return provider.SendResult{ProviderMessageID: id, Status: model.StatusSent}, nil
+}
+
+func (c *Connector) encode(text string, enc sms.Encoding) ([]byte, error) {
+	if enc == sms.UCS2 {
+		return sms.EncodeUCS2(text), nil
+	}
+	return sms.EncodeGSM7(text)
+}
+
+// source is the submit_sm's source address: an E.164 number as configured, an alphanumeric
+// sender as TON 5, a short code as the network's own (TON 3).
+func (c *Connector) source(from string) pdu.Address {
+	switch {
+	case from == "":
+		return pdu.Address{}
+	case strings.HasPrefix(from, "+"):
+		return pdu.Address{TON: c.cfg.SourceTON, NPI: c.cfg.SourceNPI, Addr: c.number(from)}
+	case strings.IndexFunc(from, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+		return pdu.Address{TON: pdu.TONAlphanumeric, NPI: pdu.NPIUnknown, Addr: from}
+	}
+	return pdu.Address{TON: 3, NPI: pdu.NPIUnknown, Addr: from} // a short code: network specific
+}
+
+func (c *Connector) dest(to string) pdu.Address {
+	return pdu.Address{TON: c.cfg.DestTON, NPI: c.cfg.DestNPI, Addr: c.number(to)}
+}
+
+func (c *Connector) number(n string) string {
+	if c.cfg.Plus {
+		return n
+	}
+	return strings.TrimPrefix(n, "+")
+}
+
+// refusal maps a submit_sm_resp refusal to a send outcome: throttling, a full queue and the
+// SMSC's own trouble are retried later; errors of the message itself fail it (refunded).
+func refusal(st pdu.Status) error {
+	e := &provider.SendError{Code: st.String(), Message: "the SMSC refused the submit_sm"}
+	switch st {
+	case pdu.StatusThrottled, pdu.StatusQueueFull:
+		e.RetryAfter = time.Second
+	case pdu.StatusSystemError, pdu.StatusTempAppError, pdu.StatusInvalidBindStatus, pdu.StatusUnknownError,
+		pdu.StatusDeliveryFailure:
+	case pdu.StatusInvalidDestAddr, pdu.StatusInvalidSourceAddr, pdu.StatusInvalidMsgLen, pdu.StatusInvalidDestTON,
+		pdu.StatusInvalidDestNPI, pdu.StatusInvalidSourceTON, pdu.StatusInvalidSourceNPI, pdu.StatusPermAppError,
+		pdu.StatusRejectAppError, pdu.StatusInvalidESMClass, pdu.StatusSubmitFailed, pdu.StatusInvalidServiceType,
+		pdu.StatusInvalidTLVLength, pdu.StatusInvalidTLVValue, pdu.StatusInvalidTLVStream, pdu.StatusTLVNotAllowed,
+		pdu.StatusMissingTLV, pdu.StatusInvalidDefaultMsgID, pdu.StatusInvalidExpiry, pdu.StatusInvalidSchedule,
+		pdu.StatusInvalidPriority, pdu.StatusInvalidRegDelivery:
+		e.Permanent = true
+	}
+	return e
+}
+
+// handle answers the SMSC's requests: receipts become status reports (answered once they are
+// recorded; a failure answers ESME_RX_T_APPN so that the SMSC sends the receipt again).
+func (c *Connector) handle(ctx context.Context, _ *session.Session, p pdu.PDU) (pdu.Status, pdu.Body) {
+	sm, ok := p.Body.(*pdu.SM)
+	if !ok || p.ID != pdu.DeliverSM {
+		return pdu.StatusInvalidCmdID, nil
+	}
+	if !sm.IsReceipt() {
+		c.cfg.Log.Warn("smpp: a mobile-originated deliver_sm is not taken yet; the SMSC will deliver it again",
+			"provider", c.cfg.Name, "from", sm.Source.Addr, "to", sm.Dest.Addr)
+		return pdu.StatusTempAppError, nil
+	}
+	r, err := pdu.ParseReceipt(sm)
+	if err != nil {
+		c.cfg.Log.Warn("smpp: receipt not understood; acknowledged and dropped", "provider", c.cfg.Name, "error", err)
+		return pdu.StatusOK, nil
+	}
+	id, err := pdu.CanonicalID(r.ID, c.cfg.ReceiptIDForm)
+	if err != nil {
+		c.cfg.Log.Warn("smpp: receipt for an id not of the configured form; acknowledged and dropped", "provider", c.cfg.Name, "error", err)
+		return pdu.StatusOK, nil
+	}
+	u := provider.StatusUpdate{ProviderMessageID: id, Status: statusOf(r.State)}
+	if u.Status != model.StatusDelivered && u.Status != model.StatusSent {
+		u.ErrorCode, u.ErrorMessage = r.Stat, "the SMSC reported "+r.Stat
+		if r.Err != "" && strings.Trim(r.Err, "0") != "" {
+			u.ErrorCode = r.Stat + ":" + r.Err
+		}
+	}
+	if c.cfg.Status == nil || u.Status == model.StatusSent {
+		return pdu.StatusOK, nil
+	}
+	if err := c.cfg.Status.ApplyStatus(ctx, c.cfg.Name, []provider.StatusUpdate{u}); err != nil {
+		c.cfg.Log.Warn("smpp: receipt not recorded; the SMSC will send it again", "provider", c.cfg.Name, "error", err)
+		return pdu.StatusTempAppError, nil
+	}
+	return pdu.StatusOK, nil
+}
+
+// statusOf maps a receipt's message state to a message status.
+func statusOf(state byte) model.MessageStatus {
+	switch state {
+	case pdu.StateDelivered:
+		return model.StatusDelivered
+	case pdu.StateUndeliverable, pdu.StateExpired:
+		return model.StatusUndelivered
+	case pdu.StateRejected, pdu.StateDeleted:
+		return model.StatusFailed
+	case pdu.StateEnroute, pdu.StateAccepted:
+		return model.StatusSent
+	}
+	return model.StatusUnknown
+}
