@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ibiki/ibiki/internal/ibikitest"
@@ -42,6 +43,13 @@ func TestSMPPProviderEndToEnd(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(body), &st); err != nil {
 		t.Fatal(err)
+	}
+	metrics := string(s.Do("GET", "/metrics", "", nil).Body)
+	for _, want := range []string{`ibiki_smpp_binds{provider="smsc"} 2`, `ibiki_smpp_submits_total{provider="smsc",status="ESME_ROK"} 1`,
+		`ibiki_smpp_receipts_total{provider="smsc",stat="DELIVRD"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	if st.SubmitSM != 1 || st.Last[0].From != "15550000041" || st.Last[0].To != "15552090001" || st.Last[0].Text != "hello over SMPP" {
 		t.Fatalf("the SMSC saw %s", body)

@@ -53,6 +53,21 @@ var (
 		Help:    "Duration of one client webhook HTTP attempt.",
 		Buckets: prometheus.DefBuckets,
 	})
+	// SMPPBinds is how many binds each SMPP provider has up.
+	SMPPBinds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ibiki_smpp_binds",
+		Help: "SMPP binds up, by provider.",
+	}, []string{"provider"})
+	// SMPPSubmits counts submit_sm answered, by provider and command_status.
+	SMPPSubmits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_smpp_submits_total",
+		Help: "submit_sm PDUs answered by SMSCs, by provider and status (ESME_ROK, ESME_RTHROTTLED...), and those unanswered (timeout, closed).",
+	}, []string{"provider", "status"})
+	// SMPPReceipts counts the delivery receipts SMSCs sent, by provider and stat.
+	SMPPReceipts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_smpp_receipts_total",
+		Help: "Delivery receipts from SMSCs, by provider and stat (DELIVRD, UNDELIV...).",
+	}, []string{"provider", "stat"})
 	// ServiceMessages counts the messages services took, by whether they were handled and why.
 	ServiceMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ibiki_service_messages_total",
@@ -88,7 +103,7 @@ func Registry(s *store.Store, extra ...prometheus.Collector) *prometheus.Registr
 	r := prometheus.NewRegistry()
 	r.MustRegister(InboundAccepted, InboundRejected, Routed, WebhookAttempts, WebhookDeliveries,
 		WebhookLatency, WebhookAttemptDuration, OutboundAccepted, OutboundSends, OutboundStatus,
-		ServiceMessages, ServiceCallouts,
+		ServiceMessages, ServiceCallouts, SMPPBinds, SMPPSubmits, SMPPReceipts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		queueCollector{s})
 	r.MustRegister(extra...)

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ibiki/ibiki/internal/metrics"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
 	"github.com/ibiki/ibiki/internal/smpp/pdu"
@@ -186,7 +187,14 @@ func (c *Connector) bind(ctx context.Context) (*session.Session, error) {
 func (c *Connector) setLive(i int, s *session.Session) {
 	c.mu.Lock()
 	c.live[i] = s
+	n := 0
+	for _, l := range c.live {
+		if l != nil {
+			n++
+		}
+	}
 	c.mu.Unlock()
+	metrics.SMPPBinds.WithLabelValues(c.cfg.Name).Set(float64(n))
 }
 
 // pick returns a bound session, round robin (nil when none is up).
@@ -251,6 +259,11 @@ func (c *Connector) Send(ctx context.Context, m provider.Outbound) (provider.Sen
 		}
 		sm.ShortMessage = payload
 		resp, err := s.Request(ctx, sm)
+		outcome := resp.Status.String()
+		if err != nil {
+			outcome = "unanswered"
+		}
+		metrics.SMPPSubmits.WithLabelValues(c.cfg.Name, outcome).Inc()
 		switch {
 		case err != nil && i == 0 && errors.Is(err, session.ErrNotSent):
 			// The bind went down before the first part left: nothing reached the SMSC.
@@ -340,6 +353,7 @@ func (c *Connector) handle(ctx context.Context, _ *session.Session, p pdu.PDU) (
 		return pdu.StatusTempAppError, nil
 	}
 	r, err := pdu.ParseReceipt(sm)
+	metrics.SMPPReceipts.WithLabelValues(c.cfg.Name, r.Stat).Inc()
 	if err != nil {
 		c.cfg.Log.Warn("smpp: receipt not understood; acknowledged and dropped", "provider", c.cfg.Name, "error", err)
 		return pdu.StatusOK, nil
