@@ -104,8 +104,9 @@ type App struct {
 // lets it finish (see queue.Runner.Run) and returns.
 func (a *App) Run(ctx context.Context) {
 	done, shared := make(chan struct{}), make(chan struct{})
-	// Adapters with connections of their own (SMPP binds) open them now; Close ends them.
-	a.Providers.Start(ctx)
+	// Adapters with connections of their own (SMPP binds) open them now. They outlive ctx:
+	// the runner's last sends still go through them, and Close below ends them.
+	a.Providers.Start(context.WithoutCancel(ctx))
 	go func() { a.Router.Run(ctx); close(done) }()
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	go a.Dashboard.Maintain(ctx)
