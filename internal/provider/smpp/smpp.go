@@ -258,18 +258,17 @@ func (c *Connector) Send(ctx context.Context, m provider.Outbound) (provider.Sen
 			}
 		}
 		sm.ShortMessage = payload
-		resp, err := s.Request(ctx, sm)
-		outcome := resp.Status.String()
-		if err != nil {
-			outcome = "unanswered"
-		}
-		metrics.SMPPSubmits.WithLabelValues(c.cfg.Name, outcome).Inc()
+		resp, err := c.submit(ctx, s, sm, i > 0)
 		switch {
+		case errors.Is(err, session.ErrUnencodable):
+			return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "unencodable", Message: err.Error()}
 		case err != nil && i == 0 && errors.Is(err, session.ErrNotSent):
-			// The bind went down before the first part left: nothing reached the SMSC.
+			// The bind went down (or the send was stopped) before the first part left:
+			// nothing reached the SMSC.
 			return provider.SendResult{}, &provider.SendError{Code: "no_bind", Message: err.Error(), RetryAfter: time.Second}
 		case err != nil:
-			// Written, and no answer (a timeout, a broken link): the SMSC may have taken it.
+			// Written and not answered (a timeout, a broken link), or a later part not sent
+			// after earlier ones went: the SMSC may have the message, whole or in part.
 			return provider.SendResult{}, fmt.Errorf("smpp: submit_sm %d of %d of %s: %w", i+1, len(parts), m.MessageID, err)
 		case resp.Status != pdu.StatusOK && i == 0:
 			return provider.SendResult{}, refusal(resp.Status)
@@ -286,6 +285,31 @@ func (c *Connector) Send(ctx context.Context, m provider.Outbound) (provider.Sen
 		}
 	}
 	return provider.SendResult{ProviderMessageID: id, Status: model.StatusSent}, nil
+}
+
+// submit sends one submit_sm. A later part of a message the SMSC throttles (ESME_RTHROTTLED,
+// ESME_RMSGQFUL) is sent again after a pause, a few times: it was refused, so it is no
+// duplicate, and giving up would leave the message cut in two.
+func (c *Connector) submit(ctx context.Context, s *session.Session, sm *pdu.SM, later bool) (pdu.PDU, error) {
+	wait := 200 * time.Millisecond
+	for try := 0; ; try++ {
+		resp, err := s.Request(ctx, sm)
+		outcome := resp.Status.String()
+		if err != nil {
+			outcome = "unanswered"
+		}
+		metrics.SMPPSubmits.WithLabelValues(c.cfg.Name, outcome).Inc()
+		throttled := err == nil && (resp.Status == pdu.StatusThrottled || resp.Status == pdu.StatusQueueFull)
+		if !later || !throttled || try == 5 {
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return resp, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 func (c *Connector) encode(text string, enc sms.Encoding) ([]byte, error) {
@@ -353,7 +377,7 @@ func (c *Connector) handle(ctx context.Context, _ *session.Session, p pdu.PDU) (
 		return pdu.StatusTempAppError, nil
 	}
 	r, err := pdu.ParseReceipt(sm)
-	metrics.SMPPReceipts.WithLabelValues(c.cfg.Name, r.Stat).Inc()
+	metrics.SMPPReceipts.WithLabelValues(c.cfg.Name, receiptLabel(r)).Inc()
 	if err != nil {
 		c.cfg.Log.Warn("smpp: receipt not understood; acknowledged and dropped", "provider", c.cfg.Name, "error", err)
 		return pdu.StatusOK, nil
@@ -393,4 +417,12 @@ func statusOf(state byte) model.MessageStatus {
 		return model.StatusSent
 	}
 	return model.StatusUnknown
+}
+
+// receiptLabel is a receipt's stat as a metric label: one of the standard words, "other".
+func receiptLabel(r pdu.Receipt) string {
+	if r.State == 0 {
+		return "other"
+	}
+	return pdu.StatOf(r.State)
 }

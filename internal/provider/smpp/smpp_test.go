@@ -114,6 +114,12 @@ func TestSendAndReceiptAgainstNodeSMPP(t *testing.T) {
 	if u := r.waitFor(t, res.ProviderMessageID); u.Status != model.StatusDelivered {
 		t.Fatalf("report %+v", u)
 	}
+	// A sender no source_addr can hold fails the message for good, nothing sent.
+	_, err = c.Send(t.Context(), provider.Outbound{MessageID: "msg_2", From: "AVeryLongSenderNameIndeed", To: "+46700000002", Body: "x"})
+	var se *provider.SendError
+	if !errors.As(err, &se) || !se.Permanent {
+		t.Fatalf("an unencodable sender: %v, want a permanent refusal", err)
+	}
 	n, last := stats(t, sim)
 	if n != 1 || last[0].From != "46700000001" || last[0].To != "46700000002" || last[0].DataCoding != 0 || last[0].RegisteredDelivery != 1 {
 		t.Fatalf("the simulator saw %d: %+v", n, last)

@@ -180,7 +180,7 @@ func (d *decoder) shortMessage() []byte {
 }
 
 // SMResp is submit_sm_resp, deliver_sm_resp or data_sm_resp (ID says which): the message id
-// the SMSC gave (empty in deliver_sm_resp), and TLVs (data_sm_resp only).
+// the SMSC gave (empty in deliver_sm_resp), and TLVs (data_sm_resp's, or a later version's).
 type SMResp struct {
 	ID        CommandID
 	MessageID string
@@ -192,16 +192,14 @@ func (r *SMResp) Command() CommandID { return r.ID }
 
 func (r *SMResp) encode(e *encoder) {
 	e.cstring("message_id", r.MessageID, maxMessageID)
-	if r.ID == DataSMResp {
-		r.TLVs.encode(e)
-	}
+	r.TLVs.encode(e)
 }
 
 func (r *SMResp) decode(d *decoder) {
 	r.MessageID = d.cstring("message_id", maxMessageID, StatusInvalidMsgID)
-	if r.ID == DataSMResp {
-		r.TLVs = d.tlvs()
-	}
+	// SMPP 3.4 gives only data_sm_resp TLVs, but SMSCs speaking later versions add them to the
+	// others (additional_status_info_text...): read them rather than refuse the response.
+	r.TLVs = d.tlvs()
 }
 
 // Dest is one destination of submit_multi: an SME address (Flag 1) or a distribution list's

@@ -1,6 +1,7 @@
 package pdu_test
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -54,6 +55,21 @@ func FuzzDecode(f *testing.F) {
 				_, _, _, _ = pdu.SplitUDH(sm.ShortMessage)
 			}
 			_, _, _ = pdu.SARPart(sm.TLVs)
+		}
+	})
+}
+
+// FuzzParseReceipt: a receipt's text is the SMSC's (Latin-1, UCS-2 read as bytes, anything):
+// reading it never panics, and an id it reads is part of the text (or of the TLV).
+func FuzzParseReceipt(f *testing.F) {
+	for _, s := range []string{"id:1 sub:001 dlvrd:001 submit date:2612071200 done date:2612071201 stat:DELIVRD err:000 text:hi",
+		"\xff\xff id:12 stat:DELIVRD", "ID:0a STAT:undeliv ERR:0 TEXT:\xe9", "text:id: stat:", "submit date:id:x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		r, err := pdu.ParseReceipt(&pdu.SM{ID: pdu.DeliverSM, ShortMessage: text})
+		if err == nil && !bytes.Contains(text, []byte(r.ID)) {
+			t.Fatalf("id %q is not in %q", r.ID, text)
 		}
 	})
 }

@@ -235,6 +235,19 @@ func TestReceipts(t *testing.T) {
 	if err != nil || r.ID != "4d" || r.State != pdu.StateRejected || r.Stat != "UNDELIV" || r.Err != "034" {
 		t.Fatalf("TLVs: %+v, %v", r, err)
 	}
+	// Bytes that are not UTF-8 before and inside the values keep their places.
+	r, err = pdu.ParseReceipt(&pdu.SM{ID: pdu.DeliverSM, ShortMessage: []byte("\xff\xff\xff\xff\xff\xff\xff\xff id:12 stat:DELIVRD text:\xe9t\xe9 err:0")})
+	if err != nil || r.ID != "12" || r.State != pdu.StateDelivered || r.Text != "\xe9t\xe9 err:0" {
+		t.Fatalf("Latin-1 receipt: %+v, %v", r, err)
+	}
+	// A submit_sm_resp with TLVs after its message_id (SMPP 5.0 SMSCs) keeps its id.
+	raw, err := pdu.Marshal(0, 3, &pdu.SMResp{ID: pdu.SubmitSMResp, MessageID: "77", TLVs: pdu.TLVs{pdu.CStringTLV(0x001D, "ok")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := pdu.Decode(raw); err != nil || p.Body.(*pdu.SMResp).MessageID != "77" {
+		t.Fatalf("submit_sm_resp with TLVs: %+v, %v", p, err)
+	}
 	for _, bad := range []string{"stat:DELIVRD err:000", "id:12 stat:WHATEVER", ""} {
 		if _, err := pdu.ParseReceipt(&pdu.SM{ID: pdu.DeliverSM, ShortMessage: []byte(bad)}); err == nil {
 			t.Errorf("%q: no error", bad)

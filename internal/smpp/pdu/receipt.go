@@ -111,7 +111,9 @@ func ParseReceipt(m *SM) (Receipt, error) {
 
 // receiptFields splits a receipt text at its keys.
 func receiptFields(text string) map[string]string {
-	lower := strings.ToLower(text)
+	// ASCII only, so that every byte keeps its position (strings.ToLower would turn an invalid
+	// byte into three, and the values would be cut out of text at the wrong places).
+	lower := asciiLower(text)
 	type at struct {
 		key        string
 		start, end int // the key's position, and where its value starts
@@ -224,4 +226,14 @@ func CanonicalID(id string, form IDForm) (string, error) {
 		return "", fmt.Errorf("smpp: message id %q is not a base-%d number", id, base)
 	}
 	return v.Text(10), nil
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

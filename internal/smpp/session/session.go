@@ -8,6 +8,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,10 @@ var ErrClosed = errors.New("smpp: session closed")
 // also ErrClosed.)
 var ErrNotSent = fmt.Errorf("%w before the request was written", ErrClosed)
 
+// ErrUnencodable is a request that could not be encoded (a field too long...): it was not sent,
+// and would not be another time.
+var ErrUnencodable = errors.New("smpp: the request cannot be encoded")
+
 // ErrTimeout is a request whose response did not come in time: the peer may have acted on it.
 var ErrTimeout = errors.New("smpp: no response in time")
 
@@ -56,6 +61,7 @@ type Session struct {
 	seen   atomic.Int64 // unix nanos of the peer's last PDU
 	// unbinding: our unbind is under way, so the connection's end is the session's clean end.
 	unbinding atomic.Bool
+	closing   atomic.Bool // Unbind started: no new requests
 
 	wmu sync.Mutex // one PDU written at a time
 
@@ -121,18 +127,34 @@ type StatusError struct {
 func (e *StatusError) Error() string { return fmt.Sprintf("smpp: %s refused: %s", e.Command, e.Status) }
 
 // Request sends a request once a place in the window is free and returns its response (whatever
-// its status). ErrTimeout: no response within Options.Timeout; ErrClosed: the session ended
-// (before the request was written, or while it waited).
+// its status). Errors say whether the peer may have seen the request: ErrNotSent (also
+// ErrClosed) when it was never written (the session ended or is unbinding, ctx ended while it
+// waited for the window, or it could not be encoded: ErrUnencodable); once written, only its
+// response, ErrTimeout or the session's end (ErrClosed) settle it, whatever ctx does.
 func (s *Session) Request(ctx context.Context, b pdu.Body) (pdu.PDU, error) {
+	if s.closing.Load() {
+		return pdu.PDU{}, ErrNotSent
+	}
 	select {
 	case s.window <- struct{}{}:
 	case <-ctx.Done():
-		return pdu.PDU{}, ctx.Err()
+		return pdu.PDU{}, fmt.Errorf("%w: %w", ErrNotSent, ctx.Err())
 	case <-s.done:
 		return pdu.PDU{}, ErrNotSent
 	}
 	defer func() { <-s.window }()
+	return s.request(b)
+}
+
+// request writes a request and waits for its response (see Request); the caller holds a place
+// in the window, or needs none (keep-alives and unbind).
+func (s *Session) request(b pdu.Body) (pdu.PDU, error) {
+	raw, err := pdu.Marshal(pdu.StatusOK, 0, b)
+	if err != nil {
+		return pdu.PDU{}, fmt.Errorf("%w: %w: %v", ErrNotSent, ErrUnencodable, err)
+	}
 	seq := s.next()
+	binary.BigEndian.PutUint32(raw[12:], seq)
 	ch := make(chan pdu.PDU, 1)
 	s.mu.Lock()
 	if s.err != nil {
@@ -146,7 +168,8 @@ func (s *Session) Request(ctx context.Context, b pdu.Body) (pdu.PDU, error) {
 		delete(s.pending, seq)
 		s.mu.Unlock()
 	}()
-	if err := s.write(pdu.StatusOK, seq, b); err != nil {
+	written := time.Now()
+	if err := s.writeRaw(raw); err != nil {
 		return pdu.PDU{}, err
 	}
 	t := time.NewTimer(s.opt.Timeout)
@@ -155,19 +178,52 @@ func (s *Session) Request(ctx context.Context, b pdu.Body) (pdu.PDU, error) {
 	case p := <-ch:
 		return p, nil
 	case <-t.C:
-		return pdu.PDU{}, ErrTimeout
-	case <-ctx.Done():
-		return pdu.PDU{}, ctx.Err()
 	case <-s.done:
+	}
+	select { // a response that came at the same moment wins
+	case p := <-ch:
+		return p, nil
+	default:
+	}
+	if s.Err() != nil {
 		return pdu.PDU{}, s.closedErr()
 	}
+	if time.Unix(0, s.seen.Load()).Before(written) {
+		// Nothing at all from the peer since this request left: the link is presumed dead
+		// (half open), and every request behind this one would wait as long for nothing.
+		s.opt.Log.Warn("smpp: no response and no traffic from the peer; closing", "command", b.Command())
+		s.end(ErrTimeout)
+	}
+	return pdu.PDU{}, ErrTimeout
 }
 
-// Unbind ends the session cleanly: unbind, its response (or the timeout), then the connection
-// closes.
+// Unbind ends the session cleanly: new requests are refused (ErrNotSent), those in flight get
+// their responses (up to the timeout), then unbind, its response, and the connection closes.
 func (s *Session) Unbind(ctx context.Context) error {
+	s.closing.Store(true)
+	drained := 0
+	t := time.NewTimer(s.opt.Timeout)
+	defer t.Stop()
+drain:
+	for drained < cap(s.window) {
+		select {
+		case s.window <- struct{}{}:
+			drained++
+		case <-t.C:
+			break drain
+		case <-ctx.Done():
+			break drain
+		case <-s.done:
+			break drain
+		}
+	}
+	defer func() {
+		for range drained {
+			<-s.window
+		}
+	}()
 	s.unbinding.Store(true) // the peer may close as soon as it answered: that is the clean end
-	_, err := s.Request(ctx, &pdu.Empty{ID: pdu.Unbind})
+	_, err := s.request(&pdu.Empty{ID: pdu.Unbind})
 	s.Close()
 	return err
 }
@@ -226,13 +282,21 @@ func (s *Session) end(err error) {
 func (s *Session) write(status pdu.Status, seq uint32, b pdu.Body) error {
 	raw, err := pdu.Marshal(status, seq, b)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w: %v", ErrNotSent, ErrUnencodable, err)
 	}
+	return s.writeRaw(raw)
+}
+
+// writeRaw writes one PDU; a failure ends the session. Nothing written is ErrNotSent.
+func (s *Session) writeRaw(raw []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.opt.Timeout))
-	if _, err := s.conn.Write(raw); err != nil {
+	if n, err := s.conn.Write(raw); err != nil {
 		s.end(err)
+		if n == 0 {
+			return fmt.Errorf("%w: %v", ErrNotSent, err)
+		}
 		return fmt.Errorf("%w: %v", ErrClosed, err)
 	}
 	return nil
@@ -241,7 +305,11 @@ func (s *Session) write(status pdu.Status, seq uint32, b pdu.Body) error {
 // respond answers the request of header h.
 func (s *Session) respond(h pdu.Header, status pdu.Status, b pdu.Body) {
 	id := h.ID.Resp()
-	if b == nil || b.Command() != id {
+	switch {
+	case status != pdu.StatusOK:
+		// A response refusing its request has no body (SMPP 3.4, 4.4.2 and others).
+		b = &pdu.Empty{ID: id}
+	case b == nil || b.Command() != id:
 		b = emptyResp(id)
 	}
 	if err := s.write(status, h.Seq, b); err != nil {
@@ -315,11 +383,15 @@ func (s *Session) readLoop() {
 			s.respond(p.Header, pdu.StatusOK, nil)
 			s.end(ErrClosed)
 			return
+		case pdu.AlertNotification, pdu.Outbind:
+			continue // no response exists for them
 		}
 		select {
 		case s.reqs <- p:
-		case <-s.done:
-			return
+		default:
+			// The handler is behind: answer "try again later" rather than stop reading (the
+			// responses to our own requests would wait behind it).
+			s.respond(p.Header, pdu.StatusTempAppError, nil)
 		}
 	}
 }
@@ -331,9 +403,6 @@ func (s *Session) refuse(e *pdu.Error) {
 	s.opt.Log.Warn("smpp: malformed PDU refused", "error", e)
 	h := e.Header
 	if h.ID.IsResponse() {
-		if h.ID == pdu.GenericNack {
-			return
-		}
 		// A broken response still settles its request: hand over its header and status.
 		s.mu.Lock()
 		ch := s.pending[h.Seq]
@@ -350,7 +419,7 @@ func (s *Session) refuse(e *pdu.Error) {
 	if e.Status == pdu.StatusInvalidCmdID || e.Status == pdu.StatusInvalidCmdLen {
 		id = pdu.GenericNack
 	}
-	if err := s.write(e.Status, h.Seq, emptyResp(id)); err != nil {
+	if err := s.write(e.Status, h.Seq, &pdu.Empty{ID: id}); err != nil { // a refusal has no body
 		s.opt.Log.Debug("smpp: refusal not written", "error", err)
 	}
 }
@@ -362,9 +431,20 @@ func (s *Session) serveLoop() {
 			s.respond(p.Header, pdu.StatusInvalidCmdID, nil)
 			continue
 		}
-		status, body := s.opt.Handle(s.ctx, s, p)
+		status, body := s.handle(p)
 		s.respond(p.Header, status, body)
 	}
+}
+
+// handle runs the handler; a panic in it answers ESME_RSYSERR instead of ending the process.
+func (s *Session) handle(p pdu.PDU) (status pdu.Status, body pdu.Body) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.opt.Log.Error("smpp: handler panicked", "command", p.ID, "panic", r)
+			status, body = pdu.StatusSystemError, nil
+		}
+	}()
+	return s.opt.Handle(s.ctx, s, p)
 }
 
 func (s *Session) keepAlive() {
@@ -380,7 +460,7 @@ func (s *Session) keepAlive() {
 		if time.Since(time.Unix(0, s.seen.Load())) < s.opt.EnquireLink {
 			continue
 		}
-		p, err := s.Request(s.ctx, &pdu.Empty{ID: pdu.EnquireLink})
+		p, err := s.request(&pdu.Empty{ID: pdu.EnquireLink}) // outside the window: it tests the link
 		if err != nil || p.ID != pdu.EnquireLinkResp {
 			s.opt.Log.Warn("smpp: the peer did not answer enquire_link; closing", "error", err)
 			s.end(fmt.Errorf("smpp: enquire_link unanswered: %v", err))

@@ -178,7 +178,7 @@ func TestMalformedPDUsDoNotCloseTheSession(t *testing.T) {
 	bad := append([]byte{0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1, 1}, []byte("12345678901234567890123456")...)
 	bad[3] = byte(len(bad))
 	peer.write(bad)
-	if r := peer.read(); r.ID != pdu.SubmitSMResp || r.Status != pdu.StatusInvalidSourceAddr || r.Seq != 6 {
+	if r := peer.read(); r.ID != pdu.SubmitSMResp || r.Status != pdu.StatusInvalidSourceAddr || r.Seq != 6 || r.Length != pdu.HeaderLen {
 		t.Fatalf("broken submit_sm: %+v", r.Header)
 	}
 	huge := make([]byte, 2000)
@@ -279,4 +279,84 @@ func BenchmarkSubmitsToNodeSMPP(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "submits/s")
+}
+
+// A peer that reads and never answers: the request times out and, the peer having sent
+// nothing since it was written, the session ends (a half-open link); a request waiting for the
+// window when its context ends was never written (ErrNotSent).
+func TestAHalfOpenLinkEndsTheSession(t *testing.T) {
+	a, b := net.Pipe()
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			if _, err := b.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	defer b.Close()
+	s := session.New(a, session.Options{Window: 1, Timeout: 300 * time.Millisecond, EnquireLink: -1})
+	defer s.Close()
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Request(context.Background(), &pdu.Empty{ID: pdu.EnquireLink})
+		first <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the first holds the window's one place
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Request(ctx, &pdu.Empty{ID: pdu.EnquireLink}); !errors.Is(err, session.ErrNotSent) {
+		t.Fatalf("waiting for the window: %v, want ErrNotSent", err)
+	}
+	if err := <-first; !errors.Is(err, session.ErrTimeout) {
+		t.Fatalf("first: %v, want ErrTimeout", err)
+	}
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session outlived a half-open link")
+	}
+	if _, err := s.Request(context.Background(), &pdu.Empty{ID: pdu.EnquireLink}); !errors.Is(err, session.ErrNotSent) {
+		t.Fatalf("after the end: %v, want ErrNotSent", err)
+	}
+}
+
+// A handler that panics answers ESME_RSYSERR; a handler too far behind gets requests answered
+// ESME_RX_T_APPN at once; the session reads on and lives.
+func TestAHandlerInTroubleDoesNotStopTheSession(t *testing.T) {
+	a, b := net.Pipe()
+	release := make(chan struct{})
+	s := session.New(a, session.Options{Queue: 1, EnquireLink: -1, Handle: func(_ context.Context, _ *session.Session, p pdu.PDU) (pdu.Status, pdu.Body) {
+		sm := p.Body.(*pdu.SM)
+		switch string(sm.ShortMessage) {
+		case "panic":
+			panic("boom")
+		case "block":
+			<-release
+		}
+		return pdu.StatusOK, nil
+	}})
+	defer s.Close()
+	peer := rawPeer{t, b}
+	submit := func(seq uint32, text string) {
+		raw, _ := pdu.Marshal(0, seq, &pdu.SM{ID: pdu.SubmitSM, Dest: pdu.Address{Addr: "1"}, ShortMessage: []byte(text)})
+		peer.write(raw)
+	}
+	submit(1, "panic")
+	if r := peer.read(); r.Seq != 1 || r.Status != pdu.StatusSystemError {
+		t.Fatalf("after a panic: %+v", r.Header)
+	}
+	submit(2, "block") // taken by the handler, which blocks
+	time.Sleep(50 * time.Millisecond)
+	submit(3, "queued") // waits in the queue of 1
+	submit(4, "over")   // the queue is full: answered at once
+	if r := peer.read(); r.Seq != 4 || r.Status != pdu.StatusTempAppError {
+		t.Fatalf("over the queue: %+v", r.Header)
+	}
+	close(release)
+	for _, want := range []uint32{2, 3} {
+		if r := peer.read(); r.Seq != want || r.Status != pdu.StatusOK {
+			t.Fatalf("want %d answered OK, got %+v", want, r.Header)
+		}
+	}
 }
