@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -53,5 +54,25 @@ func TestSMPPProviderEndToEnd(t *testing.T) {
 	}
 	if st.SubmitSM != 1 || st.Last[0].From != "15550000041" || st.Last[0].To != "15552090001" || st.Last[0].Text != "hello over SMPP" {
 		t.Fatalf("the SMSC saw %s", body)
+	}
+
+	// A contact's message to the client's short code arrives as deliver_sm: stored, routed to
+	// the client by the number rule, and only then acknowledged to the SMSC.
+	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "57675", "client_id": "acme"}, http.StatusCreated)
+	code, moBody, err := sim.Get(t.Context(), "/mo?from="+url.QueryEscape("+46700000003")+"&to=57675&text="+url.QueryEscape("BAL please"))
+	if err != nil || code != http.StatusOK || !strings.Contains(moBody, `"deliver_sm_resp_status":0`) {
+		t.Fatalf("MO: %d %s %v", code, moBody, err)
+	}
+	var page struct {
+		Data []struct {
+			ID, From, To, Body, Provider string
+		} `json:"data"`
+	}
+	eventually(t, "the MO listed for acme", func() bool {
+		mustDo(t, s, "GET", "/api/v1/messages?direction=inbound&to=57675", acme.APIKey, nil, http.StatusOK).JSON(t, &page)
+		return len(page.Data) == 1
+	})
+	if m := page.Data[0]; m.From != "+46700000003" || m.Body != "BAL please" || m.Provider != "smsc" {
+		t.Fatalf("MO stored as %+v", m)
 	}
 }

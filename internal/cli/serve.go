@@ -165,7 +165,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// Every adapter's status reports end in out: the webhooks' through hooks, and those an
 	// adapter makes itself (the simulator's) through Env.Status.
 	env := provider.Env{HTTP: provider.NewHTTPClient(30*time.Second, cfg.SendConcurrency), Region: cfg.DefaultRegion, PublicURL: cfg.PublicURL,
-		Status: out, Log: log}
+		Status: out, Inbound: inboundSink{in}, Log: log}
 	if err := loadProviders(providers, cfg, env); err != nil {
 		return nil, err
 	}
@@ -293,4 +293,17 @@ func serveDebug(addr string, log *slog.Logger) {
 	if err := http.ListenAndServe(addr, mux); err != nil {
 		log.Error("debug server", "error", err)
 	}
+}
+
+// inboundSink gives adapters with connections of their own (SMPP) the inbound pipeline.
+type inboundSink struct{ in *inbound.Service }
+
+func (s inboundSink) AcceptInbound(ctx context.Context, m provider.Inbound) error {
+	_, err := s.in.Accept(ctx, m)
+	return err
+}
+
+func (s inboundSink) AcceptInboundPart(ctx context.Context, m provider.Inbound, ref, total, seq int) error {
+	_, err := s.in.AcceptPart(ctx, m, ref, total, seq)
+	return err
 }

@@ -10,9 +10,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/metrics"
@@ -62,8 +64,9 @@ var (
 
 // Accepted is the outcome of Accept.
 type Accepted struct {
-	ID        string // the message id (the first one's, for a duplicate)
+	ID        string // the message id (the first one's, for a duplicate); "" for a part held
 	Duplicate bool   // the provider sent this message before
+	Held      bool   // a part of a concatenated message, held until its last part (AcceptPart)
 }
 
 // Accept stores a provider's message. When it returns nil, the message is committed, as "not
@@ -82,6 +85,26 @@ func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, er
 // before the routing in this process. A crash in between leaves the message pending, and the
 // router's sweep routes it.
 func (s *Service) AcceptHeld(ctx context.Context, in provider.Inbound) (res Accepted, route func(), err error) {
+	return s.accept(ctx, in, nil)
+}
+
+// AcceptPart stores one part of a concatenated message a provider delivers part by part (SMPP):
+// when it returns nil the part is committed, held until the message's last part arrives; with
+// that one (in its transaction) the whole message, the parts' texts joined in order, is stored
+// and routed like any message, and the parts are deleted. in is the part's message (its Body
+// the part's text); a part delivered again is held once.
+func (s *Service) AcceptPart(ctx context.Context, in provider.Inbound, ref, total, seq int) (Accepted, error) {
+	if total < 1 || seq < 1 || seq > total {
+		return Accepted{}, &provider.FieldError{Field: "part", Reason: fmt.Sprintf("part %d of %d", seq, total)}
+	}
+	res, route, err := s.accept(ctx, in, &store.InboundPart{Provider: in.Provider, From: in.From, To: in.To, Ref: ref,
+		Total: total, Seq: seq, Body: in.Body})
+	route()
+	return res, err
+}
+
+// accept is AcceptHeld, for a whole message or (part not nil) one of its parts.
+func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.InboundPart) (res Accepted, route func(), err error) {
 	route = func() {}
 	if err := checkText(in); err != nil {
 		return Accepted{}, route, err
@@ -97,7 +120,18 @@ func (s *Service) AcceptHeld(ctx context.Context, in provider.Inbound) (res Acce
 		m.Contact.Business = in.Business
 	}
 	dispatch := false
+	whole := m
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		res, dispatch, m = Accepted{}, false, whole
+		if part != nil {
+			part.ReceivedAt = now
+			bodies, complete, err := tx.AddInboundPart(ctx, *part)
+			if err != nil || !complete {
+				res.Held = true
+				return err
+			}
+			m.Body = strings.Join(bodies, "")
+		}
 		id, inserted, err := tx.InsertInbound(ctx, m)
 		if err != nil {
 			return err
@@ -110,6 +144,9 @@ func (s *Service) AcceptHeld(ctx context.Context, in provider.Inbound) (res Acce
 	}
 	if dispatch && s.Router != nil {
 		route = func() { s.Router.dispatch(m) }
+	}
+	if res.Held {
+		return res, route, nil
 	}
 	dup := "false"
 	if res.Duplicate {

@@ -109,7 +109,9 @@ type Env struct {
 	// Status records the status reports an adapter produces itself (the simulator's); those that
 	// arrive by webhook go through hooks to the same place.
 	Status StatusSink
-	Log    *slog.Logger
+	// Inbound stores the messages adapters with connections of their own receive (SMPP).
+	Inbound InboundSink
+	Log     *slog.Logger
 }
 
 // Constructor builds an adapter from its entry. Every adapter package exports one (FromEntry),

@@ -141,6 +141,17 @@ type StatusSink interface {
 	ApplyStatus(ctx context.Context, providerName string, updates []StatusUpdate) error
 }
 
+// InboundSink stores the messages an adapter receives on connections of its own (SMPP's
+// deliver_sm) rather than through hooks: each call returns once what it was given is committed
+// (a *FieldError: refused for good).
+type InboundSink interface {
+	// AcceptInbound stores a whole message.
+	AcceptInbound(ctx context.Context, in Inbound) error
+	// AcceptInboundPart holds part seq of total of a concatenated message (the sender's
+	// reference ref, in.Body the part's text); the last part stores the whole message.
+	AcceptInboundPart(ctx context.Context, in Inbound, ref, total, seq int) error
+}
+
 // Injector is implemented by adapters that can make a contact's message arrive on the
 // operator's demand (the simulator). Inject checks the message and returns it as if the
 // provider had delivered it (a *FieldError names a wrong field); storing it is inbound's, as

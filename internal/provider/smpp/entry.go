@@ -47,7 +47,7 @@ func FromEntry(e provider.Entry, env provider.Env) (provider.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Status, cfg.Log = env.Status, env.Log
+	cfg.Status, cfg.Inbound, cfg.Region, cfg.Log = env.Status, env.Inbound, env.Region, env.Log
 	return New(cfg), nil
 }
 

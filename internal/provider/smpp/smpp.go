@@ -1,9 +1,9 @@
 // Package smpp is the upstream SMPP connector: a provider of type "smpp" that keeps binds to
 // an SMSC (transceiver, with reconnects and keep-alives), sends messages as submit_sm (its own
 // segmentation: GSM-7 or UCS-2, concatenated by UDH or SAR TLVs) through a window per bind, and
-// turns the SMSC's delivery receipts into status reports. Mobile-originated deliver_sm are not
-// taken yet: they are answered with a temporary error (ESME_RX_T_APPN), so the SMSC keeps them
-// and delivers them again later.
+// turns the SMSC's delivery receipts into status reports and its mobile-originated messages
+// into inbound messages (concatenated ones reassembled), each committed before the SMSC hears
+// it was taken.
 package smpp
 
 import (
@@ -42,7 +42,9 @@ type Config struct {
 	SAR                            bool // concatenate with SAR TLVs rather than a UDH
 	RegisteredDelivery             bool
 	SubmitIDForm, ReceiptIDForm    pdu.IDForm
+	Region                         string // reads numbers without a country code (IBIKI_DEFAULT_REGION)
 	Status                         provider.StatusSink
+	Inbound                        provider.InboundSink
 	Log                            *slog.Logger
 }
 
@@ -372,9 +374,7 @@ func (c *Connector) handle(ctx context.Context, _ *session.Session, p pdu.PDU) (
 		return pdu.StatusInvalidCmdID, nil
 	}
 	if !sm.IsReceipt() {
-		c.cfg.Log.Warn("smpp: a mobile-originated deliver_sm is not taken yet; the SMSC will deliver it again",
-			"provider", c.cfg.Name, "from", sm.Source.Addr, "to", sm.Dest.Addr)
-		return pdu.StatusTempAppError, nil
+		return c.mobileOriginated(ctx, sm), nil
 	}
 	r, err := pdu.ParseReceipt(sm)
 	metrics.SMPPReceipts.WithLabelValues(c.cfg.Name, receiptLabel(r)).Inc()
@@ -425,4 +425,86 @@ func receiptLabel(r pdu.Receipt) string {
 		return "other"
 	}
 	return pdu.StatOf(r.State)
+}
+
+// mobileOriginated stores a contact's message the SMSC delivered (a part of one held until its
+// last part arrives) and says how to answer: ESME_ROK once committed; ESME_RX_T_APPN when it
+// could not be stored now (the SMSC delivers it again); ESME_RX_P_APPN for a message Ibiki will
+// never take (binary data, a broken header, a field that is not text), logged.
+func (c *Connector) mobileOriginated(ctx context.Context, sm *pdu.SM) pdu.Status {
+	refuse := func(why string, err error) pdu.Status {
+		c.cfg.Log.Warn("smpp: mobile-originated message refused for good", "provider", c.cfg.Name, "from", sm.Source.Addr,
+			"to", sm.Dest.Addr, "why", why, "error", err)
+		return pdu.StatusPermAppError
+	}
+	if c.cfg.Inbound == nil {
+		return pdu.StatusTempAppError
+	}
+	payload := sm.ShortMessage
+	if len(payload) == 0 {
+		payload, _ = sm.TLVs.Get(pdu.TagMessagePayload)
+	}
+	var (
+		part    pdu.Part
+		hasPart bool
+		err     error
+	)
+	if sm.ESMClass&pdu.ESMClassUDHI != 0 {
+		if part, hasPart, payload, err = pdu.SplitUDH(payload); err != nil {
+			return refuse("user data header", err)
+		}
+	} else if part, hasPart, err = pdu.SARPart(sm.TLVs); err != nil {
+		return refuse("SAR TLVs", err)
+	}
+	body, ok := decodeText(sm.DataCoding, payload)
+	if !ok {
+		return refuse(fmt.Sprintf("data_coding 0x%02x is not text", sm.DataCoding), nil)
+	}
+	in := provider.Inbound{Provider: c.cfg.Name, ProviderMessageID: model.NewID("smo"), From: c.address(sm.Source),
+		To: c.address(sm.Dest), Body: body, Channel: model.ChannelSMS, Status: model.StatusReceived}
+	if hasPart && part.Total > 1 {
+		err = c.cfg.Inbound.AcceptInboundPart(ctx, in, int(part.Ref), int(part.Total), int(part.Seq))
+	} else {
+		err = c.cfg.Inbound.AcceptInbound(ctx, in)
+	}
+	var fe *provider.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return refuse("not storable", err)
+	case err != nil:
+		c.cfg.Log.Warn("smpp: mobile-originated message not stored; the SMSC will deliver it again", "provider", c.cfg.Name, "error", err)
+		return pdu.StatusTempAppError
+	}
+	return pdu.StatusOK
+}
+
+// address reads an SMPP address as Ibiki writes numbers: E.164 with its + for an international
+// number (TON 1) or one the region can read, a short code or an alphanumeric sender as given.
+func (c *Connector) address(a pdu.Address) string {
+	addr := strings.TrimSpace(a.Addr)
+	if a.TON == pdu.TONAlphanumeric || addr == "" {
+		return addr
+	}
+	if a.TON == pdu.TONInternational && !strings.HasPrefix(addr, "+") {
+		addr = "+" + addr
+	}
+	if n, err := sms.NormalizeAddress(addr, c.cfg.Region); err == nil {
+		return n
+	}
+	return addr
+}
+
+// decodeText reads a short message's octets by their data_coding (SMPP 3.4, 5.2.19): the SMSC's
+// default alphabet (GSM-7, one septet an octet), IA5/ASCII, Latin-1, UCS-2, and the GSM-7 message
+// classes; binary data is not text.
+func decodeText(dc byte, b []byte) (string, bool) {
+	switch {
+	case dc == 0 || (dc&0xF4) == 0xF0: // default alphabet; 0xF0–0xF3: GSM-7 with a message class
+		return sms.DecodeGSM7(b), true
+	case dc == 1 || dc == 3:
+		return sms.DecodeLatin1(b), true
+	case dc == 8:
+		return sms.DecodeUCS2(b), true
+	}
+	return "", false
 }
