@@ -128,9 +128,19 @@ func (m *SM) IsReceipt() bool {
 func (m *SM) Command() CommandID { return m.ID }
 
 func (m *SM) encode(e *encoder) {
+	m.encodeHead(e)
+	e.address("destination", m.Dest, maxAddr)
+	m.encodeTail(e)
+}
+
+// encodeHead writes what comes before the destination (submit_multi puts its list there).
+func (m *SM) encodeHead(e *encoder) {
 	e.cstring("service_type", m.ServiceType, maxServiceType)
 	e.address("source", m.Source, maxAddr)
-	e.address("destination", m.Dest, maxAddr)
+}
+
+// encodeTail writes what comes after the destination.
+func (m *SM) encodeTail(e *encoder) {
 	e.byte1(m.ESMClass)
 	e.byte1(m.ProtocolID)
 	e.byte1(m.PriorityFlag)
@@ -145,9 +155,17 @@ func (m *SM) encode(e *encoder) {
 }
 
 func (m *SM) decode(d *decoder) {
+	m.decodeHead(d)
+	m.Dest = d.address("destination", maxAddr, StatusInvalidDestAddr)
+	m.decodeTail(d)
+}
+
+func (m *SM) decodeHead(d *decoder) {
 	m.ServiceType = d.cstring("service_type", maxServiceType, StatusInvalidServiceType)
 	m.Source = d.address("source", maxAddr, StatusInvalidSourceAddr)
-	m.Dest = d.address("destination", maxAddr, StatusInvalidDestAddr)
+}
+
+func (m *SM) decodeTail(d *decoder) {
 	m.ESMClass = d.byte1("esm_class")
 	m.ProtocolID = d.byte1("protocol_id")
 	m.PriorityFlag = d.byte1("priority_flag")
@@ -216,30 +234,18 @@ const (
 	DestList byte = 2
 )
 
-// Multi is submit_multi: submit_sm to up to 254 destinations.
+// Multi is submit_multi: one message (Message, whose ID and Dest are not used) to up to 254
+// destinations, so that it can take the path of a submit_sm.
 type Multi struct {
-	ServiceType          string
-	Source               Address
-	Dests                []Dest
-	ESMClass             byte
-	ProtocolID           byte
-	PriorityFlag         byte
-	ScheduleDeliveryTime string
-	ValidityPeriod       string
-	RegisteredDelivery   byte
-	ReplaceIfPresent     byte
-	DataCoding           byte
-	DefaultMsgID         byte
-	ShortMessage         []byte
-	TLVs                 TLVs
+	Message SM
+	Dests   []Dest
 }
 
 // Command implements Body.
 func (m *Multi) Command() CommandID { return SubmitMulti }
 
 func (m *Multi) encode(e *encoder) {
-	e.cstring("service_type", m.ServiceType, maxServiceType)
-	e.address("source", m.Source, maxAddr)
+	m.Message.encodeHead(e)
 	if e.err == nil && (len(m.Dests) == 0 || len(m.Dests) > 254) {
 		e.err = fmt.Errorf("smpp: submit_multi has %d destinations (1–254)", len(m.Dests))
 	}
@@ -257,22 +263,11 @@ func (m *Multi) encode(e *encoder) {
 			}
 		}
 	}
-	e.byte1(m.ESMClass)
-	e.byte1(m.ProtocolID)
-	e.byte1(m.PriorityFlag)
-	e.time("schedule_delivery_time", m.ScheduleDeliveryTime)
-	e.time("validity_period", m.ValidityPeriod)
-	e.byte1(m.RegisteredDelivery)
-	e.byte1(m.ReplaceIfPresent)
-	e.byte1(m.DataCoding)
-	e.byte1(m.DefaultMsgID)
-	e.shortMessage(m.ShortMessage)
-	m.TLVs.encode(e)
+	m.Message.encodeTail(e)
 }
 
 func (m *Multi) decode(d *decoder) {
-	m.ServiceType = d.cstring("service_type", maxServiceType, StatusInvalidServiceType)
-	m.Source = d.address("source", maxAddr, StatusInvalidSourceAddr)
+	m.Message.decodeHead(d)
 	n := d.byte1("number_of_dests")
 	if d.err == nil && (n == 0 || n > 254) {
 		d.fail("number_of_dests", StatusInvalidNumDests, fmt.Sprintf("%d destinations (1–254)", n))
@@ -292,17 +287,7 @@ func (m *Multi) decode(d *decoder) {
 		}
 		m.Dests = append(m.Dests, dst)
 	}
-	m.ESMClass = d.byte1("esm_class")
-	m.ProtocolID = d.byte1("protocol_id")
-	m.PriorityFlag = d.byte1("priority_flag")
-	m.ScheduleDeliveryTime = d.time("schedule_delivery_time", StatusInvalidSchedule)
-	m.ValidityPeriod = d.time("validity_period", StatusInvalidExpiry)
-	m.RegisteredDelivery = d.byte1("registered_delivery")
-	m.ReplaceIfPresent = d.byte1("replace_if_present_flag")
-	m.DataCoding = d.byte1("data_coding")
-	m.DefaultMsgID = d.byte1("sm_default_msg_id")
-	m.ShortMessage = d.shortMessage()
-	m.TLVs = d.tlvs()
+	m.Message.decodeTail(d)
 }
 
 // Unsuccess is a destination submit_multi could not take, with why.

@@ -65,7 +65,7 @@ func newBody(id CommandID) Body {
 	case SubmitSMResp, DeliverSMResp, DataSMResp:
 		return &SMResp{ID: id}
 	case SubmitMulti:
-		return &Multi{}
+		return &Multi{Message: SM{ID: SubmitSM}}
 	case SubmitMultiResp:
 		return &MultiResp{}
 	case DataSM:

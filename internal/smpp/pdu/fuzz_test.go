@@ -18,7 +18,7 @@ func FuzzDecode(f *testing.F) {
 			TLVs: pdu.SARTLVs(pdu.Part{Ref: 1, Total: 2, Seq: 1})},
 		&pdu.SM{ID: pdu.DeliverSM, ESMClass: pdu.ESMClassReceipt, ShortMessage: []byte("id:1 stat:DELIVRD"),
 			TLVs: pdu.TLVs{pdu.CStringTLV(pdu.TagReceiptedMessageID, "1"), pdu.Uint8TLV(pdu.TagMessageState, 2)}},
-		&pdu.Multi{Dests: []pdu.Dest{{Flag: pdu.DestSME, Addr: pdu.Address{Addr: "1"}}, {Flag: pdu.DestList, DLName: "l"}}},
+		&pdu.Multi{Message: pdu.SM{ID: pdu.SubmitSM}, Dests: []pdu.Dest{{Flag: pdu.DestSME, Addr: pdu.Address{Addr: "1"}}, {Flag: pdu.DestList, DLName: "l"}}},
 		&pdu.SMResp{ID: pdu.SubmitSMResp, MessageID: "0a"},
 		&pdu.Data{TLVs: pdu.TLVs{{Tag: pdu.TagMessagePayload, Value: []byte("payload")}}},
 		&pdu.Query{MessageID: "1"},
