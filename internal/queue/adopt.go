@@ -10,9 +10,9 @@ import (
 
 // Adoption: while a kind whose table can do it (bornLeased: deliveries, and the sends Ibiki
 // starts itself, see store.QueueStartedSend) runs, its new jobs are born leased to this process
-// and handed to it after their commit, so their first run needs no claim. This file is that policy: which jobs start at once, which wait in a small backlog, and
-// which go back to the queue, without ever breaking the per-client caps or taking the slots a
-// claim counted. (Jobs of the jobs table are born queued and claimed, and so are the sends of
+// and handed to it after their commit, so their first run needs no claim. This file is that
+// policy: which jobs start at once, which wait in a small backlog, and which go back to the
+// queue, without ever breaking the per-client caps or taking the slots a claim counted. (Jobs of the jobs table are born queued and claimed, and so are the sends of
 // clients: measured, adopting them made dispatch compete with accepting sends and lowered the
 // flat-out accept rate. Only the answers routing queues are born started.)
 
