@@ -262,7 +262,7 @@ func (c *Connector) Send(ctx context.Context, m provider.Outbound) (provider.Sen
 		sm.ShortMessage = payload
 		resp, err := c.submit(ctx, s, sm, i > 0)
 		switch {
-		case errors.Is(err, session.ErrUnencodable):
+		case errors.Is(err, session.ErrUnencodable) && i == 0:
 			return provider.SendResult{}, &provider.SendError{Permanent: true, Code: "unencodable", Message: err.Error()}
 		case err != nil && i == 0 && errors.Is(err, session.ErrNotSent):
 			// The bind went down (or the send was stopped) before the first part left:
@@ -283,7 +283,10 @@ func (c *Connector) Send(ctx context.Context, m provider.Outbound) (provider.Sen
 			return provider.SendResult{}, fmt.Errorf("smpp: submit_sm_resp without a message id for %s", m.MessageID)
 		}
 		if id, err = pdu.CanonicalID(r.MessageID, c.cfg.SubmitIDForm); err != nil {
-			return provider.SendResult{}, fmt.Errorf("smpp: %w", err)
+			// The SMSC took it: sent, under the id as given (its receipts will not match
+			// until submit_id names the form the SMSC really uses).
+			c.cfg.Log.Warn("smpp: submit_sm_resp id not of the configured form", "provider", c.cfg.Name, "error", err)
+			id = r.MessageID
 		}
 	}
 	return provider.SendResult{ProviderMessageID: id, Status: model.StatusSent}, nil
