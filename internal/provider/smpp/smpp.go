@@ -124,6 +124,11 @@ func (c *Connector) Close() error {
 func (c *Connector) Bound() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.boundLocked()
+}
+
+// boundLocked counts the binds up; c.mu is held.
+func (c *Connector) boundLocked() int {
 	n := 0
 	for _, s := range c.live {
 		if s != nil {
@@ -189,12 +194,7 @@ func (c *Connector) bind(ctx context.Context) (*session.Session, error) {
 func (c *Connector) setLive(i int, s *session.Session) {
 	c.mu.Lock()
 	c.live[i] = s
-	n := 0
-	for _, l := range c.live {
-		if l != nil {
-			n++
-		}
-	}
+	n := c.boundLocked()
 	c.mu.Unlock()
 	metrics.SMPPBinds.WithLabelValues(c.cfg.Name).Set(float64(n))
 }

@@ -1,8 +1,10 @@
 package pdu
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,7 +60,7 @@ func StatOf(state byte) string {
 // sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DDDDDDD err:E text:...")
 // with what its TLVs add.
 type Receipt struct {
-	ID         string // the message id the SMSC gave in submit_sm_resp (in one of its forms, see SameID)
+	ID         string // the message id the SMSC gave in submit_sm_resp (in the form submit_id or receipt_id names, see CanonicalID)
 	Submitted  int    // sub
 	Delivered  int    // dlvrd
 	SubmitDate time.Time
@@ -137,13 +139,7 @@ func receiptFields(text string) map[string]string {
 		}
 	}
 	// Order by position; each value runs to the next key (text: to the end).
-	for i := range found {
-		for j := i + 1; j < len(found); j++ {
-			if found[j].start < found[i].start {
-				found[i], found[j] = found[j], found[i]
-			}
-		}
-	}
+	slices.SortFunc(found, func(a, b at) int { return cmp.Compare(a.start, b.start) })
 	out := map[string]string{}
 	for i, f := range found {
 		end := len(text)

@@ -59,9 +59,9 @@ type Session struct {
 	reqs   chan pdu.PDU
 	seq    atomic.Uint32
 	seen   atomic.Int64 // unix nanos of the peer's last PDU
-	// unbinding: our unbind is under way, so the connection's end is the session's clean end.
-	unbinding atomic.Bool
-	closing   atomic.Bool // Unbind started: no new requests
+	// closing: our Unbind is under way: no new requests, and the connection's end is the
+	// session's clean end (the peer may close as soon as it answered).
+	closing atomic.Bool
 
 	wmu sync.Mutex // one PDU written at a time
 
@@ -222,7 +222,6 @@ drain:
 			<-s.window
 		}
 	}()
-	s.unbinding.Store(true) // the peer may close as soon as it answered: that is the clean end
 	_, err := s.request(&pdu.Empty{ID: pdu.Unbind})
 	s.Close()
 	return err
@@ -230,14 +229,11 @@ drain:
 
 // Close closes the connection at once; requests waiting get ErrClosed. It waits for the
 // session's goroutines, so a Handler must not call it (nor Unbind): it may return an error
-// status and let the peer unbind, or call Abort.
+// status and let the peer unbind.
 func (s *Session) Close() {
 	s.end(ErrClosed)
 	s.wg.Wait()
 }
-
-// Abort closes the connection without waiting (from a Handler).
-func (s *Session) Abort() { s.end(ErrClosed) }
 
 // Done is closed when the session ended; Err says why.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -344,7 +340,7 @@ func (s *Session) readLoop() {
 				s.refuse(pe)
 				continue
 			}
-			if s.unbinding.Load() {
+			if s.closing.Load() {
 				err = ErrClosed
 			}
 			s.end(err)
