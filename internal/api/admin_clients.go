@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/respond"
@@ -193,4 +196,56 @@ func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	out := clientJSON(c)
 	out.WebhookSecret, out.PreviousSecretExpiresAt = c.WebhookSecret, timeOrNil(c.PreviousSecretUntil)
 	respond.JSON(w, http.StatusOK, out)
+}
+
+// smppPasswordIn is the optional body of POST /admin/v1/clients/{id}/smpp-password: the
+// login's settings (left out: kept, or the defaults on the first password).
+type smppPasswordIn struct {
+	AllowedIPs *[]string `json:"allowed_ips"`
+	MaxBinds   *int      `json:"max_binds"`
+	MODelivery *string   `json:"mo_delivery"`
+	Rate       *int      `json:"rate"`
+}
+
+// smppPasswordOut is a client's SMPP login, its password shown this once.
+type smppPasswordOut struct {
+	SystemID   string   `json:"system_id"`
+	Password   string   `json:"password"`
+	AllowedIPs []string `json:"allowed_ips"`
+	MaxBinds   int      `json:"max_binds"`
+	MODelivery string   `json:"mo_delivery"`
+	Rate       int      `json:"rate"`
+}
+
+// smppPassword: POST /admin/v1/clients/{id}/smpp-password {"allowed_ips"?,"max_binds"?,
+// "mo_delivery"?,"rate"?} → 200 {"system_id","password",…}: a new password for the client's
+// binds to the SMPP server (the previous one stops working for new binds), shown only here.
+func (a *API) smppPassword(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		respond.Err(w, r, err)
+		return
+	}
+	var in smppPasswordIn
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := respond.DecodeBytes(body, &in); err != nil {
+			respond.Err(w, r, err)
+			return
+		}
+	}
+	acct, password, err := a.Tenants.SMPPPassword(r.Context(), r.PathValue("id"), tenant.SMPPSettings{
+		AllowedIPs: in.AllowedIPs, MaxBinds: in.MaxBinds, MODelivery: in.MODelivery, Rate: in.Rate})
+	if errors.Is(err, tenant.ErrSMPPSystemID) {
+		err = &respond.Error{Status: http.StatusConflict, Code: "smpp_system_id_too_long", Message: err.Error(), Param: "id"}
+	}
+	if err != nil {
+		respond.Err(w, r, tenantErr(err))
+		return
+	}
+	ips := []string{}
+	if acct.AllowedIPs != "" {
+		ips = strings.Split(acct.AllowedIPs, ",")
+	}
+	respond.JSON(w, http.StatusOK, smppPasswordOut{SystemID: acct.ClientID, Password: password, AllowedIPs: ips,
+		MaxBinds: acct.MaxBinds, MODelivery: acct.MODelivery, Rate: acct.Rate})
 }

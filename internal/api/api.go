@@ -76,6 +76,7 @@ func (a *API) Register(mux Mux) {
 	admin("POST /admin/v1/clients/{id}/rotate-key", a.rotateKey)
 	admin("POST /admin/v1/clients/{id}/rotate-webhook-secret", a.rotateWebhookSecret)
 	admin("POST /admin/v1/clients/{id}/twilio-credentials", a.twilioCredentials)
+	admin("POST /admin/v1/clients/{id}/smpp-password", a.smppPassword)
 	admin("POST /admin/v1/numbers", a.createNumber)
 	admin("GET /admin/v1/numbers", a.listNumbers)
 	admin("PATCH /admin/v1/numbers/{number}", a.updateNumber)

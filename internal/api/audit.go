@@ -18,6 +18,7 @@ var auditActions = map[string]string{
 	"PATCH /admin/v1/clients/{id}":                       "client.update",
 	"POST /admin/v1/clients/{id}/rotate-key":             "client.rotate_key",
 	"POST /admin/v1/clients/{id}/twilio-credentials":     "client.twilio_credentials",
+	"POST /admin/v1/clients/{id}/smpp-password":          "client.smpp_password",
 	"POST /admin/v1/clients/{id}/rotate-webhook-secret":  "webhook.rotate_secret",
 	"POST /admin/v1/clients/{id}/credits":                "credits.top_up",
 	"POST /admin/v1/numbers":                             "number.create",

@@ -426,6 +426,11 @@ func adminRoutes() []operation {
 			summary: "Make or rotate a client's Twilio-compatible credentials", about: "The Account SID stays; a new auth token replaces the previous one. No body.",
 			replies: []reply{jsonReply(201, "The first credentials of the client.", answerOf[twilioCredentialsOut]()),
 				jsonReply(200, "A new auth token for the client's Account SID.", answerOf[twilioCredentialsOut]())}},
+		{route: "POST /admin/v1/clients/{id}/smpp-password", id: "smppPassword", tag: tagAdminClients, auth: adminToken,
+			summary: "Make or rotate a client's SMPP password", about: "The client binds to the SMPP server (IBIKI_SMPP_ADDR) with its id as system_id and this password, shown only here; the previous password stops working for new binds. The optional body sets the login's allowed_ips (addresses or CIDR prefixes, [] for any), max_binds (1-64, default 4), mo_delivery (\"fallback\": inbound messages as deliver_sm over a receiver bind when one is up, else to the webhook; \"both\") and rate (submit_sm a second, 0 for no limit); left out, they keep their values.",
+			body:    &reqBody{json: true, content: []bodyContent{{typ: "application/json", sch: requestOf[smppPasswordIn]()}}},
+			replies: []reply{jsonReply(200, "The login, with its new password.", answerOf[smppPasswordOut]())},
+			errs:    map[int][]string{409: {"smpp_system_id_too_long"}}},
 
 		{route: "POST /admin/v1/numbers", id: "createNumber", tag: tagAdminNumbers, auth: adminToken, idem: true,
 			summary: "Add a receiving number", body: jsonBody[createNumberIn]("number"),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +31,7 @@ import (
 	"github.com/ibiki/ibiki/internal/queue"
 	"github.com/ibiki/ibiki/internal/server"
 	"github.com/ibiki/ibiki/internal/services"
+	"github.com/ibiki/ibiki/internal/smpp/smsc"
 	"github.com/ibiki/ibiki/internal/store"
 	"github.com/ibiki/ibiki/internal/tenant"
 	"github.com/ibiki/ibiki/internal/webhook"
@@ -65,9 +67,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		<-ctx.Done()
 		app.Hub.Close()
 	}()
+	if cfg.SMPPAddr != "" {
+		a, err := app.SMPP.Listen(cfg.SMPPAddr)
+		if err != nil {
+			stopRunner()
+			<-runnerDone
+			return fmt.Errorf("IBIKI_SMPP_ADDR: %w", err)
+		}
+		log.Info("smpp server listening", "addr", a.String(), "tls", cfg.SMPPTLSCert != "")
+	}
 	err = server.Run(ctx, cfg.Addr, app.Handler, cfg.ShutdownTimeout, log, func(a net.Addr) {
 		log.Info("ibiki listening", "addr", a.String(), "database", string(app.Store.Engine()), "version", Version())
 	})
+	// Clients' binds are unbound (their submits in progress answered first).
+	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	app.SMPP.Close(closeCtx)
+	cancel()
 	// The HTTP server has stopped taking requests: now let running jobs finish and stop.
 	stopRunner()
 	<-runnerDone
@@ -98,6 +113,23 @@ type App struct {
 	Log *slog.Logger
 	// Routes are the patterns registered on Handler's mux, and by whom.
 	Routes []server.Route
+	// SMPP is the SMPP server for clients; it listens once told to (IBIKI_SMPP_ADDR).
+	SMPP *smsc.Server
+}
+
+// newSMPPServer makes the SMPP server of the configuration (its TLS certificate read now, so
+// that a bad one stops the start).
+func newSMPPServer(cfg config.Config, st *store.Store, out *outbound.Service, log *slog.Logger) (*smsc.Server, error) {
+	srv := &smsc.Server{Store: st, Outbound: out, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
+		Config: smsc.Config{Idle: cfg.SMPPIdleTimeout}}
+	if cfg.SMPPTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.SMPPTLSCert, cfg.SMPPTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("IBIKI_SMPP_TLS_CERT/KEY: %w", err)
+		}
+		srv.Config.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return srv, nil
 }
 
 // Run runs the background work — the job runner and the inbound router — until ctx ends, then
@@ -195,6 +227,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return nil, err
 	}
 	deliverer.Tokens = tokens
+	smppServer, err := newSMPPServer(cfg, st, out, log)
+	if err != nil {
+		return nil, err
+	}
+	deliverer.SMPP = smppServer
 	tenants := &tenant.Service{Store: st, Clock: time.Now, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Tokens: tokens}
 	imports := &importer.Service{Store: st, Region: cfg.DefaultRegion, AllowConflicts: cfg.AllowContactConflicts,
 		Clock: time.Now, Log: log}
@@ -224,7 +261,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		dash,
 	)
 	return &App{Store: st, Runner: runner, Router: router, Handler: h, Inbound: in, Outbound: out, Services: svcs, Providers: providers,
-		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log, Routes: routes}, nil
+		StatusTimeout: cfg.StatusTimeout, Hub: hub, Dashboard: dash, Log: log, Routes: routes, SMPP: smppServer}, nil
 }
 
 // openRedis connects to the Redis of IBIKI_REDIS_URL, and fails at start when it cannot be

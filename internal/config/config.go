@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"sort"
@@ -51,6 +52,10 @@ type Config struct {
 	SendConcurrency       int
 	ServiceConcurrency    int
 	RedisURL              string
+	SMPPAddr              string
+	SMPPTLSCert           string
+	SMPPTLSKey            string
+	SMPPIdleTimeout       time.Duration
 	StatusTimeout         time.Duration
 	HelpReply             string
 	ProvidersFile         string
@@ -217,6 +222,22 @@ func settings() []setting {
 				c.LogFormat = v
 				return nil
 			}},
+		{"SMPP_ADDR", "", "address of the SMPP server clients bind to (host:port, e.g. :2775; docs/smpp.md); unset: no SMPP server", false,
+			func(c *Config, v string) error {
+				if v = strings.TrimSpace(v); v != "" {
+					if _, _, err := net.SplitHostPort(v); err != nil {
+						return fmt.Errorf("%q is not host:port", v)
+					}
+				}
+				c.SMPPAddr = v
+				return nil
+			}},
+		{"SMPP_TLS_CERT", "", "PEM certificate (chain) file: with IBIKI_SMPP_TLS_KEY, the SMPP server speaks TLS", false,
+			func(c *Config, v string) error { c.SMPPTLSCert = v; return nil }},
+		{"SMPP_TLS_KEY", "", "PEM private key file of IBIKI_SMPP_TLS_CERT", false,
+			func(c *Config, v string) error { c.SMPPTLSKey = v; return nil }},
+		{"SMPP_IDLE_TIMEOUT", "2m", "an SMPP bind from which nothing came for this long (not even enquire_link) is unbound", false,
+			durationVar(func(c *Config) *time.Duration { return &c.SMPPIdleTimeout })},
 		{"DEBUG_ADDR", "", "when set, serve Go's pprof profiles on this separate address (keep it on loopback)", false,
 			func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 		{"ACCESS_LOG", "false", "log every HTTP request at info level (errors are always logged)", false,

@@ -18,5 +18,8 @@ func (c Config) Validate() error {
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		errs = append(errs, errors.New("IBIKI_ADMIN_EMAIL and IBIKI_ADMIN_PASSWORD go together: set both to create the first operator"))
 	}
+	if (c.SMPPTLSCert == "") != (c.SMPPTLSKey == "") {
+		errs = append(errs, errors.New("IBIKI_SMPP_TLS_CERT and IBIKI_SMPP_TLS_KEY go together: set both for TLS on the SMPP server"))
+	}
 	return errors.Join(errs...)
 }

@@ -68,6 +68,16 @@ var (
 		Name: "ibiki_smpp_receipts_total",
 		Help: "Delivery receipts from SMSCs, by provider and stat (DELIVRD, UNDELIV...).",
 	}, []string{"provider", "stat"})
+	// SMPPServerBinds is how many binds each client holds on Ibiki's SMPP server, by kind.
+	SMPPServerBinds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ibiki_smpp_server_binds",
+		Help: "Binds clients hold on Ibiki's SMPP server, by client and kind (transmitter, receiver, transceiver).",
+	}, []string{"client", "kind"})
+	// SMPPServerPDUs counts the server's submit_sm answered and deliver_sm sent, by outcome.
+	SMPPServerPDUs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibiki_smpp_server_pdus_total",
+		Help: "PDUs of Ibiki's SMPP server: submit_sm and submit_multi answered (by command_status), deliver_sm sent to clients (mo or receipt, by the client's command_status or unanswered).",
+	}, []string{"command", "status"})
 	// ServiceMessages counts the messages services took, by whether they were handled and why.
 	ServiceMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ibiki_service_messages_total",
@@ -103,7 +113,7 @@ func Registry(s *store.Store, extra ...prometheus.Collector) *prometheus.Registr
 	r := prometheus.NewRegistry()
 	r.MustRegister(InboundAccepted, InboundRejected, Routed, WebhookAttempts, WebhookDeliveries,
 		WebhookLatency, WebhookAttemptDuration, OutboundAccepted, OutboundSends, OutboundStatus,
-		ServiceMessages, ServiceCallouts, SMPPBinds, SMPPSubmits, SMPPReceipts,
+		ServiceMessages, ServiceCallouts, SMPPBinds, SMPPSubmits, SMPPReceipts, SMPPServerBinds, SMPPServerPDUs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		queueCollector{s})
 	r.MustRegister(extra...)

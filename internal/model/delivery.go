@@ -58,6 +58,10 @@ type DeliveryFormat string
 const (
 	DeliveryStandard DeliveryFormat = "standard"
 	DeliveryTwilio   DeliveryFormat = "twilio"
+	// DeliverySMPP: a deliver_sm over one of the client's receiver binds to the SMPP server
+	// (an inbound message, or the delivery receipt of a message it submitted with
+	// registered_delivery); Payload is the standard payload it is made from.
+	DeliverySMPP DeliveryFormat = "smpp"
 )
 
 // Attempt is one HTTP try of a delivery.

@@ -99,6 +99,13 @@ type Request struct {
 	// StatusCallback is a URL its status changes are posted to, as Twilio's status callbacks
 	// (the Twilio-shaped API; the SSRF guard applies when they are posted).
 	StatusCallback string
+	// Receipt asks the message's final status back as an SMPP delivery receipt
+	// (model.SMPPReceiptAll or model.SMPPReceiptFailure; "" for none). It is its status
+	// callback: a request has one or the other.
+	Receipt string
+	// ID is the message's id when it was chosen beforehand (SendPart: the parts of a
+	// concatenated message were answered with it); "" for a new one.
+	ID string
 	// DLTTemplateID names the client's DLT template (its DLT id) the body must match (India).
 	DLTTemplateID string
 	// DLTMatch: when the client requires DLT and no template is named, the first of its
@@ -200,6 +207,9 @@ func (s *Service) Check(c model.Client, req Request) (Draft, error) {
 			return Draft{}, err
 		}
 	}
+	if asked, _ := model.SMPPReceipt(model.Message{StatusCallback: req.Receipt}); req.Receipt != "" && (!asked || req.StatusCallback != "") {
+		return Draft{}, &FieldError{Field: "registered_delivery", Reason: "a message asks an SMPP receipt or a status callback, not both"}
+	}
 	d := Draft{To: to, Body: req.Body, Channel: ch, Media: media, Count: n, Cost: int64(n.Segments) * c.RateCents, Req: req, client: c}
 	if req.From != "" {
 		if d.From, err = sms.NormalizeAddress(req.From, s.Region); err != nil {
@@ -279,6 +289,11 @@ func checkMedia(urls []string) ([]model.Attachment, error) {
 // committed together, so a crash right after the 202 cannot lose or double-charge it. The
 // message is the operation's result (store.Tx.Done): a request's Idempotency-Key is kept with it.
 func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.Message, error) {
+	return s.send(ctx, c, req, nil)
+}
+
+// send is Send, with also written in its transaction (nil for nothing more).
+func (s *Service) send(ctx context.Context, c model.Client, req Request, also func(*store.Tx) error) (model.Message, error) {
 	d, err := s.Check(c, req)
 	if err != nil {
 		return model.Message{}, err
@@ -305,6 +320,11 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
 		if m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC()); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		return tx.Done(ctx, m)
 	})
@@ -451,11 +471,11 @@ func optedOut(ctx context.Context, r optOuts, clientID, phone string) error {
 
 func newMessage(d Draft, r route, now time.Time) model.Message {
 	m := model.Message{
-		ID: model.NewIDAt(model.PrefixMessage, now), ClientID: d.client.ID, Direction: model.Outbound,
+		ID: cmp.Or(d.Req.ID, model.NewIDAt(model.PrefixMessage, now)), ClientID: d.client.ID, Direction: model.Outbound,
 		Channel: cmp.Or(d.Channel, model.ChannelSMS), Media: d.Media, From: r.from, To: d.To, Body: d.Body, Status: model.StatusQueued,
 		Provider: r.provider, RoutedBy: model.RoutedByOutbound, Segments: d.Count.Segments,
 		Encoding: string(d.Count.Encoding), CostCents: d.Cost, StatusAt: now, ReceivedAt: now, CreatedAt: now,
-		StatusCallback: d.Req.StatusCallback, DLTTemplateID: d.dltTemplateID, DLTEntityID: d.dltEntityID,
+		StatusCallback: cmp.Or(d.Req.StatusCallback, d.Req.Receipt), DLTTemplateID: d.dltTemplateID, DLTEntityID: d.dltEntityID,
 	}
 	start := now
 	if !d.Req.SendAt.IsZero() {

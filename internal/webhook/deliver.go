@@ -37,6 +37,8 @@ type Deliverer struct {
 	Log      *slog.Logger
 	// Tokens derive clients' Twilio auth tokens, which sign Twilio-format deliveries.
 	Tokens *auth.TwilioTokens
+	// SMPP sends deliveries of format smpp over clients' receiver binds (nil: none is ever up).
+	SMPP SMPPSender
 	// Replies sends the messages of a TwiML answer to a Twilio-format inbound delivery (nil:
 	// such answers are not acted on).
 	Replies TwiMLReplier
@@ -73,12 +75,18 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 	}
 	now := dl.Clock()
 	target := cmp.Or(d.URL, c.WebhookURL) // a status callback has its own URL
-	switch {
-	case !c.Active:
+	if !c.Active {
 		// A deactivated client gets nothing, but loses nothing either: its deliveries wait,
 		// without spending attempts, looking again at the schedule's first interval, and go out
 		// once the operator activates it again.
 		return queue.Result{RetryAt: now.Add(dl.Schedule[0]), Err: errors.New("the client is not active; held")}
+	}
+	if d.Format == model.DeliverySMPP {
+		if r, handled := dl.deliverSMPP(ctx, c, &d, now); handled {
+			return r
+		}
+	}
+	switch {
 	case target == "":
 		return dl.give(d, model.Attempt{}, "the client has no webhook URL")
 	case d.URL == "" && !c.WebhookDisabledAt.IsZero():

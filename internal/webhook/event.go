@@ -152,14 +152,31 @@ func Payload(typ model.EventType, at time.Time, data any) ([]byte, error) {
 // message.received; no other event), and
 // a message sent with a status callback URL has its status events posted there too, in Twilio's
 // form (twilio.go).
+//
+// A client with an SMPP login gets its SMS inbound messages as deliver_sm over a receiver bind
+// (that delivery falls back to the webhook while no bind is up, unless the login asks both),
+// and the final statuses of messages it submitted with registered_delivery as delivery
+// receipts (smpp.go).
 func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventType, m model.Message, payload []byte, now time.Time) (bool, error) {
 	tx.Announce(store.Announcement{ClientID: c.ID, Kind: "message", ConversationID: m.ConversationID, MessageID: m.ID})
 	standard, shaped, err := twilioDeliveries(ctx, tx, c, typ, m)
 	if err != nil {
 		return false, err
 	}
-	if standard {
+	smpp, replaces, err := smppDeliveries(ctx, tx, c, typ, m)
+	if err != nil {
+		return false, err
+	}
+	if standard && !replaces {
 		shaped = append(shaped, model.Delivery{Payload: payload, Format: model.DeliveryStandard})
+	}
+	if smpp {
+		if payload == nil { // its caller made none: the client has no webhook URL
+			if payload, err = Payload(typ, now, NewMessageData(m, m.Contact)); err != nil {
+				return false, err
+			}
+		}
+		shaped = append(shaped, model.Delivery{Payload: payload, Format: model.DeliverySMPP})
 	}
 	toClient := false
 	for _, d := range shaped {
@@ -171,7 +188,7 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 		if err := tx.EnqueueDelivery(ctx, d); err != nil {
 			return false, err
 		}
-		toClient = toClient || d.URL == ""
+		toClient = toClient || (d.URL == "" && d.Format != model.DeliverySMPP)
 	}
 	return toClient, nil
 }

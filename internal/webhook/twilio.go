@@ -64,7 +64,8 @@ func twilioDeliveries(ctx context.Context, tx *store.Tx, c model.Client, typ mod
 	// As with Twilio, the client's webhook hears of incoming messages only; statuses go to the
 	// status callback each message was sent with.
 	toClient := c.WebhookURL != "" && c.WebhookFormat == model.DeliveryTwilio && typ == model.EventMessageReceived
-	callback := m.StatusCallback != "" && typ == model.EventMessageStatus && m.Direction == model.Outbound
+	smppReceipt, _ := model.SMPPReceipt(m)
+	callback := m.StatusCallback != "" && !smppReceipt && typ == model.EventMessageStatus && m.Direction == model.Outbound
 	standard = c.WebhookURL != "" && c.WebhookFormat != model.DeliveryTwilio
 	if !toClient && !callback {
 		return standard, nil, nil

@@ -443,30 +443,17 @@ func (c *Connector) mobileOriginated(ctx context.Context, sm *pdu.SM) pdu.Status
 	if c.cfg.Inbound == nil {
 		return pdu.StatusTempAppError
 	}
-	payload := sm.ShortMessage
-	if len(payload) == 0 {
-		payload, _ = sm.TLVs.Get(pdu.TagMessagePayload)
+	ct, err := sm.Content()
+	switch {
+	case errors.Is(err, pdu.ErrNotText):
+		return refuse("not text", err)
+	case err != nil:
+		return refuse("concatenation", err)
 	}
-	var (
-		part    pdu.Part
-		hasPart bool
-		err     error
-	)
-	if sm.ESMClass&pdu.ESMClassUDHI != 0 {
-		if part, hasPart, payload, err = pdu.SplitUDH(payload); err != nil {
-			return refuse("user data header", err)
-		}
-	} else if part, hasPart, err = pdu.SARPart(sm.TLVs); err != nil {
-		return refuse("SAR TLVs", err)
-	}
-	body, ok := decodeText(sm.DataCoding, payload)
-	if !ok {
-		return refuse(fmt.Sprintf("data_coding 0x%02x is not text", sm.DataCoding), nil)
-	}
-	in := provider.Inbound{Provider: c.cfg.Name, ProviderMessageID: model.NewID("smo"), From: c.address(sm.Source),
-		To: c.address(sm.Dest), Body: body, Channel: model.ChannelSMS, Status: model.StatusReceived}
-	if hasPart && part.Total > 1 {
-		err = c.cfg.Inbound.AcceptInboundPart(ctx, in, int(part.Ref), int(part.Total), int(part.Seq))
+	in := provider.Inbound{Provider: c.cfg.Name, ProviderMessageID: model.NewID("smo"), From: pdu.Number(sm.Source, c.cfg.Region),
+		To: pdu.Number(sm.Dest, c.cfg.Region), Body: ct.Text, Channel: model.ChannelSMS, Status: model.StatusReceived}
+	if ct.Concatenated {
+		err = c.cfg.Inbound.AcceptInboundPart(ctx, in, int(ct.Part.Ref), int(ct.Part.Total), int(ct.Part.Seq))
 	} else {
 		err = c.cfg.Inbound.AcceptInbound(ctx, in)
 	}
@@ -479,35 +466,4 @@ func (c *Connector) mobileOriginated(ctx context.Context, sm *pdu.SM) pdu.Status
 		return pdu.StatusTempAppError
 	}
 	return pdu.StatusOK
-}
-
-// address reads an SMPP address as Ibiki writes numbers: E.164 with its + for an international
-// number (TON 1) or one the region can read, a short code or an alphanumeric sender as given.
-func (c *Connector) address(a pdu.Address) string {
-	addr := strings.TrimSpace(a.Addr)
-	if a.TON == pdu.TONAlphanumeric || addr == "" {
-		return addr
-	}
-	if a.TON == pdu.TONInternational && !strings.HasPrefix(addr, "+") {
-		addr = "+" + addr
-	}
-	if n, err := sms.NormalizeAddress(addr, c.cfg.Region); err == nil {
-		return n
-	}
-	return addr
-}
-
-// decodeText reads a short message's octets by their data_coding (SMPP 3.4, 5.2.19): the SMSC's
-// default alphabet (GSM-7, one septet an octet), IA5/ASCII, Latin-1, UCS-2, and the GSM-7 message
-// classes; binary data is not text.
-func decodeText(dc byte, b []byte) (string, bool) {
-	switch {
-	case dc == 0 || (dc&0xF4) == 0xF0: // default alphabet; 0xF0–0xF3: GSM-7 with a message class
-		return sms.DecodeGSM7(b), true
-	case dc == 1 || dc == 3:
-		return sms.DecodeLatin1(b), true
-	case dc == 8:
-		return sms.DecodeUCS2(b), true
-	}
-	return "", false
 }

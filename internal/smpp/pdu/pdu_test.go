@@ -319,3 +319,30 @@ func TestConcatenationHeaders(t *testing.T) {
 		t.Fatal("incomplete SAR TLVs accepted")
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{"", time.Time{}, false},
+		{"261207130000000+", time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC), false},
+		{"261207130000004+", time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), false}, // 4 quarters ahead of UTC
+		{"261207130000508-", time.Date(2026, 12, 7, 15, 0, 0, 5e8, time.UTC), false},
+		{"000001020304000R", now.AddDate(0, 0, 1).Add(2*time.Hour + 3*time.Minute + 4*time.Second), false},
+		{"260231120000000+", time.Time{}, true},
+		{"261307120000000+", time.Time{}, true},
+		{"26120712000000+", time.Time{}, true},
+		{"2612071200000a0+", time.Time{}, true},
+		{"261207120000000X", time.Time{}, true},
+		{"261207120000049+", time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := pdu.ParseTime(tt.in, now)
+		if (err != nil) != tt.bad || !got.Equal(tt.want) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+}

@@ -34,6 +34,9 @@ type Options struct {
 	MaxLen      int           // the longest PDU taken from the peer (pdu.MaxLen)
 	Queue       int           // the peer's requests waiting for the handler (64)
 	Handle      Handler       // nil: every request but enquire_link and unbind is answered ESME_RINVCMDID
+	// Handlers is how many requests of the peer are handled at once (1: one at a time, in
+	// order). More answer out of order, as SMPP allows (responses carry their request's seq).
+	Handlers int
 	Log         *slog.Logger
 }
 
@@ -88,6 +91,7 @@ func New(conn net.Conn, opt Options) *Session {
 	if opt.Queue <= 0 {
 		opt.Queue = 64
 	}
+	opt.Handlers = max(opt.Handlers, 1)
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -95,9 +99,11 @@ func New(conn net.Conn, opt Options) *Session {
 		pending: map[uint32]chan pdu.PDU{}, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.seen.Store(time.Now().UnixNano())
-	s.wg.Add(2)
+	s.wg.Add(1 + opt.Handlers)
 	go s.readLoop()
-	go s.serveLoop()
+	for range opt.Handlers {
+		go s.serveLoop()
+	}
 	if opt.EnquireLink > 0 {
 		s.wg.Add(1)
 		go s.keepAlive()
@@ -234,6 +240,9 @@ func (s *Session) Close() {
 	s.end(ErrClosed)
 	s.wg.Wait()
 }
+
+// Quiet is how long the peer has sent nothing at all (no request, response or keep-alive).
+func (s *Session) Quiet() time.Duration { return time.Since(time.Unix(0, s.seen.Load())) }
 
 // Done is closed when the session ended; Err says why.
 func (s *Session) Done() <-chan struct{} { return s.done }

@@ -124,3 +124,20 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// RunClient runs client.js (node-smpp as an ESME) against the SMPP server at addr, with the
+// simulator's control plane for its MO (nil: none) and the environment given (SYSTEM_ID,
+// PASSWORD, N, WINDOW, TIMEOUT_MS...), and returns its output and whether it printed OK and
+// exited 0.
+func RunClient(t testing.TB, addr string, sim *Sim, env ...string) (string, bool) {
+	t.Helper()
+	dir := PeerDir(t)
+	cmd := exec.Command("node", filepath.Join(dir, "client.js"), "smpp://"+addr)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"))
+	if sim != nil {
+		cmd.Env = append(cmd.Env, "CONTROL_URL="+sim.Control)
+	}
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
