@@ -109,6 +109,8 @@ func (dl *Deliverer) deliverSMPP(ctx context.Context, c model.Client, d *model.D
 	d.LastError, d.Status, d.CompletedAt, d.NextAttemptAt = "", model.DeliverySucceeded, dl.Clock(), time.Time{}
 	dd := *d
 	return queue.Result{
-		Finish: func(ctx context.Context, tx *store.Tx, j model.Job) (bool, error) { return tx.FinishDelivery(ctx, j, &a, dd) },
+		Finish: func(ctx context.Context, tx *store.Tx, j model.Job) (bool, error) {
+			return tx.FinishDelivery(ctx, j, &a, dd)
+		},
 	}, true
 }

@@ -37,7 +37,7 @@ type Options struct {
 	// Handlers is how many requests of the peer are handled at once (1: one at a time, in
 	// order). More answer out of order, as SMPP allows (responses carry their request's seq).
 	Handlers int
-	Log         *slog.Logger
+	Log      *slog.Logger
 }
 
 // ErrClosed is what a request gets once the session ended.

@@ -68,7 +68,7 @@ type bind struct {
 	s      *session.Session
 }
 
-func (b *bind) receives() bool { return b.kind != pdu.BindTransmitter }
+func (b *bind) receives() bool  { return b.kind != pdu.BindTransmitter }
 func (b *bind) transmits() bool { return b.kind != pdu.BindReceiver }
 
 func kindName(k pdu.CommandID) string {
