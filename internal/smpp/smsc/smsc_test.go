@@ -14,6 +14,7 @@ import (
 	"github.com/ibiki/ibiki/internal/ibikitest"
 	"github.com/ibiki/ibiki/internal/smpp/pdu"
 	"github.com/ibiki/ibiki/internal/smpp/session"
+	"github.com/ibiki/ibiki/internal/smpp/smsc"
 )
 
 // ibiki is a whole Ibiki (simulator provider) with its SMPP server listening, and a client
@@ -25,7 +26,7 @@ type ibiki struct {
 	apiKey   string
 }
 
-func start(t *testing.T, webhookURL string, login map[string]any) *ibiki {
+func start(t testing.TB, webhookURL string, login map[string]any, configure ...func(*smsc.Server)) *ibiki {
 	t.Helper()
 	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms"})
 	c := s.CreateClient("acme", webhookURL)
@@ -36,6 +37,9 @@ func start(t *testing.T, webhookURL string, login map[string]any) *ibiki {
 	}
 	var l struct{ Password string }
 	do(t, s, "POST", "/admin/v1/clients/acme/smpp-password", login, http.StatusOK).JSON(t, &l)
+	for _, f := range configure {
+		f(s.App.SMPP)
+	}
 	a, err := s.App.SMPP.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +48,7 @@ func start(t *testing.T, webhookURL string, login map[string]any) *ibiki {
 	return &ibiki{Server: s, addr: a.String(), password: l.Password, apiKey: c.APIKey}
 }
 
-func do(t *testing.T, s *ibikitest.Server, method, path string, body any, want int) ibikitest.Response {
+func do(t testing.TB, s *ibikitest.Server, method, path string, body any, want int) ibikitest.Response {
 	t.Helper()
 	res := s.Do(method, path, ibikitest.AdminToken, body)
 	if res.Status != want {
