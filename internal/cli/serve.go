@@ -249,6 +249,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Campaigns: campaigns, Importer: imports, Providers: providers, PublicURL: cfg.PublicURL,
 		CampaignReplyWindow: cfg.CampaignReplyWindow, Region: cfg.DefaultRegion, Clock: time.Now, Log: log,
 		Sessions: sessions, Limiter: auth.NewLoginLimiter(time.Now, cfg.TrustedProxies)}
+	if cfg.SMPPAddr != "" {
+		dash.SMPP = smppServer
+	}
 	h, routes := server.HandlerWithRoutes(server.Options{Store: st, Registry: metrics.Registry(st, svcs.Collector()), MaxBodyBytes: cfg.MaxBodyBytes,
 		UploadBytes: cfg.MaxUploadBytes, UploadPaths: []string{"/api/v1/messages/bulk", "/api/v1/contacts/import", "/api/v1/campaigns",
 			"/contacts/import", "/campaigns"},

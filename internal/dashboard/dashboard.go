@@ -60,6 +60,8 @@ type Dashboard struct {
 	Log                 *slog.Logger
 
 	pages map[string]*template.Template
+	// SMPP counts the binds clients hold on the SMPP server (nil: it does not listen).
+	SMPP BindCounter
 }
 
 // view is what a signed-in request carries into a handler.

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"strconv"
 	"time"
 
@@ -40,6 +42,28 @@ type providerRow struct {
 	// HourFailed counts failed and undelivered messages of the last hour.
 	HourFailed int64
 	Errors     []model.Message
+	// SMPP: an SMPP provider, with Binds up.
+	SMPP  bool
+	Binds int
+}
+
+// binder is an adapter that keeps binds up (an SMPP connector).
+type binder interface{ Bound() int }
+
+// BindCounter tells how many binds each client holds on the SMPP server.
+type BindCounter interface{ Binds() map[string]int }
+
+// providersPage is the Providers page: the providers, and the SMPP server's client binds.
+type providersPage struct {
+	Providers []providerRow
+	// SMPPServer: the SMPP server listens; ClientBinds are its clients' binds, by client.
+	SMPPServer  bool
+	ClientBinds []clientBinds
+}
+
+type clientBinds struct {
+	Client string
+	Binds  int
 }
 
 // Limit describes the configured throttle.
@@ -76,6 +100,9 @@ func (d *Dashboard) listProviders(w http.ResponseWriter, r *http.Request, v *vie
 			Configured: true, Caps: s.Capabilities()}
 		p.Simulator = p.Type == "simulator"
 		_, p.Reconciles = s.(provider.Reconciler)
+		if b, ok := s.(binder); ok {
+			p.SMPP, p.Binds = true, b.Bound()
+		}
 		if _, ok := s.(provider.StatusParser); ok {
 			p.StatusCallback = "/webhooks/" + name + "/status"
 		}
@@ -100,6 +127,13 @@ func (d *Dashboard) listProviders(w http.ResponseWriter, r *http.Request, v *vie
 			return err
 		}
 	}
-	d.render(w, r, v, http.StatusOK, "providers", "Providers", rows)
+	page := providersPage{Providers: rows, SMPPServer: d.SMPP != nil}
+	if d.SMPP != nil {
+		for id, n := range d.SMPP.Binds() {
+			page.ClientBinds = append(page.ClientBinds, clientBinds{Client: id, Binds: n})
+		}
+		slices.SortFunc(page.ClientBinds, func(a, b clientBinds) int { return strings.Compare(a.Client, b.Client) })
+	}
+	d.render(w, r, v, http.StatusOK, "providers", "Providers", page)
 	return nil
 }

@@ -28,7 +28,7 @@ type ibiki struct {
 
 func start(t testing.TB, webhookURL string, login map[string]any, configure ...func(*smsc.Server)) *ibiki {
 	t.Helper()
-	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms"})
+	s := ibikitest.NewServer(t, map[string]string{"IBIKI_SIMULATOR_LATENCY": "10ms", "IBIKI_SMPP_ADDR": "127.0.0.1:0"})
 	c := s.CreateClient("acme", webhookURL)
 	do(t, s, "POST", "/admin/v1/clients/acme/credits", map[string]any{"amount_cents": 1000, "reference": "test"}, http.StatusOK)
 	do(t, s, "POST", "/admin/v1/numbers", map[string]any{"number": "12345", "client_id": "acme"}, http.StatusCreated)
@@ -238,8 +238,11 @@ func TestBindsAndThrottling(t *testing.T) {
 			t.Fatalf("bind %s/%s = %s, want %s", tt.id, tt.pass, st, tt.want)
 		}
 	}
-	if n := ib.App.SMPP.Bound("acme"); n != 2 {
-		t.Fatalf("Bound = %d", n)
+	if n := ib.App.SMPP.Bound("acme"); n != 2 || ib.App.Dashboard.SMPP.Binds()["acme"] != 2 {
+		t.Fatalf("Bound = %d; the dashboard sees %v", n, ib.App.Dashboard.SMPP.Binds())
+	}
+	if m := string(ib.Do("GET", "/metrics", "", nil).Body); !strings.Contains(m, `ibiki_smpp_server_binds{client="acme",kind="transceiver"} 2`) {
+		t.Errorf("metrics: %s", m)
 	}
 	if st, _ := submit(t, a, &pdu.SM{Source: shortCode, Dest: handset, ShortMessage: gsm("one")}); st != pdu.StatusOK {
 		t.Fatalf("first submit: %s", st)
