@@ -3,8 +3,8 @@ package dashboard
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
