@@ -22,7 +22,7 @@ import (
 	"github.com/ibiki/ibiki/internal/loadtest"
 )
 
-const benchUsage = `usage: ibiki bench inbound|send|bulk|import|campaign|services [flags]
+const benchUsage = `usage: ibiki bench inbound|send|bulk|import|campaign|services|smpp [flags]
 
 inbound  posts ExtremeSMS webhooks as fast as possible (or at --rate), hosts the client webhook
          they are delivered to, and reports accepted/s, ingest latency, ingest→delivery latency
@@ -43,6 +43,12 @@ services puts a service on a short code (--short-code) whose commands are answer
          http provider entry posting there (with --redis, the server keeps the services'
          sessions in that Redis); a server of your own needs such an entry as its default,
          with the body {"text":"{body}",…} and a fixed --sink port.
+smpp     binds --binds transceivers to the server's SMPP server (--smpp-addr; --spawn sets
+         IBIKI_SMPP_ADDR), submits --messages submit_sm with registered_delivery through
+         windows of --window, and reports submit_sm accepted/s and latency, and the delivery
+         receipts back (end-to-end rate, submit → receipt p50/p99) after the server's default
+         provider reported them (give it an smpp provider with IBIKI_PROVIDERS_FILE to measure
+         SMPP both ways).
 bulk     sends one bulk request of --recipients messages and times it; with --watch it hosts
          the client webhook and measures the dispatch rate from the "sent" status events
          (set IBIKI_SIMULATOR_RATE for the server to hold).
@@ -53,9 +59,9 @@ spawned server inherits the IBIKI_* environment).
 `
 
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || !slices.Contains([]string{"inbound", "send", "bulk", "import", "campaign", "services"}, args[0]) {
+	if len(args) == 0 || !slices.Contains([]string{"inbound", "send", "bulk", "import", "campaign", "services", "smpp"}, args[0]) {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say inbound, send, bulk, import, campaign or services")
+		return errors.New("bench: say inbound, send, bulk, import, campaign, services or smpp")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
@@ -90,6 +96,11 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shortCode := fs.String("short-code", "57675", "services: the short code the service is on (given to the bench client)")
 	sinkAddr := fs.String("sink", "127.0.0.1:0", "services: address of the fake provider the answers are handed to")
 	redisURL := fs.String("redis", "", "services with --spawn: the spawned server's IBIKI_REDIS_URL (sessions in Redis; default: in the database)")
+	smppOpt := loadtest.SMPPOptions{}
+	fs.StringVar(&smppOpt.Addr, "smpp-addr", "127.0.0.1:2775", "smpp: the server's SMPP address (--spawn picks a free one)")
+	fs.IntVar(&smppOpt.Binds, "binds", 4, "smpp: transceiver binds")
+	fs.IntVar(&smppOpt.Window, "window", 10, "smpp: submit_sm in flight per bind")
+	fs.IntVar(&smppOpt.Messages, "messages", 10_000, "smpp: submit_sm to send")
 	if err := fs.Parse(args[1:]); err != nil {
 		return config.UsageError(err)
 	}
@@ -165,6 +176,15 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			childEnv = append(childEnv, "IBIKI_REDIS_URL="+*redisURL)
 		}
 	}
+	if mode == "smpp" && spawn {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		smppOpt.Addr = ln.Addr().String()
+		ln.Close()
+		childEnv = append(childEnv, "IBIKI_SMPP_ADDR="+smppOpt.Addr)
+	}
 	pid := 0
 	if spawn {
 		url, token, stop, cmd, err := spawnServer(ctx, dbURL, stderr, childEnv...)
@@ -193,6 +213,15 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.Write(stdout)
 	case "bulk":
 		rep, err := loadtest.Bulk(ctx, opt, *recipients, *watch)
+		if err != nil {
+			return err
+		}
+		rep.Write(stdout)
+	case "smpp":
+		if smppOpt.Binds < 1 || smppOpt.Window < 1 || smppOpt.Messages < 1 {
+			return usage("bench: --binds, --window and --messages must be positive")
+		}
+		rep, err := loadtest.SMPP(ctx, opt, smppOpt)
 		if err != nil {
 			return err
 		}
