@@ -143,6 +143,7 @@ func (a *App) Run(ctx context.Context) {
 	go a.Outbound.Maintain(ctx, a.StatusTimeout)
 	go a.Dashboard.Maintain(ctx)
 	go a.Services.Maintain(ctx)
+	go a.Inbound.Maintain(ctx)
 	// With several instances on PostgreSQL, their pages hear each other's changes.
 	go func() { a.Store.ShareAnnouncements(ctx, a.Hub.Publish); close(shared) }()
 	a.Runner.Run(ctx)

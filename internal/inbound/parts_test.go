@@ -10,6 +10,7 @@ import (
 	"github.com/ibiki/ibiki/internal/inbound"
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/provider"
+	"github.com/ibiki/ibiki/internal/store"
 )
 
 // The parts of a concatenated message are each committed and held; the last one, whatever the
@@ -64,5 +65,42 @@ func TestPartsMakeOneMessage(t *testing.T) {
 		if _, err := svc.AcceptPart(ctx, part("+15551230001", "x"), 9, p[0], p[1]); err == nil {
 			t.Errorf("part %d of %d accepted", p[1], p[0])
 		}
+	}
+}
+
+// Parts whose message never completes are stored after the wait with what came, a marker
+// where a part is missing; fresh parts keep waiting.
+func TestIncompletePartsAreStoredAfterTheWait(t *testing.T) {
+	st := ibikitest.NewStore(t)
+	now := time.Now()
+	svc := &inbound.Service{Store: st, Clock: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx := t.Context()
+	part := func(from, body string, ref, total, seq int) {
+		t.Helper()
+		in := provider.Inbound{Provider: "smsc", ProviderMessageID: model.NewID("smo"), From: from, To: "57675", Body: body,
+			Channel: model.ChannelSMS, Status: model.StatusReceived}
+		if _, err := svc.AcceptPart(ctx, in, ref, total, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	part("+15551230001", "one ", 5, 4, 1)
+	part("+15551230001", "three", 5, 4, 3)
+	now = now.Add(2 * time.Hour)
+	part("+15551230002", "fresh", 6, 2, 1)
+	n, err := svc.SweepParts(ctx, inbound.PartsWait)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepParts = %d, %v", n, err)
+	}
+	ms, err := st.PendingMessages(ctx, now.Add(time.Hour), 10)
+	ibikitest.Must(t, err)
+	if len(ms) != 1 || ms[0].Body != "one "+store.MissingPart+"three"+store.MissingPart || ms[0].From != "+15551230001" {
+		t.Fatalf("stored %+v", ms)
+	}
+	if n, err := svc.SweepParts(ctx, inbound.PartsWait); err != nil || n != 0 {
+		t.Fatalf("a second sweep = %d, %v", n, err)
+	}
+	part("+15551230002", " end", 6, 2, 2) // the fresh one still completes
+	if ms, _ := st.PendingMessages(ctx, now.Add(time.Hour), 10); len(ms) != 2 {
+		t.Fatalf("%d messages", len(ms))
 	}
 }

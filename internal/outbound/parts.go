@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
 	"github.com/ibiki/ibiki/internal/store"
@@ -63,4 +64,30 @@ func (s *Service) SendPart(ctx context.Context, c model.Client, req Request, p P
 		return PartResult{ID: id}, err
 	}
 	return PartResult{ID: id, Message: m, Sent: true}, nil
+}
+
+// PartsWait is how long the parts of a client's concatenated message wait for the rest.
+const PartsWait = time.Hour
+
+// DropStaleParts drops the parts of clients' concatenated messages whose other parts did not
+// come within wait: the message was never sent nor charged (its parts' id names no message).
+// It returns the messages dropped.
+func (s *Service) DropStaleParts(ctx context.Context, wait time.Duration) ([]store.SubmitPart, error) {
+	var dropped []store.SubmitPart
+	err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		dropped, err = tx.DropStaleSubmitParts(ctx, s.Clock().Add(-wait), 1000)
+		return err
+	})
+	return dropped, err
+}
+
+func (s *Service) dropStaleParts(ctx context.Context) {
+	dropped, err := s.DropStaleParts(ctx, PartsWait)
+	if err != nil && ctx.Err() == nil {
+		s.Log.Warn("outbound: dropping incomplete concatenated messages", "error", err)
+	}
+	for _, p := range dropped {
+		s.Log.Warn("outbound: a concatenated message whose parts never all came was dropped", "client", p.ClientID,
+			"message", p.MessageID, "parts", p.Total)
+	}
 }

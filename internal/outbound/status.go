@@ -267,6 +267,7 @@ func (s *Service) Maintain(ctx context.Context, timeout time.Duration) {
 		} else if n > 0 {
 			s.Log.Warn("outbound: auto-replies their provider never confirmed failed and refunded", "count", n)
 		}
+		s.dropStaleParts(ctx)
 		for ctx.Err() == nil {
 			var n int64
 			err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {

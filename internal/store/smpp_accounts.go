@@ -112,3 +112,26 @@ func (tx *Tx) DropSubmitParts(ctx context.Context, p SubmitPart) error {
 	}
 	return nil
 }
+
+// DropStaleSubmitParts deletes the parts of clients' concatenated messages whose first part
+// was held before before and whose other parts never came (at most limit messages' parts); it
+// returns the messages dropped, with a part each (their id, client, numbers).
+func (tx *Tx) DropStaleSubmitParts(ctx context.Context, before time.Time, limit int) ([]SubmitPart, error) {
+	rows, err := tx.query(ctx, `SELECT client_id, from_number, to_number, ref, total, MIN(message_id), MIN(received_at)
+		FROM submit_parts GROUP BY client_id, from_number, to_number, ref, total HAVING MIN(received_at) < ? LIMIT ?`, ms(before), limit)
+	stale, err := collect(rows, err, "stale submit parts", func(r scanner) (p SubmitPart, err error) {
+		var at int64
+		err = r.Scan(&p.ClientID, &p.From, &p.To, &p.Ref, &p.Total, &p.MessageID, &at)
+		p.ReceivedAt = fromMS(at)
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range stale {
+		if err := tx.DropSubmitParts(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return stale, nil
+}
