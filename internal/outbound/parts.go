@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -58,9 +59,13 @@ func (s *Service) SendPart(ctx context.Context, c model.Client, req Request, p P
 	req.Body, req.ID = strings.Join(parts, ""), id
 	m, err := s.send(ctx, c, req, func(tx *store.Tx) error { return tx.DropSubmitParts(ctx, held) })
 	if err != nil {
-		if derr := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.DropSubmitParts(ctx, held) }); derr != nil {
-			s.Log.Warn("outbound: parts of a refused message not dropped", "client", c.ID, "message", id, "error", derr)
+		if refused(err) { // for good: the client submits it again, whole
+			if derr := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.DropSubmitParts(ctx, held) }); derr != nil {
+				s.Log.Warn("outbound: parts of a refused message not dropped", "client", c.ID, "message", id, "error", derr)
+			}
 		}
+		// Otherwise (the database busy, a shutdown) the parts stay: the last part submitted
+		// again completes the message.
 		return PartResult{ID: id}, err
 	}
 	return PartResult{ID: id, Message: m, Sent: true}, nil
@@ -90,4 +95,23 @@ func (s *Service) dropStaleParts(ctx context.Context) {
 		s.Log.Warn("outbound: a concatenated message whose parts never all came was dropped", "client", p.ClientID,
 			"message", p.MessageID, "parts", p.Total)
 	}
+}
+
+// refused reports whether a send was refused for good (its recipient, sender, text, the
+// client's balance or state), as opposed to failing for the moment.
+func refused(err error) bool {
+	var (
+		fe *FieldError
+		ic *store.InsufficientCreditsError
+	)
+	if errors.As(err, &fe) || errors.As(err, &ic) {
+		return true
+	}
+	for _, e := range []error{ErrOptedOut, ErrSenderNotAllowed, ErrSenderNotSupported, ErrClientInactive, ErrChannelNotSupported,
+		ErrMediaNotSupported, ErrDLTRequired, ErrDLTUnknown, ErrDLTMismatch, ErrDLTSender} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -294,27 +294,9 @@ func (s *Service) Send(ctx context.Context, c model.Client, req Request) (model.
 
 // send is Send, with also written in its transaction (nil for nothing more).
 func (s *Service) send(ctx context.Context, c model.Client, req Request, also func(*store.Tx) error) (model.Message, error) {
-	d, err := s.Check(c, req)
+	d, pick, err := s.prepare(ctx, c, req)
 	if err != nil {
 		return model.Message{}, err
-	}
-	if err := s.checkDLT(ctx, &d); err != nil {
-		return model.Message{}, err
-	}
-	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
-		return model.Message{}, err // read now, on the read pool, rather than in the transaction
-	}
-	if s.Store.Engine() == store.Postgres {
-		d.screenInTouch = true // one round trip fewer: the opt-out rides in the conversation's write
-	} else {
-		// Read now too, on the read pool: SQLite's one writer's time is the scarcest of all.
-		if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
-			return model.Message{}, err
-		}
-		d.screened = true
-	}
-	pick := func(last string) (route, error) {
-		return s.chooseSender(ctx, c.ID, d.To, d.From, d.Channel, func(context.Context, string, string) (string, error) { return last, nil })
 	}
 	var m model.Message
 	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
@@ -332,6 +314,84 @@ func (s *Service) send(ctx context.Context, c model.Client, req Request, also fu
 		metrics.OutboundAccepted.WithLabelValues(m.Provider).Inc()
 	}
 	return m, err
+}
+
+// prepare checks a request and reads what its transaction needs, outside it: the draft, and
+// how its sender is picked.
+func (s *Service) prepare(ctx context.Context, c model.Client, req Request) (Draft, func(last string) (route, error), error) {
+	d, err := s.Check(c, req)
+	if err != nil {
+		return Draft{}, nil, err
+	}
+	if err := s.checkDLT(ctx, &d); err != nil {
+		return Draft{}, nil, err
+	}
+	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
+		return Draft{}, nil, err // read now, on the read pool, rather than in the transaction
+	}
+	if s.Store.Engine() == store.Postgres {
+		d.screenInTouch = true // one round trip fewer: the opt-out rides in the conversation's write
+	} else {
+		// Read now too, on the read pool: SQLite's one writer's time is the scarcest of all.
+		if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
+			return Draft{}, nil, err
+		}
+		d.screened = true
+	}
+	pick := func(last string) (route, error) {
+		return s.chooseSender(ctx, c.ID, d.To, d.From, d.Channel, func(context.Context, string, string) (string, error) { return last, nil })
+	}
+	return d, pick, nil
+}
+
+// SendMany accepts several messages of one client, each as Send would (its own checks, charge,
+// conversation and order), in one transaction: the SMPP server's submits that arrive together
+// share one commit of the one writer. errs[i] is the refusal of reqs[i]; nil: msgs[i] was
+// accepted. When the transaction itself refuses one (the balance, a conflict), the others are
+// rolled back with it and then sent one by one, each with its own answer.
+func (s *Service) SendMany(ctx context.Context, c model.Client, reqs []Request) (msgs []model.Message, errs []error) {
+	msgs, errs = make([]model.Message, len(reqs)), make([]error, len(reqs))
+	type ready struct {
+		i    int
+		d    Draft
+		pick func(last string) (route, error)
+	}
+	var batch []ready
+	for i, req := range reqs {
+		d, pick, err := s.prepare(ctx, c, req)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		batch = append(batch, ready{i, d, pick})
+	}
+	if len(batch) == 0 {
+		return msgs, errs
+	}
+	out := make([]model.Message, len(batch))
+	err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		now := s.Clock().UTC()
+		for k, r := range batch {
+			if out[k], err = s.queue(ctx, tx, r.d, r.pick, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		for k, r := range batch {
+			msgs[r.i] = out[k]
+			metrics.OutboundAccepted.WithLabelValues(out[k].Provider).Inc()
+		}
+	case len(batch) == 1:
+		errs[batch[0].i] = err
+	default:
+		for _, r := range batch {
+			msgs[r.i], errs[r.i] = s.Send(ctx, c, reqs[r.i])
+		}
+	}
+	return msgs, errs
 }
 
 // queue writes one accepted message: opt-out check, conversation, sender (pick gets the

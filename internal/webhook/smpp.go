@@ -39,7 +39,7 @@ type SMPPSender interface {
 
 // smppDeliveries says whether an event about m goes to the client as deliver_sm, and whether
 // that delivery replaces its standard webhook delivery (a "fallback" login's inbound message:
-// the webhook gets it only when no bind is up).
+// the webhook gets it only when no bind is up). A Twilio-format webhook is never replaced.
 func smppDeliveries(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventType, m model.Message) (smpp, replaces bool, err error) {
 	switch typ {
 	case model.EventMessageStatus:
@@ -56,7 +56,9 @@ func smppDeliveries(ctx context.Context, tx *store.Tx, c model.Client, typ model
 		if err != nil {
 			return false, false, err
 		}
-		return true, a.MODelivery != model.SMPPMOBoth, nil
+		// A Twilio-format client's webhook keeps its Twilio form (the fallback could only post
+		// the standard event): it gets both.
+		return true, a.MODelivery != model.SMPPMOBoth && c.WebhookFormat != model.DeliveryTwilio, nil
 	}
 	return false, false, nil
 }
@@ -75,7 +77,8 @@ func (dl *Deliverer) deliverSMPP(ctx context.Context, c model.Client, d *model.D
 		err = dl.SMPP.DeliverSM(ctx, c.ID, d.Type, ev.Data, d.ID)
 	}
 	if errors.Is(err, ErrNoBind) {
-		if d.Type == model.EventMessageReceived && c.WebhookURL != "" && c.WebhookDisabledAt.IsZero() {
+		if d.Type == model.EventMessageReceived && c.WebhookURL != "" && c.WebhookDisabledAt.IsZero() &&
+			c.WebhookFormat != model.DeliveryTwilio { // a Twilio-format webhook has its own delivery
 			a, aerr := dl.Store.SMPPAccount(ctx, c.ID)
 			if aerr != nil && !errors.Is(aerr, store.ErrNotFound) {
 				return queue.Fail(aerr), true

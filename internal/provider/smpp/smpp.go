@@ -52,8 +52,6 @@ type Config struct {
 type Connector struct {
 	cfg Config
 	ref atomic.Uint32 // concatenation references
-	// moMu takes mobile-originated messages one at a time, over all binds.
-	moMu sync.Mutex
 
 	mu     sync.Mutex
 	live   []*session.Session // the bound sessions, by bind
@@ -183,9 +181,9 @@ func (c *Connector) bind(ctx context.Context) (*session.Session, error) {
 	}
 	// Receipts are recorded several at a time (window's worth), so that a burst of them is not
 	// answered ESME_RX_T_APPN for a full queue; mobile-originated messages keep their order
-	// (mobileOriginated takes them one at a time).
+	// (one at a time, as they came).
 	s := session.New(conn, session.Options{Window: c.cfg.Window, Timeout: c.cfg.Timeout, EnquireLink: c.cfg.EnquireLink,
-		Handle: c.handle, Handlers: c.cfg.Window, Queue: 1024, Log: c.cfg.Log})
+		Handle: c.handle, Handlers: c.cfg.Window, Queue: 1024, Ordered: isMO, Log: c.cfg.Log})
 	bctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	if _, err := s.Bind(bctx, &pdu.Bind{ID: pdu.BindTransceiver, SystemID: c.cfg.SystemID, Password: c.cfg.Password,
@@ -412,6 +410,12 @@ func (c *Connector) handle(ctx context.Context, _ *session.Session, p pdu.PDU) (
 	return pdu.StatusOK, nil
 }
 
+// isMO picks the SMSC's requests that are a contact's messages (not receipts).
+func isMO(p pdu.PDU) bool {
+	sm, ok := p.Body.(*pdu.SM)
+	return ok && p.ID == pdu.DeliverSM && !sm.IsReceipt()
+}
+
 // statusOf maps a receipt's message state to a message status.
 func statusOf(state byte) model.MessageStatus {
 	switch state {
@@ -448,8 +452,6 @@ func (c *Connector) mobileOriginated(ctx context.Context, sm *pdu.SM) pdu.Status
 	if c.cfg.Inbound == nil {
 		return pdu.StatusTempAppError
 	}
-	c.moMu.Lock() // in the order the SMSC delivered them, whatever receipts do meanwhile
-	defer c.moMu.Unlock()
 	ct, err := sm.Content()
 	switch {
 	case errors.Is(err, pdu.ErrNotText):

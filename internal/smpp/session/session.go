@@ -37,7 +37,10 @@ type Options struct {
 	// Handlers is how many requests of the peer are handled at once (1: one at a time, in
 	// order). More answer out of order, as SMPP allows (responses carry their request's seq).
 	Handlers int
-	Log      *slog.Logger
+	// Ordered picks the requests that are handled one at a time in the order they came,
+	// whatever Handlers says (mobile-originated messages beside receipts); nil: none.
+	Ordered func(pdu.PDU) bool
+	Log     *slog.Logger
 }
 
 // ErrClosed is what a request gets once the session ended.
@@ -56,12 +59,14 @@ var ErrTimeout = errors.New("smpp: no response in time")
 
 // Session is one SMPP session.
 type Session struct {
-	conn   net.Conn
-	opt    Options
-	window chan struct{}
-	reqs   chan pdu.PDU
-	seq    atomic.Uint32
-	seen   atomic.Int64 // unix nanos of the peer's last PDU
+	conn    net.Conn
+	opt     Options
+	window  chan struct{}
+	reqs    chan pdu.PDU
+	ordered chan pdu.PDU // requests Options.Ordered picks
+	busy    atomic.Int64 // the peer's requests queued or being handled
+	seq     atomic.Uint32
+	seen    atomic.Int64 // unix nanos of the peer's last PDU
 	// closing: our Unbind is under way: no new requests, and the connection's end is the
 	// session's clean end (the peer may close as soon as it answered).
 	closing atomic.Bool
@@ -96,14 +101,15 @@ func New(conn net.Conn, opt Options) *Session {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Session{conn: conn, opt: opt, window: make(chan struct{}, opt.Window), reqs: make(chan pdu.PDU, opt.Queue),
-		pending: map[uint32]chan pdu.PDU{}, done: make(chan struct{})}
+		ordered: make(chan pdu.PDU, opt.Queue), pending: map[uint32]chan pdu.PDU{}, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.seen.Store(time.Now().UnixNano())
-	s.wg.Add(1 + opt.Handlers)
+	s.wg.Add(2 + opt.Handlers)
 	go s.readLoop()
 	for range opt.Handlers {
-		go s.serveLoop()
+		go s.serveLoop(s.reqs)
 	}
+	go s.serveLoop(s.ordered)
 	if opt.EnquireLink > 0 {
 		s.wg.Add(1)
 		go s.keepAlive()
@@ -203,8 +209,9 @@ func (s *Session) request(b pdu.Body) (pdu.PDU, error) {
 	return pdu.PDU{}, ErrTimeout
 }
 
-// Unbind ends the session cleanly: new requests are refused (ErrNotSent), those in flight get
-// their responses (up to the timeout), then unbind, its response, and the connection closes.
+// Unbind ends the session cleanly: new requests are refused (ours ErrNotSent, the peer's
+// ESME_RX_T_APPN), ours in flight get their responses and the peer's in hand are answered (up
+// to the timeout), then unbind, its response, and the connection closes.
 func (s *Session) Unbind(ctx context.Context) error {
 	s.closing.Store(true)
 	drained := 0
@@ -228,6 +235,15 @@ drain:
 			<-s.window
 		}
 	}()
+	// The peer's requests in hand are answered before the unbind: a peer that saw the unbind
+	// and left would never hear of a message its submit had committed.
+	for deadline := time.Now().Add(s.opt.Timeout); s.busy.Load() > 0 && s.Err() == nil && ctx.Err() == nil; {
+		if time.Now().After(deadline) {
+			s.opt.Log.Warn("smpp: unbinding with the peer's requests still unanswered", "requests", s.busy.Load())
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	_, err := s.request(&pdu.Empty{ID: pdu.Unbind})
 	s.Close()
 	return err
@@ -339,6 +355,7 @@ func emptyResp(id pdu.CommandID) pdu.Body {
 
 func (s *Session) readLoop() {
 	defer s.wg.Done()
+	defer close(s.ordered)
 	defer close(s.reqs)
 	for {
 		raw, err := pdu.Read(s.conn, s.opt.MaxLen)
@@ -391,11 +408,21 @@ func (s *Session) readLoop() {
 		case pdu.AlertNotification, pdu.Outbind:
 			continue // no response exists for them
 		}
+		if s.closing.Load() { // unbinding: nothing new is taken
+			s.respond(p.Header, pdu.StatusTempAppError, nil)
+			continue
+		}
+		queue := s.reqs
+		if s.opt.Ordered != nil && s.opt.Ordered(p) {
+			queue = s.ordered
+		}
+		s.busy.Add(1)
 		select {
-		case s.reqs <- p:
+		case queue <- p:
 		default:
 			// The handler is behind: answer "try again later" rather than stop reading (the
 			// responses to our own requests would wait behind it).
+			s.busy.Add(-1)
 			s.respond(p.Header, pdu.StatusTempAppError, nil)
 		}
 	}
@@ -429,15 +456,16 @@ func (s *Session) refuse(e *pdu.Error) {
 	}
 }
 
-func (s *Session) serveLoop() {
+func (s *Session) serveLoop(reqs <-chan pdu.PDU) {
 	defer s.wg.Done()
-	for p := range s.reqs {
+	for p := range reqs {
 		if s.opt.Handle == nil {
 			s.respond(p.Header, pdu.StatusInvalidCmdID, nil)
-			continue
+		} else {
+			status, body := s.handle(p)
+			s.respond(p.Header, status, body)
 		}
-		status, body := s.handle(p)
-		s.respond(p.Header, status, body)
+		s.busy.Add(-1)
 	}
 }
 

@@ -29,28 +29,35 @@ const (
 // ESME_RBINDFAIL (the reason is logged, not told).
 func (c *conn) bind(ctx context.Context, s *session.Session, b *pdu.Bind) (pdu.Status, pdu.Body) {
 	srv := c.srv
-	if c.bound.Load() != nil {
+	// The connection's one bind is claimed first: two binds sent at once on one connection
+	// (its requests are handled concurrently) cannot both register.
+	claim := &bind{}
+	if !c.bound.CompareAndSwap(nil, claim) {
 		return pdu.StatusAlreadyBound, nil
 	}
 	refuse := func(why string, err error) (pdu.Status, pdu.Body) {
+		c.bound.Store(nil)
 		srv.Log.Warn("smpp server: bind refused", "system_id", b.SystemID, "address", c.addr, "why", why, "error", err)
 		return pdu.StatusBindFailed, nil
 	}
-	if !srv.mayTry(c.addr) {
+	// A try is spent before the password is looked at, and given back when it was right, so
+	// that binds sent at once cannot all pass before the first failure counts.
+	try, ok := srv.tryBind(c.addr)
+	if !ok {
 		return refuse("too many failed binds from this address", nil)
 	}
 	acct, err := srv.Store.SMPPAccount(ctx, b.SystemID)
 	if errors.Is(err, store.ErrNotFound) {
-		srv.failed(c.addr)
 		return refuse("no SMPP login for this system_id", nil)
 	}
 	if err != nil {
+		try.Cancel()
 		return refuse("the login could not be read", err)
 	}
-	if !auth.CheckPassword(acct.PasswordHash, b.Password) {
-		srv.failed(c.addr)
+	if !srv.checkPassword(ctx, acct.PasswordHash, b.Password) {
 		return refuse("wrong password", nil)
 	}
+	try.Cancel()
 	if !tenant.AllowedIP(acct.AllowedIPs, c.addr) {
 		return refuse("address not allowed", nil)
 	}
@@ -87,16 +94,12 @@ func (c *conn) bind(ctx context.Context, s *session.Session, b *pdu.Bind) (pdu.S
 		TLVs: pdu.TLVs{pdu.Uint8TLV(pdu.TagSCInterfaceVersion, 0x34)}}
 }
 
-// mayTry says whether addr has failed binds left.
-func (srv *Server) mayTry(addr netip.Addr) bool {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	lim := srv.fails[addr]
-	return lim == nil || lim.Tokens() >= 1
-}
-
-// failed spends one of addr's failed binds.
-func (srv *Server) failed(addr netip.Addr) {
+// tryBind spends one of the failed binds addr has left (an IPv6 address by its /64); ok false
+// when none is left. Cancel the reservation to give it back (a bind that succeeded).
+func (srv *Server) tryBind(addr netip.Addr) (*rate.Reservation, bool) {
+	if addr.Is6() {
+		addr = netip.PrefixFrom(addr, 64).Masked().Addr()
+	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if len(srv.fails) > 10_000 {
@@ -107,7 +110,26 @@ func (srv *Server) failed(addr netip.Addr) {
 		lim = rate.NewLimiter(rate.Every(failEvery), failBurst)
 		srv.fails[addr] = lim
 	}
-	lim.Allow()
+	r := lim.Reserve()
+	if !r.OK() || r.Delay() > 0 {
+		r.Cancel()
+		return nil, false
+	}
+	return r, true
+}
+
+// hashing bounds the password checks running at once: each takes 19 MiB (argon2id).
+var hashing = make(chan struct{}, 4)
+
+// checkPassword checks a bind's password against the login's hash, a few at a time.
+func (srv *Server) checkPassword(ctx context.Context, hash, password string) bool {
+	select {
+	case hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	defer func() { <-hashing }()
+	return auth.CheckPassword(hash, password)
 }
 
 // limit is the client's submit rate limiter (nil: none).

@@ -59,6 +59,10 @@ type Server struct {
 	closed bool
 	next   atomic.Uint64
 	wg     sync.WaitGroup
+	// batch takes submits to the batchers (batch.go), started with the first Serve.
+	batch       chan *pending
+	batchClosed bool
+	batchWG     sync.WaitGroup
 }
 
 // bind is one bound session.
@@ -124,6 +128,11 @@ func (srv *Server) Serve(ln net.Listener) {
 	if srv.binds == nil {
 		srv.binds, srv.conns = map[string][]*bind{}, map[*session.Session]struct{}{}
 		srv.limits, srv.fails = map[string]*rate.Limiter{}, map[netip.Addr]*rate.Limiter{}
+		srv.batch = make(chan *pending, 4*maxBatch)
+		for range batchWorkers {
+			srv.batchWG.Add(1)
+			go srv.batcher(srv.batch)
+		}
 	}
 	srv.mu.Unlock()
 	srv.wg.Add(1)
@@ -153,22 +162,43 @@ type conn struct {
 	bound atomic.Pointer[bind]
 }
 
+// Connections: at most maxConns at once; one that has not bound within bindWithin is closed
+// (so is a TLS handshake that takes as long).
+const (
+	maxConns   = 1024
+	bindWithin = 10 * time.Second
+)
+
 func (srv *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: srv}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.addr = ap.Addr().Unmap()
 	}
-	s := session.New(nc, session.Options{Window: srv.Config.Window, Timeout: srv.Config.Timeout, EnquireLink: -1,
-		Handle: c.handle, Handlers: srv.Config.Window, Log: srv.Log})
+	if tc, ok := nc.(*tls.Conn); ok {
+		// The handshake first, under a deadline: a session's first read would run it while
+		// holding the lock its writes need, with no deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), bindWithin)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			srv.Log.Info("smpp server: TLS handshake failed", "address", c.addr, "error", err)
+			_ = nc.Close()
+			return
+		}
+	}
 	srv.mu.Lock()
-	if srv.closed {
+	if srv.closed || len(srv.conns) >= maxConns {
 		srv.mu.Unlock()
-		s.Close()
+		srv.Log.Warn("smpp server: connection refused (shutting down, or too many connections)", "address", c.addr)
+		_ = nc.Close()
 		return
 	}
+	s := session.New(nc, session.Options{Window: srv.Config.Window, Timeout: srv.Config.Timeout, EnquireLink: -1,
+		Handle: c.handle, Handlers: srv.Config.Window, Log: srv.Log})
 	srv.conns[s] = struct{}{}
 	srv.mu.Unlock()
-	tick := time.NewTicker(max(srv.Config.Idle/4, 10*time.Millisecond))
+	opened := time.Now()
+	tick := time.NewTicker(max(min(srv.Config.Idle, bindWithin)/4, 10*time.Millisecond))
 	defer tick.Stop()
 wait:
 	for {
@@ -176,9 +206,15 @@ wait:
 		case <-s.Done():
 			break wait
 		case <-tick.C:
+			if b := c.bound.Load(); (b == nil || b.client == "") && time.Since(opened) > bindWithin {
+				srv.Log.Info("smpp server: a connection that did not bind closed", "address", c.addr)
+				break wait
+			}
 			if s.Quiet() > srv.Config.Idle {
 				srv.Log.Info("smpp server: idle bind unbound", "client", c.client(), "address", c.addr)
-				_ = s.Unbind(context.Background())
+				ctx, cancel := context.WithTimeout(context.Background(), srv.Config.Timeout)
+				_ = s.Unbind(ctx)
+				cancel()
 				break wait
 			}
 		}
@@ -199,8 +235,8 @@ func (c *conn) client() string {
 
 // unregister forgets the connection's bind.
 func (c *conn) unregister() {
-	b := c.bound.Load()
-	if b == nil {
+	b := c.bound.Swap(nil)
+	if b == nil || b.client == "" {
 		return
 	}
 	srv := c.srv
@@ -229,7 +265,7 @@ func (c *conn) handle(ctx context.Context, s *session.Session, p pdu.PDU) (pdu.S
 		return c.bind(ctx, s, b)
 	case pdu.SubmitSM, pdu.SubmitMulti:
 		b := c.bound.Load()
-		if b == nil || !b.transmits() {
+		if b == nil || b.client == "" || !b.transmits() { // client "": a bind under way
 			return pdu.StatusInvalidBindStatus, nil
 		}
 		if p.ID == pdu.SubmitMulti {
@@ -282,5 +318,13 @@ func (srv *Server) Close(ctx context.Context) {
 		wg.Go(func() { _ = s.Unbind(ctx) })
 	}
 	wg.Wait()
-	srv.wg.Wait()
+	srv.wg.Wait() // every connection ended: no handler can queue a submit any more
+	srv.mu.Lock()
+	batch, closing := srv.batch, !srv.batchClosed
+	srv.batchClosed = true
+	srv.mu.Unlock()
+	if batch != nil && closing {
+		close(batch)
+		srv.batchWG.Wait()
+	}
 }

@@ -389,3 +389,29 @@ func TestMOFallbackAndBoth(t *testing.T) {
 		t.Fatalf("deliver_sm %q", got.Text)
 	}
 }
+
+// Two binds sent at once on one connection (its requests are handled concurrently): one binds,
+// the other is ESME_RALYBND, and only one bind is counted.
+func TestTwoBindsAtOnceOnOneConnection(t *testing.T) {
+	ib := start(t, "", nil)
+	e := dial(t, ib.addr)
+	got := make(chan pdu.Status, 2)
+	for range 2 {
+		go func() { got <- e.bind(t, pdu.BindTransceiver, "acme", ib.password) }()
+	}
+	a, b := <-got, <-got
+	if !(a == pdu.StatusOK && b == pdu.StatusAlreadyBound || a == pdu.StatusAlreadyBound && b == pdu.StatusOK) {
+		t.Fatalf("binds answered %s and %s", a, b)
+	}
+	if n := ib.App.SMPP.Bound("acme"); n != 1 {
+		t.Fatalf("Bound = %d", n)
+	}
+	e.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for ib.App.SMPP.Bound("acme") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the bind outlived its connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
