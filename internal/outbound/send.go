@@ -344,56 +344,6 @@ func (s *Service) prepare(ctx context.Context, c model.Client, req Request) (Dra
 	return d, pick, nil
 }
 
-// SendMany accepts several messages of one client, each as Send would (its own checks, charge,
-// conversation and order), in one transaction: the SMPP server's submits that arrive together
-// share one commit of the one writer. errs[i] is the refusal of reqs[i]; nil: msgs[i] was
-// accepted. When the transaction itself refuses one (the balance, a conflict), the others are
-// rolled back with it and then sent one by one, each with its own answer.
-func (s *Service) SendMany(ctx context.Context, c model.Client, reqs []Request) (msgs []model.Message, errs []error) {
-	msgs, errs = make([]model.Message, len(reqs)), make([]error, len(reqs))
-	type ready struct {
-		i    int
-		d    Draft
-		pick func(last string) (route, error)
-	}
-	var batch []ready
-	for i, req := range reqs {
-		d, pick, err := s.prepare(ctx, c, req)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		batch = append(batch, ready{i, d, pick})
-	}
-	if len(batch) == 0 {
-		return msgs, errs
-	}
-	out := make([]model.Message, len(batch))
-	err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
-		now := s.Clock().UTC()
-		for k, r := range batch {
-			if out[k], err = s.queue(ctx, tx, r.d, r.pick, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	switch {
-	case err == nil:
-		for k, r := range batch {
-			msgs[r.i] = out[k]
-			metrics.OutboundAccepted.WithLabelValues(out[k].Provider).Inc()
-		}
-	case len(batch) == 1:
-		errs[batch[0].i] = err
-	default:
-		for _, r := range batch {
-			msgs[r.i], errs[r.i] = s.Send(ctx, c, reqs[r.i])
-		}
-	}
-	return msgs, errs
-}
-
 // queue writes one accepted message: opt-out check, conversation, sender (pick gets the
 // number the contact last wrote to), charge, then the message itself.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(last string) (route, error), now time.Time) (model.Message, error) {

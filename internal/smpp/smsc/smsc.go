@@ -59,10 +59,6 @@ type Server struct {
 	closed bool
 	next   atomic.Uint64
 	wg     sync.WaitGroup
-	// batch takes submits to the batchers (batch.go), started with the first Serve.
-	batch       chan *pending
-	batchClosed bool
-	batchWG     sync.WaitGroup
 }
 
 // bind is one bound session.
@@ -128,11 +124,6 @@ func (srv *Server) Serve(ln net.Listener) {
 	if srv.binds == nil {
 		srv.binds, srv.conns = map[string][]*bind{}, map[*session.Session]struct{}{}
 		srv.limits, srv.fails = map[string]*rate.Limiter{}, map[netip.Addr]*rate.Limiter{}
-		srv.batch = make(chan *pending, 4*maxBatch)
-		for range batchWorkers {
-			srv.batchWG.Add(1)
-			go srv.batcher(srv.batch)
-		}
 	}
 	srv.mu.Unlock()
 	srv.wg.Add(1)
@@ -318,13 +309,5 @@ func (srv *Server) Close(ctx context.Context) {
 		wg.Go(func() { _ = s.Unbind(ctx) })
 	}
 	wg.Wait()
-	srv.wg.Wait() // every connection ended: no handler can queue a submit any more
-	srv.mu.Lock()
-	batch, closing := srv.batch, !srv.batchClosed
-	srv.batchClosed = true
-	srv.mu.Unlock()
-	if batch != nil && closing {
-		close(batch)
-		srv.batchWG.Wait()
-	}
+	srv.wg.Wait()
 }

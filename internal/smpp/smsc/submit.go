@@ -106,7 +106,7 @@ func (c *conn) accept(ctx context.Context, b *bind, sm *pdu.SM, dest pdu.Address
 		id = r.ID
 	} else {
 		var m model.Message
-		m, err = srv.send(ctx, client, req)
+		m, err = srv.Outbound.Send(ctx, client, req)
 		id = m.ID
 	}
 	if err != nil {
