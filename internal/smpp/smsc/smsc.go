@@ -35,6 +35,9 @@ type Config struct {
 	Window int
 	// Timeout is how long a deliver_sm waits for its response (10 s).
 	Timeout time.Duration
+	// BindWithin: a connection that has not bound this long after it opened (its TLS
+	// handshake included) is closed (10 s).
+	BindWithin time.Duration
 	// TLS, when set, makes the listener speak TLS.
 	TLS *tls.Config
 	// SystemID is what bind responses name the server ("ibiki").
@@ -91,6 +94,9 @@ func (srv *Server) defaults() {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.BindWithin <= 0 {
+		c.BindWithin = 10 * time.Second
 	}
 	if c.SystemID == "" {
 		c.SystemID = "ibiki"
@@ -153,12 +159,8 @@ type conn struct {
 	bound atomic.Pointer[bind]
 }
 
-// Connections: at most maxConns at once; one that has not bound within bindWithin is closed
-// (so is a TLS handshake that takes as long).
-const (
-	maxConns   = 1024
-	bindWithin = 10 * time.Second
-)
+// maxConns bounds the connections served at once.
+const maxConns = 1024
 
 func (srv *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: srv}
@@ -168,7 +170,7 @@ func (srv *Server) serveConn(nc net.Conn) {
 	if tc, ok := nc.(*tls.Conn); ok {
 		// The handshake first, under a deadline: a session's first read would run it while
 		// holding the lock its writes need, with no deadline.
-		ctx, cancel := context.WithTimeout(context.Background(), bindWithin)
+		ctx, cancel := context.WithTimeout(context.Background(), srv.Config.BindWithin)
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
@@ -189,7 +191,7 @@ func (srv *Server) serveConn(nc net.Conn) {
 	srv.conns[s] = struct{}{}
 	srv.mu.Unlock()
 	opened := time.Now()
-	tick := time.NewTicker(max(min(srv.Config.Idle, bindWithin)/4, 10*time.Millisecond))
+	tick := time.NewTicker(max(min(srv.Config.Idle, srv.Config.BindWithin)/4, 10*time.Millisecond))
 	defer tick.Stop()
 wait:
 	for {
@@ -197,7 +199,7 @@ wait:
 		case <-s.Done():
 			break wait
 		case <-tick.C:
-			if b := c.bound.Load(); (b == nil || b.client == "") && time.Since(opened) > bindWithin {
+			if b := c.bound.Load(); (b == nil || b.client == "") && time.Since(opened) > srv.Config.BindWithin {
 				srv.Log.Info("smpp server: a connection that did not bind closed", "address", c.addr)
 				break wait
 			}
