@@ -330,15 +330,7 @@ func (c *Connector) encode(text string, enc sms.Encoding) ([]byte, error) {
 // source is the submit_sm's source address: an E.164 number as configured, an alphanumeric
 // sender as TON 5, a short code as the network's own (TON 3).
 func (c *Connector) source(from string) pdu.Address {
-	switch {
-	case from == "":
-		return pdu.Address{}
-	case strings.HasPrefix(from, "+"):
-		return pdu.Address{TON: c.cfg.SourceTON, NPI: c.cfg.SourceNPI, Addr: c.number(from)}
-	case strings.IndexFunc(from, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
-		return pdu.Address{TON: pdu.TONAlphanumeric, NPI: pdu.NPIUnknown, Addr: from}
-	}
-	return pdu.Address{TON: 3, NPI: pdu.NPIUnknown, Addr: from} // a short code: network specific
+	return pdu.AddressOf(from, c.cfg.SourceTON, c.cfg.SourceNPI, c.cfg.Plus)
 }
 
 func (c *Connector) dest(to string) pdu.Address {

@@ -91,3 +91,21 @@ func Number(a Address, region string) string {
 	}
 	return addr
 }
+
+// AddressOf writes a number as an SMPP address: an E.164 number with ton and npi (without its
+// + unless plus), an alphanumeric sender as TON 5 NPI 0, a short code as the network's own
+// (TON 3, NPI 0); "" is the empty address.
+func AddressOf(n string, ton, npi byte, plus bool) Address {
+	switch {
+	case n == "":
+		return Address{}
+	case strings.HasPrefix(n, "+"):
+		if !plus {
+			n = n[1:]
+		}
+		return Address{TON: ton, NPI: npi, Addr: n}
+	case strings.IndexFunc(n, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
+		return Address{TON: TONAlphanumeric, NPI: NPIUnknown, Addr: n}
+	}
+	return Address{TON: 3, NPI: NPIUnknown, Addr: n}
+}

@@ -153,13 +153,5 @@ func receiptErr(code string) string {
 // address is how a number goes out in a deliver_sm: E.164 as international (TON 1, NPI 1)
 // without its +, a short code as the network's own (TON 3), an alphanumeric sender as TON 5.
 func address(n string) pdu.Address {
-	switch {
-	case strings.HasPrefix(n, "+"):
-		return pdu.Address{TON: pdu.TONInternational, NPI: pdu.NPIISDN, Addr: n[1:]}
-	case n == "":
-		return pdu.Address{}
-	case strings.IndexFunc(n, func(r rune) bool { return r < '0' || r > '9' }) >= 0:
-		return pdu.Address{TON: pdu.TONAlphanumeric, Addr: n}
-	}
-	return pdu.Address{TON: 3, Addr: n}
+	return pdu.AddressOf(n, pdu.TONInternational, pdu.NPIISDN, false)
 }
