@@ -30,14 +30,16 @@ func dialSim(t *testing.T, sim *smpptest.Sim, opt session.Options) *session.Sess
 
 // Against node-smpp's SMSC: 300 submits from 30 goroutines through a window of 10 each get their
 // own message id, every receipt reaches the handler and is matched to one of them, and an
-// unbind ends the session cleanly.
+// unbind ends the session cleanly. The queue is the connector's (1,024): node-smpp's simulator
+// never resends a receipt answered ESME_RX_T_APPN, and on a loaded machine (CI runs packages
+// side by side under -race) the default 64 overflowed and lost receipts.
 func TestAWindowOfSubmitsAgainstNodeSMPP(t *testing.T) {
 	sim := smpptest.StartSim(t, "DLR_DELAY_MS=20")
 	var (
 		mu       sync.Mutex
 		receipts = map[string]int{}
 	)
-	s := dialSim(t, sim, session.Options{Window: 10, Handle: func(_ context.Context, _ *session.Session, p pdu.PDU) (pdu.Status, pdu.Body) {
+	s := dialSim(t, sim, session.Options{Window: 10, Queue: 1024, Handle: func(_ context.Context, _ *session.Session, p pdu.PDU) (pdu.Status, pdu.Body) {
 		sm, ok := p.Body.(*pdu.SM)
 		if !ok || !sm.IsReceipt() {
 			return pdu.StatusSystemError, nil
