@@ -7,6 +7,7 @@
 package session
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -71,7 +72,7 @@ type Session struct {
 	// session's clean end (the peer may close as soon as it answered).
 	closing atomic.Bool
 
-	wmu sync.Mutex // one PDU written at a time
+	out outbox // PDUs written, several to a system call when several wait
 
 	mu      sync.Mutex
 	pending map[uint32]chan pdu.PDU
@@ -102,6 +103,7 @@ func New(conn net.Conn, opt Options) *Session {
 	}
 	s := &Session{conn: conn, opt: opt, window: make(chan struct{}, opt.Window), reqs: make(chan pdu.PDU, opt.Queue),
 		ordered: make(chan pdu.PDU, opt.Queue), pending: map[uint32]chan pdu.PDU{}, done: make(chan struct{})}
+	s.out.init()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.seen.Store(time.Now().UnixNano())
 	s.wg.Add(2 + opt.Handlers)
@@ -308,14 +310,11 @@ func (s *Session) write(status pdu.Status, seq uint32, b pdu.Body) error {
 	return s.writeRaw(raw)
 }
 
-// writeRaw writes one PDU; a failure ends the session. Nothing written is ErrNotSent.
+// writeRaw writes one PDU; a failure ends the session. Nothing of it written is ErrNotSent.
 func (s *Session) writeRaw(raw []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.opt.Timeout))
-	if n, err := s.conn.Write(raw); err != nil {
+	if sent, err := s.out.write(s.conn, s.opt.Timeout, raw); err != nil {
 		s.end(err)
-		if n == 0 {
+		if !sent {
 			return fmt.Errorf("%w: %v", ErrNotSent, err)
 		}
 		return fmt.Errorf("%w: %v", ErrClosed, err)
@@ -357,8 +356,10 @@ func (s *Session) readLoop() {
 	defer s.wg.Done()
 	defer close(s.ordered)
 	defer close(s.reqs)
+	// Buffered: a PDU is three reads (length, header, body), and several often arrive together.
+	r := bufio.NewReaderSize(s.conn, 16<<10)
 	for {
-		raw, err := pdu.Read(s.conn, s.opt.MaxLen)
+		raw, err := pdu.Read(r, s.opt.MaxLen)
 		if err != nil {
 			var pe *pdu.Error
 			if errors.As(err, &pe) && !pe.Fatal {
