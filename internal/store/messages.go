@@ -177,16 +177,49 @@ type StatusChange struct {
 // ChangeStatus applies a status change if the message is still in c.From: of two concurrent
 // changes from the same status one wins and the other is ErrNotFound.
 func (tx *Tx) ChangeStatus(ctx context.Context, c StatusChange) error {
-	// Back to "queued" (the provider refused for now): not sent after all.
-	return affected(tx.exec(ctx, `UPDATE messages SET status = ?, status_at = ?,
-		sent_at = CASE WHEN status = 'sending' AND ? = 'queued' THEN 0 ELSE sent_at END,
-		provider_message_id = COALESCE(?, provider_message_id), from_number = COALESCE(?, from_number),
-		error_code = CASE WHEN ? <> '' THEN ? ELSE error_code END,
-		error_message = CASE WHEN ? <> '' THEN ? ELSE error_message END
-		WHERE id = ? AND status = ?`,
-		c.To, ms(c.At), c.To, nullable(c.ProviderMessageID), nullable(c.Sender), c.ErrorCode, c.ErrorCode, c.ErrorMessage, c.ErrorMessage,
-		c.ID, c.From))
+	// Only the columns the change sets are assigned: an assigned column's indexes are rewritten
+	// even when its value stays (on SQLite, a receipt's COALESCE of the provider id deleted and
+	// inserted its entry in messages_provider_id).
+	var k int
+	args := make([]any, 0, 7)
+	args = append(args, c.To, ms(c.At))
+	if c.From == model.StatusSending && c.To == model.StatusQueued {
+		k |= setUnsent // back to "queued" (the provider refused for now): not sent after all
+	}
+	for i, v := range [...]string{c.ProviderMessageID, c.Sender, c.ErrorCode, c.ErrorMessage} {
+		if v != "" {
+			k |= 2 << i
+			args = append(args, v)
+		}
+	}
+	return affected(tx.exec(ctx, changeStatusSQL[k], append(args, c.ID, c.From)...))
 }
+
+// The bits of changeStatusSQL's index: what a status change assigns besides its status.
+const (
+	setUnsent = 1 << iota
+	setProviderID
+	setSender
+	setErrorCode
+	setErrorMessage
+)
+
+// changeStatusSQL holds ChangeStatus's statement for each combination of assignments.
+var changeStatusSQL = func() (all [32]string) {
+	for k := range all {
+		q := `UPDATE messages SET status = ?, status_at = ?`
+		if k&setUnsent != 0 {
+			q += `, sent_at = 0`
+		}
+		for i, col := range [...]string{"provider_message_id", "from_number", "error_code", "error_message"} {
+			if k&(2<<i) != 0 {
+				q += `, ` + col + ` = ?`
+			}
+		}
+		all[k] = q + ` WHERE id = ? AND status = ?`
+	}
+	return all
+}()
 
 // OutboundByProviderID finds a sent message by the id its provider gave it.
 func (r reader) OutboundByProviderID(ctx context.Context, provider, providerID string) (model.Message, error) {
