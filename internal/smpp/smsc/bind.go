@@ -97,9 +97,7 @@ func (c *conn) bind(ctx context.Context, s *session.Session, b *pdu.Bind) (pdu.S
 // tryBind spends one of the failed binds addr has left (an IPv6 address by its /64); ok false
 // when none is left. Cancel the reservation to give it back (a bind that succeeded).
 func (srv *Server) tryBind(addr netip.Addr) (*rate.Reservation, bool) {
-	if addr.Is6() {
-		addr = netip.PrefixFrom(addr, 64).Masked().Addr()
-	}
+	addr = network(addr)
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if len(srv.fails) > 10_000 {
@@ -116,6 +114,15 @@ func (srv *Server) tryBind(addr netip.Addr) (*rate.Reservation, bool) {
 		return nil, false
 	}
 	return r, true
+}
+
+// network is the address limits count by: an IPv4 address, an IPv6 address's /64 (one host
+// usually holds the whole /64).
+func network(addr netip.Addr) netip.Addr {
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().Addr()
+	}
+	return addr
 }
 
 // hashing bounds the password checks running at once: each takes 19 MiB (argon2id).

@@ -58,6 +58,8 @@ type Server struct {
 	conns  map[*session.Session]struct{}
 	limits map[string]*rate.Limiter // client id → its submit rate (nil: none)
 	fails  map[netip.Addr]*rate.Limiter
+	open   int                // connections open (a TLS handshake under way included)
+	from   map[netip.Addr]int // of them, per address (network)
 	ln     net.Listener
 	closed bool
 	next   atomic.Uint64
@@ -130,6 +132,7 @@ func (srv *Server) Serve(ln net.Listener) {
 	if srv.binds == nil {
 		srv.binds, srv.conns = map[string][]*bind{}, map[*session.Session]struct{}{}
 		srv.limits, srv.fails = map[string]*rate.Limiter{}, map[netip.Addr]*rate.Limiter{}
+		srv.from = map[netip.Addr]int{}
 	}
 	srv.mu.Unlock()
 	srv.wg.Add(1)
@@ -159,14 +162,27 @@ type conn struct {
 	bound atomic.Pointer[bind]
 }
 
-// maxConns bounds the connections served at once.
-const maxConns = 1024
+// maxConns bounds the connections open at once (TLS handshakes under way included);
+// maxConnsFrom those from one address (an IPv6 /64), so that one address cannot take every slot
+// with connections that never bind (each may stay BindWithin).
+const (
+	maxConns     = 1024
+	maxConnsFrom = 64
+)
 
 func (srv *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: srv}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.addr = ap.Addr().Unmap()
 	}
+	from := network(c.addr)
+	if !srv.admit(from) {
+		srv.Log.Warn("smpp server: connection refused (shutting down, or too many connections, or too many from this address)",
+			"address", c.addr)
+		_ = nc.Close()
+		return
+	}
+	defer srv.release(from)
 	if tc, ok := nc.(*tls.Conn); ok {
 		// The handshake first, under a deadline: a session's first read would run it while
 		// holding the lock its writes need, with no deadline.
@@ -180,9 +196,8 @@ func (srv *Server) serveConn(nc net.Conn) {
 		}
 	}
 	srv.mu.Lock()
-	if srv.closed || len(srv.conns) >= maxConns {
+	if srv.closed {
 		srv.mu.Unlock()
-		srv.Log.Warn("smpp server: connection refused (shutting down, or too many connections)", "address", c.addr)
 		_ = nc.Close()
 		return
 	}
@@ -217,6 +232,28 @@ wait:
 	delete(srv.conns, s)
 	srv.mu.Unlock()
 	c.unregister()
+}
+
+// admit counts a new connection from the address (network) from, unless the server is closed
+// or full, or that address holds maxConnsFrom already. release gives the place back.
+func (srv *Server) admit(from netip.Addr) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed || srv.open >= maxConns || srv.from[from] >= maxConnsFrom {
+		return false
+	}
+	srv.open++
+	srv.from[from]++
+	return true
+}
+
+func (srv *Server) release(from netip.Addr) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.open--
+	if srv.from[from]--; srv.from[from] <= 0 {
+		delete(srv.from, from)
+	}
 }
 
 func (c *conn) client() string {

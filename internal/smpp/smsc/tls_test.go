@@ -93,3 +93,40 @@ func TestTLSAndSilentConnections(t *testing.T) {
 		t.Fatal("Close hung")
 	}
 }
+
+// One address holds at most 64 connections (bound or not): the next is closed at once, and a
+// place freed is taken again.
+func TestConnectionsFromOneAddressAreCapped(t *testing.T) {
+	ib := start(t, "", nil)
+	var open []*esme
+	for range 64 {
+		e := dial(t, ib.addr)
+		// Answered: the server counts this connection.
+		if p, err := e.Request(t.Context(), &pdu.Empty{ID: pdu.EnquireLink}); err != nil || p.ID != pdu.EnquireLinkResp {
+			t.Fatalf("connection %d: %+v %v", len(open)+1, p.Header, err)
+		}
+		open = append(open, e)
+	}
+	over, err := net.Dial("tcp", ib.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	_ = over.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(over); err != nil {
+		t.Fatalf("the 65th connection was not closed: %v", err)
+	}
+	open[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e := dial(t, ib.addr)
+		p, err := e.Request(t.Context(), &pdu.Bind{ID: pdu.BindTransceiver, SystemID: "acme", Password: ib.password, InterfaceVersion: 0x34})
+		if err == nil && p.Status == pdu.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the freed place was not given again")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
