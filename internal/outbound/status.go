@@ -137,7 +137,13 @@ var statusRetries = []time.Duration{200 * time.Millisecond, time.Second, 5 * tim
 func (s *Service) applyLater(providerName string, u provider.StatusUpdate) {
 	for _, d := range statusRetries {
 		time.Sleep(d)
+		if s.Store.Closed() {
+			return // Ibiki is stopping: the provider's report is not retried
+		}
 		found, err := s.applyOne(context.Background(), providerName, u)
+		if err != nil && s.Store.Closed() {
+			return // the pools closed under the retry (PostgreSQL's is not store.ErrClosed)
+		}
 		if err != nil && !errors.Is(err, store.ErrClosed) {
 			s.Log.Warn("outbound: status report not applied", "provider", providerName, "provider_message_id", u.ProviderMessageID, "error", err)
 		}

@@ -130,6 +130,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// Closed reports whether Close was called: work running in the background (a retry waiting its
+// turn) stops quietly rather than report the closed pools' errors.
+func (s *Store) Closed() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	return s.closed
+}
+
 // Close stops the writers after the transactions already handed to InTx, then closes the pools.
 func (s *Store) Close() error {
 	s.closeMu.Lock()

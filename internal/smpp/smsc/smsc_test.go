@@ -3,6 +3,8 @@ package smsc_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -413,5 +415,81 @@ func TestTwoBindsAtOnceOnOneConnection(t *testing.T) {
 			t.Fatal("the bind outlived its connection")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A shutdown under a stream of submits: the server unbinds after answering the submits in its
+// hands, so every message it committed was answered with its id, and every id answered names a
+// committed message; the bind ends with the server's unbind, not a dropped connection.
+func TestShutdownAnswersTheSubmitsInHand(t *testing.T) {
+	ib := start(t, "", nil)
+	e := dial(t, ib.addr)
+	if st := e.bind(t, pdu.BindTransceiver, "acme", ib.password); st != pdu.StatusOK {
+		t.Fatalf("bind: %v", st)
+	}
+	var (
+		mu       sync.Mutex
+		answered = map[string]bool{}
+		refused  int
+		first    = make(chan struct{})
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	for w := range 10 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				p, err := e.Request(t.Context(), &pdu.SM{ID: pdu.SubmitSM, Source: shortCode,
+					Dest:         pdu.Address{TON: pdu.TONInternational, NPI: pdu.NPIISDN, Addr: fmt.Sprintf("155520%02d%03d", w, i)},
+					ShortMessage: gsm("drain")})
+				if err != nil {
+					return // the session ended: the server's unbind came
+				}
+				mu.Lock()
+				if r, _ := p.Body.(*pdu.SMResp); p.Status == pdu.StatusOK && r != nil {
+					answered[r.MessageID] = true
+				} else {
+					refused++ // ESME_RX_T_APPN: submitted while the server was unbinding
+				}
+				mu.Unlock()
+				once.Do(func() { close(first) })
+			}
+		})
+	}
+	<-first
+	ib.App.SMPP.Close(context.Background())
+	wg.Wait()
+	select {
+	case <-e.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end")
+	}
+	if !errors.Is(e.Err(), session.ErrClosed) {
+		t.Fatalf("the session ended with %v, want the server's unbind", e.Err())
+	}
+	var out struct {
+		Data    []struct{ ID string } `json:"data"`
+		HasMore bool                  `json:"has_more"`
+	}
+	ib.Do("GET", "/api/v1/messages?direction=outbound&limit=100", ib.apiKey, nil).JSON(t, &out)
+	if out.HasMore {
+		t.Skip("more than a page of messages: the check below reads one page") // not expected: the credits cover 1,000
+	}
+	stored := map[string]bool{}
+	for _, m := range out.Data {
+		stored[m.ID] = true
+	}
+	for id := range answered {
+		if !stored[id] {
+			t.Errorf("answered %s, not stored", id)
+		}
+	}
+	for id := range stored {
+		if !answered[id] {
+			t.Errorf("stored %s, never answered", id)
+		}
+	}
+	t.Logf("%d answered with an id, %d refused while unbinding", len(answered), refused)
+	if len(answered) == 0 {
+		t.Fatal("nothing was answered")
 	}
 }
