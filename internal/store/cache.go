@@ -73,6 +73,8 @@ type caches struct {
 	services ttlCache[model.Service]
 	// dltTemplates are the clients' DLT templates, by client id, oldest first.
 	dltTemplates ttlCache[[]model.DLTTemplate]
+	// smppAccounts are the clients' SMPP logins, by client id (misses included).
+	smppAccounts ttlCache[model.SMPPAccount]
 	convIDs      idCache
 }
 

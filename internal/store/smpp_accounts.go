@@ -28,8 +28,18 @@ func (r reader) SMPPAccount(ctx context.Context, clientID string) (model.SMPPAcc
 	return a, notFound(err, "smpp account of "+clientID)
 }
 
+// CachedSMPPAccount is SMPPAccount through a cache at most a second old (see cacheTTL), misses
+// included: routing asks it for every inbound message, and most clients have no login. A change
+// made through this process applies at once (PutSMPPAccount drops the entry). Binds read the
+// login afresh (SMPPAccount).
+func (tx *Tx) CachedSMPPAccount(ctx context.Context, clientID string) (model.SMPPAccount, error) {
+	return tx.caches.smppAccounts.get(ctx, clientID, tx.SMPPAccount)
+}
+
 // PutSMPPAccount creates or replaces a client's SMPP login.
 func (tx *Tx) PutSMPPAccount(ctx context.Context, a model.SMPPAccount) error {
+	tx.caches.smppAccounts.drop(a.ClientID)
+	tx.after = append(tx.after, func() { tx.caches.smppAccounts.drop(a.ClientID) })
 	_, err := tx.exec(ctx, `INSERT INTO smpp_accounts (`+smppAccountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (client_id) DO UPDATE SET password_hash = excluded.password_hash,
 			allowed_ips = excluded.allowed_ips, max_binds = excluded.max_binds,

@@ -49,7 +49,7 @@ func smppDeliveries(ctx context.Context, tx *store.Tx, c model.Client, typ model
 		if m.Direction != model.Inbound || m.Channel != model.ChannelSMS {
 			return false, false, nil
 		}
-		a, err := tx.SMPPAccount(ctx, c.ID)
+		a, err := tx.CachedSMPPAccount(ctx, c.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return false, false, nil
 		}
