@@ -39,13 +39,30 @@ func (c *ttlCache[T]) get(ctx context.Context, key string, load func(context.Con
 	if err != nil && err != ErrNotFound {
 		return v, err // failures are not remembered
 	}
+	c.put(key, v, err, now)
+	return v, err
+}
+
+// fresh returns the entry for key when it is younger than cacheTTL.
+func (c *ttlCache[T]) fresh(key string) (T, error, bool) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok || time.Since(e.at) >= cacheTTL {
+		var zero T
+		return zero, nil, false
+	}
+	return e.v, e.err, true
+}
+
+// put remembers v (or the miss err) for key, as read at at.
+func (c *ttlCache[T]) put(key string, v T, err error, at time.Time) {
 	c.mu.Lock()
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = map[string]cached[T]{} // bound the memory; it refills in a second
 	}
-	c.m[key] = cached[T]{v: v, err: err, at: now}
+	c.m[key] = cached[T]{v: v, err: err, at: at}
 	c.mu.Unlock()
-	return v, err
 }
 
 func (c *ttlCache[T]) clear() {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -30,10 +31,21 @@ func (r reader) SMPPAccount(ctx context.Context, clientID string) (model.SMPPAcc
 
 // CachedSMPPAccount is SMPPAccount through a cache at most a second old (see cacheTTL), misses
 // included: routing asks it for every inbound message, and most clients have no login. A change
-// made through this process applies at once (PutSMPPAccount drops the entry). Binds read the
-// login afresh (SMPPAccount).
+// made through this process normally applies at once (PutSMPPAccount drops the entry), and any
+// change within cacheTTL. Binds read the login afresh (SMPPAccount).
 func (tx *Tx) CachedSMPPAccount(ctx context.Context, clientID string) (model.SMPPAccount, error) {
-	return tx.caches.smppAccounts.get(ctx, clientID, tx.SMPPAccount)
+	c := &tx.caches.smppAccounts
+	if a, err, ok := c.fresh(clientID); ok {
+		return a, err
+	}
+	at := time.Now()
+	a, err := tx.SMPPAccount(ctx, clientID)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		// Remembered once committed: a read inside the batch may see a login another function
+		// of it wrote and that never commits.
+		tx.after = append(tx.after, func() { c.put(clientID, a, err, at) })
+	}
+	return a, err
 }
 
 // PutSMPPAccount creates or replaces a client's SMPP login.

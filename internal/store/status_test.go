@@ -28,7 +28,11 @@ func TestChangeStatusSetsWhatItNamesAndKeepsTheRest(t *testing.T) {
 			return err
 		}
 		m.ConversationID = conv
-		return tx.InsertOutboundSent(ctx, m)
+		if err := tx.InsertOutboundSent(ctx, m); err != nil {
+			return err
+		}
+		_, err = tx.StartSend(ctx, m.ID, at) // sent_at is the attempt's
+		return err
 	}))
 	change := func(c store.StatusChange) error {
 		c.ID = m.ID
@@ -39,16 +43,11 @@ func TestChangeStatusSetsWhatItNamesAndKeepsTheRest(t *testing.T) {
 		ibikitest.Must(t, err)
 		return got
 	}
-	// Back to "queued": sent_at cleared, nothing else named.
-	ibikitest.Must(t, change(store.StatusChange{From: model.StatusSending, To: model.StatusQueued, At: at.Add(time.Second)}))
-	if got := read(); got.Status != model.StatusQueued || !got.SentAt.IsZero() || got.From != "+15550001" || !got.StatusAt.Equal(at.Add(time.Second)) {
-		t.Fatalf("back to queued: %+v", got)
-	}
-	ibikitest.Must(t, change(store.StatusChange{From: model.StatusQueued, To: model.StatusSending, At: at}))
-	// Sent: the provider's id and the sender it reports.
+	// Sent: the provider's id and the sender it reports; sent_at kept.
 	ibikitest.Must(t, change(store.StatusChange{From: model.StatusSending, To: model.StatusSent, ProviderMessageID: "p-1",
 		Sender: "+15550002", At: at.Add(2 * time.Second)}))
-	if got := read(); got.Status != model.StatusSent || got.ProviderMessageID != "p-1" || got.From != "+15550002" || got.ErrorCode != "" {
+	if got := read(); got.Status != model.StatusSent || got.ProviderMessageID != "p-1" || got.From != "+15550002" ||
+		got.ErrorCode != "" || !got.SentAt.Equal(at) {
 		t.Fatalf("sent: %+v", got)
 	}
 	// A change from a status the message is not in changes nothing.
@@ -60,7 +59,7 @@ func TestChangeStatusSetsWhatItNamesAndKeepsTheRest(t *testing.T) {
 		ErrorMessage: "the SMSC reported UNDELIV", At: at.Add(3 * time.Second)}))
 	got := read()
 	if got.Status != model.StatusUndelivered || got.ProviderMessageID != "p-1" || got.From != "+15550002" ||
-		got.ErrorCode != "UNDELIV:001" || got.ErrorMessage != "the SMSC reported UNDELIV" {
+		got.ErrorCode != "UNDELIV:001" || got.ErrorMessage != "the SMSC reported UNDELIV" || !got.SentAt.Equal(at) {
 		t.Fatalf("undelivered: %+v", got)
 	}
 	// A later change naming no error keeps the one recorded.
@@ -70,5 +69,19 @@ func TestChangeStatusSetsWhatItNamesAndKeepsTheRest(t *testing.T) {
 	}
 	if byID, err := s.OutboundByProviderID(ctx, "sink", "p-1"); err != nil || byID.ID != m.ID {
 		t.Fatalf("by provider id: %v %v", byID.ID, err)
+	}
+	// Back to "queued" (the provider refused for now): sent_at cleared, nothing else named.
+	m.ID, m.To = model.NewID(model.PrefixMessage), "+4670000002"
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertOutboundSent(ctx, m); err != nil {
+			return err
+		}
+		_, err := tx.StartSend(ctx, m.ID, at)
+		return err
+	}))
+	ibikitest.Must(t, change(store.StatusChange{From: model.StatusSending, To: model.StatusQueued, At: at.Add(time.Second)}))
+	if got := read(); got.Status != model.StatusQueued || !got.SentAt.IsZero() || got.From != "+15550001" ||
+		!got.StatusAt.Equal(at.Add(time.Second)) {
+		t.Fatalf("back to queued: %+v", got)
 	}
 }

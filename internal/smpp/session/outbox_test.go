@@ -62,6 +62,7 @@ func TestTheOutboxKeepsEveryWriteWhole(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	_ = c.Close() // a record lost would leave the reader waiting: it sees the end instead
 	seen := <-got
 	if len(seen) != writers {
 		t.Fatalf("records of %d writers, want %d", len(seen), writers)
@@ -78,14 +79,16 @@ func TestTheOutboxKeepsEveryWriteWhole(t *testing.T) {
 	}
 }
 
-// shortConn takes limit bytes, then fails.
-type shortConn struct {
+// gatedConn holds its first write until gate closes, then takes limit bytes in all and fails.
+type gatedConn struct {
 	net.Conn
+	gate  chan struct{}
 	mu    sync.Mutex
 	limit int
 }
 
-func (c *shortConn) Write(b []byte) (int, error) {
+func (c *gatedConn) Write(b []byte) (int, error) {
+	<-c.gate
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := min(len(b), c.limit)
@@ -96,35 +99,61 @@ func (c *shortConn) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-func (c *shortConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *gatedConn) SetWriteDeadline(time.Time) error { return nil }
 
-// A write that fails part way: what went out is reported written, the PDU cut in two is sent
-// but failed (in doubt), and what never left is not sent, as are the writes after.
+// A write that fails part way, with callers waiting: A's write goes whole; B and C queue behind
+// it and go out together, and that write stops inside C. B's PDU left whole (written), C's was
+// cut (sent, failed: in doubt), and D, after the failure, sent nothing.
 func TestTheOutboxSaysWhatLeftWhenAWriteFails(t *testing.T) {
-	c := &shortConn{limit: 10}
+	c := &gatedConn{gate: make(chan struct{}), limit: 6 + 6 + 2}
 	var o outbox
 	o.init()
-	if sent, err := o.write(c, time.Second, make([]byte, 6)); err != nil || !sent {
-		t.Fatalf("first: sent %v, %v", sent, err)
+	type result struct {
+		sent bool
+		err  error
 	}
-	// Two PDUs in one write: the first fits in what is left (4 bytes), the second does not.
-	o.mu.Lock()
-	o.pending = append(o.pending, make([]byte, 4)...)
-	o.appended += 4
-	o.mu.Unlock()
-	if sent, err := o.write(c, time.Second, make([]byte, 6)); err == nil || sent {
-		t.Fatalf("the PDU that did not leave: sent %v, %v", sent, err)
+	write := func(n int) chan result {
+		ch := make(chan result, 1)
+		go func() {
+			sent, err := o.write(c, time.Second, make([]byte, n))
+			ch <- result{sent, err}
+		}()
+		return ch
 	}
-	if o.written != 10 {
-		t.Fatalf("written %d, want 10", o.written)
+	waitAppended := func(n uint64) {
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			o.mu.Lock()
+			got := o.appended
+			o.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("appended %d, want %d", got, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
-	if sent, err := o.write(c, time.Second, make([]byte, 1)); err == nil || sent {
-		t.Fatalf("after the failure: sent %v, %v", sent, err)
+	a := write(6)
+	waitAppended(6)
+	b := write(6)
+	waitAppended(12)
+	cc := write(6)
+	waitAppended(18)
+	close(c.gate)
+	if r := <-a; r.err != nil || !r.sent {
+		t.Fatalf("A: %+v", r)
 	}
-	c2 := &shortConn{limit: 3}
-	var o2 outbox
-	o2.init()
-	if sent, err := o2.write(c2, time.Second, make([]byte, 6)); err == nil || !sent {
-		t.Fatalf("a PDU cut in two: sent %v, %v", sent, err)
+	if r := <-b; r.err != nil || !r.sent {
+		t.Fatalf("B (whole in the failed write): %+v", r)
+	}
+	if r := <-cc; r.err == nil || !r.sent {
+		t.Fatalf("C (cut by the failure): %+v", r)
+	}
+	if r := <-write(1); r.err == nil || r.sent {
+		t.Fatalf("D (after the failure): %+v", r)
+	}
+	if o.written != 14 {
+		t.Fatalf("written %d, want 14", o.written)
 	}
 }

@@ -409,7 +409,11 @@ func (s *Session) readLoop() {
 		case pdu.AlertNotification, pdu.Outbind:
 			continue // no response exists for them
 		}
+		// Counted before the look at closing (Unbind sets closing, then waits for busy to fall
+		// to zero): either Unbind waits for this request, or this request is refused.
+		s.busy.Add(1)
 		if s.closing.Load() { // unbinding: nothing new is taken
+			s.busy.Add(-1)
 			s.respond(p.Header, pdu.StatusTempAppError, nil)
 			continue
 		}
@@ -417,7 +421,6 @@ func (s *Session) readLoop() {
 		if s.opt.Ordered != nil && s.opt.Ordered(p) {
 			queue = s.ordered
 		}
-		s.busy.Add(1)
 		select {
 		case queue <- p:
 		default:

@@ -63,7 +63,9 @@ type Server struct {
 	ln     net.Listener
 	closed bool
 	next   atomic.Uint64
-	wg     sync.WaitGroup
+	// refusedLog is when a refused connection was last logged (unix nanoseconds).
+	refusedLog atomic.Int64
+	wg         sync.WaitGroup
 }
 
 // bind is one bound session.
@@ -177,8 +179,12 @@ func (srv *Server) serveConn(nc net.Conn) {
 	}
 	from := network(c.addr)
 	if !srv.admit(from) {
-		srv.Log.Warn("smpp server: connection refused (shutting down, or too many connections, or too many from this address)",
-			"address", c.addr)
+		// Logged once a second at most: an address looping connects must not flood the log.
+		if now := time.Now().UnixNano(); now-srv.refusedLog.Load() > int64(time.Second) {
+			srv.refusedLog.Store(now)
+			srv.Log.Warn("smpp server: connection refused (shutting down, or too many connections, or too many from this address)",
+				"address", c.addr)
+		}
 		_ = nc.Close()
 		return
 	}
