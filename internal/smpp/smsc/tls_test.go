@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -128,5 +129,38 @@ func TestConnectionsFromOneAddressAreCapped(t *testing.T) {
 			t.Fatal("the freed place was not given again")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Over TLS the place is taken at the accept, before the handshake: 64 connections that never
+// start one fill the address's places, and the next is closed at once.
+func TestTLSConnectionsAreCountedBeforeTheHandshake(t *testing.T) {
+	cert, _ := selfSigned(t)
+	ib := start(t, "", nil, func(s *smsc.Server) {
+		s.Config.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	})
+	for i := range 64 {
+		c, err := net.Dial("tcp", ib.addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i+1, err)
+		}
+		defer c.Close()
+	}
+	// The accepts run concurrently with the dials: the 65th may be accepted before the last of
+	// the 64 are counted, so look until one is refused (each silent one stays BindWithin, 10 s).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		over, err := net.Dial("tcp", ib.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = over.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		_, err = over.Read(make([]byte, 1))
+		over.Close()
+		if errors.Is(err, io.EOF) {
+			return // closed at once: refused
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a connection over 64 was not refused: %v", err)
+		}
 	}
 }
