@@ -15,11 +15,7 @@ import (
 // as submit_sm from the number it was given, and the SMSC's receipt (node-smpp's simulator)
 // makes it "delivered" under the id the submit_sm_resp gave.
 func TestSMPPProviderEndToEnd(t *testing.T) {
-	sim := smpptest.StartSim(t, "SYSTEM_ID=ibiki", "PASSWORD=secret", "DLR_DELAY_MS=20")
-	file := writeFile(t, `{"default":"smsc","providers":[
-		{"name":"smsc","type":"smpp","address":"`+sim.Addr+`","system_id":"ibiki","password":"secret","binds":2,
-		 "submit_id":"hex","receipt_id":"hex"}]}`)
-	s := ibikitest.NewServer(t, map[string]string{"IBIKI_PROVIDERS_FILE": file})
+	sim, s := serverOnSim(t)
 	acme := s.CreateClient("acme", "")
 	topUp(t, s, "acme", 10)
 	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "+15550000041", "provider": "smsc"}, http.StatusCreated)
@@ -75,4 +71,15 @@ func TestSMPPProviderEndToEnd(t *testing.T) {
 	if m := page.Data[0]; m.From != "+46700000003" || m.Body != "BAL please" || m.Provider != "smsc" {
 		t.Fatalf("MO stored as %+v", m)
 	}
+}
+
+// serverOnSim is a whole Ibiki whose default provider "smsc" is node-smpp's simulator (2 binds,
+// receipts 20 ms after each submit).
+func serverOnSim(t *testing.T) (*smpptest.Sim, *ibikitest.Server) {
+	t.Helper()
+	sim := smpptest.StartSim(t, "SYSTEM_ID=ibiki", "PASSWORD=secret", "DLR_DELAY_MS=20")
+	file := writeFile(t, `{"default":"smsc","providers":[
+		{"name":"smsc","type":"smpp","address":"`+sim.Addr+`","system_id":"ibiki","password":"secret","binds":2,
+		 "submit_id":"hex","receipt_id":"hex"}]}`)
+	return sim, ibikitest.NewServer(t, map[string]string{"IBIKI_PROVIDERS_FILE": file})
 }

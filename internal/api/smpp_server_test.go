@@ -36,11 +36,7 @@ func smppPassword(t *testing.T, s *ibikitest.Server, id string, body any, want i
 // contact's message to the client's number reaches it as deliver_sm too. A wrong password is
 // refused.
 func TestSMPPServerWithNodeSMPPClient(t *testing.T) {
-	sim := smpptest.StartSim(t, "SYSTEM_ID=ibiki", "PASSWORD=secret", "DLR_DELAY_MS=20")
-	file := writeFile(t, `{"default":"smsc","providers":[
-		{"name":"smsc","type":"smpp","address":"`+sim.Addr+`","system_id":"ibiki","password":"secret","binds":2,
-		 "submit_id":"hex","receipt_id":"hex"}]}`)
-	s := ibikitest.NewServer(t, map[string]string{"IBIKI_PROVIDERS_FILE": file})
+	sim, s := serverOnSim(t)
 	acme := s.CreateClient("acme", "")
 	topUp(t, s, "acme", 1000)
 	mustDo(t, s, "POST", "/admin/v1/numbers", admin, map[string]any{"number": "12345", "client_id": "acme", "provider": "smsc"}, http.StatusCreated)

@@ -28,13 +28,10 @@ type ttlCache[T any] struct {
 }
 
 func (c *ttlCache[T]) get(ctx context.Context, key string, load func(context.Context, string) (T, error)) (T, error) {
-	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < cacheTTL {
-		return e.v, e.err
+	if v, err, ok := c.fresh(key); ok {
+		return v, err
 	}
+	now := time.Now()
 	v, err := load(ctx, key)
 	if err != nil && err != ErrNotFound {
 		return v, err // failures are not remembered

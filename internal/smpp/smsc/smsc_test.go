@@ -136,6 +136,17 @@ type message struct {
 	ID, From, To, Body, Status string
 }
 
+// waitBound waits (5 s at most) until acme holds n binds; else it fails with why.
+func (ib *ibiki) waitBound(t *testing.T, n int, why string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ib.App.SMPP.Bound("acme") != n; {
+		if time.Now().After(deadline) {
+			t.Fatal(why)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (ib *ibiki) message(t *testing.T, id string) message {
 	t.Helper()
 	var m message
@@ -253,13 +264,7 @@ func TestBindsAndThrottling(t *testing.T) {
 		t.Fatalf("a second submit within the second, on another bind: %s", st)
 	}
 	a.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for ib.App.SMPP.Bound("acme") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("a closed bind is still counted")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ib.waitBound(t, 1, "a closed bind is still counted")
 	if st := c.bind(t, pdu.BindTransceiver, "acme", ib.password); st != pdu.StatusOK {
 		t.Fatalf("a bind once one ended: %s", st)
 	}
@@ -409,13 +414,7 @@ func TestTwoBindsAtOnceOnOneConnection(t *testing.T) {
 		t.Fatalf("Bound = %d", n)
 	}
 	e.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for ib.App.SMPP.Bound("acme") != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the bind outlived its connection")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ib.waitBound(t, 0, "the bind outlived its connection")
 }
 
 // A shutdown under a stream of submits: the server unbinds after answering the submits in its
