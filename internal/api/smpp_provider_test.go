@@ -71,6 +71,22 @@ func TestSMPPProviderEndToEnd(t *testing.T) {
 	if m := page.Data[0]; m.From != "+46700000003" || m.Body != "BAL please" || m.Provider != "smsc" {
 		t.Fatalf("MO stored as %+v", m)
 	}
+
+	// The SMSC delivers the same MO again (as after a lost deliver_sm_resp): ESME_ROK, and it is
+	// not stored twice. Another text from the same phone is a new message.
+	for _, text := range []string{"BAL please", "BAL now"} {
+		code, moBody, err := sim.Get(t.Context(), "/mo?from="+url.QueryEscape("+46700000003")+"&to=57675&text="+url.QueryEscape(text))
+		if err != nil || code != http.StatusOK || !strings.Contains(moBody, `"deliver_sm_resp_status":0`) {
+			t.Fatalf("MO %q: %d %s %v", text, code, moBody, err)
+		}
+	}
+	eventually(t, "the second MO listed for acme", func() bool {
+		mustDo(t, s, "GET", "/api/v1/messages?direction=inbound&to=57675", acme.APIKey, nil, http.StatusOK).JSON(t, &page)
+		return len(page.Data) >= 2
+	})
+	if len(page.Data) != 2 || page.Data[0].Body != "BAL now" && page.Data[1].Body != "BAL now" {
+		t.Fatalf("listed %+v, want BAL please once and BAL now", page.Data)
+	}
 }
 
 // serverOnSim is a whole Ibiki whose default provider "smsc" is node-smpp's simulator (2 binds,

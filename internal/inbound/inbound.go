@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ var (
 
 // Accepted is the outcome of Accept.
 type Accepted struct {
-	ID        string // the message id (the first one's, for a duplicate); "" for a part held
+	ID        string // the message id (the first one's, for a duplicate); "" for a part held or repeated
 	Duplicate bool   // the provider sent this message before
 	Held      bool   // a part of a concatenated message, held until its last part (AcceptPart)
 }
@@ -72,7 +73,8 @@ type Accepted struct {
 // Accept stores a provider's message. When it returns nil, the message is committed, as "not
 // yet routed": a crash right after the provider's 200 cannot lose it, and the router finds it
 // again. A message the provider already delivered (same provider message id) is not stored
-// twice and is not routed again, hence gets no second delivery. A field that is not text
+// twice and is not routed again, hence gets no second delivery; for a provider that gives no ids,
+// a message of the same content within in.RepeatWindow is that one delivered again. A field that is not text
 // (package text) is a *provider.FieldError naming it, and nothing is stored.
 func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, error) {
 	res, route, err := s.AcceptHeld(ctx, in)
@@ -119,18 +121,37 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 	if m.Contact.Business == "" {
 		m.Contact.Business = in.Business
 	}
+	earlier := "" // the key of the repeat window before this one
+	if w := in.RepeatWindow.Milliseconds(); w > 0 {
+		n := now.UnixMilli() / w
+		m.ProviderMessageID = in.ProviderMessageID + "." + strconv.FormatInt(n, 36)
+		earlier = in.ProviderMessageID + "." + strconv.FormatInt(n-1, 36)
+	}
 	dispatch := false
 	whole := m
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		res, dispatch, m = Accepted{}, false, whole
 		if part != nil {
-			part.ReceivedAt = now
-			bodies, complete, err := tx.AddInboundPart(ctx, *part)
-			if err != nil || !complete {
+			part.ReceivedAt, part.KeepFor = now, in.RepeatWindow
+			added, err := tx.AddInboundPart(ctx, *part)
+			switch {
+			case err != nil:
+				return err
+			case added.Repeat:
+				res.Duplicate = true
+				return nil
+			case !added.Complete:
 				res.Held = true
+				return nil
+			}
+			m.Body = strings.Join(added.Bodies, "")
+		}
+		if earlier != "" {
+			id, ok, err := tx.InboundSince(ctx, m.Provider, earlier, now.Add(-in.RepeatWindow))
+			if err != nil || ok {
+				res.ID, res.Duplicate = id, true
 				return err
 			}
-			m.Body = strings.Join(bodies, "")
 		}
 		id, inserted, err := tx.InsertInbound(ctx, m)
 		if err != nil {

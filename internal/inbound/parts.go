@@ -12,11 +12,15 @@ import (
 // them within seconds of each other) before the message is stored with what came.
 const PartsWait = time.Hour
 
-// SweepParts stores the concatenated messages whose first part came longer than wait ago and
+// SweepParts drops the parts kept to recognise repeats (store.InboundPart.KeepFor) once their
+// time is up, and stores the concatenated messages whose first part came longer than wait ago and
 // whose other parts never did: the parts held, in order, store.MissingPart where one is
 // missing, stored and routed like any message (a contact's words are never held for ever). It
 // returns how many it stored.
 func (s *Service) SweepParts(ctx context.Context, wait time.Duration) (int, error) {
+	if err := s.Store.DropKeptInboundParts(ctx, s.Clock()); err != nil {
+		return 0, err
+	}
 	stale, err := s.Store.StaleInboundParts(ctx, s.Clock().Add(-wait), 100)
 	if err != nil {
 		return 0, err

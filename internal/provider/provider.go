@@ -31,6 +31,11 @@ type Inbound struct {
 	Meta              map[string]string
 	// Media are the message's attachments (MMS, WhatsApp), http(s) URLs with their type.
 	Media []model.Attachment
+	// RepeatWindow is set by a provider that gives a message no id (SMPP) and may deliver it
+	// again (its acknowledgement lost): ProviderMessageID is then a key of what the message says,
+	// and a message with the same key within RepeatWindow of the one stored is that one again
+	// (stored once; a part of a concatenated message likewise). 0: ProviderMessageID is an id.
+	RepeatWindow time.Duration
 }
 
 // FieldError reports which input field is wrong and why. Webhook endpoints turn it into a 400

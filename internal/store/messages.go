@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/model"
@@ -89,6 +90,17 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id = ?
 		AND direction = ?`, m.Provider, m.ProviderMessageID, m.Direction).Scan(&id)
 	return id, false, notFound(err, "message by provider id")
+}
+
+// InboundSince finds the inbound message a provider delivered under providerID and that was
+// received at or after since (ok false: none).
+func (tx *Tx) InboundSince(ctx context.Context, provider, providerID string, since time.Time) (id string, ok bool, err error) {
+	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id = ? AND direction = ?
+		AND received_at >= ?`, provider, providerID, model.Inbound, ms(since)).Scan(&id)
+	if err = notFound(err, "inbound message since"); errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	return id, err == nil, err
 }
 
 const insertMessage = `INSERT INTO messages (` + messageColumns + `)

@@ -33,7 +33,14 @@ type entryFields struct {
 	RegisteredDelivery *bool             `json:"registered_delivery"` // ask receipts (true)
 	SubmitIDForm       string            `json:"submit_id"`           // text (default), hex or decimal
 	ReceiptIDForm      string            `json:"receipt_id"`          // as submit_id when unset
+	// MORepeatWindow: the same mobile-originated message delivered again within it is a repeat
+	// (DefaultRepeatWindow when unset; "0s": never).
+	MORepeatWindow *provider.Duration `json:"mo_repeat_window"`
 }
+
+// DefaultRepeatWindow is how long a mobile-originated message delivered again is recognised as
+// a repeat when the providers file does not say (mo_repeat_window).
+const DefaultRepeatWindow = 10 * time.Minute
 
 // FromEntry builds an SMPP connector from its providers-file entry. Its receipts go to
 // env.Status under the entry's name. The binds start when the server starts the connector
@@ -77,6 +84,13 @@ func (f entryFields) config(name string) (Config, error) {
 		return c, errors.New("rate must not be negative")
 	case f.Concatenation != "" && f.Concatenation != "udh" && f.Concatenation != "sar":
 		return c, fmt.Errorf("concatenation %q is neither udh nor sar", f.Concatenation)
+	}
+	c.RepeatWindow = DefaultRepeatWindow
+	if f.MORepeatWindow != nil {
+		c.RepeatWindow = time.Duration(*f.MORepeatWindow)
+	}
+	if c.RepeatWindow < 0 || c.RepeatWindow > 24*time.Hour || c.RepeatWindow > 0 && c.RepeatWindow < time.Second {
+		return c, errors.New("mo_repeat_window must be 0s, or from 1s to 24h")
 	}
 	for _, v := range []struct {
 		p   *byte

@@ -8,6 +8,9 @@ package smpp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,9 +46,12 @@ type Config struct {
 	RegisteredDelivery             bool
 	SubmitIDForm, ReceiptIDForm    pdu.IDForm
 	Region                         string // reads numbers without a country code (IBIKI_DEFAULT_REGION)
-	Status                         provider.StatusSink
-	Inbound                        provider.InboundSink
-	Log                            *slog.Logger
+	// RepeatWindow: a mobile-originated message the SMSC delivers again within it (the same
+	// phone, number, text and part) is stored once (0: every deliver_sm is a new message).
+	RepeatWindow time.Duration
+	Status       provider.StatusSink
+	Inbound      provider.InboundSink
+	Log          *slog.Logger
 }
 
 // Connector is an SMPP provider.
@@ -431,6 +437,23 @@ func receiptLabel(r pdu.Receipt) string {
 	return pdu.StatOf(r.State)
 }
 
+// repeatKey names what a mobile-originated deliver_sm says, the same when the SMSC delivers it
+// again (SMPP gives it no id): the phone, the number, the text, the part it is, and the
+// user_message_reference when the SMSC passes one (the handset's message reference, which tells
+// a contact's second identical message from the first).
+func repeatKey(in provider.Inbound, sm *pdu.SM, ct pdu.Content) string {
+	h := sha256.New()
+	ref, _ := sm.TLVs.Get(pdu.TagUserMessageRef)
+	for _, f := range []string{in.From, in.To, in.Body, string(ref)} {
+		h.Write(binary.AppendUvarint(nil, uint64(len(f))))
+		h.Write([]byte(f))
+	}
+	if ct.Concatenated {
+		h.Write([]byte{byte(ct.Part.Ref >> 8), byte(ct.Part.Ref), ct.Part.Total, ct.Part.Seq})
+	}
+	return "smo:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
 // mobileOriginated stores a contact's message the SMSC delivered (a part of one held until its
 // last part arrives) and says how to answer: ESME_ROK once committed; ESME_RX_T_APPN when it
 // could not be stored now (the SMSC delivers it again); ESME_RX_P_APPN for a message Ibiki will
@@ -453,6 +476,9 @@ func (c *Connector) mobileOriginated(ctx context.Context, sm *pdu.SM) pdu.Status
 	}
 	in := provider.Inbound{Provider: c.cfg.Name, ProviderMessageID: model.NewID("smo"), From: pdu.Number(sm.Source, c.cfg.Region),
 		To: pdu.Number(sm.Dest, c.cfg.Region), Body: ct.Text, Channel: model.ChannelSMS, Status: model.StatusReceived}
+	if c.cfg.RepeatWindow > 0 {
+		in.ProviderMessageID, in.RepeatWindow = repeatKey(in, sm, ct), c.cfg.RepeatWindow
+	}
 	if ct.Concatenated {
 		err = c.cfg.Inbound.AcceptInboundPart(ctx, in, int(ct.Part.Ref), int(ct.Part.Total), int(ct.Part.Seq))
 	} else {

@@ -244,6 +244,9 @@ func TestEntries(t *testing.T) {
 		"bad id form":       `{"address":"127.0.0.1:1","system_id":"x","submit_id":"octal"}`,
 		"too many binds":    `{"address":"127.0.0.1:1","system_id":"x","binds":65}`,
 		"unknown field":     `{"address":"127.0.0.1:1","system_id":"x","sytem_type":"y"}`,
+		"negative window":   `{"address":"127.0.0.1:1","system_id":"x","mo_repeat_window":"-1s"}`,
+		"window too long":   `{"address":"127.0.0.1:1","system_id":"x","mo_repeat_window":"25h"}`,
+		"window too short":  `{"address":"127.0.0.1:1","system_id":"x","mo_repeat_window":"500ms"}`,
 	} {
 		if _, err := smpp.FromEntry(provider.Entry{Name: "s", Type: "smpp", Fields: json.RawMessage(fields)}, provider.Env{}); err == nil {
 			t.Errorf("%s: accepted", name)
