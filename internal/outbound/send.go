@@ -159,9 +159,13 @@ type Draft struct {
 	// dltTemplateID and dltEntityID are the DLT ids the message goes under (checkDLT,
 	// OwnReplyDLT); "" for none.
 	dltTemplateID, dltEntityID string
-	// start: an answer routing queues (a service's reply, an auto-reply) is stored already
-	// handed to its send run when it can be (insertStarted), so that it costs no claim.
+	// start: the message is stored already handed to its send run when it can be
+	// (insertStarted), so that it costs no claim: an answer routing queues (a service's reply,
+	// an auto-reply), and a client's send on SQLite (prepare).
 	start bool
+	// rescreen: the opt-out was read before the transaction (screened), and a send born started
+	// reads it again in the transaction: no claim will read it before the provider is called.
+	rescreen bool
 }
 
 // Check validates a request for a client without writing anything. The body must be text
@@ -336,7 +340,11 @@ func (s *Service) prepare(ctx context.Context, c model.Client, req Request) (Dra
 		if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
 			return Draft{}, nil, err
 		}
-		d.screened = true
+		// Born started when it can be: the claim and its "sending" step are two updates of the
+		// message's row and the writer's; born started, it costs one read in the transaction
+		// (BENCHMARKS.md, issue 16's fourth increment). PostgreSQL keeps the claim: there a
+		// send born started would add two round trips to the client's transaction.
+		d.screened, d.start, d.rescreen = true, true, true
 	}
 	pick := func(last string) (route, error) {
 		return s.chooseSender(ctx, c.ID, d.To, d.From, d.Channel, func(context.Context, string, string) (string, error) { return last, nil })
@@ -399,23 +407,37 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		return m, tx.QueueOutboundAt(ctx, m, false, d.Req.Priority, d.Req.SendAt.UTC())
 	}
 	if d.start {
-		return m, s.insertStarted(ctx, tx, &m, d.Req.Priority, now)
+		err := s.insertStarted(ctx, tx, &m, d.Req.Priority, d.rescreen, now)
+		if d.rescreen && m.Status == model.StatusSending {
+			// A client hears of its send as accepted, "queued": its provider is called after the
+			// commit (the row says "sending" from the commit on, and its event says so).
+			m.Status = model.StatusQueued
+		}
+		return m, err
 	}
 	return m, insert(ctx, tx, &m, d.Req.Priority)
 }
 
-// insertStarted stores an answer routing queues as its send job's claim would leave it when it
-// can (store.QueueStartedSend): "sending", its attempt recorded with its client's event, and
+// insertStarted stores a send as its send job's claim would leave it when it can
+// (store.QueueStartedSend): "sending", its attempt recorded with its client's event, and
 // handed to this process's send run after the commit, which then only calls the provider
 // (takeStarted). It can when the message is one the claim would start (claimed: a provider
-// that needs the attempt recorded and has no throttle, no campaign, no validity period; the
-// opt-out was read in this transaction by replyDraft) and no send of its conversation is
-// ahead of it; otherwise it is queued like any send. A crash after the commit leaves it as a
-// crash after a claim does: "sending", reconciled when its lease lapses.
-func (s *Service) insertStarted(ctx context.Context, tx *store.Tx, m *model.Message, priority int, now time.Time) error {
+// that needs the attempt recorded and has no throttle, no campaign, no validity period, not
+// bulk; the opt-out read in this transaction, by replyDraft, or here when rescreen) and no
+// send of its conversation is ahead of it; otherwise it is queued like any send. A crash after
+// the commit leaves it as a crash after a claim does: "sending", reconciled when its lease
+// lapses.
+func (s *Service) insertStarted(ctx context.Context, tx *store.Tx, m *model.Message, priority int, rescreen bool, now time.Time) error {
 	if priority == model.PriorityBulk || m.Status != model.StatusQueued || m.CampaignID != "" || !m.ValidUntil.IsZero() ||
 		!slices.Contains(s.direct(), m.Provider) {
 		return insert(ctx, tx, m, priority)
+	}
+	if rescreen {
+		// A STOP committed since the read before the transaction fails the send here, as the
+		// claim's "sending" step would have held it back.
+		if err := optedOut(ctx, tx, m.ClientID, m.To); err != nil {
+			return err
+		}
 	}
 	var (
 		started bool

@@ -2,12 +2,14 @@ package outbound_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ibiki/ibiki/internal/ibikitest"
 	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/outbound"
 	"github.com/ibiki/ibiki/internal/store"
 )
 
@@ -93,5 +95,75 @@ func TestServiceAnswersAreBornStarted(t *testing.T) {
 	r.run(second)
 	if got := r.message(second.ID); got.Status != model.StatusSent || f.Calls() != 2 || got.SendAttempts != 1 {
 		t.Fatalf("run afresh: %s with %d calls and %d attempts, want sent, 2 calls, 1 attempt", got.Status, f.Calls(), got.SendAttempts)
+	}
+}
+
+// On SQLite a client's send to a provider that needs the attempt recorded first is born started
+// too: the 202's message says "queued", the row "sending" with its attempt, and the send run is
+// handed it (no claim). On PostgreSQL it is born queued, for the claim. A send of bulk priority
+// is never born started.
+func TestClientSendsAreBornStartedOnSQLite(t *testing.T) {
+	f := &fake{}
+	r := newRig(t, f)
+	ctx := context.Background()
+	l := &lessee{}
+	r.st.LeaseNewSends(l)
+	defer r.st.LeaseNewSends(nil)
+	m := r.send()
+	got := r.message(m.ID)
+	if r.st.Engine() != store.SQLite {
+		if len(l.taken) != 0 || got.Status != model.StatusQueued {
+			t.Fatalf("PostgreSQL: taken %+v, stored %s; want born queued", l.taken, got.Status)
+		}
+		return
+	}
+	if m.Status != model.StatusQueued || len(l.taken) != 1 || l.taken[0].Ref != m.ID || got.Status != model.StatusSending ||
+		got.SendAttempts != 1 {
+		t.Fatalf("answered %s, taken %+v, stored %s with %d attempts; want queued, handed over, sending with 1",
+			m.Status, l.taken, got.Status, got.SendAttempts)
+	}
+	res := r.svc.Handle(ctx, l.taken[0])
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		if res.Write != nil {
+			if err := res.Write(ctx, tx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.FinishSend(ctx, l.taken[0])
+		return err
+	}))
+	if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 1 || got.SendAttempts != 1 {
+		t.Fatalf("after its run: %s with %d calls, %d attempts; want sent, 1, 1", got.Status, f.Calls(), got.SendAttempts)
+	}
+	bulk, err := r.svc.Send(ctx, r.client(), outbound.Request{To: "+15552040002", Body: "hi", Priority: model.PriorityBulk})
+	ibikitest.Must(t, err)
+	if got := r.message(bulk.ID); len(l.taken) != 1 || got.Status != model.StatusQueued {
+		t.Fatalf("bulk: taken %d, stored %s; want queued for the claim", len(l.taken), got.Status)
+	}
+}
+
+// A client's send reads the recipient's opt-out before its transaction. A STOP committed in
+// between is read again in the transaction (on PostgreSQL it rides in the conversation's
+// write): the send fails, nothing stored or charged, rather than being born started and handed
+// to the provider with no claim to read it.
+func TestAStopBeforeTheCommitFailsTheSend(t *testing.T) {
+	f := &fake{}
+	r := newRig(t, f)
+	ctx := context.Background()
+	l := &lessee{}
+	r.st.LeaseNewSends(l)
+	defer r.st.LeaseNewSends(nil)
+	m, err := r.svc.SendAfterReads(ctx, r.client(), outbound.Request{To: "+15552040001", Body: "hello", Priority: model.PriorityNormal},
+		func() {
+			ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+				return tx.UpsertOptOut(ctx, model.OptOut{ClientID: "acme", Phone: "+15552040001", Source: "sms", Keyword: "STOP",
+					CreatedAt: time.Now()})
+			}))
+		})
+	if !errors.Is(err, outbound.ErrOptedOut) {
+		t.Fatalf("send = %+v, %v; want ErrOptedOut", m, err)
+	}
+	if len(l.taken) != 0 || r.balance() != 100 {
+		t.Fatalf("taken %d, balance %d; want nothing handed over or charged", len(l.taken), r.balance())
 	}
 }

@@ -12,9 +12,12 @@ import (
 // starts itself, see store.QueueStartedSend) runs, its new jobs are born leased to this process
 // and handed to it after their commit, so their first run needs no claim. This file is that
 // policy: which jobs start at once, which wait in a small backlog, and which go back to the
-// queue, without ever breaking the per-client caps or taking the slots a claim counted. (Jobs of the jobs table are born queued and claimed, and so are the sends of
-// clients: measured, adopting them made dispatch compete with accepting sends and lowered the
-// flat-out accept rate. Only the answers routing queues are born started.)
+// queue, without ever breaking the per-client caps or taking the slots a claim counted. (Jobs of
+// the jobs table are born queued and claimed. Sends are born started when package outbound
+// decides so: the answers routing queues, and clients' sends on SQLite to a provider that needs
+// the attempt recorded first. Adopting clients' sends to the simulator, measured for issue 15,
+// made dispatch compete with accepting sends and lowered the flat-out accept rate; with SMPP
+// both ways, where every message's whole path counts, it raised the rate.)
 
 // start lets the kind run jobs in work, and take new ones born leased to it. It runs after any
 // release of running jobs at start, which would otherwise hand the same jobs to the queue too.

@@ -81,8 +81,8 @@ func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool
 	return nil
 }
 
-// QueueStartedSend stores one of Ibiki's own answers (a service's reply, found in routing's
-// transaction) already handed to its send run: when a send Lessee is registered (LeaseNewSends)
+// QueueStartedSend stores a send (one of Ibiki's own answers, found in routing's transaction,
+// or a client's) already handed to its send run: when a send Lessee is registered (LeaseNewSends)
 // and no unfinished send of its conversation is ahead of it, the message is inserted as
 // "sending" (its attempt recorded, sent_at = at) and running, leased as the Lessee says, and
 // handed to its Take once the transaction has committed, so that it needs neither a claim nor

@@ -1,0 +1,24 @@
+package outbound
+
+import (
+	"context"
+
+	"github.com/ibiki/ibiki/internal/model"
+	"github.com/ibiki/ibiki/internal/store"
+)
+
+// SendAfterReads is Send with between run after the reads made before its transaction (the
+// opt-out's among them) and before the transaction: a test's way to land a write in between.
+func (s *Service) SendAfterReads(ctx context.Context, c model.Client, req Request, between func()) (model.Message, error) {
+	d, pick, err := s.prepare(ctx, c, req)
+	if err != nil {
+		return model.Message{}, err
+	}
+	between()
+	var m model.Message
+	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC())
+		return err
+	})
+	return m, err
+}
