@@ -32,6 +32,9 @@ type Tx struct {
 	// fresh (SQLite) holds the conversations this function created, whose first delivery can
 	// wait behind none (EnqueueDelivery then skips its probe).
 	fresh []string
+	// freshSends (SQLite) holds the conversations this function created whose first send can
+	// wait behind none (QueueStartedSend then skips its probe).
+	freshSends []string
 }
 
 type writeReq struct {

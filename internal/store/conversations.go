@@ -320,6 +320,10 @@ func (tx *Tx) touchOutboundSQLite(ctx context.Context, clientID string, m model.
 		return "", "", false, notFound(err, "touch conversation")
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err == nil {
+			// New: neither a delivery nor a send of it can be ahead of this function's first.
+			tx.fresh, tx.freshSends = append(tx.fresh, newID), append(tx.freshSends, newID)
+		}
 		tx.after = append(tx.after, func() { tx.caches.convIDs.put(key, newID) })
 		return newID, "", false, err
 	}

@@ -99,7 +99,9 @@ func (tx *Tx) QueueStartedSend(ctx context.Context, m model.Message, priority in
 		return false, err
 	}
 	var last sql.NullInt64
-	if err := tx.queryRow(ctx, `SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''`,
+	if i := slices.Index(tx.freshSends, key); i >= 0 {
+		tx.freshSends = slices.Delete(tx.freshSends, i, i+1) // created by this function: nothing ahead
+	} else if err := tx.queryRow(ctx, `SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''`,
 		key).Scan(&last); err != nil {
 		return false, fmt.Errorf("store: probe send queue: %w", err)
 	}

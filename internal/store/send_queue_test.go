@@ -459,4 +459,24 @@ func TestSendsBornStarted(t *testing.T) {
 	if w := sendStat(t, s, model.JobWaiting); w != 1 {
 		t.Fatalf("%d sends waiting, want 1 (msg_004)", w)
 	}
+	// Two in the function that creates their conversation: the first starts, the second waits.
+	var pair [2]bool
+	taken := len(l.taken)
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) error {
+		for i, n := range []int{5, 6} {
+			m := outboundTo(n, "conv_c", "+15551230003")
+			conv, _, err := tx.TouchOutbound(ctx, m.ClientID, m, m.ConversationID, true)
+			if err != nil {
+				return err
+			}
+			m.ConversationID = conv
+			if pair[i], err = tx.QueueStartedSend(ctx, m, model.PriorityInteractive, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	if !pair[0] || pair[1] || len(l.taken) != taken+1 {
+		t.Fatalf("a new conversation's two sends: started %v, taken %d; want the first only", pair, len(l.taken))
+	}
 }
