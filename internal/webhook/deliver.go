@@ -55,8 +55,10 @@ type TwiMLReplier interface {
 // delivery that is no longer pending is left alone.
 func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 	// The handed-off copy is the delivery as created: only the first run may trust it.
-	d, ok := fresh.Take(job.Ref)
+	h, ok := fresh.Take(job.Ref)
+	d := h.d
 	if !ok || job.Attempts > 1 {
+		h = handed{}
 		var err error
 		d, err = dl.Store.DeliveryByID(ctx, job.Ref)
 		if errors.Is(err, store.ErrNotFound) {
@@ -82,7 +84,7 @@ func (dl *Deliverer) Handle(ctx context.Context, job model.Job) queue.Result {
 		return queue.Result{RetryAt: now.Add(dl.Schedule[0]), Err: errors.New("the client is not active; held")}
 	}
 	if d.Format == model.DeliverySMPP {
-		if r, handled := dl.deliverSMPP(ctx, c, &d, now); handled {
+		if r, handled := dl.deliverSMPP(ctx, c, &d, h.data, now); handled {
 			return r
 		}
 	}

@@ -170,11 +170,14 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 	if standard && !replaces {
 		shaped = append(shaped, model.Delivery{Payload: payload, Format: model.DeliveryStandard})
 	}
+	var data *MessageData // what the deliver_sm's payload says, when made here
 	if smpp {
 		if payload == nil { // its caller made none: the client has no webhook URL
-			if payload, err = Payload(typ, now, NewMessageData(m, m.Contact)); err != nil {
+			md := NewMessageData(m, m.Contact)
+			if payload, err = Payload(typ, now, md); err != nil {
 				return false, err
 			}
+			data = &md
 		}
 		shaped = append(shaped, model.Delivery{Payload: payload, Format: model.DeliverySMPP})
 	}
@@ -184,7 +187,11 @@ func Enqueue(ctx context.Context, tx *store.Tx, c model.Client, typ model.EventT
 		d.Type, d.Status, d.CreatedAt = typ, model.DeliveryPending, now
 		// Registered before the insert: a delivery born leased to this process starts right
 		// after the commit, and should find itself handed off.
-		tx.AfterCommit(func() { fresh.Put(d.ID, d) })
+		h := handed{d: d}
+		if d.Format == model.DeliverySMPP {
+			h.data = data
+		}
+		tx.AfterCommit(func() { fresh.Put(d.ID, h) })
 		if err := tx.EnqueueDelivery(ctx, d); err != nil {
 			return false, err
 		}
@@ -225,10 +232,17 @@ func EnqueueTest(ctx context.Context, st *store.Store, c model.Client, now time.
 }
 
 // fresh hands new deliveries to their first attempt in this process, which then needs not read
-// them back. Delivery ids are unique, so one handoff serves every store in the process. It
-// only has to cover the moment between commit and claim: 10,000 entries (a few MB) are seconds
-// of traffic; beyond that the attempt reads the row.
-var fresh = queue.NewHandoff[model.Delivery](10_000)
+// them back (nor decode a deliver_sm's payload: data). Delivery ids are unique, so one handoff
+// serves every store in the process. It only has to cover the moment between commit and claim:
+// 10,000 entries (a few MB) are seconds of traffic; beyond that the attempt reads the row.
+var fresh = queue.NewHandoff[handed](10_000)
+
+// handed is a new delivery as created, and for a deliver_sm whose payload Enqueue made, what
+// that payload says.
+type handed struct {
+	d    model.Delivery
+	data *MessageData
+}
 
 // ErrDeliveryPending means the delivery is still being attempted: only a finished one (that
 // succeeded or ran out of attempts) is replayed.

@@ -63,13 +63,16 @@ func smppDeliveries(ctx context.Context, tx *store.Tx, c model.Client, typ model
 	return false, false, nil
 }
 
-// deliverSMPP makes one attempt at an SMPP delivery. handled false: d is to go to the client's
-// webhook instead (its Format is now standard), the caller carries on with it.
-func (dl *Deliverer) deliverSMPP(ctx context.Context, c model.Client, d *model.Delivery, now time.Time) (queue.Result, bool) {
+// deliverSMPP makes one attempt at an SMPP delivery: data is what its payload says when the
+// code that made it handed that over (nil: the payload is decoded). handled false: d is to go
+// to the client's webhook instead (its Format is now standard), the caller carries on with it.
+func (dl *Deliverer) deliverSMPP(ctx context.Context, c model.Client, d *model.Delivery, data *MessageData, now time.Time) (queue.Result, bool) {
 	var ev struct {
 		Data MessageData `json:"data"`
 	}
-	if err := json.Unmarshal(d.Payload, &ev); err != nil {
+	if data != nil {
+		ev.Data = *data
+	} else if err := json.Unmarshal(d.Payload, &ev); err != nil {
 		return dl.give(*d, model.Attempt{}, "the event cannot be read: "+err.Error()), true
 	}
 	err := ErrNoBind
