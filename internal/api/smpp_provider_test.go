@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,6 +75,17 @@ func TestSMPPProviderEndToEnd(t *testing.T) {
 
 	// The SMSC delivers the same MO again (as after a lost deliver_sm_resp): ESME_ROK, and it is
 	// not stored twice. Another text from the same phone is a new message.
+	accepted := func() (n [2]float64) {
+		for _, line := range strings.Split(string(s.Do("GET", "/metrics", "", nil).Body), "\n") {
+			for i, dup := range []string{"false", "true"} {
+				if v, ok := strings.CutPrefix(line, `ibiki_inbound_accepted_total{duplicate="`+dup+`",provider="smsc"} `); ok {
+					n[i], _ = strconv.ParseFloat(v, 64)
+				}
+			}
+		}
+		return n
+	}
+	before := accepted()
 	for _, text := range []string{"BAL please", "BAL now"} {
 		code, moBody, err := sim.Get(t.Context(), "/mo?from="+url.QueryEscape("+46700000003")+"&to=57675&text="+url.QueryEscape(text))
 		if err != nil || code != http.StatusOK || !strings.Contains(moBody, `"deliver_sm_resp_status":0`) {
@@ -86,6 +98,11 @@ func TestSMPPProviderEndToEnd(t *testing.T) {
 	})
 	if len(page.Data) != 2 || page.Data[0].Body != "BAL now" && page.Data[1].Body != "BAL now" {
 		t.Fatalf("listed %+v, want BAL please once and BAL now", page.Data)
+	}
+	// The counters are the process's (other tests add to them): what these two MO added.
+	after := accepted()
+	if d := [2]float64{after[0] - before[0], after[1] - before[1]}; d != [2]float64{1, 1} {
+		t.Errorf("inbound accepted: %v new and %v repeats, want 1 and 1", d[0], d[1])
 	}
 }
 

@@ -122,7 +122,12 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 		m.Contact.Business = in.Business
 	}
 	earlier := "" // the key of the repeat window before this one
-	if w := in.RepeatWindow.Milliseconds(); w > 0 {
+	switch w := in.RepeatWindow.Milliseconds(); {
+	case w > 0 && part != nil:
+		// A concatenated message's repeats are its parts' (kept for the window: AddInboundPart);
+		// the message itself is new, whatever part completed it (a reference comes round).
+		m.ProviderMessageID = model.NewIDAt("smo", now)
+	case w > 0:
 		n := now.UnixMilli() / w
 		m.ProviderMessageID = in.ProviderMessageID + "." + strconv.FormatInt(n, 36)
 		earlier = in.ProviderMessageID + "." + strconv.FormatInt(n-1, 36)
@@ -147,7 +152,7 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 			m.Body = strings.Join(added.Bodies, "")
 		}
 		if earlier != "" {
-			id, ok, err := tx.InboundSince(ctx, m.Provider, earlier, now.Add(-in.RepeatWindow))
+			id, ok, err := tx.RepeatOf(ctx, m.Provider, in.ProviderMessageID, earlier, now.Add(-in.RepeatWindow))
 			if err != nil || ok {
 				res.ID, res.Duplicate = id, true
 				return err

@@ -114,12 +114,15 @@ func TestRepeatedPartsOfAStoredMessage(t *testing.T) {
 	if got := bodies(); len(got) != 1 || got[0] != "Hello world" {
 		t.Fatalf("stored %q", got)
 	}
-	// The sender's reference came round: a new message.
+	// The sender's reference came round: a new message, though its last part says what the
+	// first message's did.
 	if res := part("Bye ", 7, 1); !res.Held {
 		t.Fatalf("another text on the reference: %+v, want held", res)
 	}
-	part("now", 7, 2)
-	if got := bodies(); len(got) != 2 || got[1] != "Bye now" {
+	if res := part("world", 7, 2); res.Held || res.Duplicate || res.ID == "" {
+		t.Fatalf("the new message's last part: %+v, want it stored", res)
+	}
+	if got := bodies(); len(got) != 2 || got[1] != "Bye world" {
 		t.Fatalf("stored %q", got)
 	}
 	// After the window the kept parts go, and the same text is a new message's.

@@ -407,11 +407,13 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 		return m, tx.QueueOutboundAt(ctx, m, false, d.Req.Priority, d.Req.SendAt.UTC())
 	}
 	if d.start {
+		accepted := m
 		err := s.insertStarted(ctx, tx, &m, d.Req.Priority, d.rescreen, now)
 		if d.rescreen && m.Status == model.StatusSending {
-			// A client hears of its send as accepted, "queued": its provider is called after the
-			// commit (the row says "sending" from the commit on, and its event says so).
-			m.Status = model.StatusQueued
+			// A client hears of its send as accepted, "queued", no attempt made: its provider is
+			// called after the commit (the row says "sending" from the commit on, and its event
+			// says so).
+			return accepted, err
 		}
 		return m, err
 	}

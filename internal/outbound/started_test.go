@@ -117,7 +117,7 @@ func TestClientSendsAreBornStartedOnSQLite(t *testing.T) {
 		}
 		return
 	}
-	if m.Status != model.StatusQueued || len(l.taken) != 1 || l.taken[0].Ref != m.ID || got.Status != model.StatusSending ||
+	if m.Status != model.StatusQueued || m.SendAttempts != 0 || !m.SentAt.IsZero() || len(l.taken) != 1 || l.taken[0].Ref != m.ID || got.Status != model.StatusSending ||
 		got.SendAttempts != 1 {
 		t.Fatalf("answered %s, taken %+v, stored %s with %d attempts; want queued, handed over, sending with 1",
 			m.Status, l.taken, got.Status, got.SendAttempts)

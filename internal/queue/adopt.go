@@ -80,6 +80,18 @@ func (k *kindRunner) Take(j model.Job) {
 	go k.giveBack(j)
 }
 
+// Room says whether a job of the client born now would be taken (started, or kept in the
+// backlog) rather than given back, as things stand (store.Room): Take's rule, without taking.
+// A send is born started only then: one given back costs a write, and its "sending" event has
+// gone out already. Jobs born in the same commit are not counted, so a burst can still find
+// the room gone by its Take.
+func (k *kindRunner) Room(clientID string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.work != nil && k.perClient[clientID]+k.perLogged[clientID] < k.cfg.PerClient &&
+		(k.running < k.adoptLimit() && !k.claiming || len(k.backlog) < 4*k.cfg.Concurrency)
+}
+
 // adoptLimit is how many jobs may run before adopted ones wait: all the slots, but an eighth
 // (at least one) left to the claim while the queue holds ready work, unless the last claim
 // could take none of it (yielded). k.mu is held.

@@ -92,9 +92,14 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 	return id, false, notFound(err, "message by provider id")
 }
 
-// InboundSince finds the inbound message a provider delivered under providerID and that was
-// received at or after since (ok false: none).
-func (tx *Tx) InboundSince(ctx context.Context, provider, providerID string, since time.Time) (id string, ok bool, err error) {
+// RepeatOf finds the inbound message a provider delivered under providerID and received at or
+// after since (ok false: none). key names the message whatever its window (package inbound):
+// on PostgreSQL its lock is taken first, so that two deliveries of one message, across a
+// window's boundary, cannot each miss the other.
+func (tx *Tx) RepeatOf(ctx context.Context, provider, key, providerID string, since time.Time) (id string, ok bool, err error) {
+	if err := tx.lockKey(ctx, "repeat:"+provider+"\x1f"+key); err != nil {
+		return "", false, err
+	}
 	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id = ? AND direction = ?
 		AND received_at >= ?`, provider, providerID, model.Inbound, ms(since)).Scan(&id)
 	if err = notFound(err, "inbound message since"); errors.Is(err, ErrNotFound) {

@@ -72,6 +72,7 @@ func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool
 		if err := tx.lockKey(ctx, SendOrderKey(key)); err != nil {
 			return err
 		}
+		tx.firstSend(key) // a send of the conversation now: the next one is not its first
 	}
 	args := append(messageArgs(m), key, key, key, key, priority, ms(runAt))
 	if _, err := tx.exec(ctx, queueOutbound, args...); err != nil {
@@ -82,8 +83,9 @@ func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool
 }
 
 // QueueStartedSend stores a send (one of Ibiki's own answers, found in routing's transaction,
-// or a client's) already handed to its send run: when a send Lessee is registered (LeaseNewSends)
-// and no unfinished send of its conversation is ahead of it, the message is inserted as
+// or a client's) already handed to its send run: when a send Lessee is registered (LeaseNewSends),
+// has room for the client (Room, when it can say) and no unfinished send of its conversation is
+// ahead of it, the message is inserted as
 // "sending" (its attempt recorded, sent_at = at) and running, leased as the Lessee says, and
 // handed to its Take once the transaction has committed, so that it needs neither a claim nor
 // a commit of its own before its provider is called. Otherwise it is queued (ordered) as
@@ -91,7 +93,7 @@ func (tx *Tx) QueueOutboundAt(ctx context.Context, m model.Message, ordered bool
 // everything StartSends checks (provider, validity, campaign, opt-out).
 func (tx *Tx) QueueStartedSend(ctx context.Context, m model.Message, priority int, at time.Time) (bool, error) {
 	l := tx.sendLessee
-	if l == nil || m.ConversationID == "" {
+	if l == nil || m.ConversationID == "" || !hasRoom(*l, m.ClientID) {
 		return false, tx.QueueOutbound(ctx, m, true, priority)
 	}
 	key := m.ConversationID
@@ -99,11 +101,12 @@ func (tx *Tx) QueueStartedSend(ctx context.Context, m model.Message, priority in
 		return false, err
 	}
 	var last sql.NullInt64
-	if i := slices.Index(tx.freshSends, key); i >= 0 {
-		tx.freshSends = slices.Delete(tx.freshSends, i, i+1) // created by this function: nothing ahead
-	} else if err := tx.queryRow(ctx, `SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''`,
-		key).Scan(&last); err != nil {
-		return false, fmt.Errorf("store: probe send queue: %w", err)
+	if !tx.firstSend(key) {
+		err := tx.queryRow(ctx, `SELECT MAX(q_seq) FROM messages WHERE q_key = ? AND q_key <> '' AND q_state <> ''`,
+			key).Scan(&last)
+		if err != nil {
+			return false, fmt.Errorf("store: probe send queue: %w", err)
+		}
 	}
 	if last.Valid {
 		return false, tx.QueueOutbound(ctx, m, true, priority)
@@ -140,6 +143,27 @@ func (tx *Tx) ReturnStartedSend(ctx context.Context, j model.Job, runAt time.Tim
 		return false, fmt.Errorf("store: return send %s: %w", j.Ref, err)
 	}
 	return tx.requeued(res, SendsReady)
+}
+
+// Room is a Lessee that can say whether it would take a job of the client now (queue's
+// runner): QueueStartedSend starts a send only then, rather than have it given back.
+type Room interface {
+	Room(clientID string) bool
+}
+
+// firstSend reports whether the conversation key was created by this function and has had no
+// send queued since (tx.freshSends), and makes the next call report false.
+func (tx *Tx) firstSend(key string) bool {
+	i := slices.Index(tx.freshSends, key)
+	if i >= 0 {
+		tx.freshSends = slices.Delete(tx.freshSends, i, i+1)
+	}
+	return i >= 0
+}
+
+func hasRoom(l Lessee, clientID string) bool {
+	r, ok := l.(Room)
+	return !ok || r.Room(clientID)
 }
 
 // LeaseNewSends registers who the sends born started (QueueStartedSend) are leased to; nil

@@ -355,6 +355,11 @@ type takeLog struct {
 	taken []model.Job
 }
 
+// fullLog is a takeLog that has no room for anyone (store.Room).
+type fullLog struct{ takeLog }
+
+func (*fullLog) Room(string) bool { return false }
+
 func (l *takeLog) Lease() (string, time.Time) { return "me", t0.Add(time.Hour) }
 func (l *takeLog) Take(j model.Job) {
 	l.mu.Lock()
@@ -478,5 +483,31 @@ func TestSendsBornStarted(t *testing.T) {
 	}))
 	if !pair[0] || pair[1] || len(l.taken) != taken+1 {
 		t.Fatalf("a new conversation's two sends: started %v, taken %d; want the first only", pair, len(l.taken))
+	}
+	// A send queued in the function that created the conversation: the next one probes, and waits.
+	var second bool
+	ibikitest.Must(t, s.InTx(ctx, func(tx *store.Tx) (err error) {
+		m := outboundTo(7, "conv_d", "+15551230004")
+		conv, _, err := tx.TouchOutbound(ctx, m.ClientID, m, m.ConversationID, true)
+		if err != nil {
+			return err
+		}
+		m.ConversationID = conv
+		if err := tx.QueueOutbound(ctx, m, true, model.PriorityInteractive); err != nil {
+			return err
+		}
+		n := outboundTo(8, "conv_d", "+15551230004")
+		n.ConversationID = conv
+		second, err = tx.QueueStartedSend(ctx, n, model.PriorityInteractive, t0)
+		return err
+	}))
+	if second {
+		t.Fatal("a send behind one queued in the same function was started")
+	}
+	// A Lessee without room for the client: queued, for the claim.
+	full := &fullLog{}
+	s.LeaseNewSends(full)
+	if started, err := queueStarted(outboundTo(9, "conv_e", "+15551230005")); err != nil || started || len(full.taken) != 0 {
+		t.Fatalf("no room: started %v, %v, taken %d; want queued", started, err, len(full.taken))
 	}
 }
