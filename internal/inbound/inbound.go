@@ -121,7 +121,7 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 	if m.Contact.Business == "" {
 		m.Contact.Business = in.Business
 	}
-	earlier := "" // the key of the repeat window before this one
+	var around [2]string // the keys of the repeat windows before and after this one
 	switch w := in.RepeatWindow.Milliseconds(); {
 	case w > 0 && part != nil:
 		// A concatenated message's repeats are its parts' (kept for the window: AddInboundPart);
@@ -130,7 +130,8 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 	case w > 0:
 		n := now.UnixMilli() / w
 		m.ProviderMessageID = in.ProviderMessageID + "." + strconv.FormatInt(n, 36)
-		earlier = in.ProviderMessageID + "." + strconv.FormatInt(n-1, 36)
+		// The one after too: a delivery received later may have committed first.
+		around = [2]string{in.ProviderMessageID + "." + strconv.FormatInt(n-1, 36), in.ProviderMessageID + "." + strconv.FormatInt(n+1, 36)}
 	}
 	dispatch := false
 	whole := m
@@ -151,8 +152,8 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 			}
 			m.Body = strings.Join(added.Bodies, "")
 		}
-		if earlier != "" {
-			id, ok, err := tx.RepeatOf(ctx, m.Provider, in.ProviderMessageID, earlier, now.Add(-in.RepeatWindow))
+		if around[0] != "" {
+			id, ok, err := tx.RepeatOf(ctx, m.Provider, in.ProviderMessageID, around, now.Add(-in.RepeatWindow), now.Add(in.RepeatWindow))
 			if err != nil || ok {
 				res.ID, res.Duplicate = id, true
 				return err

@@ -92,17 +92,17 @@ func (tx *Tx) InsertInbound(ctx context.Context, m model.Message) (id string, in
 	return id, false, notFound(err, "message by provider id")
 }
 
-// RepeatOf finds the inbound message a provider delivered under providerID and received at or
-// after since (ok false: none). key names the message whatever its window (package inbound):
-// on PostgreSQL its lock is taken first, so that two deliveries of one message, across a
-// window's boundary, cannot each miss the other.
-func (tx *Tx) RepeatOf(ctx context.Context, provider, key, providerID string, since time.Time) (id string, ok bool, err error) {
+// RepeatOf finds the inbound message a provider delivered under one of providerIDs and received
+// between from and to (ok false: none). key names the message whatever its window (package
+// inbound): on PostgreSQL its lock is taken first, so that two deliveries of one message, across
+// a window's boundary, cannot each miss the other.
+func (tx *Tx) RepeatOf(ctx context.Context, provider, key string, providerIDs [2]string, from, to time.Time) (id string, ok bool, err error) {
 	if err := tx.lockKey(ctx, "repeat:"+provider+"\x1f"+key); err != nil {
 		return "", false, err
 	}
-	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id = ? AND direction = ?
-		AND received_at >= ?`, provider, providerID, model.Inbound, ms(since)).Scan(&id)
-	if err = notFound(err, "inbound message since"); errors.Is(err, ErrNotFound) {
+	err = tx.queryRow(ctx, `SELECT id FROM messages WHERE provider = ? AND provider_message_id IN (?, ?) AND direction = ?
+		AND received_at BETWEEN ? AND ? LIMIT 1`, provider, providerIDs[0], providerIDs[1], model.Inbound, ms(from), ms(to)).Scan(&id)
+	if err = notFound(err, "inbound message repeated"); errors.Is(err, ErrNotFound) {
 		return "", false, nil
 	}
 	return id, err == nil, err
