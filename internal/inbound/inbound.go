@@ -73,9 +73,9 @@ type Accepted struct {
 // Accept stores a provider's message. When it returns nil, the message is committed, as "not
 // yet routed": a crash right after the provider's 200 cannot lose it, and the router finds it
 // again. A message the provider already delivered (same provider message id) is not stored
-// twice and is not routed again, hence gets no second delivery; for a provider that gives no ids,
-// a message of the same content within in.RepeatWindow is that one delivered again. A field that is not text
-// (package text) is a *provider.FieldError naming it, and nothing is stored.
+// twice and is not routed again, hence gets no second delivery; for a provider that gives no
+// ids, a message of the same content within in.RepeatWindow is that one delivered again. A field
+// that is not text (package text) is a *provider.FieldError naming it, and nothing is stored.
 func (s *Service) Accept(ctx context.Context, in provider.Inbound) (Accepted, error) {
 	res, route, err := s.AcceptHeld(ctx, in)
 	route()
@@ -131,7 +131,8 @@ func (s *Service) accept(ctx context.Context, in provider.Inbound, part *store.I
 		n := now.UnixMilli() / w
 		m.ProviderMessageID = in.ProviderMessageID + "." + strconv.FormatInt(n, 36)
 		// The one after too: a delivery received later may have committed first.
-		around = [2]string{in.ProviderMessageID + "." + strconv.FormatInt(n-1, 36), in.ProviderMessageID + "." + strconv.FormatInt(n+1, 36)}
+		around = [2]string{in.ProviderMessageID + "." + strconv.FormatInt(n-1, 36),
+			in.ProviderMessageID + "." + strconv.FormatInt(n+1, 36)}
 	}
 	dispatch := false
 	whole := m

@@ -61,16 +61,7 @@ func TestServiceAnswersAreBornStarted(t *testing.T) {
 	if got := r.message(reply.ID); got.Status != model.StatusSending || got.SendAttempts != 1 {
 		t.Fatalf("answer stored %s with %d attempts, want sending, 1", got.Status, got.SendAttempts)
 	}
-	res := r.svc.Handle(ctx, l.taken[0])
-	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
-		if res.Write != nil {
-			if err := res.Write(ctx, tx); err != nil {
-				return err
-			}
-		}
-		_, err := tx.FinishSend(ctx, l.taken[0]) // as the queue records a finished run
-		return err
-	}))
+	r.runTaken(l.taken[0])
 	if got := r.message(reply.ID); got.Status != model.StatusSent || f.Calls() != 1 || got.SendAttempts != 1 {
 		t.Fatalf("after its run the answer is %s (%s) with %d calls, want sent with 1", got.Status, got.ErrorCode, f.Calls())
 	}
@@ -117,21 +108,12 @@ func TestClientSendsAreBornStartedOnSQLite(t *testing.T) {
 		}
 		return
 	}
-	if m.Status != model.StatusQueued || m.SendAttempts != 0 || !m.SentAt.IsZero() || len(l.taken) != 1 || l.taken[0].Ref != m.ID || got.Status != model.StatusSending ||
-		got.SendAttempts != 1 {
+	if m.Status != model.StatusQueued || m.SendAttempts != 0 || !m.SentAt.IsZero() || len(l.taken) != 1 ||
+		l.taken[0].Ref != m.ID || got.Status != model.StatusSending || got.SendAttempts != 1 {
 		t.Fatalf("answered %s, taken %+v, stored %s with %d attempts; want queued, handed over, sending with 1",
 			m.Status, l.taken, got.Status, got.SendAttempts)
 	}
-	res := r.svc.Handle(ctx, l.taken[0])
-	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
-		if res.Write != nil {
-			if err := res.Write(ctx, tx); err != nil {
-				return err
-			}
-		}
-		_, err := tx.FinishSend(ctx, l.taken[0])
-		return err
-	}))
+	r.runTaken(l.taken[0])
 	if got := r.message(m.ID); got.Status != model.StatusSent || f.Calls() != 1 || got.SendAttempts != 1 {
 		t.Fatalf("after its run: %s with %d calls, %d attempts; want sent, 1, 1", got.Status, f.Calls(), got.SendAttempts)
 	}
@@ -166,4 +148,21 @@ func TestAStopBeforeTheCommitFailsTheSend(t *testing.T) {
 	if len(l.taken) != 0 || r.balance() != 100 {
 		t.Fatalf("taken %d, balance %d; want nothing handed over or charged", len(l.taken), r.balance())
 	}
+}
+
+// runTaken runs a send handed to the send runner, and records it as the queue records a
+// finished run.
+func (r rig) runTaken(j model.Job) {
+	r.t.Helper()
+	ctx := context.Background()
+	res := r.svc.Handle(ctx, j)
+	ibikitest.Must(r.t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		if res.Write != nil {
+			if err := res.Write(ctx, tx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.FinishSend(ctx, j)
+		return err
+	}))
 }
