@@ -32,12 +32,8 @@ func (l *lessee) Take(j model.Job) {
 // neither look sends up nor recognise a repeat, leave it in doubt unsent. Given back unrun, its
 // attempt is undone and the run forgets it: the next run starts it afresh and sends it once.
 func TestServiceAnswersAreBornStarted(t *testing.T) {
-	f := &fake{}
-	r := newRig(t, f)
+	r, f, l := leasedRig(t)
 	ctx := context.Background()
-	l := &lessee{}
-	r.st.LeaseNewSends(l)
-	defer r.st.LeaseNewSends(nil)
 	in := model.Message{ID: model.NewID(model.PrefixMessage), ClientID: "acme", Direction: model.Inbound, Channel: model.ChannelSMS,
 		From: "+15552040009", To: "57675", Body: "BAL", Provider: "fake"}
 	answer := func() model.Message {
@@ -94,12 +90,8 @@ func TestServiceAnswersAreBornStarted(t *testing.T) {
 // handed it (no claim). On PostgreSQL it is born queued, for the claim. A send of bulk priority
 // is never born started.
 func TestClientSendsAreBornStartedOnSQLite(t *testing.T) {
-	f := &fake{}
-	r := newRig(t, f)
+	r, f, l := leasedRig(t)
 	ctx := context.Background()
-	l := &lessee{}
-	r.st.LeaseNewSends(l)
-	defer r.st.LeaseNewSends(nil)
 	m := r.send()
 	got := r.message(m.ID)
 	if r.st.Engine() != store.SQLite {
@@ -129,12 +121,8 @@ func TestClientSendsAreBornStartedOnSQLite(t *testing.T) {
 // write): the send fails, nothing stored or charged, rather than being born started and handed
 // to the provider with no claim to read it.
 func TestAStopBeforeTheCommitFailsTheSend(t *testing.T) {
-	f := &fake{}
-	r := newRig(t, f)
+	r, _, l := leasedRig(t)
 	ctx := context.Background()
-	l := &lessee{}
-	r.st.LeaseNewSends(l)
-	defer r.st.LeaseNewSends(nil)
 	m, err := r.svc.SendAfterReads(ctx, r.client(), outbound.Request{To: "+15552040001", Body: "hello", Priority: model.PriorityNormal},
 		func() {
 			ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
@@ -165,4 +153,14 @@ func (r rig) runTaken(j model.Job) {
 		_, err := tx.FinishSend(ctx, j)
 		return err
 	}))
+}
+
+// leasedRig is a rig whose store hands sends born started to a lessee, for the test's length.
+func leasedRig(t *testing.T) (rig, *fake, *lessee) {
+	f := &fake{}
+	r := newRig(t, f)
+	l := &lessee{}
+	r.st.LeaseNewSends(l)
+	t.Cleanup(func() { r.st.LeaseNewSends(nil) })
+	return r, f, l
 }
