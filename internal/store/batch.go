@@ -162,10 +162,6 @@ func (s *Store) commit(batch []*writeReq) {
 		err = nil
 		s.runAlone(batch, results)
 	}
-	if s.writeStmts != nil {
-		// The connection is free between transactions: prepare what this batch met first.
-		s.writeStmts.prepareMarked(context.Background())
-	}
 	if err == nil {
 		// Before the callers hear back: what they do next may rely on the effects.
 		s.applyEffects(eff)
@@ -203,13 +199,50 @@ func (s *Store) applyEffects(e effects) {
 	s.announce(e.news)
 }
 
-func (s *Store) newTx(sqlTx *sql.Tx, atCommit bool) *Tx {
-	var local map[string]*sql.Stmt
-	if s.writeStmts != nil {
-		local = map[string]*sql.Stmt{}
-	}
-	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, tx: sqlTx, local: local}, caches: s.caches,
+func (s *Store) newTx(sqlTx writeTx, atCommit bool) *Tx {
+	return &Tx{reader: reader{q: sqlTx, engine: s.engine, stmts: s.writeStmts, write: true}, caches: s.caches,
 		lessee: s.lessee.Load(), sendLessee: s.sendLessee.Load(), atCommit: atCommit}
+}
+
+// writeTx is a write transaction: a *sql.Tx on PostgreSQL, connTx on SQLite.
+type writeTx interface {
+	queryer
+	Commit() error
+	Rollback() error
+}
+
+// connTx is a transaction on SQLite's writer connection, begun and ended by statements rather
+// than by database/sql's Tx. A Tx watches its context with a goroutine, and gives every query
+// in it one more to watch that context; the writer runs all the store's writes, so those
+// goroutines and their wake-ups were a share of every message's cost. The writer is the only
+// user of the connection, and never cancels.
+type connTx struct{ *sql.Conn }
+
+func (s *Store) begin(ctx context.Context) (writeTx, error) {
+	if s.conn == nil {
+		return s.write.BeginTx(ctx, nil)
+	}
+	// IMMEDIATE takes the write lock now, rather than upgrade a read lock later (which can
+	// fail at once with SQLITE_BUSY while the migrations' connection writes).
+	if _, err := s.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return nil, err
+	}
+	return connTx{s.conn}, nil
+}
+
+// Commit ends the transaction either way, as sql.Tx's does: after a failed COMMIT, whatever
+// SQLite kept open is rolled back.
+func (t connTx) Commit() error {
+	if _, err := t.ExecContext(context.Background(), "COMMIT"); err != nil {
+		_, _ = t.ExecContext(context.Background(), "ROLLBACK")
+		return err
+	}
+	return nil
+}
+
+func (t connTx) Rollback() error {
+	_, err := t.ExecContext(context.Background(), "ROLLBACK")
+	return err
 }
 
 // errOverdrawn says that the credit moves a batch deferred to its end would overdraw a balance:
@@ -230,7 +263,7 @@ var errOverdrawn = errors.New("store: the batch's credit moves overdraw a balanc
 // still hold locks, so retrying inside the transaction would deadlock again (runAlone follows).
 func (s *Store) runTx(batch []*writeReq, results []error, savepoints, atCommit bool) (eff effects, err error, done bool) {
 	ctx := context.Background()
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	sqlTx, err := s.begin(ctx)
 	if err != nil {
 		return eff, fmt.Errorf("store: begin: %w", err), true
 	}
@@ -320,7 +353,7 @@ func (s *Store) runAlone(batch []*writeReq, results []error) {
 
 // runOne runs fn inside a savepoint. broken reports that the savepoint itself failed, after
 // which the transaction cannot be trusted.
-func (s *Store) runOne(ctx context.Context, sqlTx *sql.Tx, tx *Tx, fn func(*Tx) error) (err, broken error) {
+func (s *Store) runOne(ctx context.Context, sqlTx writeTx, tx *Tx, fn func(*Tx) error) (err, broken error) {
 	if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}

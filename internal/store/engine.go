@@ -75,7 +75,7 @@ func sqlitePath(raw string) string {
 }
 
 // openSQLite opens one writer connection (SQLite has a single writer; group commit makes it
-// fast) and a pool of read-only connections.
+// fast), which the writer holds, and a pool of read-only connections.
 func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
 	path := sqlitePath(raw)
 	if path == "" || path == ":memory:" {
@@ -85,23 +85,30 @@ func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// _txlock=immediate: a write transaction takes the write lock at BEGIN, so that it never
-	// has to upgrade a read lock later (which can fail with SQLITE_BUSY at once).
+	// _txlock=immediate: a transaction begun by database/sql (the migrations'; the writer
+	// begins its own, see connTx) takes the write lock at BEGIN, so that it never has to
+	// upgrade a read lock later (which can fail with SQLITE_BUSY at once).
 	w, err := sql.Open(sqliteDriver, "file:"+path+"?_txlock=immediate")
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Two connections: the writer's, which it holds, and one for the migrations.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
+	conn, err := w.Conn(ctx)
+	if err == nil {
+		err = conn.PingContext(ctx)
+	}
+	if err != nil {
 		w.Close()
 		lock.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	r, err := sql.Open(sqliteReadDriver, "file:"+path)
 	if err != nil {
+		conn.Close()
 		w.Close()
 		lock.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -113,7 +120,7 @@ func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	opt.Writers = 1
-	return &Store{engine: SQLite, read: r, write: w, lock: lock}, nil
+	return &Store{engine: SQLite, read: r, write: w, conn: conn, lock: lock}, nil
 }
 
 // lockFile takes an exclusive lock that lives as long as the process holds the file: one

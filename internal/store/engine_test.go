@@ -73,7 +73,8 @@ func TestSQLiteConnectionsCarryThePragmas(t *testing.T) {
 	}
 
 	t.Run("writer", func(t *testing.T) {
-		c, err := s.write.Conn(ctx)
+		check(t, s.conn, 0)         // the connection the writer holds
+		c, err := s.write.Conn(ctx) // the migrations'
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,25 +106,40 @@ func TestSQLiteConnectionsCarryThePragmas(t *testing.T) {
 	})
 }
 
-// The writer's transactions take the write lock at BEGIN (BEGIN IMMEDIATE), before any statement.
+// The writer's transactions take the write lock at BEGIN (BEGIN IMMEDIATE), before any
+// statement; so do the migrations'.
 func TestSQLiteWriteTransactionsBeginImmediate(t *testing.T) {
-	ctx := t.Context()
-	s, path := openSQLiteForTest(t, 1)
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
+	t.Run("writer", func(t *testing.T) {
+		s, path := openSQLiteForTest(t, 1)
+		tx, err := s.begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		assertWriteLocked(t, path)
+	})
+	t.Run("migrations", func(t *testing.T) {
+		s, path := openSQLiteForTest(t, 1)
+		tx, err := s.write.BeginTx(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		assertWriteLocked(t, path)
+	})
+}
 
+func assertWriteLocked(t *testing.T, path string) {
+	t.Helper()
 	other, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	_, err = other.ExecContext(ctx, `BEGIN IMMEDIATE`)
+	_, err = other.ExecContext(t.Context(), `BEGIN IMMEDIATE`)
 	var se sqlite3.Error
 	if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
-		t.Fatalf("BEGIN IMMEDIATE beside the writer's transaction: %v, want SQLITE_BUSY", err)
+		t.Fatalf("BEGIN IMMEDIATE beside a write transaction: %v, want SQLITE_BUSY", err)
 	}
 }
 

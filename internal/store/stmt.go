@@ -8,36 +8,35 @@ import (
 
 // stmtCache keeps SQLite statements prepared: parsing a statement costs as much as running
 // it, and the same few statements run thousands of times a second. (pgx caches prepared
-// statements on PostgreSQL by itself.)
-//
-// On the writer, a statement cannot be prepared while a transaction holds the only
-// connection, so the first use of a query runs unprepared and marks it; the writer prepares
-// the marked queries between transactions (prepareMarked).
+// statements on PostgreSQL by itself.) The read pool's cache prepares on the pool; the
+// writer's prepares on the writer's own connection, inside a transaction too.
 type stmtCache struct {
-	db     *sql.DB
-	mu     sync.Mutex
-	stmts  map[string]*sql.Stmt
-	marked map[string]bool
+	prep  preparer
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
 }
 
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, marked: map[string]bool{}}
+// preparer is a *sql.DB (the read pool) or a *sql.Conn (the writer's connection).
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// get returns the prepared statement for q, preparing it now when prepareNow (read pool).
-func (c *stmtCache) get(ctx context.Context, q string, prepareNow bool) *sql.Stmt {
+func newStmtCache(p preparer) *stmtCache {
+	return &stmtCache{prep: p, stmts: map[string]*sql.Stmt{}}
+}
+
+// get returns the prepared statement for q, preparing it on first use; nil when q does not
+// prepare (the caller runs it unprepared and sees the error there).
+func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 	c.mu.Lock()
 	st, ok := c.stmts[q]
-	if !ok && !prepareNow {
-		c.marked[q] = true
-	}
 	c.mu.Unlock()
-	if ok || !prepareNow {
+	if ok {
 		return st
 	}
-	st, err := c.db.PrepareContext(ctx, q)
+	st, err := c.prep.PrepareContext(ctx, q)
 	if err != nil {
-		return nil // the caller runs the query unprepared and sees the error there
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -47,24 +46,6 @@ func (c *stmtCache) get(ctx context.Context, q string, prepareNow bool) *sql.Stm
 	}
 	c.stmts[q] = st
 	return st
-}
-
-// prepareMarked prepares the queries first seen inside a transaction.
-func (c *stmtCache) prepareMarked(ctx context.Context) {
-	c.mu.Lock()
-	var qs []string
-	for q := range c.marked {
-		qs = append(qs, q)
-	}
-	clear(c.marked)
-	c.mu.Unlock()
-	for _, q := range qs {
-		if st, err := c.db.PrepareContext(ctx, q); err == nil {
-			c.mu.Lock()
-			c.stmts[q] = st
-			c.mu.Unlock()
-		}
-	}
 }
 
 func (c *stmtCache) close() {

@@ -70,7 +70,9 @@ type Store struct {
 	maxBatch int
 	stats    stats
 	caches   *caches
-	// writeStmts caches the writer's prepared statements (SQLite).
+	// conn is SQLite's writer connection, which the writer holds (see connTx), and
+	// writeStmts caches the statements prepared on it.
+	conn       *sql.Conn
 	writeStmts *stmtCache
 
 	hookMu     sync.RWMutex
@@ -101,7 +103,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	s.reader = reader{q: s.read, engine: s.engine}
 	if s.engine == SQLite {
 		s.reader.stmts = newStmtCache(s.read)
-		s.writeStmts = newStmtCache(s.write)
+		s.writeStmts = newStmtCache(s.conn)
 	}
 	s.maxBatch = opt.MaxBatch
 	if s.maxBatch <= 0 {
@@ -149,11 +151,13 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	s.wg.Wait()
+	var err error
 	if s.writeStmts != nil {
 		s.writeStmts.close()
 		s.reader.stmts.close()
+		err = s.conn.Close()
 	}
-	err := s.write.Close()
+	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
@@ -204,13 +208,11 @@ type queryer interface {
 type reader struct {
 	q      queryer
 	engine Engine
-	// SQLite only: prepared statements, and the transaction to bind them to (nil on the read
-	// pool, where statements are prepared on first use).
+	// SQLite only: prepared statements, prepared where q runs (the read pool, or the writer's
+	// connection).
 	stmts *stmtCache
-	tx    *sql.Tx
-	// local holds the statements prepared inside this transaction for queries the cache did not
-	// have yet (a bulk send's first run repeats them thousands of times).
-	local map[string]*sql.Stmt
+	// write: a writer's transaction (see writeCtx).
+	write bool
 }
 
 var rebound sync.Map // SQL text with ? → SQL text with $n
@@ -247,33 +249,21 @@ func (r reader) rebind(q string) string {
 // writeCtx detaches a write transaction's statements from the caller's cancellation: the
 // transaction is shared with other callers, and a statement interrupted by one caller's
 // cancelled context would roll back everyone's work (SQLite) or kill the connection (pgx).
+// Without a cancellable context, database/sql and the SQLite driver also start no goroutine
+// per query and per row to watch it.
 func (r reader) writeCtx(ctx context.Context) context.Context {
-	if r.tx != nil {
+	if r.write {
 		return context.WithoutCancel(ctx)
 	}
 	return ctx
 }
 
-// stmt returns a prepared statement for q when there is one (SQLite), bound to the
-// transaction when in one.
+// stmt returns a prepared statement for q when there is one (SQLite).
 func (r reader) stmt(ctx context.Context, q string) *sql.Stmt {
 	if r.stmts == nil {
 		return nil
 	}
-	st := r.stmts.get(ctx, q, r.tx == nil)
-	switch {
-	case st != nil && r.tx != nil:
-		st = r.tx.StmtContext(ctx, st)
-	case st == nil && r.local != nil:
-		if st = r.local[q]; st == nil {
-			var err error
-			if st, err = r.tx.PrepareContext(ctx, q); err != nil {
-				return nil // run unprepared: the error shows there
-			}
-			r.local[q] = st
-		}
-	}
-	return st
+	return r.stmts.get(ctx, q)
 }
 
 func (r reader) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -294,8 +284,10 @@ func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	return r.q.QueryContext(ctx, r.rebind(q), args...)
 }
 
+// queryRow reads one row. It does not watch ctx: a row read is short, and a cancellable
+// context costs two goroutines per read on SQLite (database/sql's and the driver's watchers).
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	ctx = r.writeCtx(ctx)
+	ctx = context.WithoutCancel(ctx)
 	if st := r.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

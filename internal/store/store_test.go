@@ -285,6 +285,10 @@ func TestACancelledCallerDoesNotBreakItsBatch(t *testing.T) {
 				if err := tx.InsertContact(ctx, c); err != nil {
 					return err
 				}
+				// A read too: the transaction's queries are not the caller's to cancel.
+				if _, err := tx.Contact(ctx, "acme", c.ID); err != nil {
+					return err
+				}
 				if i%10 == 3 {
 					return errors.New("business error") // forces the batch onto savepoints
 				}
