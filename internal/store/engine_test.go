@@ -58,6 +58,7 @@ func TestSQLiteConnectionsCarryThePragmas(t *testing.T) {
 			{"foreign_keys", 1},
 			{"temp_store", 2}, // MEMORY
 			{"busy_timeout", 10000},
+			{"page_size", 8192},
 			{"cache_size", -32000},
 			{"wal_autocheckpoint", 4000},
 			{"query_only", queryOnly},
@@ -209,5 +210,37 @@ func TestConversationQueriesUseTheConversationIndex(t *testing.T) {
 	q := `SELECT m.id FROM messages m WHERE m.campaign_id = ? AND ` + repliedExpr
 	if got := plan(q, "cmp_1", 3600000); !strings.Contains(got, "SEARCH i USING INDEX messages_conversation (conversation_id=? AND client_id=? AND id>?)") {
 		t.Errorf("campaign replies planned as %q", got)
+	}
+}
+
+// A database made with another page size (every database before 8 KB pages) opens, migrates
+// and keeps its page size.
+func TestSQLiteExistingDatabaseKeepsItsPageSize(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`PRAGMA page_size = 4096`, `PRAGMA journal_mode = WAL`, `CREATE TABLE before (a)`} {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+	s, err := Open(ctx, path, Options{ReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	if err := s.conn.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if size != 4096 {
+		t.Errorf("page_size = %d, want the database's 4096", size)
 	}
 }
