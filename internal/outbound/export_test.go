@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/ibiki/ibiki/internal/model"
-	"github.com/ibiki/ibiki/internal/store"
 )
 
 // SendAfterReads is Send with between run after the reads made before its transaction (the
@@ -15,10 +14,5 @@ func (s *Service) SendAfterReads(ctx context.Context, c model.Client, req Reques
 		return model.Message{}, err
 	}
 	between()
-	var m model.Message
-	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
-		m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC())
-		return err
-	})
-	return m, err
+	return s.commitSend(ctx, d, pick, nil)
 }

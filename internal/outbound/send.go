@@ -143,9 +143,8 @@ type Draft struct {
 	// prepaid: the charge was made before (a campaign reserves its whole cost when it starts).
 	prepaid    bool
 	campaignID string
-	// screened: the recipient's opt-out was read before the write transaction (Send), so
-	// the transaction need not read it again. A STOP that lands in between is still honoured:
-	// the send job reads opt-outs before it calls the provider.
+	// screened: the recipient's opt-out was read by the caller, in this transaction
+	// (replyDraft), so queue need not read it again.
 	screened bool
 	// meta is the message's meta ("" for none; HELP replies get autoMeta).
 	meta string
@@ -163,9 +162,9 @@ type Draft struct {
 	// (insertStarted), so that it costs no claim: an answer routing queues (a service's reply,
 	// an auto-reply), and a client's send on SQLite (prepare).
 	start bool
-	// rescreen: the opt-out was read before the transaction (screened), and a send born started
-	// reads it again in the transaction: no claim will read it before the provider is called.
-	rescreen bool
+	// clientSend: a client's send (Send). Its answer (the 202, an idempotent replay) shows the
+	// message as accepted, "queued" with no attempt, even when it is born started.
+	clientSend bool
 }
 
 // Check validates a request for a client without writing anything. The body must be text
@@ -302,9 +301,26 @@ func (s *Service) send(ctx context.Context, c model.Client, req Request, also fu
 	if err != nil {
 		return model.Message{}, err
 	}
-	var m model.Message
-	err = s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+	return s.commitSend(ctx, d, pick, also)
+}
+
+// commitSend writes a prepared send in a transaction. On SQLite the opt-out is the
+// transaction's first read (queue), before any write: an opted-out recipient ends the function
+// without an error, having written nothing, and the send fails after it. An error would have
+// the writer run the other functions of its batch again, each in a savepoint (store.InTx).
+func (s *Service) commitSend(ctx context.Context, d Draft, pick func(last string) (route, error), also func(*store.Tx) error) (model.Message, error) {
+	var (
+		m     model.Message
+		opted bool
+	)
+	first := !d.auto && !d.screened && !d.screenInTouch
+	err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
+		opted = false
 		if m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC()); err != nil {
+			if first && errors.Is(err, ErrOptedOut) {
+				opted = true
+				return nil
+			}
 			return err
 		}
 		if also != nil {
@@ -314,10 +330,14 @@ func (s *Service) send(ctx context.Context, c model.Client, req Request, also fu
 		}
 		return tx.Done(ctx, m)
 	})
-	if err == nil {
-		metrics.OutboundAccepted.WithLabelValues(m.Provider).Inc()
+	switch {
+	case err != nil:
+		return m, err
+	case opted:
+		return model.Message{}, ErrOptedOut
 	}
-	return m, err
+	metrics.OutboundAccepted.WithLabelValues(m.Provider).Inc()
+	return m, nil
 }
 
 // prepare checks a request and reads what its transaction needs, outside it: the draft, and
@@ -333,18 +353,19 @@ func (s *Service) prepare(ctx context.Context, c model.Client, req Request) (Dra
 	if _, err := s.sendingNumbers(ctx, c.ID); err != nil {
 		return Draft{}, nil, err // read now, on the read pool, rather than in the transaction
 	}
+	d.clientSend = true
 	if s.Store.Engine() == store.Postgres {
 		d.screenInTouch = true // one round trip fewer: the opt-out rides in the conversation's write
 	} else {
-		// Read now too, on the read pool: SQLite's one writer's time is the scarcest of all.
-		if err := optedOut(ctx, s.Store, c.ID, d.To); err != nil {
-			return Draft{}, nil, err
-		}
+		// The opt-out is read in the transaction, first (commitSend): a read connection would
+		// read its pages again after every write, and a send born started needs it read in
+		// the transaction anyway (BENCHMARKS.md, issue 16's fifth increment).
+		//
 		// Born started when it can be: the claim and its "sending" step are two updates of the
-		// message's row and the writer's; born started, it costs one read in the transaction
-		// (BENCHMARKS.md, issue 16's fourth increment). PostgreSQL keeps the claim: there a
-		// send born started would add two round trips to the client's transaction.
-		d.screened, d.start, d.rescreen = true, true, true
+		// message's row and the writer's (BENCHMARKS.md, issue 16's fourth increment).
+		// PostgreSQL keeps the claim: there a send born started would add two round trips to
+		// the client's transaction.
+		d.start = true
 	}
 	pick := func(last string) (route, error) {
 		return s.chooseSender(ctx, c.ID, d.To, d.From, d.Channel, func(context.Context, string, string) (string, error) { return last, nil })
@@ -408,8 +429,8 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 	}
 	if d.start {
 		accepted := m
-		err := s.insertStarted(ctx, tx, &m, d.Req.Priority, d.rescreen, now)
-		if d.rescreen && m.Status == model.StatusSending {
+		err := s.insertStarted(ctx, tx, &m, d.Req.Priority, now)
+		if d.clientSend && m.Status == model.StatusSending {
 			// A client hears of its send as accepted, "queued", no attempt made: its provider is
 			// called after the commit (the row says "sending" from the commit on, and its event
 			// says so).
@@ -425,21 +446,13 @@ func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(la
 // handed to this process's send run after the commit, which then only calls the provider
 // (takeStarted). It can when the message is one the claim would start (claimed: a provider
 // that needs the attempt recorded and has no throttle, no campaign, no validity period, not
-// bulk; the opt-out read in this transaction, by replyDraft, or here when rescreen) and no
-// send of its conversation is ahead of it; otherwise it is queued like any send. A crash after
-// the commit leaves it as a crash after a claim does: "sending", reconciled when its lease
-// lapses.
-func (s *Service) insertStarted(ctx context.Context, tx *store.Tx, m *model.Message, priority int, rescreen bool, now time.Time) error {
+// bulk; the opt-out read in this transaction, by queue or replyDraft) and no send of its
+// conversation is ahead of it; otherwise it is queued like any send. A crash after the commit
+// leaves it as a crash after a claim does: "sending", reconciled when its lease lapses.
+func (s *Service) insertStarted(ctx context.Context, tx *store.Tx, m *model.Message, priority int, now time.Time) error {
 	if priority == model.PriorityBulk || m.Status != model.StatusQueued || m.CampaignID != "" || !m.ValidUntil.IsZero() ||
 		!slices.Contains(s.direct(), m.Provider) {
 		return insert(ctx, tx, m, priority)
-	}
-	if rescreen {
-		// A STOP committed since the read before the transaction fails the send here, as the
-		// claim's "sending" step would have held it back.
-		if err := optedOut(ctx, tx, m.ClientID, m.To); err != nil {
-			return err
-		}
 	}
 	var (
 		started bool

@@ -116,10 +116,10 @@ func TestClientSendsAreBornStartedOnSQLite(t *testing.T) {
 	}
 }
 
-// A client's send reads the recipient's opt-out before its transaction. A STOP committed in
-// between is read again in the transaction (on PostgreSQL it rides in the conversation's
-// write): the send fails, nothing stored or charged, rather than being born started and handed
-// to the provider with no claim to read it.
+// A client's send reads the recipient's opt-out in its transaction (on PostgreSQL it rides in
+// the conversation's write), not before it: a STOP committed after the send's other reads fails
+// the send, nothing stored or charged, rather than it being born started and handed to the
+// provider with no claim to read it.
 func TestAStopBeforeTheCommitFailsTheSend(t *testing.T) {
 	r, _, l := leasedRig(t)
 	ctx := context.Background()
@@ -135,6 +135,49 @@ func TestAStopBeforeTheCommitFailsTheSend(t *testing.T) {
 	}
 	if len(l.taken) != 0 || r.balance() != 100 {
 		t.Fatalf("taken %d, balance %d; want nothing handed over or charged", len(l.taken), r.balance())
+	}
+}
+
+// Sends to opted-out phones fail alone among sends sharing their commits: each hears its own
+// outcome, and only the others are stored and charged.
+func TestOptedOutSendsFailAloneInTheirBatch(t *testing.T) {
+	r, _, _ := leasedRig(t)
+	ctx := context.Background()
+	ibikitest.Must(t, r.st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.UpsertOptOut(ctx, model.OptOut{ClientID: "acme", Phone: "+15552040100", Source: "sms", Keyword: "STOP",
+			CreatedAt: time.Now()})
+	}))
+	const n = 40
+	var wg sync.WaitGroup
+	sent := make([]model.Message, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			to := "+15552040101"
+			if i%4 == 0 {
+				to = "+15552040100"
+			}
+			sent[i], errs[i] = r.svc.Send(ctx, r.client(), outbound.Request{To: to, Body: "hello", Priority: model.PriorityNormal})
+		})
+	}
+	wg.Wait()
+	var cost int64
+	for i, err := range errs {
+		switch {
+		case i%4 == 0 && !errors.Is(err, outbound.ErrOptedOut):
+			t.Errorf("send %d to the opted-out phone: %+v, %v; want ErrOptedOut", i, sent[i], err)
+		case i%4 != 0 && err != nil:
+			t.Errorf("send %d: %v", i, err)
+		case i%4 != 0:
+			got := r.message(sent[i].ID)
+			if got.To != "+15552040101" || got.CostCents <= 0 {
+				t.Errorf("send %d stored as %+v", i, got)
+			}
+			cost += got.CostCents
+		}
+	}
+	if want := 100 - cost; r.balance() != want {
+		t.Errorf("balance %d, want %d: one charge for each send that went", r.balance(), want)
 	}
 }
 
