@@ -6,8 +6,8 @@ import (
 	"github.com/ibiki/ibiki/internal/model"
 )
 
-// SendAfterReads is Send with between run after the reads made before its transaction (the
-// opt-out's among them) and before the transaction: a test's way to land a write in between.
+// SendAfterReads is Send with between run after the reads made before its transaction and
+// before the transaction: a test's way to land a write in between.
 func (s *Service) SendAfterReads(ctx context.Context, c model.Client, req Request, between func()) (model.Message, error) {
 	d, pick, err := s.prepare(ctx, c, req)
 	if err != nil {

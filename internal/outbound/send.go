@@ -313,11 +313,10 @@ func (s *Service) commitSend(ctx context.Context, d Draft, pick func(last string
 		m     model.Message
 		opted bool
 	)
-	first := !d.auto && !d.screened && !d.screenInTouch
 	err := s.Store.InTx(ctx, func(tx *store.Tx) (err error) {
 		opted = false
 		if m, err = s.queue(ctx, tx, d, pick, s.Clock().UTC()); err != nil {
-			if first && errors.Is(err, ErrOptedOut) {
+			if errors.As(err, new(optedOutFirst)) {
 				opted = true
 				return nil
 			}
@@ -373,11 +372,20 @@ func (s *Service) prepare(ctx context.Context, c model.Client, req Request) (Dra
 	return d, pick, nil
 }
 
+// optedOutFirst is ErrOptedOut (it unwraps to it, and says the same) found by the read queue
+// makes before any write: commitSend may end its function without an error on it.
+type optedOutFirst struct{ error }
+
+func (e optedOutFirst) Unwrap() error { return e.error }
+
 // queue writes one accepted message: opt-out check, conversation, sender (pick gets the
 // number the contact last wrote to), charge, then the message itself.
 func (s *Service) queue(ctx context.Context, tx *store.Tx, d Draft, pick func(last string) (route, error), now time.Time) (model.Message, error) {
 	if !d.auto && !d.screened && !d.screenInTouch {
 		if err := optedOut(ctx, tx, d.client.ID, d.To); err != nil {
+			if errors.Is(err, ErrOptedOut) {
+				err = optedOutFirst{err}
+			}
 			return model.Message{}, err
 		}
 	}

@@ -136,10 +136,21 @@ func TestAStopBeforeTheCommitFailsTheSend(t *testing.T) {
 	if len(l.taken) != 0 || r.balance() != 100 {
 		t.Fatalf("taken %d, balance %d; want nothing handed over or charged", len(l.taken), r.balance())
 	}
+	r.noMessagesTo("+15552040001")
 }
 
-// Sends to opted-out phones fail alone among sends sharing their commits: each hears its own
-// outcome, and only the others are stored and charged.
+// noMessagesTo fails the test when a message to phone is stored.
+func (r rig) noMessagesTo(phone string) {
+	r.t.Helper()
+	got, err := r.st.ClientMessages(context.Background(), "acme", store.MessageFilter{To: phone}, "", 10)
+	ibikitest.Must(r.t, err)
+	if len(got) != 0 {
+		r.t.Errorf("stored %+v; want no message to %s", got, phone)
+	}
+}
+
+// Sends to an opted-out phone, made at once with others (so that they share commits), fail
+// alone: each send hears its own outcome, and only the others are stored and charged.
 func TestOptedOutSendsFailAloneInTheirBatch(t *testing.T) {
 	r, _, _ := leasedRig(t)
 	ctx := context.Background()
@@ -179,6 +190,7 @@ func TestOptedOutSendsFailAloneInTheirBatch(t *testing.T) {
 	if want := 100 - cost; r.balance() != want {
 		t.Errorf("balance %d, want %d: one charge for each send that went", r.balance(), want)
 	}
+	r.noMessagesTo("+15552040100")
 }
 
 // runTaken runs a send handed to the send runner, and records it as the queue records a

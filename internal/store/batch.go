@@ -225,7 +225,14 @@ func (s *Store) begin(ctx context.Context) (writeTx, error) {
 	// IMMEDIATE takes the write lock now, rather than upgrade a read lock later (which can
 	// fail at once with SQLITE_BUSY while the migrations' connection writes).
 	if _, err := s.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return nil, err
+		// A transaction left open (a ROLLBACK that failed) would refuse every BEGIN after it:
+		// end it, and begin once more.
+		if _, rbErr := s.conn.ExecContext(ctx, "ROLLBACK"); rbErr != nil {
+			return nil, err
+		}
+		if _, err := s.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return nil, err
+		}
 	}
 	return connTx{s.conn}, nil
 }

@@ -21,7 +21,7 @@ import (
 // temp_store=MEMORY keeps the savepoint sub-journals of group commit off the disk (they only
 // matter until the commit, which the WAL makes durable), and a 32 MB page cache keeps the hot
 // indexes in memory. The writer checkpoints the WAL into the database file every 4,000 pages
-// (32 MB) rather than SQLite's 1,000: each checkpoint costs the writer two fsyncs, and under load
+// (32 MB of 8 KB pages) rather than SQLite's 1,000: each checkpoint costs the writer two fsyncs, and under load
 // a quarter as many of them gave 1.04× more messages/s (BENCHMARKS.md). A new database is
 // made with pages of 8 KB rather than 4 (page_size comes before journal_mode, which fixes it):
 // a commit writes each page it changed to the WAL, two system calls a page, and with more rows
@@ -104,7 +104,9 @@ func openSQLite(ctx context.Context, raw string, opt *Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	conn, err := w.Conn(ctx)
 	if err == nil {
-		err = conn.PingContext(ctx)
+		if err = conn.PingContext(ctx); err != nil {
+			conn.Close()
+		}
 	}
 	if err != nil {
 		w.Close()

@@ -244,3 +244,24 @@ func TestSQLiteExistingDatabaseKeepsItsPageSize(t *testing.T) {
 		t.Errorf("page_size = %d, want the database's 4096", size)
 	}
 }
+
+// A transaction left open on the writer's connection (a ROLLBACK that failed) does not stop
+// the writes after it: the next one ends it and begins afresh.
+func TestSQLiteWriterRecoversFromATransactionLeftOpen(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openSQLiteForTest(t, 1)
+	if _, err := s.conn.ExecContext(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 0)`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("a write after a transaction left open: %v", err)
+	}
+	var v string
+	if err := s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'k'`).Scan(&v); err != nil || v != "v" {
+		t.Fatalf("the write reads back %q, %v", v, err)
+	}
+}

@@ -284,10 +284,8 @@ func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	return r.q.QueryContext(ctx, r.rebind(q), args...)
 }
 
-// queryRow reads one row. It does not watch ctx: a row read is short, and a cancellable
-// context costs two goroutines per read on SQLite (database/sql's and the driver's watchers).
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	ctx = context.WithoutCancel(ctx)
+	ctx = r.writeCtx(ctx)
 	if st := r.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -50,7 +50,8 @@ func TestTLSAndSilentConnections(t *testing.T) {
 	cert, pool := selfSigned(t)
 	ib := start(t, "", nil, func(s *smsc.Server) {
 		s.Config.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		s.Config.BindWithin = 300 * time.Millisecond
+		// Long enough for a TLS handshake and a bind on a loaded machine (-race).
+		s.Config.BindWithin = 1500 * time.Millisecond
 	})
 	silent, err := net.Dial("tcp", ib.addr)
 	if err != nil {
@@ -71,7 +72,7 @@ func TestTLSAndSilentConnections(t *testing.T) {
 	if r, _ := p.Body.(*pdu.SMResp); err != nil || p.Status != pdu.StatusOK || r == nil || ib.message(t, r.MessageID).Body != "over TLS" {
 		t.Fatalf("submit over TLS: %+v %v", p, err)
 	}
-	time.Sleep(500 * time.Millisecond) // past BindWithin: the bound session stays
+	time.Sleep(1700 * time.Millisecond) // past BindWithin: the bound session stays
 	if p, err := s.Request(t.Context(), &pdu.Empty{ID: pdu.EnquireLink}); err != nil || p.ID != pdu.EnquireLinkResp {
 		t.Fatalf("the bound TLS session after BindWithin: %+v %v", p.Header, err)
 	}
