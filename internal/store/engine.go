@@ -21,9 +21,10 @@ import (
 // temp_store=MEMORY keeps the savepoint sub-journals of group commit off the disk (they only
 // matter until the commit, which the WAL makes durable), and a 32 MB page cache keeps the hot
 // indexes in memory. The writer checkpoints the WAL into the database file every 4,000 pages
-// (32 MB of 8 KB pages) rather than SQLite's 1,000: each checkpoint costs the writer two fsyncs, and under load
-// a quarter as many of them gave 1.04× more messages/s (BENCHMARKS.md). A new database is
-// made with pages of 8 KB rather than 4 (page_size comes before journal_mode, which fixes it):
+// (32 MB of 8 KB pages) rather than SQLite's 1,000: each checkpoint costs the writer two
+// fsyncs, and under load a quarter as many of them gave 1.04× more messages/s (BENCHMARKS.md).
+// A new database is made with pages of 8 KB rather than 4 (page_size comes before
+// journal_mode, which fixes it):
 // a commit writes each page it changed to the WAL, two system calls a page, and with more rows
 // of a table on a page the SMPP path gave 1.09× the messages/s (BENCHMARKS.md). An existing
 // database keeps its page size. busy_timeout comes first so that the others wait for a lock
