@@ -11,9 +11,10 @@ import (
 // a writer appends its PDU and, when no write is under way, yields once (the answers of one
 // commit are written by several goroutines woken together: the yield lets theirs join), then
 // writes everything waiting; the others wait for the write that carried their bytes. The yield
-// cut the SMPP bench's writes enough to give 1.06× the messages/s (BENCHMARKS.md). Each caller still returns only once its
-// own bytes were written (or the write failed), so what a return says is unchanged from one
-// write per PDU: nil is written, and a failure says whether any of the PDU's bytes left.
+// cut the SMPP bench's writes enough to give 1.06× the messages/s (BENCHMARKS.md). Each caller
+// still returns only once its own bytes were written (or the write failed), so what a return
+// says is unchanged from one write per PDU: nil is written, and a failure says whether any of
+// the PDU's bytes left.
 type outbox struct {
 	mu       sync.Mutex
 	cond     sync.Cond
